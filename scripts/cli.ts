@@ -1,0 +1,57 @@
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { buildCommand } from './commands/build.ts';
+import { configCommand } from './commands/config.ts';
+import { doctorCommand } from './commands/doctor.ts';
+
+function sourceOptions<T>(y: Argv<T>) {
+  return y
+    .option('cache', { type: 'string', describe: 'cache directory (default: $AIOS_CACHE or ~/.cache/aios)' })
+    .option('kernel-source', { type: 'string', describe: 'auto | kernel.org | debian | PATH (tarball or tree) | URL', default: undefined })
+    .option('kernel-version', { type: 'string', describe: 'kernel.org version to build (default 6.8.12)' })
+    .option('kernel-sha256', { type: 'string', describe: 'expected sha256 of the kernel tarball' })
+    .option('fragment', { type: 'string', array: true, describe: 'extra config fragment, merged after kernel-config/*.config (repeatable)' })
+    .option('fragment-dir', { type: 'string', describe: 'replace kernel-config/ as the directory of base fragments' })
+    .option('config', { type: 'string', describe: 'project configuration file (default: aios.json in the project)' })
+    .option('jobs', { type: 'number', describe: 'parallel make jobs (default: number of CPUs)' });
+}
+
+async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const set = (p: Promise<number>) => p.then((c) => void (code = c));
+  await yargs(argv)
+    .scriptName('aios')
+    .usage('$0 <command> [options]\n\nBuild a minimal Linux image for AI servers and prove in QEMU that it boots.')
+    .command('build', 'build the kernel, aios-init, the initramfs and the images', (y) =>
+      sourceOptions(y)
+        .option('out', { type: 'string', describe: 'output directory (default ./out)' })
+        .option('format', { type: 'string', array: true, describe: 'images to write: iso, disk (comma-separated or repeated; default both)' }),
+      (a) => set(buildCommand(a)),
+    )
+    .command('config', 'print the merged kernel configuration and the dropped-symbol report', (y) =>
+      sourceOptions(y).option('full', { type: 'boolean', describe: 'print the whole final .config too' }),
+      (a) => set(configCommand(a)),
+    )
+    .command('doctor', 'check the host tools the build needs and print the apt-get line for what is missing', {}, () => set(doctorCommand()))
+    .demandCommand(1, 'name a command: build, config, doctor, run or check')
+    .strict()
+    .help()
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      console.error(y.help() && msg);
+      process.exit(2);
+    })
+    .parseAsync();
+  return code;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(`aios: ${err.message}`);
+    if (process.env.AIOS_DEBUG && err.stack) console.error(err.stack);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,15 @@
+import { doctorReport, missingTools } from '../doctor/tools.ts';
+
+export class MissingToolsError extends Error {}
+
+/** Stop before any work when a required host tool is missing, naming the apt-get line. */
+export async function requireTools(): Promise<void> {
+  const missing = await missingTools();
+  if (missing.some((t) => !t.optional)) throw new MissingToolsError(`host tools are missing:\n${doctorReport(missing)}`);
+}
+
+export async function doctorCommand(): Promise<number> {
+  const missing = await missingTools();
+  console.log(doctorReport(missing));
+  return missing.some((t) => !t.optional) ? 1 : 0;
+}

@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import { run } from '../lib/exec.ts';
+
+/** A host tool the build needs, how to tell it is there, and the Debian package that has it. */
+export interface HostTool {
+  name: string;
+  pkg: string;
+  /** A command on PATH, or an absolute path of a file that must exist. */
+  probe: string;
+  why: string;
+  optional?: boolean;
+}
+
+export const HOST_TOOLS: readonly HostTool[] = [
+  { name: 'make', pkg: 'make', probe: 'make', why: 'kernel build' },
+  { name: 'gcc', pkg: 'gcc', probe: 'gcc', why: 'kernel build, aios-init addon' },
+  { name: 'flex', pkg: 'flex', probe: 'flex', why: 'kernel config parser' },
+  { name: 'bison', pkg: 'bison', probe: 'bison', why: 'kernel config parser' },
+  { name: 'bc', pkg: 'bc', probe: 'bc', why: 'kernel build' },
+  { name: 'perl', pkg: 'perl', probe: 'perl', why: 'kernel build scripts' },
+  { name: 'libelf headers', pkg: 'libelf-dev', probe: '/usr/include/libelf.h', why: 'objtool' },
+  { name: 'libssl headers', pkg: 'libssl-dev', probe: '/usr/include/openssl/ssl.h', why: 'kernel signing tools' },
+  { name: 'cpio', pkg: 'cpio', probe: 'cpio', why: 'kernel headers archive, initramfs checks' },
+  { name: 'xz', pkg: 'xz-utils', probe: 'xz', why: 'kernel tarballs' },
+  { name: 'depmod', pkg: 'kmod', probe: '/sbin/depmod', why: 'modules.dep' },
+  { name: 'dpkg-deb', pkg: 'dpkg', probe: 'dpkg-deb', why: 'unpacking Debian packages without root' },
+  { name: 'apt-get', pkg: 'apt', probe: 'apt-get', why: 'offline kernel source, busybox' },
+  { name: 'ccache', pkg: 'ccache', probe: 'ccache', why: 'faster kernel rebuilds', optional: true },
+  { name: 'mke2fs', pkg: 'e2fsprogs', probe: '/sbin/mke2fs', why: 'rootfs.img (mke2fs -d, no mount)' },
+  { name: 'e2fsck', pkg: 'e2fsprogs', probe: '/sbin/e2fsck', why: 'rootfs.img check' },
+  { name: 'sfdisk', pkg: 'fdisk', probe: '/sbin/sfdisk', why: 'partition table of rootfs.img' },
+  { name: 'mksquashfs', pkg: 'squashfs-tools', probe: 'mksquashfs', why: 'root filesystem of the ISO' },
+  { name: 'grub-mkrescue', pkg: 'grub-common', probe: 'grub-mkrescue', why: 'aios.iso' },
+  { name: 'GRUB BIOS images', pkg: 'grub-pc-bin', probe: '/usr/lib/grub/i386-pc/cdboot.img', why: 'BIOS boot of aios.iso' },
+  { name: 'GRUB UEFI images', pkg: 'grub-efi-amd64-bin', probe: '/usr/lib/grub/x86_64-efi/linux.mod', why: 'UEFI boot of aios.iso' },
+  { name: 'xorriso', pkg: 'xorriso', probe: 'xorriso', why: 'aios.iso' },
+  { name: 'mtools', pkg: 'mtools', probe: 'mformat', why: 'EFI system partition of aios.iso' },
+  { name: 'qemu-system-x86_64', pkg: 'qemu-system-x86', probe: 'qemu-system-x86_64', why: 'aios run, aios check' },
+  { name: 'OVMF', pkg: 'ovmf', probe: '/usr/share/OVMF/OVMF_CODE_4M.fd', why: 'UEFI boot in aios check' },
+];
+
+async function onPath(cmd: string): Promise<boolean> {
+  const dirs = (process.env.PATH ?? '').split(':').concat(['/sbin', '/usr/sbin']);
+  return dirs.some((d) => existsSync(`${d}/${cmd}`));
+}
+
+export async function isPresent(t: HostTool): Promise<boolean> {
+  return t.probe.startsWith('/') ? existsSync(t.probe) : onPath(t.probe);
+}
+
+export async function missingTools(tools: readonly HostTool[] = HOST_TOOLS): Promise<HostTool[]> {
+  const flags = await Promise.all(tools.map(isPresent));
+  return tools.filter((_, i) => !flags[i]);
+}
+
+/** The exact line that installs what is missing. */
+export function installLine(missing: readonly HostTool[]): string {
+  const pkgs = [...new Set(missing.map((t) => t.pkg))].sort();
+  const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
+  return `${sudo}apt-get install -y --no-install-recommends ${pkgs.join(' ')}`;
+}
+
+export function doctorReport(missing: readonly HostTool[]): string {
+  const required = missing.filter((t) => !t.optional);
+  if (!missing.length) return `all ${HOST_TOOLS.length} host tools are present`;
+  const lines = missing.map((t) => `  missing ${t.optional ? '(optional) ' : ''}${t.name} (${t.why}): Debian package ${t.pkg}`);
+  return [...lines, '', `install with:`, `  ${installLine(missing)}`, ...(required.length ? [] : ['(only optional tools are missing: the build can go on)'])].join('\n');
+}
+
+const versionCache = new Map<string, Promise<string | undefined>>();
+
+/** First line of `tool --version`, or undefined when the tool is not there. */
+export function toolVersion(tool: string): Promise<string | undefined> {
+  let p = versionCache.get(tool);
+  if (!p) {
+    p = run(tool, ['--version']).then((r) => (r.stdout || r.stderr).split('\n')[0]?.trim(), () => undefined);
+    versionCache.set(tool, p);
+  }
+  return p;
+}

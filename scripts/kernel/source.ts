@@ -1,0 +1,195 @@
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { run } from '../lib/exec.ts';
+import { sha256File } from '../lib/hash.ts';
+import { tempPath } from '../lib/atomic.ts';
+import { download, type DownloadOptions } from '../net/download.ts';
+import { KERNEL_ORG_SHA256, kernelOrgUrl } from './pins.ts';
+
+export type SourceOrigin = 'kernel.org' | 'debian' | 'path' | 'url';
+
+export interface KernelSource {
+  /** The version really built, read from the tree's Makefile. */
+  version: string;
+  requestedVersion: string;
+  origin: SourceOrigin;
+  /** URL, Debian package and version, or path it came from. */
+  from: string;
+  /** sha256 of the tarball (or of the .deb for Debian), checked again each time it is used. */
+  sha256: string;
+  tarball?: string;
+  dir: string;
+  fellBack: boolean;
+}
+
+export interface SourceOptions {
+  cacheDir: string;
+  spec: string; // auto | kernel.org | debian | PATH | URL
+  version: string;
+  mirror: string;
+  sha256?: string;
+  debianPackage: string;
+  warn: (msg: string) => void;
+  info: (msg: string) => void;
+  onProgress?: DownloadOptions['onProgress'];
+}
+
+interface Stamp {
+  sha256: string;
+  version: string;
+}
+
+const STAMP = '.aios-source.json';
+
+export async function makefileVersion(dir: string): Promise<string> {
+  const text = await readFile(join(dir, 'Makefile'), 'utf8').catch(() => {
+    throw new Error(`${dir} is not a kernel source tree: it has no Makefile`);
+  });
+  const get = (k: string) => new RegExp(`^${k}\\s*=\\s*(\\S*)`, 'm').exec(text)?.[1] ?? '';
+  const v = `${get('VERSION')}.${get('PATCHLEVEL')}.${get('SUBLEVEL')}`;
+  if (v.startsWith('.')) throw new Error(`${dir}/Makefile has no VERSION: not a kernel source tree`);
+  return `${v}${get('EXTRAVERSION')}`;
+}
+
+/** Unpack a verified tarball into the cache (once), named by the version inside it. */
+export async function unpackTarball(tarball: string, sha256: string, cacheDir: string, suffix = ''): Promise<{ dir: string; version: string }> {
+  const sources = join(cacheDir, 'sources');
+  await mkdir(sources, { recursive: true });
+  for (const name of await readdir(sources)) {
+    const stamp = await readStamp(join(sources, name));
+    if (stamp?.sha256 === sha256) return { dir: join(sources, name), version: stamp.version };
+  }
+  const tmp = tempPath(join(sources, 'unpack'));
+  await mkdir(tmp);
+  try {
+    await run('tar', ['-xf', tarball, '-C', tmp]);
+    const [top, ...more] = await readdir(tmp);
+    if (!top || more.length) throw new Error(`${tarball}: expected one top-level directory, found ${[top, ...more].join(', ')}`);
+    const version = await makefileVersion(join(tmp, top));
+    const dir = join(sources, `linux-${version}${suffix}`);
+    await writeFile(join(tmp, top, STAMP), JSON.stringify({ sha256, version } satisfies Stamp));
+    await rm(dir, { recursive: true, force: true });
+    await rename(join(tmp, top), dir);
+    return { dir, version };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function readStamp(dir: string): Promise<Stamp | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, STAMP), 'utf8')) as Stamp;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cache is trusted only after the tarball it came from hashes to the recorded value again. */
+export async function verifyCached(src: KernelSource): Promise<boolean> {
+  if (src.origin === 'path' && !src.tarball) return existsSync(join(src.dir, 'Makefile'));
+  if (!src.tarball || !existsSync(src.tarball)) return false;
+  const stamp = await readStamp(src.dir);
+  if (!stamp || stamp.sha256 !== src.sha256) return false;
+  return (await sha256File(src.tarball)) === src.sha256;
+}
+
+async function fromKernelOrg(o: SourceOptions): Promise<KernelSource> {
+  const pinned = o.sha256 || KERNEL_ORG_SHA256[o.version];
+  const url = kernelOrgUrl(o.mirror, o.version);
+  if (!pinned) {
+    throw new Error(`no sha256 is pinned for linux-${o.version}.tar.xz (scripts/kernel/pins.ts): pass --kernel-sha256 HEX or set kernel.sha256 in aios.json; an unverified kernel is not built`);
+  }
+  const tarball = join(o.cacheDir, 'downloads', `linux-${o.version}.tar.xz`);
+  await mkdir(join(o.cacheDir, 'downloads'), { recursive: true });
+  if (!(existsSync(tarball) && (await sha256File(tarball)) === pinned)) {
+    await rm(tarball, { force: true });
+    o.info(`downloading ${url}`);
+    await download(url, tarball, { sha256: pinned, onProgress: o.onProgress });
+  }
+  const { dir, version } = await unpackTarball(tarball, pinned, o.cacheDir);
+  return { version, requestedVersion: o.version, origin: 'kernel.org', from: url, sha256: pinned, tarball, dir, fellBack: false };
+}
+
+async function aptField(pkg: string, field: string): Promise<string> {
+  const { stdout } = await run('apt-cache', ['show', '--no-all-versions', pkg]);
+  const value = new RegExp(`^${field}: (.*)$`, 'm').exec(stdout)?.[1];
+  if (!value) throw new Error(`apt-cache show ${pkg} has no ${field}: run \`apt-get update\` first`);
+  return value.trim();
+}
+
+async function fromDebian(o: SourceOptions): Promise<KernelSource> {
+  const downloads = join(o.cacheDir, 'downloads');
+  await mkdir(downloads, { recursive: true });
+  const [debVersion, debSha] = await Promise.all([aptField(o.debianPackage, 'Version'), aptField(o.debianPackage, 'SHA256')]);
+  const deb = join(downloads, `${o.debianPackage}_${debVersion.replace(/:/g, '%3a')}_all.deb`);
+  if (!(existsSync(deb) && (await sha256File(deb)) === debSha)) {
+    await rm(deb, { force: true });
+    o.info(`apt-get download ${o.debianPackage}=${debVersion}`);
+    await run('apt-get', ['download', `${o.debianPackage}=${debVersion}`], { cwd: downloads });
+    const got = await sha256File(deb);
+    if (got !== debSha) {
+      await rm(deb, { force: true });
+      throw new Error(`checksum mismatch for ${basename(deb)}: Debian's index says ${debSha}, got ${got}; deleted`);
+    }
+  }
+  const tarball = join(downloads, `${o.debianPackage}_${debVersion}.tar.xz`);
+  if (!existsSync(tarball)) {
+    const tmp = tempPath(join(downloads, 'deb'));
+    try {
+      await run('dpkg-deb', ['-x', deb, tmp]);
+      const inner = join(tmp, 'usr', 'src', `${o.debianPackage}.tar.xz`);
+      await rename(inner, tarball);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+  const sha = await sha256File(tarball);
+  const { dir, version } = await unpackTarball(tarball, sha, o.cacheDir);
+  return { version, requestedVersion: o.version, origin: 'debian', from: `${o.debianPackage} ${debVersion} (sha256 ${debSha})`, sha256: sha, tarball, dir, fellBack: false };
+}
+
+async function fromPath(o: SourceOptions, path: string): Promise<KernelSource> {
+  const abs = resolve(path);
+  const st = await stat(abs).catch(() => {
+    throw new Error(`--kernel-source ${path}: no such file or directory`);
+  });
+  if (st.isDirectory()) {
+    const version = await makefileVersion(abs);
+    return { version, requestedVersion: o.version, origin: 'path', from: abs, sha256: '', dir: abs, fellBack: false };
+  }
+  const sha = await sha256File(abs);
+  if (o.sha256 && sha !== o.sha256) throw new Error(`checksum mismatch for ${abs}: expected sha256 ${o.sha256}, got ${sha}; refused`);
+  const { dir, version } = await unpackTarball(abs, sha, o.cacheDir, `-${sha.slice(0, 12)}`);
+  return { version, requestedVersion: o.version, origin: 'path', from: abs, sha256: sha, tarball: abs, dir, fellBack: false };
+}
+
+async function fromUrl(o: SourceOptions, url: string): Promise<KernelSource> {
+  const tarball = join(o.cacheDir, 'downloads', basename(new URL(url).pathname) || 'kernel.tar');
+  await mkdir(join(o.cacheDir, 'downloads'), { recursive: true });
+  if (!o.sha256) o.warn(`no --kernel-sha256 given for ${url}: the download is recorded but not verified`);
+  const { sha256 } = await download(url, tarball, { sha256: o.sha256 || undefined, onProgress: o.onProgress });
+  const { dir, version } = await unpackTarball(tarball, sha256, o.cacheDir, `-${sha256.slice(0, 12)}`);
+  return { version, requestedVersion: o.version, origin: 'url', from: url, sha256, tarball, dir, fellBack: false };
+}
+
+/** Find the kernel source the options ask for; `auto` tries kernel.org, then Debian's package. */
+export async function resolveKernelSource(o: SourceOptions): Promise<KernelSource> {
+  const spec = o.spec;
+  if (spec === 'kernel.org') return fromKernelOrg(o);
+  if (spec === 'debian') return fromDebian(o);
+  if (/^https?:\/\//.test(spec)) return fromUrl(o, spec);
+  if (spec !== 'auto') return fromPath(o, spec);
+  try {
+    return await fromKernelOrg(o);
+  } catch (err) {
+    o.warn(`kernel.org: ${(err as Error).message}`);
+    const src = await fromDebian(o);
+    return { ...src, fellBack: true };
+  }
+}
+
+export function fallbackWarning(src: KernelSource): string | undefined {
+  if (src.version === src.requestedVersion) return undefined;
+  return `!!! Linux ${src.requestedVersion} was asked for, but Linux ${src.version} is being built (from ${src.origin}: ${src.from}). build.json records ${src.version}.`;
+}

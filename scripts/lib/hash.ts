@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, lstat, readlink } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+
+export function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** Every regular file and symlink under root, sorted, as paths relative to root. */
+export async function listTree(root: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(dir: string): Promise<void> {
+    const entries = await readdir(dir, { withFileTypes: true });
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else out.push(relative(root, p));
+    }
+  }
+  await walk(root);
+  return out.sort();
+}
+
+/** A hash of a directory's content (names, modes, file bytes, link targets): a step's input key. */
+export async function hashTree(root: string): Promise<string> {
+  const h = createHash('sha256');
+  for (const rel of await listTree(root)) {
+    const p = join(root, rel);
+    const st = await lstat(p);
+    h.update(`${rel}\0${st.mode & 0o7777}\0`);
+    h.update(st.isSymbolicLink() ? `->${await readlink(p)}` : await readFile(p));
+    h.update('\0');
+  }
+  return h.digest('hex');
+}
+
+/** A stable hash of any JSON-able value (object keys sorted). */
+export function hashValue(value: unknown): string {
+  return sha256(stableJson(value));
+}
+
+export function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,31 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeAtomically } from '../lib/atomic.ts';
+import { hashValue } from '../lib/hash.ts';
+import type { BuildContext } from './context.ts';
+
+/**
+ * The output of a step for one input key, in `<cache>/steps/<step>/<key>`. It is produced in a
+ * temporary directory and renamed into place with a completion mark, so an interrupted step
+ * leaves nothing that a later run trusts. Returns whether the output was already there.
+ */
+export async function cachedOutput(cacheDir: string, step: string, inputs: unknown, produce: (dir: string) => Promise<void>): Promise<{ dir: string; hit: boolean; key: string }> {
+  const key = hashValue(inputs).slice(0, 24);
+  const dir = join(cacheDir, 'steps', step, key);
+  if (existsSync(join(dir, '.complete'))) return { dir, hit: true, key };
+  await writeAtomically(dir, async (tmp) => {
+    await mkdir(tmp, { recursive: true });
+    await produce(tmp);
+    await writeFile(join(tmp, '.complete'), JSON.stringify({ inputs }, null, 2));
+  });
+  return { dir, hit: false, key };
+}
+
+/** cachedOutput for the running step, recording in build.json whether it was a hit. */
+export async function cachedStep(ctx: BuildContext, inputs: unknown, produce: (dir: string) => Promise<void>): Promise<string> {
+  const name = ctx.current?.name ?? 'step';
+  const r = await cachedOutput(ctx.opts.cacheDir, name, inputs, produce);
+  if (ctx.current) Object.assign(ctx.current, { cacheHit: r.hit, key: r.key });
+  return r.dir;
+}

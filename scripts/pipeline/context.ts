@@ -1,0 +1,58 @@
+import type { ProjectConfig } from '../config/project.ts';
+import type { FormatName } from '../images/formats.ts';
+import type { KernelSource } from '../kernel/source.ts';
+import type { Problem } from '../kernel/report.ts';
+
+export interface BuildOptions {
+  root: string; // the project checkout: kernel-config/, init/, initramfs/, rootfs/
+  outDir: string;
+  cacheDir: string;
+  kernelSource: string;
+  kernelVersion: string;
+  kernelSha256: string;
+  fragments: string[]; // in merge order: kernel-config/*.config, then --fragment
+  formats: FormatName[];
+  jobs: number;
+  config: ProjectConfig;
+  sourceDateEpoch: number | undefined;
+}
+
+export interface StepRecord {
+  name: string;
+  seconds: number;
+  cpuSeconds: number;
+  cacheHit: boolean;
+  key?: string;
+}
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+}
+
+export interface BuildContext {
+  opts: BuildOptions;
+  log: Logger;
+  steps: StepRecord[];
+  warnings: string[];
+  /** Filled in by the steps, in pipeline order. */
+  source?: KernelSource;
+  kernelConfig?: { dir: string; configPath: string; configSha256: string; problems: Problem[]; requested: number };
+  kernel?: { dir: string; bzImage: string; modulesDir: string; release: string; bzImageBytes: number };
+  init?: { dir: string; binary: string; addon: string; libs: string[]; bytes: number };
+  rootfs?: { dir: string; tree: string; manifest: string };
+  initramfs?: { file: string };
+  images: Partial<Record<FormatName, string>>;
+  sourceDateEpoch: number;
+  /** The record of the step that is running; cachedStep marks it as a hit or a miss. */
+  current?: StepRecord;
+}
+
+/** A step of the build: it reads what earlier steps left in the context and adds its own. */
+export interface Step {
+  name: string;
+  title: string;
+  /** Whether the step applies to this build (an image format not asked for does not). */
+  when?: (ctx: BuildContext) => boolean;
+  run: (ctx: BuildContext) => Promise<void>;
+}

@@ -1,0 +1,63 @@
+import { copyFile, readFile, rm, stat, mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { cpus } from 'node:os';
+import { cachedStep } from '../pipeline/cache.ts';
+import type { BuildContext } from '../pipeline/context.ts';
+import { run } from '../lib/exec.ts';
+import { sha256File } from '../lib/hash.ts';
+import { kbuildEnv, makeArgs, modulesInstallArgs, type MakeOptions } from '../kernel/make.ts';
+import { toolVersion } from '../doctor/tools.ts';
+
+const STEP_VERSION = 1;
+
+export class SizeBudgetError extends Error {}
+
+/** make bzImage modules in a persistent object tree, then modules_install + depmod to staging. */
+export async function buildKernel(ctx: BuildContext): Promise<void> {
+  const src = ctx.source!;
+  const cfg = ctx.kernelConfig!;
+  const useCcache = ctx.opts.config.kernel.ccache && (await toolVersion('ccache')) !== undefined;
+  const jobs = ctx.opts.jobs || cpus().length;
+  const inputs = { step: STEP_VERSION, source: src.sha256 || src.dir, config: cfg.configSha256, env: kbuildEnv(), gcc: await toolVersion('gcc') };
+  const dir = await cachedStep(ctx, inputs, async (out) => {
+    // One object tree per source: make's own dependency tracking makes a config change cheap.
+    const objDir = join(ctx.opts.cacheDir, 'build', basename(src.dir));
+    await mkdir(objDir, { recursive: true });
+    const dotConfig = join(objDir, '.config');
+    const same = existsSync(dotConfig) && (await sha256File(dotConfig)) === cfg.configSha256;
+    if (!same) await copyFile(cfg.configPath, dotConfig);
+    const m: MakeOptions = { srcDir: src.dir, objDir, jobs, ccache: useCcache };
+    const env = kbuildEnv(useCcache ? join(ctx.opts.cacheDir, 'ccache') : undefined);
+    const logFile = join(ctx.opts.cacheDir, 'logs', 'kernel-build.log');
+    await mkdir(join(ctx.opts.cacheDir, 'logs'), { recursive: true });
+    await rm(logFile, { force: true });
+    ctx.log.info(`make -j${jobs} bzImage modules${useCcache ? ' (ccache)' : ''}; full log: ${logFile}`);
+    let n = 0;
+    await run('make', makeArgs(m, ['bzImage', 'modules']), { env, logFile, onLine: (l) => ++n % 20 === 0 && ctx.log.info(`[${n}] ${l.trim()}`) });
+    const staging = join(out, 'modules');
+    await mkdir(staging);
+    ctx.log.info('make modules_install');
+    await run('make', modulesInstallArgs(m, staging), { env, logFile });
+    const release = (await run('make', ['-s', ...makeArgs(m, ['kernelrelease'])], { env })).stdout.trim();
+    for (const link of ['build', 'source']) await rm(join(staging, 'lib/modules', release, link), { force: true });
+    await copyFile(join(objDir, 'arch/x86/boot/bzImage'), join(out, 'bzImage'));
+    await copyFile(join(objDir, 'System.map'), join(out, 'System.map'));
+    await copyFile(dotConfig, join(out, 'config'));
+    await writeFile(join(out, 'release'), release);
+  });
+  const release = (await readFile(join(dir, 'release'), 'utf8')).trim();
+  const bzImage = join(dir, 'bzImage');
+  const bytes = (await stat(bzImage)).size;
+  const budget = ctx.opts.config.kernel.sizeBudgetMB * 1e6;
+  ctx.log.info(`bzImage: ${(bytes / 1e6).toFixed(2)} MB (budget ${ctx.opts.config.kernel.sizeBudgetMB} MB), release ${release}`);
+  if (bytes > budget) throw new SizeBudgetError(`bzImage is ${(bytes / 1e6).toFixed(2)} MB, over the ${ctx.opts.config.kernel.sizeBudgetMB} MB budget (kernel.sizeBudgetMB in aios.json)`);
+  const modulesDir = join(dir, 'modules', 'lib', 'modules', release);
+  ctx.kernel = { dir, bzImage, modulesDir, release, bzImageBytes: bytes };
+  ctx.log.info(`${(await countModules(modulesDir))} modules staged`);
+}
+
+async function countModules(dir: string): Promise<number> {
+  const dep = await readFile(join(dir, 'modules.dep'), 'utf8').catch(() => '');
+  return dep.split('\n').filter(Boolean).length;
+}
