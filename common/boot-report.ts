@@ -1,0 +1,67 @@
+// The boot report: written by aios-init as one line on the serial console, read by `aios check`.
+// Defined once here so that the writer and the reader cannot drift.
+
+export const REPORT_MARKER = 'AIOS-BOOT-REPORT ';
+export const REPORT_VERSION = 1;
+/** A report line longer than this is refused: the console is not a place for megabytes. */
+export const MAX_REPORT_BYTES = 1024 * 1024;
+
+export interface MountInfo { source: string; target: string; fstype: string; options: string }
+export interface InterfaceInfo { name: string; mac: string; up: boolean; addresses: string[]; kind: 'ethernet' | 'loopback' | 'other' }
+export interface GpuInfo { slot: string; vendor: string; device: string; vendorName: string; class: string; driver: string | null; module: string | null }
+export interface ServiceInfo { name: string; pid: number | null; state: 'running' | 'exited' | 'backoff' | 'stopped' | 'failed'; restarts: number; cgroup: string | null }
+export interface ModuleStrategy { always: string[]; detected: string[]; never: string[]; refused: string[]; missing: string[]; builtin: string[] }
+
+export interface BootReport {
+  version: number;
+  pid1: { pid: number; comm: string; exe: string };
+  kernel: { release: string; cmdline: string };
+  /** Guest uptime (s, /proc/uptime) when the report was made. */
+  uptimeAtReady: number;
+  /** Time from aios-init's exec to the report (ms, from its own clock). */
+  execToReadyMs: number;
+  steps: { name: string; ms: number; ok: boolean; detail?: string }[];
+  mounts: MountInfo[];
+  /** Mount points the image declares (/etc/fstab), which must all be mounted. */
+  declaredMounts: string[];
+  interfaces: InterfaceInfo[];
+  defaultRoute: string | null;
+  modules: string[];
+  moduleStrategy: ModuleStrategy;
+  gpus: GpuInfo[];
+  services: ServiceInfo[];
+  pressure: Record<string, { avg10: number; avg60: number } | null>;
+  statusPort: number;
+  procFiles: Record<string, boolean>;
+  addon: { loaded: boolean; error?: string };
+}
+
+export type ParseResult =
+  | { ok: true; report: BootReport }
+  | { ok: false; error: string };
+
+export function formatReportLine(r: BootReport): string {
+  return REPORT_MARKER + JSON.stringify(r);
+}
+
+const REQUIRED: (keyof BootReport)[] = ['version', 'pid1', 'kernel', 'uptimeAtReady', 'mounts', 'interfaces', 'modules', 'moduleStrategy', 'gpus', 'services'];
+
+/** Parse one serial line; anything that is not a well-formed report says why. */
+export function parseReportLine(line: string): ParseResult | undefined {
+  const at = line.indexOf(REPORT_MARKER);
+  if (at < 0) return undefined;
+  const body = line.slice(at + REPORT_MARKER.length).trim();
+  if (Buffer.byteLength(body) > MAX_REPORT_BYTES) return { ok: false, error: `boot report larger than ${MAX_REPORT_BYTES} bytes` };
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (err) {
+    return { ok: false, error: `boot report is not valid JSON: ${(err as Error).message}` };
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return { ok: false, error: 'boot report is not a JSON object' };
+  const missing = REQUIRED.filter((k) => !(k in (value as object)));
+  if (missing.length) return { ok: false, error: `boot report lacks ${missing.join(', ')}` };
+  const r = value as BootReport;
+  if (r.version !== REPORT_VERSION) return { ok: false, error: `boot report version ${String(r.version)}, expected ${REPORT_VERSION}` };
+  return { ok: true, report: r };
+}

@@ -1,0 +1,217 @@
+// The system calls Node.js does not offer, for aios-init (PID 1). Each function throws a JS
+// Error carrying the errno name on failure, so the TypeScript side can report and go on.
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/reboot.h>
+
+#define ARG_STR(i, buf) char buf[4096]; if (get_str(env, argv[i], buf, sizeof buf)) return NULL;
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_value code, message, error;
+  napi_create_string_utf8(env, strerrorname_np(err) ? strerrorname_np(err) : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, code, message, &error);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static int get_str(napi_env env, napi_value v, char *buf, size_t len) {
+  size_t n;
+  if (napi_get_value_string_utf8(env, v, buf, len, &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a string");
+    return -1;
+  }
+  return 0;
+}
+
+static int get_int(napi_env env, napi_value v, int64_t *out) {
+  if (napi_get_value_int64(env, v, out) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a number");
+    return -1;
+  }
+  return 0;
+}
+
+static napi_value undef(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+#define ARGS(n) size_t argc = n; napi_value argv[n]; napi_get_cb_info(env, info, &argc, argv, NULL, NULL); \
+  if (argc < n) { napi_throw_type_error(env, NULL, "missing arguments"); return NULL; }
+
+// mount(source, target, fstype, flags, data)
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  ARG_STR(0, src); ARG_STR(1, target); ARG_STR(2, fstype); ARG_STR(4, data);
+  int64_t flags; if (get_int(env, argv[3], &flags)) return NULL;
+  if (mount(src, target, fstype[0] ? fstype : NULL, (unsigned long)flags, data[0] ? data : NULL) != 0) return throw_errno(env, target, errno);
+  return undef(env);
+}
+
+static napi_value js_umount(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  ARG_STR(0, target);
+  int64_t flags; if (get_int(env, argv[1], &flags)) return NULL;
+  if (umount2(target, (int)flags) != 0) return throw_errno(env, target, errno);
+  return undef(env);
+}
+
+// reboot("poweroff" | "restart")
+static napi_value js_reboot(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  ARG_STR(0, how);
+  int cmd = strcmp(how, "restart") == 0 ? LINUX_REBOOT_CMD_RESTART : LINUX_REBOOT_CMD_POWER_OFF;
+  sync();
+  if (reboot(cmd) != 0) return throw_errno(env, "reboot", errno);
+  return undef(env);
+}
+
+static napi_value js_sync(napi_env env, napi_callback_info info) {
+  (void)info;
+  sync();
+  return undef(env);
+}
+
+static napi_value js_sethostname(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  ARG_STR(0, name);
+  if (sethostname(name, strlen(name)) != 0) return throw_errno(env, "sethostname", errno);
+  return undef(env);
+}
+
+// finitModule(path, params)
+static napi_value js_finit_module(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  ARG_STR(0, path); ARG_STR(1, params);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return throw_errno(env, path, errno);
+  long r = syscall(SYS_finit_module, fd, params, 0);
+  int err = errno;
+  close(fd);
+  if (r != 0) return throw_errno(env, path, err);
+  return undef(env);
+}
+
+// waitpid(pid) with WNOHANG: {pid, status} of a reaped child, or null when none was ready.
+static napi_value js_waitpid(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int64_t pid; if (get_int(env, argv[0], &pid)) return NULL;
+  int status = 0;
+  pid_t r = waitpid((pid_t)pid, &status, WNOHANG);
+  if (r < 0) return throw_errno(env, "waitpid", errno);
+  napi_value out;
+  if (r == 0) { napi_get_null(env, &out); return out; }
+  napi_value vpid, vstatus;
+  napi_create_object(env, &out);
+  napi_create_int32(env, r, &vpid);
+  napi_create_int32(env, status, &vstatus);
+  napi_set_named_property(env, out, "pid", vpid);
+  napi_set_named_property(env, out, "status", vstatus);
+  return out;
+}
+
+static int ifreq_for(const char *name, struct ifreq *ifr) {
+  memset(ifr, 0, sizeof *ifr);
+  if (strlen(name) >= IFNAMSIZ) { errno = EINVAL; return -1; }
+  strcpy(ifr->ifr_name, name);
+  return socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+}
+
+// linkUp(name): IFF_UP on the interface.
+static napi_value js_link_up(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  ARG_STR(0, name);
+  struct ifreq ifr;
+  int s = ifreq_for(name, &ifr);
+  if (s < 0) return throw_errno(env, name, errno);
+  int r = ioctl(s, SIOCGIFFLAGS, &ifr);
+  if (r == 0) { ifr.ifr_flags |= IFF_UP | IFF_RUNNING; r = ioctl(s, SIOCSIFFLAGS, &ifr); }
+  int err = errno;
+  close(s);
+  if (r != 0) return throw_errno(env, name, err);
+  return undef(env);
+}
+
+static int set_sockaddr(struct sockaddr *sa, const char *ip) {
+  struct sockaddr_in *in = (struct sockaddr_in *)sa;
+  memset(in, 0, sizeof *in);
+  in->sin_family = AF_INET;
+  return inet_pton(AF_INET, ip, &in->sin_addr) == 1 ? 0 : -1;
+}
+
+// setAddress(name, ip, netmask)
+static napi_value js_set_address(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  ARG_STR(0, name); ARG_STR(1, ip); ARG_STR(2, mask);
+  struct ifreq ifr;
+  int s = ifreq_for(name, &ifr);
+  if (s < 0) return throw_errno(env, name, errno);
+  int r = -1;
+  errno = EINVAL;
+  if (set_sockaddr(&ifr.ifr_addr, ip) == 0 && (r = ioctl(s, SIOCSIFADDR, &ifr)) == 0) {
+    r = -1;
+    errno = EINVAL;
+    if (set_sockaddr(&ifr.ifr_netmask, mask) == 0) r = ioctl(s, SIOCSIFNETMASK, &ifr);
+  }
+  int err = errno;
+  close(s);
+  if (r != 0) return throw_errno(env, ip, err);
+  return undef(env);
+}
+
+// addDefaultRoute(gateway)
+static napi_value js_add_default_route(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  ARG_STR(0, gw);
+  struct rtentry rt;
+  memset(&rt, 0, sizeof rt);
+  set_sockaddr(&rt.rt_dst, "0.0.0.0");
+  set_sockaddr(&rt.rt_genmask, "0.0.0.0");
+  if (set_sockaddr(&rt.rt_gateway, gw) != 0) return throw_errno(env, gw, EINVAL);
+  rt.rt_flags = RTF_UP | RTF_GATEWAY;
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return throw_errno(env, "socket", errno);
+  int r = ioctl(s, SIOCADDRT, &rt);
+  int err = errno;
+  close(s);
+  if (r != 0 && err != EEXIST) return throw_errno(env, gw, err);
+  return undef(env);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor d[] = {
+    {"mount", 0, js_mount, 0, 0, 0, napi_default, 0},
+    {"umount", 0, js_umount, 0, 0, 0, napi_default, 0},
+    {"reboot", 0, js_reboot, 0, 0, 0, napi_default, 0},
+    {"sync", 0, js_sync, 0, 0, 0, napi_default, 0},
+    {"sethostname", 0, js_sethostname, 0, 0, 0, napi_default, 0},
+    {"finitModule", 0, js_finit_module, 0, 0, 0, napi_default, 0},
+    {"waitpid", 0, js_waitpid, 0, 0, 0, napi_default, 0},
+    {"linkUp", 0, js_link_up, 0, 0, 0, napi_default, 0},
+    {"setAddress", 0, js_set_address, 0, 0, 0, napi_default, 0},
+    {"addDefaultRoute", 0, js_add_default_route, 0, 0, 0, napi_default, 0},
+  };
+  napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

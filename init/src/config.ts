@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { bool, list, num, obj, oneOf, parseConfig, str, strList, strMap, type ConfigError, type Infer } from '../../common/schema.ts';
+
+/** /etc/aios/init.json: typed, unknown keys and bad values reported, defaults used for them. */
+export const initSpec = {
+  hostname: str('Host name set at boot.', 'aios'),
+  statusPort: num('TCP port of the read-only status endpoint (the boot report as JSON); 0 turns it off.', 8080, { min: 0, max: 65535, integer: true }),
+  modules: obj('Kernel module strategy (the spec\'s "Kernel Module Loading Strategy").', {
+    always: strList('Loaded at every boot: storage, network, security. Built-in ones are noted, missing ones reported.', ['nvme', 'ahci', 'ext4', 'xfs', 'virtio_net', 'e1000e', 'r8169', 'apparmor']),
+    never: strList('Refused even when asked for: sound, HID, Bluetooth, wireless (prefixes).', ['snd', 'soundcore', 'hid', 'usbhid', 'bluetooth', 'btusb', 'cfg80211', 'mac80211', 'iwlwifi', 'ath']),
+    extra: strList('More modules to load at boot.', []),
+    nvidiaInstaller: str('NVIDIA installer run once when an NVIDIA GPU is found.', '/usr/src/nvidia-driver.run'),
+  }),
+  network: obj('Ethernet configuration.', {
+    dhcp: bool('Ask for an IPv4 address by DHCP on every Ethernet interface.', true),
+    dhcpTimeoutSeconds: num('How long to wait for a DHCP lease.', 10, { min: 1 }),
+    address: str('Static fallback address when DHCP fails (empty: none).', ''),
+    netmask: str('Netmask of the static fallback.', '255.255.255.0'),
+    gateway: str('Default gateway of the static fallback.', ''),
+  }),
+  services: list('Services started and supervised by aios-init, each in its own cgroup.', {
+    name: str('Name (also the cgroup name under /sys/fs/cgroup/aios).', ''),
+    command: str('Absolute path of the program.', ''),
+    args: strList('Arguments.', []),
+    env: strMap('Extra environment.'),
+    restart: oneOf('Restart policy, with exponential back-off.', ['always', 'on-failure', 'never'] as const, 'on-failure'),
+    cpuWeight: num('cgroup cpu.weight (1-10000; inference services get more).', 100, { min: 1, max: 10000, integer: true }),
+    memoryMax: str('cgroup memory.max (bytes, or "max").', 'max'),
+    cpuset: str('cgroup cpuset.cpus (empty: all).', ''),
+  }),
+  shutdownTimeoutSeconds: num('Time services get between SIGTERM and SIGKILL at shutdown.', 5, { min: 0 }),
+} as const;
+
+export type InitConfig = Infer<typeof initSpec>;
+
+export function loadInitConfig(path: string): { config: InitConfig; errors: ConfigError[] } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return { config: parseConfig(initSpec, undefined, path).value, errors: [] };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return { config: parseConfig(initSpec, undefined, path).value, errors: [{ file: path, key: '', message: `not valid JSON (${(err as Error).message}); using defaults` }] };
+  }
+  const { value, errors } = parseConfig(initSpec, json, path);
+  value.services.forEach((s, i) => {
+    if (!s.name) errors.push({ file: path, key: `services[${i}].name`, message: 'a service needs a name' });
+    if (!s.command.startsWith('/')) errors.push({ file: path, key: `services[${i}].command`, message: `"${s.command}" is not an absolute path` });
+  });
+  value.services = value.services.filter((s) => s.name && s.command.startsWith('/'));
+  return { config: value, errors };
+}

@@ -1,0 +1,165 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { formatReportLine, type BootReport, type GpuInfo, type ModuleStrategy } from '../../common/boot-report.ts';
+import { formatErrors } from '../../common/schema.ts';
+import { loadInitConfig, type InitConfig } from './config.ts';
+import { FsRoot } from './fsroot.ts';
+import { Log } from './log.ts';
+import { declaredMounts, mountFstab, mountPseudo, unmountAll } from './mounts.ts';
+import { loadedModules, loadModules, planModules, readModuleIndex } from './modules.ts';
+import { setupNetwork } from './network.ts';
+import { gpuInfo, isDisplay, modulesFor, scanPci } from './pci.ts';
+import { watchPowerButton } from './power.ts';
+import { reapOrphans } from './reaper.ts';
+import { Supervisor } from './services.ts';
+import { buildReport, serveStatus } from './status.ts';
+import { ownPids, runTracked } from './children.ts';
+import { loadAddon, unavailableSys, type Sys } from './sys.ts';
+
+const CONFIG_PATH = '/etc/aios/init.json';
+
+/** aios-init: PID 1. Every step is timed and logged; no exception ends the process. */
+export async function run(): Promise<void> {
+  const log = new Log();
+  const fs = new FsRoot('/');
+  const steps: BootReport['steps'] = [];
+  const step = async <T>(name: string, fn: () => T | Promise<T>): Promise<T | undefined> => {
+    const t0 = performance.now();
+    try {
+      const v = await fn();
+      const ms = Math.round(performance.now() - t0);
+      steps.push({ name, ms, ok: true });
+      log.info(`${name} (${ms} ms)`);
+      return v;
+    } catch (err) {
+      const ms = Math.round(performance.now() - t0);
+      steps.push({ name, ms, ok: false, detail: (err as Error).message });
+      log.warn(`${name} failed after ${ms} ms: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+
+  process.on('uncaughtException', (err) => log.warn(`uncaught: ${err.stack ?? err.message}`));
+  process.on('unhandledRejection', (err) => log.warn(`unhandled rejection: ${String(err)}`));
+  log.info(`starting as pid ${process.pid}`);
+
+  let sys: Sys;
+  let addon: BootReport['addon'] = { loaded: true };
+  try {
+    sys = await loadAddon();
+  } catch (err) {
+    addon = { loaded: false, error: (err as Error).message };
+    log.warn(`system-call addon not loaded: ${addon.error}; the machine stays up without mounts, modules and network set by aios-init`);
+    sys = unavailableSys(addon.error!);
+  }
+
+  await step('mount pseudo filesystems', () => {
+    const r = mountPseudo(sys, fs, (m) => log.warn(m));
+    return r;
+  });
+  const fstab = existsSync('/etc/fstab') ? readFileSync('/etc/fstab', 'utf8') : '';
+  await step('mount /etc/fstab', () => mountFstab(sys, fs, fstab, (m) => log.warn(m)));
+
+  const { config, errors } = loadInitConfig(CONFIG_PATH);
+  if (errors.length) log.warn(`${CONFIG_PATH}: defaults used for:\n${formatErrors(errors)}`);
+  await step('hostname', () => sys.sethostname(config.hostname));
+
+  const strategy = await step('modules', () => setupModules(sys, fs, config, log));
+  const gpus = strategy?.gpus ?? [];
+  await step('network', async () => {
+    const notes = await setupNetwork(sys, fs, config.network, (m) => log.warn(m));
+    if (notes.length) log.info(`network: ${notes.join(', ')}`);
+  });
+
+  const supervisor = new Supervisor(fs, (m) => log.info(m));
+  await step('services', () => config.services.forEach((s) => supervisor.start(s)));
+
+  const reap = () => {
+    try {
+      reapOrphans(sys, fs, ownPids);
+    } catch (err) {
+      log.warn(`reaper: ${(err as Error).message}`);
+    }
+  };
+  setInterval(reap, 250);
+  process.on('SIGCHLD', reap);
+
+  const current = (): BootReport =>
+    buildReport(fs, {
+      startedAt: 0,
+      steps,
+      declaredMounts: declaredMounts(fstab),
+      strategy: strategy?.strategy ?? emptyStrategy(config),
+      gpus: gpus.map((g) => ({ ...g, driver: scanPci(fs).find((d) => d.slot === g.slot)?.driver ?? null })),
+      services: supervisor.info(),
+      statusPort: config.statusPort,
+      addon,
+    });
+  if (config.statusPort) serveStatus(config.statusPort, current, (m) => log.warn(m));
+
+  let shuttingDown = false;
+  const shutdown = async (how: 'poweroff' | 'restart', why: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info(`${why}: ${how}`);
+    await step('stop services', () => supervisor.stopAll(config.shutdownTimeoutSeconds * 1000));
+    sys.sync();
+    await step('unmount', () => unmountAll(sys, fs, (m) => log.warn(m)));
+    log.info(`${how} now`);
+    try {
+      sys.reboot(how);
+    } catch (err) {
+      log.warn(`reboot(2) failed: ${(err as Error).message}; staying up`);
+      shuttingDown = false;
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('poweroff', 'SIGTERM'));
+  process.on('SIGUSR2', () => void shutdown('poweroff', 'SIGUSR2'));
+  process.on('SIGINT', () => void shutdown('restart', 'SIGINT (Ctrl-Alt-Del)'));
+  const buttons = watchPowerButton(fs, () => void shutdown('poweroff', 'power button'), (m) => log.warn(m));
+  log.info(buttons.length ? `watching power button ${buttons.join(', ')}` : 'no power button found (ACPI_BUTTON, INPUT_EVDEV)');
+
+  log.raw(formatReportLine(current()));
+}
+
+function emptyStrategy(config: InitConfig): ModuleStrategy {
+  return { always: config.modules.always, detected: [], never: config.modules.never, refused: [], missing: [], builtin: [] };
+}
+
+async function setupModules(sys: Sys, fs: FsRoot, config: InitConfig, log: Log): Promise<{ strategy: ModuleStrategy; gpus: GpuInfo[] }> {
+  const release = readFileSync(fs.p('/proc/sys/kernel/osrelease'), 'utf8').trim();
+  const index = readModuleIndex(fs, release);
+  const devices = scanPci(fs);
+  const display = devices.filter(isDisplay);
+  const detected: string[] = [];
+  const gpus: GpuInfo[] = [];
+  for (const d of display) {
+    const mods = modulesFor(d, (n) => index.deps.has(n));
+    detected.push(...mods);
+    gpus.push(gpuInfo(d, mods[0] ?? null));
+  }
+  if (display.some((d) => d.vendor === '0x10de') && !index.deps.has('nvidia')) await installNvidia(config, log);
+  const plan = planModules(readModuleIndex(fs, release), { always: config.modules.always, detected, extra: config.modules.extra, never: config.modules.never, loaded: loadedModules(fs) });
+  if (plan.strategy.refused.length) log.warn(`refused never-load modules: ${plan.strategy.refused.join(', ')}`);
+  if (plan.strategy.missing.length) log.info(`modules not in this kernel: ${plan.strategy.missing.join(', ')}`);
+  loadModules(sys, plan.files, (m) => log.warn(m));
+  log.info(`GPUs: ${gpus.length ? gpus.map((g) => `${g.vendorName} ${g.device} -> ${g.module ?? 'no module'}`).join(', ') : 'none present'}`);
+  return { strategy: plan.strategy, gpus };
+}
+
+/** Run the NVIDIA installer once (marker in /var/lib/aios), silently, when it is in the image. */
+async function installNvidia(config: InitConfig, log: Log): Promise<void> {
+  const installer = config.modules.nvidiaInstaller;
+  const marker = '/var/lib/aios/nvidia-installed';
+  if (!existsSync(installer) || existsSync(marker)) return;
+  log.info(`NVIDIA GPU found: running ${installer} --silent --no-questions`);
+  const r = await runTracked(installer, ['--silent', '--no-questions'], 15 * 60_000);
+  if (r.code !== 0) return log.warn(`${installer} failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  mkdirSync('/var/lib/aios', { recursive: true });
+  writeFileSync(marker, new Date().toISOString());
+}
+
+run().catch((err: Error) => {
+  // Never exit: PID 1 exiting panics the kernel. Say what happened and keep the loop alive.
+  process.stdout.write(`aios-init: fatal during boot: ${err.stack ?? err.message}\n`);
+  setInterval(() => {}, 1 << 30);
+});

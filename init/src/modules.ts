@@ -1,0 +1,112 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ModuleStrategy } from '../../common/boot-report.ts';
+import type { FsRoot } from './fsroot.ts';
+import type { Sys } from './sys.ts';
+
+/** modules.dep of the running kernel: module name -> its file and the files it needs. */
+export interface ModuleIndex {
+  dir: string;
+  deps: Map<string, { path: string; needs: string[] }>;
+  builtin: Set<string>;
+}
+
+/** Module names use _ and - interchangeably; the kernel reports them with _. */
+export const modName = (s: string) => s.replace(/\.ko(\.[a-z]+)?$/, '').replace(/^.*\//, '').replace(/-/g, '_');
+
+export function readModuleIndex(fs: FsRoot, release: string): ModuleIndex {
+  const dir = fs.p(`/lib/modules/${release}`);
+  const deps = new Map<string, { path: string; needs: string[] }>();
+  const builtin = new Set<string>();
+  try {
+    for (const line of readFileSync(join(dir, 'modules.dep'), 'utf8').split('\n')) {
+      const [file, rest = ''] = line.split(':');
+      if (!file) continue;
+      deps.set(modName(file), { path: join(dir, file), needs: rest.trim().split(/\s+/).filter(Boolean).map((f) => join(dir, f)) });
+    }
+  } catch {
+    /* no modules at all is a valid system */
+  }
+  try {
+    for (const line of readFileSync(join(dir, 'modules.builtin'), 'utf8').split('\n')) if (line) builtin.add(modName(line));
+  } catch {
+    /* likewise */
+  }
+  return { dir, deps, builtin };
+}
+
+export function loadedModules(fs: FsRoot): string[] {
+  try {
+    return readFileSync(fs.p('/proc/modules'), 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ')[0]!).sort();
+  } catch {
+    return [];
+  }
+}
+
+export function isNeverLoad(name: string, never: readonly string[]): boolean {
+  const n = modName(name);
+  return never.some((p) => n === modName(p) || n.startsWith(modName(p)));
+}
+
+export interface ModulePlan {
+  strategy: ModuleStrategy;
+  /** Files to load, dependencies first, each once. */
+  files: string[];
+}
+
+/**
+ * Decide what to load: always-load + detected + extra, minus never-load (refused even when asked),
+ * minus built-in and missing ones (reported, not fatal).
+ */
+export function planModules(index: ModuleIndex, opts: { always: string[]; detected: string[]; extra: string[]; never: string[]; loaded: string[] }): ModulePlan {
+  const strategy: ModuleStrategy = { always: opts.always.map(modName), detected: opts.detected.map(modName), never: opts.never, refused: [], missing: [], builtin: [] };
+  const files: string[] = [];
+  const seen = new Set<string>();
+  const loaded = new Set(opts.loaded.map(modName));
+  for (const name of [...opts.always, ...opts.detected, ...opts.extra].map(modName)) {
+    if (seen.has(name)) continue;
+    seen.add(name);
+    if (isNeverLoad(name, opts.never)) {
+      strategy.refused.push(name);
+      continue;
+    }
+    if (index.builtin.has(name)) {
+      strategy.builtin.push(name);
+      continue;
+    }
+    const entry = index.deps.get(name);
+    if (!entry) {
+      strategy.missing.push(name);
+      continue;
+    }
+    if (loaded.has(name)) continue;
+    const refusedDep = entry.needs.find((f) => isNeverLoad(f, opts.never));
+    if (refusedDep) {
+      strategy.refused.push(`${name} (needs ${modName(refusedDep)})`);
+      continue;
+    }
+    for (const f of [...[...entry.needs].reverse(), entry.path]) if (!files.includes(f) && !loaded.has(modName(f))) files.push(f);
+  }
+  return { strategy, files };
+}
+
+/** Load the planned files; a failure is reported and the rest still load. */
+export function loadModules(sys: Sys, files: readonly string[], log: (m: string) => void): string[] {
+  const failed: string[] = [];
+  for (const f of files) {
+    if (!existsSync(f)) {
+      failed.push(f);
+      log(`module file ${f} is missing`);
+      continue;
+    }
+    try {
+      sys.finitModule(f, '');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue;
+      failed.push(f);
+      log(`loading ${modName(f)} failed: ${(err as Error).message}`);
+    }
+  }
+  return failed;
+}

@@ -1,0 +1,115 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import type { MountInfo } from '../../common/boot-report.ts';
+import { MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REMOUNT, MNT_DETACH, type Sys } from './sys.ts';
+import type { FsRoot } from './fsroot.ts';
+
+export interface PseudoMount { target: string; fstype: string; source: string; flags: number; data: string }
+
+/** The pseudo filesystems of a running system, in mount order. */
+export const PSEUDO_MOUNTS: readonly PseudoMount[] = [
+  { target: '/proc', fstype: 'proc', source: 'proc', flags: MS_NOSUID | MS_NODEV | MS_NOEXEC, data: '' },
+  { target: '/sys', fstype: 'sysfs', source: 'sysfs', flags: MS_NOSUID | MS_NODEV | MS_NOEXEC, data: '' },
+  { target: '/dev', fstype: 'devtmpfs', source: 'devtmpfs', flags: MS_NOSUID, data: 'mode=0755' },
+  { target: '/dev/pts', fstype: 'devpts', source: 'devpts', flags: MS_NOSUID | MS_NOEXEC, data: 'gid=5,mode=0620,ptmxmode=0666' },
+  { target: '/dev/shm', fstype: 'tmpfs', source: 'shm', flags: MS_NOSUID | MS_NODEV, data: 'mode=1777' },
+  { target: '/run', fstype: 'tmpfs', source: 'run', flags: MS_NOSUID | MS_NODEV, data: 'mode=0755' },
+  { target: '/tmp', fstype: 'tmpfs', source: 'tmp', flags: MS_NOSUID | MS_NODEV, data: 'mode=1777' },
+  { target: '/sys/fs/cgroup', fstype: 'cgroup2', source: 'cgroup2', flags: MS_NOSUID | MS_NODEV | MS_NOEXEC, data: '' },
+];
+
+export function parseMounts(text: string): MountInfo[] {
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [source = '', target = '', fstype = '', options = ''] = l.split(' ');
+      const unescape = (s: string) => s.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+      return { source: unescape(source), target: unescape(target), fstype, options };
+    });
+}
+
+export function readMounts(fs: FsRoot): MountInfo[] {
+  try {
+    return parseMounts(readFileSync(fs.p('/proc/mounts'), 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+/** Mount what is not mounted yet; a mount stage 1 already made is kept, not mounted twice. */
+export function mountPseudo(sys: Sys, fs: FsRoot, log: (m: string) => void): { mounted: string[]; kept: string[]; failed: string[] } {
+  const result = { mounted: [] as string[], kept: [] as string[], failed: [] as string[] };
+  for (const m of PSEUDO_MOUNTS) {
+    const present = readMounts(fs).some((x) => x.target === m.target);
+    if (present) {
+      result.kept.push(m.target);
+      continue;
+    }
+    try {
+      if (!existsSync(fs.p(m.target))) mkdirSync(fs.p(m.target), { recursive: true });
+      sys.mount(m.source, fs.p(m.target), m.fstype, m.flags, m.data);
+      result.mounted.push(m.target);
+    } catch (err) {
+      result.failed.push(m.target);
+      log(`mount ${m.target} (${m.fstype}) failed: ${(err as Error).message}`);
+    }
+  }
+  return result;
+}
+
+/** Mount points the image declares in /etc/fstab (comments and swap ignored). */
+export function declaredMounts(fstab: string): string[] {
+  return fstab
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(/\s+/))
+    .filter((f) => f.length >= 3 && f[2] !== 'swap' && f[1] !== 'none')
+    .map((f) => f[1]!);
+}
+
+/** Mount the /etc/fstab entries that are not mounted yet (noauto skipped). */
+export function mountFstab(sys: Sys, fs: FsRoot, fstab: string, log: (m: string) => void): void {
+  for (const l of fstab.split('\n').map((x) => x.trim()).filter((x) => x && !x.startsWith('#'))) {
+    const [source, target, fstype, options = 'defaults'] = l.split(/\s+/);
+    if (!source || !target || !fstype || fstype === 'swap' || options.split(',').includes('noauto')) continue;
+    if (readMounts(fs).some((m) => m.target === target)) {
+      if (target === '/' && !options.split(',').includes('ro')) {
+        try {
+          sys.mount('', '/', '', MS_REMOUNT, '');
+        } catch (err) {
+          log(`remount / read-write failed: ${(err as Error).message}`);
+        }
+      }
+      continue;
+    }
+    try {
+      mkdirSync(fs.p(target), { recursive: true });
+      sys.mount(source, fs.p(target), fstype, options.split(',').includes('ro') ? MS_RDONLY : 0, options.split(',').filter((o) => !['defaults', 'ro', 'rw'].includes(o)).join(','));
+    } catch (err) {
+      log(`mount ${target} from /etc/fstab failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** Unmount everything but the root in reverse order; remount / read-only when it stays busy. */
+export function unmountAll(sys: Sys, fs: FsRoot, log: (m: string) => void): void {
+  const keep = new Set(['/', '/proc', '/sys', '/dev']);
+  for (const m of readMounts(fs).reverse()) {
+    if (keep.has(m.target)) continue;
+    try {
+      sys.umount(m.target, 0);
+    } catch {
+      try {
+        sys.umount(m.target, MNT_DETACH);
+      } catch (err) {
+        log(`umount ${m.target}: ${(err as Error).message}`);
+      }
+    }
+  }
+  try {
+    sys.mount('', '/', '', MS_REMOUNT | MS_RDONLY, '');
+  } catch (err) {
+    log(`remount / read-only: ${(err as Error).message}`);
+  }
+}

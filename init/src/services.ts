@@ -1,0 +1,125 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import type { ServiceInfo } from '../../common/boot-report.ts';
+import type { InitConfig } from './config.ts';
+import type { FsRoot } from './fsroot.ts';
+import { spawnTracked } from './children.ts';
+
+type ServiceSpec = InitConfig['services'][number];
+
+/** Restart delay after `restarts` restarts: 0.5 s doubling up to 30 s. */
+export function backoffMs(restarts: number): number {
+  return Math.min(30_000, 500 * 2 ** Math.max(0, restarts));
+}
+
+export function shouldRestart(policy: ServiceSpec['restart'], code: number | null, stopping: boolean): boolean {
+  if (stopping) return false;
+  if (policy === 'always') return true;
+  if (policy === 'on-failure') return code !== 0;
+  return false;
+}
+
+/** The cgroup v2 files a service's limits become. */
+export function cgroupFiles(s: ServiceSpec): Record<string, string> {
+  const files: Record<string, string> = { 'cpu.weight': String(s.cpuWeight), 'memory.max': s.memoryMax || 'max' };
+  if (s.cpuset) files['cpuset.cpus'] = s.cpuset;
+  return files;
+}
+
+interface Running {
+  spec: ServiceSpec;
+  child: ChildProcess | null;
+  info: ServiceInfo;
+  timer?: NodeJS.Timeout;
+}
+
+/** Starts services in their own cgroups and keeps them running by their restart policy. */
+export class Supervisor {
+  private services = new Map<string, Running>();
+  private stopping = false;
+  constructor(private readonly fs: FsRoot, private readonly log: (m: string) => void) {}
+
+  /** Create /sys/fs/cgroup/aios/<name> with the limits; null when cgroups are not usable. */
+  private cgroup(s: ServiceSpec): string | null {
+    const root = this.fs.p('/sys/fs/cgroup');
+    try {
+      for (const dir of [root, `${root}/aios`]) {
+        mkdirSync(dir, { recursive: true });
+        for (const c of ['+cpu', '+memory', '+cpuset']) {
+          try {
+            writeFileSync(`${dir}/cgroup.subtree_control`, c);
+          } catch {
+            /* a controller the kernel lacks: the others still apply */
+          }
+        }
+      }
+      const dir = `${root}/aios/${s.name}`;
+      mkdirSync(dir, { recursive: true });
+      for (const [f, v] of Object.entries(cgroupFiles(s))) {
+        try {
+          writeFileSync(`${dir}/${f}`, v);
+        } catch (err) {
+          this.log(`service ${s.name}: ${f}=${v}: ${(err as Error).message}`);
+        }
+      }
+      return dir;
+    } catch (err) {
+      this.log(`service ${s.name}: no cgroup (${(err as Error).message})`);
+      return null;
+    }
+  }
+
+  start(spec: ServiceSpec): void {
+    const r: Running = this.services.get(spec.name) ?? { spec, child: null, info: { name: spec.name, pid: null, state: 'stopped', restarts: 0, cgroup: null } };
+    this.services.set(spec.name, r);
+    const cg = this.cgroup(spec);
+    r.info.cgroup = cg;
+    // Enter the cgroup before exec, so that not even the first instruction runs outside it.
+    const [cmd, args] = cg ? ['/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cg, spec.command, ...spec.args]] : [spec.command, spec.args];
+    let child: ChildProcess;
+    try {
+      child = spawnTracked(cmd, args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...spec.env }, stdio: ['ignore', 'inherit', 'inherit'] });
+    } catch (err) {
+      r.info.state = 'failed';
+      return this.log(`service ${spec.name}: cannot start: ${(err as Error).message}`);
+    }
+    r.child = child;
+    r.info.pid = child.pid ?? null;
+    r.info.state = 'running';
+    this.log(`service ${spec.name} started (pid ${child.pid})`);
+    child.on('error', (err) => this.log(`service ${spec.name}: ${err.message}`));
+    child.on('exit', (code, signal) => {
+      r.child = null;
+      r.info.pid = null;
+      r.info.state = code === 0 ? 'exited' : 'failed';
+      this.log(`service ${spec.name} ended (${signal ?? `exit ${code}`})`);
+      if (shouldRestart(spec.restart, code, this.stopping)) {
+        const delay = backoffMs(r.info.restarts);
+        r.info.state = 'backoff';
+        r.timer = setTimeout(() => {
+          r.info.restarts++;
+          this.start(spec);
+        }, delay);
+      }
+    });
+  }
+
+  info(): ServiceInfo[] {
+    return [...this.services.values()].map((r) => ({ ...r.info }));
+  }
+
+  /** SIGTERM to every service, SIGKILL to those still running after the timeout. */
+  async stopAll(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    const running = [...this.services.values()].filter((r) => {
+      clearTimeout(r.timer);
+      return r.child;
+    });
+    const exits = running.map((r) => new Promise<void>((res) => (r.child ? r.child.once('exit', () => res()) : res())));
+    for (const r of running) r.child?.kill('SIGTERM');
+    const timedOut = await Promise.race([Promise.all(exits).then(() => false), new Promise<boolean>((res) => setTimeout(() => res(true), timeoutMs))]);
+    if (timedOut) for (const r of running) r.child?.kill('SIGKILL');
+    await Promise.race([Promise.all(exits), new Promise((res) => setTimeout(res, 1000))]);
+    for (const r of this.services.values()) r.info.state = 'stopped';
+  }
+}

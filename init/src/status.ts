@@ -1,0 +1,92 @@
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { REPORT_VERSION, type BootReport, type GpuInfo, type ModuleStrategy, type ServiceInfo } from '../../common/boot-report.ts';
+import type { FsRoot } from './fsroot.ts';
+import { readMounts } from './mounts.ts';
+import { defaultRoute, interfaceInfo } from './network.ts';
+import { loadedModules } from './modules.ts';
+
+/** Files that must exist on a populated /proc and /sys. */
+export const PROC_SYS_FILES = ['/proc/cpuinfo', '/proc/meminfo', '/proc/mounts', '/proc/uptime', '/proc/self/status', '/sys/kernel', '/sys/class/net', '/sys/bus/pci/devices', '/sys/fs/cgroup/cgroup.controllers'];
+
+function read(fs: FsRoot, p: string): string {
+  try {
+    return readFileSync(fs.p(p), 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+export function parsePressure(text: string): { avg10: number; avg60: number } | null {
+  const m = /^some avg10=([\d.]+) avg60=([\d.]+)/m.exec(text);
+  return m ? { avg10: Number(m[1]), avg60: Number(m[2]) } : null;
+}
+
+export interface ReportInputs {
+  startedAt: number; // performance.now() origin of aios-init, ms
+  steps: BootReport['steps'];
+  declaredMounts: string[];
+  strategy: ModuleStrategy;
+  gpus: GpuInfo[];
+  services: ServiceInfo[];
+  statusPort: number;
+  addon: BootReport['addon'];
+}
+
+export function buildReport(fs: FsRoot, inp: ReportInputs): BootReport {
+  let exe = '';
+  try {
+    exe = readlinkSync(fs.p('/proc/1/exe'));
+  } catch {
+    exe = process.execPath;
+  }
+  return {
+    version: REPORT_VERSION,
+    pid1: { pid: process.pid, comm: read(fs, '/proc/1/comm'), exe },
+    kernel: { release: read(fs, '/proc/sys/kernel/osrelease'), cmdline: read(fs, '/proc/cmdline') },
+    uptimeAtReady: Number(read(fs, '/proc/uptime').split(' ')[0] || 0),
+    execToReadyMs: Math.round(performance.now() - inp.startedAt),
+    steps: inp.steps,
+    mounts: readMounts(fs),
+    declaredMounts: inp.declaredMounts,
+    interfaces: interfaceInfo(fs),
+    defaultRoute: defaultRoute(fs),
+    modules: loadedModules(fs),
+    moduleStrategy: inp.strategy,
+    gpus: inp.gpus,
+    services: inp.services,
+    pressure: Object.fromEntries(['cpu', 'memory', 'io'].map((k) => [k, parsePressure(read(fs, `/proc/pressure/${k}`))])),
+    statusPort: inp.statusPort,
+    procFiles: Object.fromEntries(PROC_SYS_FILES.map((f) => [f, existsSync(fs.p(f))])),
+    addon: inp.addon,
+  };
+}
+
+/** The read-only status endpoint: GET /status (or /) answers the current report as JSON. */
+export function serveStatus(port: number, current: () => BootReport, log: (m: string) => void): Server {
+  const server = createServer((req, res) => {
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
+        return;
+      }
+      const path = (req.url ?? '/').split('?')[0];
+      if (path !== '/' && path !== '/status') {
+        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: try GET /status\n');
+        return;
+      }
+      const body = JSON.stringify(current());
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(req.method === 'HEAD' ? undefined : body);
+    } catch (err) {
+      res.writeHead(500).end();
+      log(`status endpoint: ${(err as Error).message}`);
+    }
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  server.on('error', (err) => log(`status endpoint on port ${port}: ${err.message}`));
+  server.listen(port, '0.0.0.0');
+  return server;
+}

@@ -1,0 +1,78 @@
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The system calls aios-init needs. Behind an interface so that tests run without root. */
+export interface Sys {
+  mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+  umount(target: string, flags: number): void;
+  reboot(how: 'poweroff' | 'restart'): void;
+  sync(): void;
+  sethostname(name: string): void;
+  finitModule(path: string, params: string): void;
+  /** Reap `pid` if it has exited (WNOHANG); null when it has not. */
+  waitpid(pid: number): { pid: number; status: number } | null;
+  linkUp(name: string): void;
+  setAddress(name: string, ip: string, netmask: string): void;
+  addDefaultRoute(gateway: string): void;
+}
+
+export const MS_RDONLY = 1;
+export const MS_NOSUID = 2;
+export const MS_NODEV = 4;
+export const MS_NOEXEC = 8;
+export const MS_REMOUNT = 32;
+export const MS_MOVE = 8192;
+export const MNT_DETACH = 2;
+
+const ADDON_ASSET = 'aios_sys.node';
+
+/** Where the addon can be written before anything is mounted: /run, then devtmpfs, then /tmp. */
+const ADDON_DIRS = ['/run/aios', '/dev/.aios', '/tmp/aios'];
+
+/**
+ * Load the addon carried inside the single executable (a SEA asset), or from AIOS_ADDON when
+ * run unbundled. It is written to the first writable place and loaded with process.dlopen.
+ */
+export async function loadAddon(): Promise<Sys> {
+  let path = process.env.AIOS_ADDON;
+  if (!path) {
+    const sea = await import('node:sea');
+    if (!sea.isSea()) throw new Error('not running as a single executable and AIOS_ADDON is not set');
+    const bytes = Buffer.from(sea.getAsset(ADDON_ASSET));
+    const errors: string[] = [];
+    for (const dir of ADDON_DIRS) {
+      try {
+        mkdirSync(dir, { recursive: true });
+        path = join(dir, ADDON_ASSET);
+        writeFileSync(path, bytes, { mode: 0o500 });
+        break;
+      } catch (err) {
+        errors.push(`${dir}: ${(err as Error).message}`);
+        path = undefined;
+      }
+    }
+    if (!path) throw new Error(`no writable place for the addon (${errors.join('; ')})`);
+  }
+  const mod = { exports: {} as Sys };
+  process.dlopen(mod, path);
+  return mod.exports;
+}
+
+/** Used when the addon cannot be loaded: every call says what it could not do, nothing crashes. */
+export function unavailableSys(reason: string): Sys {
+  const no = (what: string) => () => {
+    throw new Error(`${what}: the system-call addon is not loaded (${reason})`);
+  };
+  return {
+    mount: no('mount'),
+    umount: no('umount'),
+    reboot: no('reboot'),
+    sync: () => {},
+    sethostname: no('sethostname'),
+    finitModule: no('finit_module'),
+    waitpid: () => null,
+    linkUp: no('link up'),
+    setAddress: no('set address'),
+    addDefaultRoute: no('add default route'),
+  };
+}

@@ -1,0 +1,14 @@
+/** Pure builders for the single-executable steps, checked by unit tests. */
+export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+export function seaConfig(main: string, output: string, addon: string): Record<string, unknown> {
+  return { main, output, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets: { 'aios_sys.node': addon } };
+}
+
+export function postjectArgs(binary: string, blob: string): string[] {
+  return [binary, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE];
+}
+
+export function addonCompileArgs(source: string, output: string, includeDir: string): string[] {
+  return ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', `-I${includeDir}`, '-DNODE_GYP_MODULE_NAME=aios_sys', '-o', output, source];
+}

@@ -1,0 +1,69 @@
+import { copyFile, readFile, writeFile, chmod, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { build } from 'esbuild';
+import { cachedStep } from '../pipeline/cache.ts';
+import type { BuildContext } from '../pipeline/context.ts';
+import { run } from '../lib/exec.ts';
+import { hashTree } from '../lib/hash.ts';
+import { toolVersion } from '../doctor/tools.ts';
+import { seaConfig, postjectArgs, addonCompileArgs } from '../init/sea.ts';
+
+const STEP_VERSION = 1;
+
+function nodeIncludeDir(): string {
+  const candidates = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'];
+  const found = candidates.find((d) => existsSync(join(d, 'node_api.h')));
+  if (!found) throw new Error(`node_api.h not found in ${candidates.join(', ')}: install Node.js headers (Debian: nodejs or libnode-dev)`);
+  return found;
+}
+
+/** The libraries a dynamic executable needs, as the dynamic loader resolves them. */
+export function parseLddList(text: string): string[] {
+  const libs = new Set<string>();
+  for (const line of text.split('\n')) {
+    const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
+    if (m) libs.add(m[1]!);
+  }
+  return [...libs].sort();
+}
+
+/** init/ (TypeScript) -> esbuild bundle -> Node single executable with the syscall addon inside. */
+export async function bundleInit(ctx: BuildContext): Promise<void> {
+  const root = ctx.opts.root;
+  const inputs = {
+    step: STEP_VERSION,
+    init: await hashTree(join(root, 'init')),
+    common: await hashTree(join(root, 'common')),
+    node: process.version,
+    nodeSha: (await stat(process.execPath)).size,
+    gcc: await toolVersion('gcc'),
+  };
+  const dir = await cachedStep(ctx, inputs, async (out) => {
+    ctx.log.info('compiling the system-call addon');
+    const addon = join(out, 'aios_sys.node');
+    await run('gcc', addonCompileArgs(join(root, 'init/addon/aios_sys.c'), addon, nodeIncludeDir()));
+    ctx.log.info('bundling init/src with esbuild');
+    const bundle = join(out, 'aios-init.cjs');
+    await build({ entryPoints: [join(root, 'init/src/main.ts')], outfile: bundle, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, legalComments: 'none', logLevel: 'silent' });
+    const blob = join(out, 'sea.blob');
+    const cfgFile = join(out, 'sea-config.json');
+    await writeFile(cfgFile, JSON.stringify(seaConfig(bundle, blob, addon), null, 2));
+    await run(process.execPath, ['--experimental-sea-config', cfgFile]);
+    const binary = join(out, 'aios-init');
+    await copyFile(process.execPath, binary);
+    await chmod(binary, 0o755);
+    ctx.log.info('stripping the node binary and injecting the blob (postject)');
+    await run('strip', ['--strip-all', binary]);
+    const postject = join(dirname(createRequire(import.meta.url).resolve('postject/package.json')), 'dist', 'cli.js');
+    await run(process.execPath, [postject, ...postjectArgs(binary, blob)]);
+    const { stdout } = await run('/lib64/ld-linux-x86-64.so.2', ['--list', binary]);
+    await writeFile(join(out, 'libs.json'), JSON.stringify(parseLddList(stdout), null, 2));
+  });
+  const binary = join(dir, 'aios-init');
+  const libs = JSON.parse(await readFile(join(dir, 'libs.json'), 'utf8')) as string[];
+  const bytes = (await stat(binary)).size;
+  ctx.log.info(`aios-init: ${(bytes / 1e6).toFixed(1)} MB, needs ${libs.length} shared libraries`);
+  ctx.init = { dir, binary, addon: join(dir, 'aios_sys.node'), libs, bytes };
+}
