@@ -10,7 +10,8 @@ export interface MountInfo { source: string; target: string; fstype: string; opt
 export interface InterfaceInfo { name: string; mac: string; up: boolean; addresses: string[]; kind: 'ethernet' | 'loopback' | 'other' }
 export interface GpuInfo { slot: string; vendor: string; device: string; vendorName: string; class: string; driver: string | null; module: string | null }
 export interface ServiceInfo { name: string; pid: number | null; state: 'running' | 'exited' | 'backoff' | 'stopped' | 'failed'; restarts: number; cgroup: string | null }
-export interface ModuleStrategy { always: string[]; detected: string[]; never: string[]; refused: string[]; missing: string[]; builtin: string[] }
+/** planned: every module aios-init chose to load, dependencies included: the allowed set. */
+export interface ModuleStrategy { always: string[]; detected: string[]; never: string[]; refused: string[]; missing: string[]; builtin: string[]; planned: string[] }
 
 export interface BootReport {
   version: number;

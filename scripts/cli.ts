@@ -3,6 +3,17 @@ import { hideBin } from 'yargs/helpers';
 import { buildCommand } from './commands/build.ts';
 import { configCommand } from './commands/config.ts';
 import { doctorCommand } from './commands/doctor.ts';
+import { checkCommand } from './commands/check.ts';
+import { runCommand } from './commands/run.ts';
+
+function vmOptions<T>(y: Argv<T>) {
+  return y
+    .option('out', { type: 'string', describe: 'output directory of `aios build` (default ./out)' })
+    .option('path', { type: 'string', describe: 'boot path: direct | iso-bios | iso-uefi' + ' (check also takes all)', default: 'direct' })
+    .option('qemu-arg', { type: 'string', array: true, describe: 'extra QEMU argument, repeatable: --qemu-arg=-device --qemu-arg=ati-vga' })
+    .option('accel', { type: 'string', choices: ['auto', 'kvm', 'tcg'], describe: 'accelerator (default auto: KVM when it answers, else TCG)' })
+    .option('config', { type: 'string', describe: 'project configuration file (default: aios.json in the project)' });
+}
 
 function sourceOptions<T>(y: Argv<T>) {
   return y
@@ -31,6 +42,14 @@ async function main(argv: string[]): Promise<number> {
     .command('config', 'print the merged kernel configuration and the dropped-symbol report', (y) =>
       sourceOptions(y).option('full', { type: 'boolean', describe: 'print the whole final .config too' }),
       (a) => set(configCommand(a)),
+    )
+    .command('run', 'boot a build in QEMU with the serial console on this terminal (Ctrl-A X quits)', (y) => vmOptions(y), (a) => set(runCommand(a)))
+    .command('check', 'boot a build headless and judge the boot checklist; exit 1 when a check fails', (y) =>
+      vmOptions(y)
+        .option('json', { type: 'string', describe: 'write the results as JSON to this file' })
+        .option('junit', { type: 'string', describe: 'write JUnit XML (one test case per check and path) to this file' })
+        .option('timeout', { type: 'number', describe: 'seconds to wait for the boot report before killing QEMU (default 180)' }),
+      (a) => set(checkCommand(a)),
     )
     .command('doctor', 'check the host tools the build needs and print the apt-get line for what is missing', {}, () => set(doctorCommand()))
     .demandCommand(1, 'name a command: build, config, doctor, run or check')

@@ -122,7 +122,7 @@ export async function run(): Promise<void> {
 }
 
 function emptyStrategy(config: InitConfig): ModuleStrategy {
-  return { always: config.modules.always, detected: [], never: config.modules.never, refused: [], missing: [], builtin: [] };
+  return { always: config.modules.always, detected: [], never: config.modules.never, refused: [], missing: [], builtin: [], planned: [] };
 }
 
 async function setupModules(sys: Sys, fs: FsRoot, config: InitConfig, log: Log): Promise<{ strategy: ModuleStrategy; gpus: GpuInfo[] }> {

@@ -59,7 +59,7 @@ export interface ModulePlan {
  * minus built-in and missing ones (reported, not fatal).
  */
 export function planModules(index: ModuleIndex, opts: { always: string[]; detected: string[]; extra: string[]; never: string[]; loaded: string[] }): ModulePlan {
-  const strategy: ModuleStrategy = { always: opts.always.map(modName), detected: opts.detected.map(modName), never: opts.never, refused: [], missing: [], builtin: [] };
+  const strategy: ModuleStrategy = { always: opts.always.map(modName), detected: opts.detected.map(modName), never: opts.never, refused: [], missing: [], builtin: [], planned: [] };
   const files: string[] = [];
   const seen = new Set<string>();
   const loaded = new Set(opts.loaded.map(modName));
@@ -87,6 +87,7 @@ export function planModules(index: ModuleIndex, opts: { always: string[]; detect
     }
     for (const f of [...[...entry.needs].reverse(), entry.path]) if (!files.includes(f) && !loaded.has(modName(f))) files.push(f);
   }
+  strategy.planned = files.map(modName);
   return { strategy, files };
 }
 

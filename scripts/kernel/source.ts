@@ -5,6 +5,7 @@ import { run } from '../lib/exec.ts';
 import { sha256File } from '../lib/hash.ts';
 import { tempPath } from '../lib/atomic.ts';
 import { download, type DownloadOptions } from '../net/download.ts';
+import { fetchDeb } from '../lib/debian.ts';
 import { KERNEL_ORG_SHA256, kernelOrgUrl } from './pins.ts';
 
 export type SourceOrigin = 'kernel.org' | 'debian' | 'path' | 'url';
@@ -111,28 +112,9 @@ async function fromKernelOrg(o: SourceOptions): Promise<KernelSource> {
   return { version, requestedVersion: o.version, origin: 'kernel.org', from: url, sha256: pinned, tarball, dir, fellBack: false };
 }
 
-async function aptField(pkg: string, field: string): Promise<string> {
-  const { stdout } = await run('apt-cache', ['show', '--no-all-versions', pkg]);
-  const value = new RegExp(`^${field}: (.*)$`, 'm').exec(stdout)?.[1];
-  if (!value) throw new Error(`apt-cache show ${pkg} has no ${field}: run \`apt-get update\` first`);
-  return value.trim();
-}
-
 async function fromDebian(o: SourceOptions): Promise<KernelSource> {
   const downloads = join(o.cacheDir, 'downloads');
-  await mkdir(downloads, { recursive: true });
-  const [debVersion, debSha] = await Promise.all([aptField(o.debianPackage, 'Version'), aptField(o.debianPackage, 'SHA256')]);
-  const deb = join(downloads, `${o.debianPackage}_${debVersion.replace(/:/g, '%3a')}_all.deb`);
-  if (!(existsSync(deb) && (await sha256File(deb)) === debSha)) {
-    await rm(deb, { force: true });
-    o.info(`apt-get download ${o.debianPackage}=${debVersion}`);
-    await run('apt-get', ['download', `${o.debianPackage}=${debVersion}`], { cwd: downloads });
-    const got = await sha256File(deb);
-    if (got !== debSha) {
-      await rm(deb, { force: true });
-      throw new Error(`checksum mismatch for ${basename(deb)}: Debian's index says ${debSha}, got ${got}; deleted`);
-    }
-  }
+  const { deb, version: debVersion, sha256: debSha } = await fetchDeb(o.debianPackage, downloads, o.info);
   const tarball = join(downloads, `${o.debianPackage}_${debVersion}.tar.xz`);
   if (!existsSync(tarball)) {
     const tmp = tempPath(join(downloads, 'deb'));

@@ -1,7 +1,7 @@
 import { cachedOutput } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { fallbackWarning, resolveKernelSource, verifyCached, type KernelSource } from '../kernel/source.ts';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 function progressBar(received: number, total: number | undefined): string {
@@ -37,4 +37,7 @@ export async function fetchKernel(ctx: BuildContext): Promise<void> {
   if (loud) ctx.log.warn(loud);
   ctx.log.info(`Linux ${source.version} from ${source.origin}`);
   ctx.source = source;
+  // Without SOURCE_DATE_EPOCH, the images take their timestamps from the inputs: the kernel
+  // source's release date (its Makefile's mtime in the tarball), never from the clock.
+  if (o.sourceDateEpoch === undefined) ctx.sourceDateEpoch = Math.floor((await stat(join(source.dir, 'Makefile'))).mtimeMs / 1000);
 }

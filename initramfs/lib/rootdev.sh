@@ -1,0 +1,44 @@
+# Root device lookup for stage 1, POSIX sh, sourced by /init and by the unit tests.
+# find_root SPEC prints the device node for SPEC (/dev/..., LABEL=..., UUID=...) or nothing.
+# DEV (default /dev) and BLKID (default blkid) can be pointed at fixtures.
+
+find_root() {
+  spec="$1"
+  dev="${DEV:-/dev}"
+  case "$spec" in
+    LABEL=*|UUID=*)
+      key="${spec%%=*}"
+      want="${spec#*=}"
+      ${BLKID:-blkid} 2>/dev/null | while IFS= read -r line; do
+        node="${line%%:*}"
+        case "$line" in
+          *" $key=\"$want\""*) echo "$node"; break ;;
+        esac
+      done
+      ;;
+    /dev/*)
+      node="$dev/${spec#/dev/}"
+      if [ -b "$node" ] || [ -e "$node" ]; then echo "$node"; fi
+      ;;
+    *)
+      return 1
+      ;;
+  esac
+}
+
+# wait_root SPEC SECONDS: poll for the device, print it, or fail after the timeout.
+wait_root() {
+  spec="$1"
+  limit="$2"
+  tries=0
+  while [ "$tries" -le $((limit * 10)) ]; do
+    found="$(find_root "$spec")"
+    if [ -n "$found" ]; then
+      echo "$found"
+      return 0
+    fi
+    sleep 0.1
+    tries=$((tries + 1))
+  done
+  return 1
+}

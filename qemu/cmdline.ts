@@ -1,0 +1,61 @@
+/** Pure builder of QEMU command lines for the three boot paths, checked by unit tests. */
+export type BootPath = 'direct' | 'iso-bios' | 'iso-uefi';
+export const BOOT_PATHS: readonly BootPath[] = ['direct', 'iso-bios', 'iso-uefi'];
+export type Accel = 'kvm' | 'tcg';
+
+export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
+export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+
+export interface QemuOptions {
+  path: BootPath;
+  kernel: string;
+  initrd: string;
+  disk: string;
+  iso: string;
+  /** A writable copy of OVMF_VARS for the UEFI path. */
+  ovmfVars?: string;
+  cmdline: string;
+  memoryMB: number;
+  cpus: number;
+  accel: Accel;
+  /** Host port forwarded to the guest's status port (0: none). */
+  hostPort: number;
+  guestPort: number;
+  /** Interactive: serial and monitor on the terminal (Ctrl-A X quits). Headless: serial on stdout, QMP on a socket. */
+  interactive: boolean;
+  qmpSocket?: string;
+  extra: readonly string[];
+}
+
+export function qemuArgs(o: QemuOptions): string[] {
+  const args = ['-machine', 'pc', '-m', String(o.memoryMB), '-smp', String(o.cpus)];
+  args.push(...(o.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']));
+  args.push('-no-reboot', '-vga', 'none');
+  if (o.interactive) args.push('-nographic');
+  else args.push('-display', 'none', '-serial', 'stdio', '-monitor', 'none', ...(o.qmpSocket ? ['-qmp', `unix:${o.qmpSocket},server=on,wait=off`] : []));
+  const fwd = o.hostPort ? `,hostfwd=tcp:127.0.0.1:${o.hostPort}-:${o.guestPort}` : '';
+  args.push('-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0');
+  switch (o.path) {
+    case 'direct':
+      args.push('-kernel', o.kernel, '-initrd', o.initrd, '-append', `console=ttyS0 root=/dev/sda1 ro ${o.cmdline} panic=-1`.replace(/\s+/g, ' ').trim());
+      args.push('-drive', `file=${o.disk},format=raw,if=ide`);
+      break;
+    case 'iso-bios':
+      args.push('-cdrom', o.iso, '-boot', 'd');
+      break;
+    case 'iso-uefi':
+      if (!o.ovmfVars) throw new Error('the iso-uefi path needs a writable copy of OVMF_VARS');
+      args.push('-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${o.ovmfVars}`, '-cdrom', o.iso, '-boot', 'd');
+      break;
+  }
+  args.push(...o.extra);
+  return args;
+}
+
+export function parsePaths(p: string): BootPath[] {
+  if (p === 'all') return [...BOOT_PATHS];
+  const list = p.split(',').map((x) => x.trim());
+  const bad = list.filter((x) => !BOOT_PATHS.includes(x as BootPath));
+  if (bad.length) throw new Error(`unknown boot path ${bad.join(', ')}; known: ${BOOT_PATHS.join(', ')}, all`);
+  return list as BootPath[];
+}

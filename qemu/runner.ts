@@ -1,0 +1,154 @@
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseReportLine, type BootReport } from '../common/boot-report.ts';
+import { quoteCommand, run } from '../scripts/lib/exec.ts';
+import { OVMF_VARS, qemuArgs, type Accel, type QemuOptions } from './cmdline.ts';
+import { qmpCommand } from './qmp.ts';
+
+export const QEMU = 'qemu-system-x86_64';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/**
+ * Does KVM answer? /dev/kvm can exist and still hang guests, so this boots the kernel for real
+ * with a time limit and wants to see serial output; otherwise TCG it is.
+ */
+export async function probeKvm(kernel: string, limitMs = 8000): Promise<{ accel: Accel; why: string }> {
+  if (!existsSync('/dev/kvm')) return { accel: 'tcg', why: '/dev/kvm does not exist' };
+  return new Promise((resolve) => {
+    const child = spawn(QEMU, ['-accel', 'kvm', '-cpu', 'host', '-machine', 'pc', '-m', '256', '-display', 'none', '-vga', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot', '-nic', 'none', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let done = false;
+    const finish = (accel: Accel, why: string) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      resolve({ accel, why });
+    };
+    const timer = setTimeout(() => finish('tcg', `KVM probe boot printed nothing within ${limitMs / 1000} s (/dev/kvm hangs)`), limitMs);
+    child.stdout.on('data', (d: Buffer) => {
+      if (/Linux version|\S/.test(d.toString())) finish('kvm', 'KVM probe boot printed on the serial console');
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', () => finish('tcg', `KVM unusable: ${err.trim().split('\n').pop() ?? 'qemu exited'}`));
+  });
+}
+
+export interface BootRun {
+  command: string;
+  serialLog: string;
+  lines: string[];
+  report?: BootReport;
+  reportError?: string;
+  firstOutputSec?: number;
+  reportSec?: number;
+  httpOk?: boolean;
+  httpDetail?: string;
+  cleanShutdown: boolean;
+  shutdownDetail: string;
+  exitCode: number | null;
+}
+
+async function httpStatus(port: number): Promise<{ ok: boolean; detail: string }> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(10_000) });
+    const body = (await res.json()) as { pid1?: unknown };
+    return { ok: res.status === 200 && Boolean(body.pid1), detail: `HTTP ${res.status}` };
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  }
+}
+
+/** Boot headless: wait for the report, probe the status port, power off through QMP, wait for exit. */
+export async function bootHeadless(o: Omit<QemuOptions, 'interactive' | 'qmpSocket'>, limits: { timeoutSec: number; shutdownSec: number }, serialLogFile: string, onLine?: (l: string) => void): Promise<BootRun> {
+  const tmp = await mkdtemp(join(tmpdir(), 'aios-qemu-'));
+  const qmpSocket = join(tmp, 'qmp.sock');
+  let ovmfVars = o.ovmfVars;
+  if (o.path === 'iso-uefi' && !ovmfVars) {
+    ovmfVars = join(tmp, 'OVMF_VARS.fd');
+    await copyFile(OVMF_VARS, ovmfVars);
+  }
+  const args = qemuArgs({ ...o, ovmfVars, interactive: false, qmpSocket });
+  const command = quoteCommand(QEMU, args);
+  const log = createWriteStream(serialLogFile);
+  const t0 = performance.now();
+  const child = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const res: BootRun = { command, serialLog: serialLogFile, lines: [], cleanShutdown: false, shutdownDetail: '', exitCode: null };
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let gotReport: () => void = () => {};
+  const reportSeen = new Promise<void>((r) => (gotReport = r));
+  child.stdout.once('data', () => (res.firstOutputSec = (performance.now() - t0) / 1000));
+  createInterface({ input: child.stdout }).on('line', (raw) => {
+    const line = raw.replace(/\r$/, '');
+    log.write(`${line}\n`);
+    res.lines.push(line.length > 2000 ? `${line.slice(0, 2000)}...` : line);
+    onLine?.(line);
+    const parsed = parseReportLine(line);
+    if (!parsed) return;
+    if (res.report || res.reportError) return void (res.reportError ??= undefined); // a second report is ignored
+    if (parsed.ok) res.report = parsed.report;
+    else res.reportError = parsed.error;
+    res.reportSec = (performance.now() - t0) / 1000;
+    gotReport();
+  });
+  const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), limits.timeoutSec * 1000));
+  const first = await Promise.race([reportSeen.then(() => 'report' as const), exited.then(() => 'exit' as const), timer]);
+  try {
+    if (first === 'report') {
+      if (o.hostPort) {
+        const h = await httpStatus(o.hostPort);
+        res.httpOk = h.ok;
+        res.httpDetail = h.detail;
+      }
+      try {
+        await qmpCommand(qmpSocket, 'system_powerdown');
+      } catch (err) {
+        res.shutdownDetail = (err as Error).message;
+      }
+      const how = await Promise.race([exited.then(() => 'exit' as const), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), limits.shutdownSec * 1000))]);
+      res.cleanShutdown = how === 'exit';
+      res.shutdownDetail = how === 'exit' ? `QEMU exited by itself ${((performance.now() - t0) / 1000).toFixed(1)} s after start, after system_powerdown` : `QEMU still running ${limits.shutdownSec} s after system_powerdown: killed`;
+    } else {
+      res.shutdownDetail = first === 'exit' ? `QEMU exited before any boot report${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}` : `no boot report within ${limits.timeoutSec} s: killed`;
+    }
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+    }
+    res.exitCode = await exited;
+    log.end();
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return res;
+}
+
+/** e2fsck -fn of partition 1 of a disk image (extracted at its 1 MiB offset). */
+export async function fsckPartition(disk: string): Promise<{ ok: boolean; detail: string }> {
+  const part = `${disk}.p1`;
+  try {
+    await run('dd', [`if=${disk}`, `of=${part}`, 'bs=1M', 'skip=1', 'status=none', 'conv=sparse']);
+    const r = await run('/sbin/e2fsck', ['-fn', part], { okCodes: [1, 4, 8] });
+    return { ok: r.exitCode === 0, detail: `e2fsck -fn exit ${r.exitCode}: ${r.stdout.trim().split('\n').pop() ?? ''}` };
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  } finally {
+    await rm(part, { force: true });
+  }
+}

@@ -1,0 +1,123 @@
+import { existsSync } from 'node:fs';
+import { copyFile, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { loadProjectConfig } from '../config/project.ts';
+import { PROJECT_ROOT } from '../pipeline/options.ts';
+import { parsePaths, type Accel, type BootPath, type QemuOptions } from '../../qemu/cmdline.ts';
+import { bootHeadless, freePort, fsckPartition, probeKvm } from '../../qemu/runner.ts';
+import { judge, panicHint } from '../../qemu/checks.ts';
+import { junit, table, type PathResult } from '../../qemu/output.ts';
+
+export interface CheckArgs {
+  out?: string;
+  path?: string;
+  json?: string;
+  junit?: string;
+  'qemu-arg'?: string[];
+  timeout?: number;
+  accel?: string;
+  config?: string;
+}
+
+const GUEST_PORT = 8080;
+
+/** Options shared by `aios run` and `aios check`: the files of a build and the VM settings. */
+export async function vmOptions(args: CheckArgs, path: BootPath, accel: Accel): Promise<Omit<QemuOptions, 'interactive' | 'qmpSocket'>> {
+  const config = await loadProjectConfig(resolve(args.config ?? join(PROJECT_ROOT, 'aios.json')));
+  const out = resolve(args.out ?? config.outDir);
+  const need = path === 'direct' ? ['vmlinuz', 'initramfs.img', 'rootfs.img'] : ['aios.iso'];
+  const missing = need.filter((f) => !existsSync(join(out, f)));
+  if (missing.length) throw new Error(`${out} has no ${missing.join(', ')}: run \`aios build --out ${out}\` first${path === 'direct' ? '' : ' (with --format iso)'}`);
+  const guestPort = await readGuestPort();
+  return {
+    path,
+    kernel: join(out, 'vmlinuz'),
+    initrd: join(out, 'initramfs.img'),
+    disk: join(out, 'rootfs.img'),
+    iso: join(out, 'aios.iso'),
+    cmdline: config.boot.cmdline,
+    memoryMB: config.check.memoryMB,
+    cpus: config.check.cpus,
+    accel,
+    hostPort: 0,
+    guestPort,
+    extra: args['qemu-arg'] ?? [],
+  };
+}
+
+async function readGuestPort(): Promise<number> {
+  try {
+    const j = JSON.parse(await readFile(join(PROJECT_ROOT, 'rootfs/etc/aios/init.json'), 'utf8')) as { statusPort?: number };
+    return j.statusPort ?? GUEST_PORT;
+  } catch {
+    return GUEST_PORT;
+  }
+}
+
+export async function chooseAccel(wanted: string, kernel: string): Promise<{ accel: Accel; why: string }> {
+  if (wanted === 'tcg') return { accel: 'tcg', why: 'asked for TCG' };
+  if (wanted === 'kvm') return { accel: 'kvm', why: 'asked for KVM' };
+  return probeKvm(kernel);
+}
+
+export async function checkCommand(args: CheckArgs): Promise<number> {
+  const config = await loadProjectConfig(resolve(args.config ?? join(PROJECT_ROOT, 'aios.json')));
+  const out = resolve(args.out ?? config.outDir);
+  const paths = parsePaths(args.path ?? 'direct');
+  const kernel = join(out, 'vmlinuz');
+  if (!existsSync(kernel)) throw new Error(`${out} has no vmlinuz: run \`aios build --out ${out}\` first`);
+  const { accel, why } = await chooseAccel(args.accel ?? config.check.accel, kernel);
+  console.log(`accelerator: ${accel.toUpperCase()} (${why})`);
+  const build = JSON.parse(await readFile(join(out, 'build.json'), 'utf8').catch(() => '{}')) as { kernel?: { sizeBudgetBytes?: number } };
+  const logs = join(out, 'logs');
+  await mkdir(logs, { recursive: true });
+  const results: PathResult[] = [];
+  for (const path of paths) {
+    const o = await vmOptions(args, path, accel);
+    o.hostPort = await freePort();
+    let bootDisk: string | undefined;
+    if (path === 'direct') {
+      // Boot a copy: the artifact stays byte-identical, and the copy is what e2fsck examines.
+      bootDisk = join(out, `.check-${process.pid}-rootfs.img`);
+      await copyFile(o.disk, bootDisk);
+      o.disk = bootDisk;
+    }
+    const serialLog = join(logs, `serial-${path}.log`);
+    console.log(`\n[${path}] booting (${accel.toUpperCase()}); serial log: ${serialLog}`);
+    try {
+      const r = await bootHeadless(o, { timeoutSec: args.timeout ?? config.check.timeoutSeconds, shutdownSec: 60 }, serialLog);
+      console.log(`[${path}] ${r.command}`);
+      const fsck = bootDisk ? await fsckPartition(bootDisk) : undefined;
+      const checks = judge({
+        path,
+        accel,
+        report: r.report,
+        reportError: r.reportError,
+        firstOutputSec: r.firstOutputSec,
+        reportSec: r.reportSec,
+        httpOk: r.httpOk,
+        httpDetail: r.httpDetail,
+        cleanShutdown: r.cleanShutdown,
+        shutdownDetail: r.shutdownDetail,
+        e2fsck: fsck,
+        kernelBytes: (await stat(kernel)).size,
+        kernelBudgetBytes: build.kernel?.sizeBudgetBytes ?? config.kernel.sizeBudgetMB * 1e6,
+        budgets: { kvm: config.check.kvmBudgetSeconds, tcg: config.check.tcgBudgetSeconds },
+      });
+      results.push({ path, accel, accelWhy: why, command: r.command, serialLog, figures: { firstOutputSec: r.firstOutputSec, reportSec: r.reportSec, uptimeAtReady: r.report?.uptimeAtReady, execToReadyMs: r.report?.execToReadyMs }, checks });
+      if (checks.some((c) => !c.ok)) {
+        console.log(`[${path}] last 50 serial lines:\n${r.lines.slice(-50).map((l) => `  | ${l}`).join('\n')}`);
+        const hint = panicHint(r.lines.join('\n'));
+        if (hint) console.log(`[${path}] hint: ${hint}`);
+      }
+    } finally {
+      if (bootDisk) await rm(bootDisk, { force: true });
+    }
+  }
+  console.log(`\n${table(results)}`);
+  const failed = results.flatMap((r) => r.checks.filter((c) => !c.ok));
+  if (args.json) await writeFile(args.json, JSON.stringify({ accel, accelWhy: why, passed: failed.length === 0, results }, null, 2) + '\n');
+  if (args.junit) await writeFile(args.junit, junit(results));
+  console.log(`\n${failed.length ? `${failed.length} check(s) failed` : 'all checks passed'} (${results.length} boot path(s), ${accel.toUpperCase()})`);
+  return failed.length ? 1 : 0;
+}

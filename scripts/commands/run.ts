@@ -1,0 +1,28 @@
+import { spawn } from 'node:child_process';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { quoteCommand } from '../lib/exec.ts';
+import { OVMF_VARS, parsePaths, qemuArgs } from '../../qemu/cmdline.ts';
+import { QEMU, freePort } from '../../qemu/runner.ts';
+import { chooseAccel, vmOptions, type CheckArgs } from './check.ts';
+
+/** `aios run`: boot interactively, serial console on this terminal; Ctrl-A X quits. */
+export async function runCommand(args: CheckArgs): Promise<number> {
+  const [path] = parsePaths(args.path ?? 'direct');
+  const probe = await vmOptions(args, path!, 'tcg');
+  const { accel, why } = await chooseAccel(args.accel ?? 'auto', probe.kernel);
+  const o = { ...probe, accel, hostPort: await freePort() };
+  const tmp = await mkdtemp(join(tmpdir(), 'aios-run-'));
+  try {
+    let ovmfVars: string | undefined;
+    if (path === 'iso-uefi') await copyFile(OVMF_VARS, (ovmfVars = join(tmp, 'OVMF_VARS.fd')));
+    const argv = qemuArgs({ ...o, ovmfVars, interactive: true });
+    console.error(`accelerator: ${accel.toUpperCase()} (${why}); status endpoint: http://127.0.0.1:${o.hostPort}/status`);
+    console.error(`${quoteCommand(QEMU, argv)}\n(Ctrl-A X quits)`);
+    const child = spawn(QEMU, argv, { stdio: 'inherit' });
+    return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,43 @@
+/** Pure builders of the image tools' command lines, so that tests can check them. */
+
+/** A UUID-shaped value derived from a hash, so that the same inputs give the same filesystem. */
+export function uuidFrom(hex: string): string {
+  const h = hex.padEnd(32, '0');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export function mke2fsArgs(o: { tree: string; image: string; sizeMiB: number; label: string; uuid: string; hashSeed: string }): string[] {
+  return ['-q', '-F', '-t', 'ext4', '-b', '4096', '-I', '256', '-L', o.label, '-U', o.uuid, '-E', `hash_seed=${o.hashSeed},root_owner=0:0`, '-d', o.tree, o.image, `${o.sizeMiB}M`];
+}
+
+/** sfdisk input: an MBR with one bootable Linux partition starting at 1 MiB. */
+export function sfdiskScript(o: { labelId: string; startSector: number; sectors: number }): string {
+  return `label: dos\nlabel-id: 0x${o.labelId}\nunit: sectors\n\nstart=${o.startSector}, size=${o.sectors}, type=83, bootable\n`;
+}
+
+export function mksquashfsArgs(tree: string, out: string, epoch: number): string[] {
+  return [tree, out, '-noappend', '-no-progress', '-all-root', '-no-xattrs', '-comp', 'gzip', '-mkfs-time', String(epoch), '-all-time', String(epoch), '-processors', '1'];
+}
+
+export const ISO_VOLUME_LABEL = 'AIOS';
+
+export function grubMkrescueArgs(isoDir: string, out: string): string[] {
+  return ['-o', out, isoDir, '--', '-volid', ISO_VOLUME_LABEL];
+}
+
+/** The spec's GRUB entry, adapted to the live medium: root is the squashfs on the ISO. */
+export function grubConfig(cmdline: string): string {
+  return [
+    'set timeout=0',
+    'set default=0',
+    'serial --unit=0 --speed=115200',
+    'terminal_input serial console',
+    'terminal_output serial console',
+    '',
+    'menuentry "aiOS" {',
+    `    linux /boot/vmlinuz root=live:LABEL=${ISO_VOLUME_LABEL} ro ${cmdline} console=ttyS0,115200 init=/usr/sbin/aios-init`,
+    '    initrd /boot/initramfs.img',
+    '}',
+    '',
+  ].join('\n');
+}

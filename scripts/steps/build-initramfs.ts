@@ -1,0 +1,39 @@
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync, constants } from 'node:zlib';
+import { cachedStep } from '../pipeline/cache.ts';
+import type { BuildContext } from '../pipeline/context.ts';
+import { hashTree } from '../lib/hash.ts';
+import { writeCpio, type CpioEntry } from '../initramfs/cpio.ts';
+
+const STEP_VERSION = 1;
+
+/** Applets stage 1 uses; each is a link to busybox. */
+export const STAGE1_APPLETS = ['sh', 'mount', 'umount', 'switch_root', 'mkdir', 'sleep', 'cat', 'ls', 'tr', 'blkid', 'insmod', 'echo', 'losetup'];
+
+/** Entries of the initramfs, from the busybox binary and the initramfs/ sources. */
+export async function stage1Entries(busybox: Buffer, srcDir: string): Promise<CpioEntry[]> {
+  const entries: CpioEntry[] = [
+    ...['bin', 'sbin', 'dev', 'proc', 'sys', 'run', 'newroot', 'lib', 'lib/aios', 'etc', 'etc/aios', 'lib/modules'].map((p) => ({ path: p, type: 'dir' as const, mode: 0o755 })),
+    { path: 'dev/console', type: 'chardev', mode: 0o600, rdev: [5, 1] },
+    { path: 'dev/null', type: 'chardev', mode: 0o666, rdev: [1, 3] },
+    { path: 'bin/busybox', type: 'file', mode: 0o755, data: busybox },
+    ...STAGE1_APPLETS.map((a) => ({ path: `bin/${a}`, type: 'symlink' as const, mode: 0o777, target: 'busybox' })),
+    { path: 'init', type: 'file', mode: 0o755, data: await readFile(join(srcDir, 'init')) },
+  ];
+  for (const f of await readdir(join(srcDir, 'lib'))) entries.push({ path: `lib/aios/${f}`, type: 'file', mode: 0o644, data: await readFile(join(srcDir, 'lib', f)) });
+  return entries;
+}
+
+/** Our own stage 1 (initramfs/init + busybox), as a sorted, owner-0, fixed-mtime newc cpio, gzipped. */
+export async function buildInitramfs(ctx: BuildContext): Promise<void> {
+  const src = join(ctx.opts.root, 'initramfs');
+  const inputs = { step: STEP_VERSION, src: await hashTree(src), rootfs: ctx.rootfs!.dir, epoch: ctx.sourceDateEpoch };
+  const dir = await cachedStep(ctx, inputs, async (out) => {
+    const bb = await readFile(join(ctx.rootfs!.tree, 'bin/busybox'));
+    const cpio = writeCpio(await stage1Entries(bb, src), ctx.sourceDateEpoch);
+    // zlib's gzip header carries no timestamp or name: the same bytes in give the same bytes out.
+    await writeFile(join(out, 'initramfs.img'), gzipSync(cpio, { level: constants.Z_BEST_COMPRESSION }));
+  });
+  ctx.initramfs = { file: join(dir, 'initramfs.img') };
+}

@@ -1,0 +1,86 @@
+import { chmod, cp, mkdir, readFile, symlink, writeFile, copyFile, utimes, lstat, lutimes } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { cachedStep } from '../pipeline/cache.ts';
+import type { BuildContext } from '../pipeline/context.ts';
+import { run } from '../lib/exec.ts';
+import { hashTree, listTree } from '../lib/hash.ts';
+import { fetchDeb } from '../lib/debian.ts';
+import { buildManifest, unsafeEntries } from '../rootfs/manifest.ts';
+
+const STEP_VERSION = 1;
+export const ROOT_DIRS = ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'usr/lib', 'lib', 'lib64', 'etc', 'proc', 'sys', 'dev', 'run', 'tmp', 'var/tmp', 'var/lib/aios', 'var/log', 'root', 'mnt'];
+
+/** busybox from Debian's busybox-static, unpacked without root; returns the binary's path. */
+export async function busyboxBinary(ctx: BuildContext, into: string): Promise<string> {
+  const { deb } = await fetchDeb('busybox-static', join(ctx.opts.cacheDir, 'downloads'), (m) => ctx.log.info(m));
+  await run('dpkg-deb', ['-x', deb, into]);
+  return join(into, 'bin', 'busybox');
+}
+
+/** Applet links, as `busybox --list-full` names them (bin/sh, sbin/udhcpc, ...). */
+export async function installBusybox(busybox: string, tree: string): Promise<void> {
+  await copyFile(busybox, join(tree, 'bin/busybox'));
+  await chmod(join(tree, 'bin/busybox'), 0o755);
+  const { stdout } = await run(busybox, ['--list-full']);
+  for (const applet of stdout.split('\n').filter(Boolean)) {
+    const link = join(tree, applet);
+    if (existsSync(link) || applet === 'bin/busybox') continue;
+    await mkdir(dirname(link), { recursive: true });
+    const depth = applet.split('/').length - 1;
+    await symlink(`${'../'.repeat(depth)}bin/busybox`, link);
+  }
+}
+
+/** Pin every timestamp so that the images made from the tree do not depend on when it was made. */
+export async function pinTimes(tree: string, epoch: number): Promise<void> {
+  const all = [...(await listTree(tree))];
+  for (const rel of all) {
+    const p = join(tree, rel);
+    if ((await lstat(p)).isSymbolicLink()) await lutimes(p, epoch, epoch);
+    else await utimes(p, epoch, epoch);
+  }
+  const { stdout } = await run('find', [tree, '-type', 'd']);
+  for (const d of stdout.split('\n').filter(Boolean)) await utimes(d, epoch, epoch);
+}
+
+/** busybox + aios-init and its libraries + kernel modules + rootfs/ overlay, and its manifest. */
+export async function stageRootfs(ctx: BuildContext): Promise<void> {
+  const init = ctx.init!;
+  const kernel = ctx.kernel!;
+  const overlay = join(ctx.opts.root, 'rootfs');
+  const inputs = { step: STEP_VERSION, init: init.dir, kernel: kernel.dir, overlay: await hashTree(overlay), epoch: ctx.sourceDateEpoch };
+  const dir = await cachedStep(ctx, inputs, async (out) => {
+    const tree = join(out, 'tree');
+    for (const d of ROOT_DIRS) await mkdir(join(tree, d), { recursive: true });
+    await chmod(join(tree, 'tmp'), 0o1777);
+    await chmod(join(tree, 'var/tmp'), 0o1777);
+    await chmod(join(tree, 'root'), 0o700);
+    ctx.log.info('busybox-static');
+    await installBusybox(await busyboxBinary(ctx, join(out, 'busybox-deb')), tree);
+    ctx.log.info('aios-init and its shared libraries');
+    await copyFile(init.binary, join(tree, 'usr/sbin/aios-init'));
+    await chmod(join(tree, 'usr/sbin/aios-init'), 0o755);
+    for (const lib of init.libs) {
+      await mkdir(join(tree, dirname(lib)), { recursive: true });
+      await copyFile(lib, join(tree, lib));
+      await chmod(join(tree, lib), 0o755);
+    }
+    ctx.log.info(`kernel modules of ${kernel.release}`);
+    await cp(join(kernel.dir, 'modules', 'lib', 'modules'), join(tree, 'lib', 'modules'), { recursive: true });
+    await cp(overlay, tree, { recursive: true });
+    await run('chmod', ['-R', 'go-w', tree]);
+    await chmod(join(tree, 'tmp'), 0o1777);
+    await chmod(join(tree, 'var/tmp'), 0o1777);
+    await pinTimes(tree, ctx.sourceDateEpoch);
+    const manifest = await buildManifest(tree);
+    const bad = await unsafeEntries(tree, manifest, process.getuid?.() ?? 0);
+    // Owners are forced to root in both images (mksquashfs -all-root, mke2fs root_owner + debugfs), so only
+    // world-writable files fail the build when building as root.
+    if (bad.length) throw new Error(`the root filesystem holds unsafe files:\n  ${bad.slice(0, 20).join('\n  ')}`);
+    await writeFile(join(out, 'manifest.json'), JSON.stringify({ release: kernel.release, files: manifest }, null, 1) + '\n');
+  });
+  ctx.rootfs = { dir, tree: join(dir, 'tree'), manifest: join(dir, 'manifest.json') };
+  const m = JSON.parse(await readFile(ctx.rootfs.manifest, 'utf8')) as { files: unknown[] };
+  ctx.log.info(`${m.files.length} entries in the root filesystem`);
+}

@@ -1,0 +1,37 @@
+import { open, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cachedStep } from '../pipeline/cache.ts';
+import type { BuildContext } from '../pipeline/context.ts';
+import { run } from '../lib/exec.ts';
+import { hashValue } from '../lib/hash.ts';
+import { mke2fsArgs, sfdiskScript, uuidFrom } from '../images/commands.ts';
+
+const STEP_VERSION = 1;
+const MiB = 1024 * 1024;
+
+/** rootfs.img: MBR + partition 1 ext4 (mke2fs -d from the staged tree), no loop device, no mount. */
+export async function writeDisk(ctx: BuildContext): Promise<void> {
+  const tree = ctx.rootfs!.tree;
+  const inputs = { step: STEP_VERSION, rootfs: ctx.rootfs!.dir, epoch: ctx.sourceDateEpoch };
+  const seed = hashValue(inputs);
+  const dir = await cachedStep(ctx, inputs, async (out) => {
+    const { stdout } = await run('du', ['-sb', tree]);
+    const bytes = Number(stdout.split(/\s/)[0]);
+    const sizeMiB = Math.ceil((bytes * 1.25) / MiB) + 64;
+    const part = join(out, 'part.img');
+    const env = { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch), E2FSPROGS_FAKE_TIME: String(ctx.sourceDateEpoch) };
+    ctx.log.info(`mke2fs -d: ${sizeMiB} MiB ext4`);
+    await run('/sbin/mke2fs', mke2fsArgs({ tree, image: part, sizeMiB, label: 'aios-root', uuid: uuidFrom(seed.slice(0, 32)), hashSeed: uuidFrom(seed.slice(32, 64)) }), { env });
+    const disk = join(out, 'rootfs.img');
+    const fh = await open(disk, 'w');
+    await fh.truncate(MiB + sizeMiB * MiB);
+    await fh.close();
+    await run('/sbin/sfdisk', ['--no-reread', '--no-tell-kernel', '-q', disk], { input: sfdiskScript({ labelId: seed.slice(0, 8), startSector: 2048, sectors: (sizeMiB * MiB) / 512 }) });
+    await run('dd', [`if=${part}`, `of=${disk}`, 'bs=1M', 'seek=1', 'conv=notrunc,sparse', 'status=none']);
+    await run('/sbin/e2fsck', ['-fn', part]);
+    await rm(part);
+  });
+  const file = join(dir, 'rootfs.img');
+  ctx.images.disk = file;
+  ctx.log.info(`rootfs.img: ${((await stat(file)).size / 1e6).toFixed(0)} MB`);
+}

@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { grubConfig, grubMkrescueArgs, mke2fsArgs, mksquashfsArgs, sfdiskScript, uuidFrom } from '../../../scripts/images/commands.ts';
+import { addonCompileArgs, postjectArgs, seaConfig, SEA_FUSE } from '../../../scripts/init/sea.ts';
+import { parseLddList } from '../../../scripts/steps/bundle-init.ts';
+
+test('the GRUB entry is the spec\'s, adapted to the live medium', () => {
+  const cfg = grubConfig('quiet loglevel=3');
+  assert.match(cfg, /^set timeout=0$/m);
+  assert.match(cfg, /linux \/boot\/vmlinuz root=live:LABEL=AIOS ro quiet loglevel=3 console=ttyS0,115200 init=\/usr\/sbin\/aios-init/);
+  assert.match(cfg, /initrd \/boot\/initramfs\.img/);
+  assert.deepEqual(grubMkrescueArgs('/iso', '/o.iso'), ['-o', '/o.iso', '/iso', '--', '-volid', 'AIOS']);
+});
+
+test('filesystem identities are derived from the inputs, never random', () => {
+  assert.equal(uuidFrom('0123456789abcdef0123456789abcdef'), '01234567-89ab-4def-8123-456789abcdef');
+  const a = mke2fsArgs({ tree: '/t', image: '/p.img', sizeMiB: 200, label: 'aios-root', uuid: 'U', hashSeed: 'H' });
+  assert.deepEqual(a.slice(-4), ['-d', '/t', '/p.img', '200M']);
+  assert.ok(a.includes('hash_seed=H,root_owner=0:0'));
+  assert.match(sfdiskScript({ labelId: 'deadbeef', startSector: 2048, sectors: 409600 }), /label-id: 0xdeadbeef[\s\S]*start=2048, size=409600, type=83, bootable/);
+  assert.deepEqual(mksquashfsArgs('/t', '/r.sqfs', 1700000000).slice(-7), ['gzip', '-mkfs-time', '1700000000', '-all-time', '1700000000', '-processors', '1']);
+});
+
+test('the single executable: blob with the addon as an asset, postject fuse, addon flags', () => {
+  assert.deepEqual(seaConfig('/b/main.cjs', '/b/blob', '/b/a.node').assets, { 'aios_sys.node': '/b/a.node' });
+  assert.deepEqual(postjectArgs('/b/aios-init', '/b/blob'), ['/b/aios-init', 'NODE_SEA_BLOB', '/b/blob', '--sentinel-fuse', SEA_FUSE]);
+  assert.ok(addonCompileArgs('a.c', 'a.node', '/usr/include/node').includes('-I/usr/include/node'));
+  assert.deepEqual(parseLddList('\tlinux-vdso.so.1 (0x00007ff)\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x1)\n\t/lib64/ld-linux-x86-64.so.2 (0x2)\n'), ['/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2']);
+});

@@ -1,0 +1,48 @@
+import { mkdtemp, mkdir, writeFile, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import type { Sys } from '../../../init/src/sys.ts';
+
+/** Build a fixture root from a map of path -> file content (or { link } for a symlink). */
+export async function fixtureRoot(files: Record<string, string | { link: string }>): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'aios-root-'));
+  for (const [p, v] of Object.entries(files)) {
+    const full = join(root, p);
+    await mkdir(dirname(full), { recursive: true });
+    if (typeof v === 'string') await writeFile(full, v);
+    else await symlink(v.link, full);
+  }
+  return root;
+}
+
+export function pciDevice(slot: string, vendor: string, device: string, cls: string, driver?: string): Record<string, string | { link: string }> {
+  const base = `sys/bus/pci/devices/${slot}`;
+  return { [`${base}/vendor`]: `${vendor}\n`, [`${base}/device`]: `${device}\n`, [`${base}/class`]: `${cls}\n`, ...(driver ? { [`${base}/driver`]: { link: `../../../../bus/pci/drivers/${driver}` } } : {}) };
+}
+
+/** A Sys that records every call and can be told to fail some. */
+export function fakeSys(fail: Partial<Record<keyof Sys, string>> = {}): Sys & { calls: string[] } {
+  const calls: string[] = [];
+  const rec = (name: keyof Sys) => (...args: unknown[]) => {
+    calls.push(`${name} ${args.join(' ')}`.trim());
+    if (fail[name]) {
+      const e = new Error(fail[name]) as NodeJS.ErrnoException;
+      e.code = fail[name];
+      throw e;
+    }
+    return null;
+  };
+  return {
+    calls,
+    mount: rec('mount'),
+    umount: rec('umount'),
+    reboot: rec('reboot'),
+    sync: rec('sync'),
+    sethostname: rec('sethostname'),
+    finitModule: rec('finitModule'),
+    waitpid: (pid: number) => (calls.push(`waitpid ${pid}`), { pid, status: 0 }),
+    linkUp: rec('linkUp'),
+    setAddress: rec('setAddress'),
+    addDefaultRoute: rec('addDefaultRoute'),
+  };
+}

@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { FsRoot } from '../../../init/src/fsroot.ts';
+import { loadInitConfig } from '../../../init/src/config.ts';
+import { declaredMounts, mountPseudo, parseMounts, PSEUDO_MOUNTS } from '../../../init/src/mounts.ts';
+import { reapOrphans, zombieChildren } from '../../../init/src/reaper.ts';
+import { hasPowerPress, powerButtons } from '../../../init/src/power.ts';
+import { backoffMs, cgroupFiles, shouldRestart } from '../../../init/src/services.ts';
+import { parseLease, listInterfaces } from '../../../init/src/network.ts';
+import { parsePressure } from '../../../init/src/status.ts';
+import { fakeSys, fixtureRoot } from './fixtures.ts';
+
+test('a broken init.json: each bad key is reported and defaults are used; a missing file is defaults', async () => {
+  const root = await fixtureRoot({ 'bad.json': JSON.stringify({ hostname: 7, statusPort: 70000, bogus: true, services: [{ name: 'x', command: 'relative', restart: 'sometimes' }] }), 'notjson.json': '{ nope' });
+  const { config, errors } = loadInitConfig(join(root, 'bad.json'));
+  assert.deepEqual(errors.map((e) => e.key).sort(), ['bogus', 'hostname', 'services[0].command', 'services[0].restart', 'statusPort']);
+  assert.equal(config.hostname, 'aios');
+  assert.equal(config.statusPort, 8080);
+  assert.deepEqual(config.services, []);
+  const broken = loadInitConfig(join(root, 'notjson.json'));
+  assert.match(broken.errors[0]!.message, /not valid JSON/);
+  assert.deepEqual(loadInitConfig(join(root, 'missing.json')).errors, []);
+});
+
+test('pseudo filesystems: what stage 1 mounted is kept, the rest mounted once', async () => {
+  const root = await fixtureRoot({ 'proc/mounts': 'proc /proc proc rw 0 0\nsysfs /sys sysfs rw 0 0\ndevtmpfs /dev devtmpfs rw 0 0\n' });
+  const sys = fakeSys();
+  const r = mountPseudo(sys, new FsRoot(root), () => {});
+  assert.deepEqual(r.kept, ['/proc', '/sys', '/dev']);
+  assert.deepEqual(r.mounted, PSEUDO_MOUNTS.map((m) => m.target).filter((t) => !['/proc', '/sys', '/dev'].includes(t)));
+  assert.ok(sys.calls.some((c) => c.includes('cgroup2')));
+});
+
+test('a failing mount is reported and the others go on', async () => {
+  const root = await fixtureRoot({ 'proc/mounts': '' });
+  const sys = fakeSys({ mount: 'EPERM' });
+  const logs: string[] = [];
+  const r = mountPseudo(sys, new FsRoot(root), (m) => logs.push(m));
+  assert.equal(r.failed.length, PSEUDO_MOUNTS.length);
+  assert.equal(logs.length, PSEUDO_MOUNTS.length);
+});
+
+test('mount table and fstab parsing', () => {
+  assert.deepEqual(parseMounts('/dev/sda1 / ext4 rw,relatime 0 0\nnone /a\\040b tmpfs rw 0 0\n').map((m) => m.target), ['/', '/a b']);
+  assert.deepEqual(declaredMounts('# c\n/dev/root / auto rw 0 1\ntmpfs /var/tmp tmpfs defaults 0 0\n/swapfile none swap sw 0 0\n'), ['/', '/var/tmp']);
+});
+
+test('orphans: zombies whose parent is us are reaped by pid; our own children are left to Node', async () => {
+  const stat = (pid: number, state: string, ppid: number) => `${pid} (sh) ${state} ${ppid} 1 1 0 -1`;
+  const root = await fixtureRoot({ 'proc/10/stat': stat(10, 'Z', 1), 'proc/11/stat': stat(11, 'Z', 1), 'proc/12/stat': stat(12, 'S', 1), 'proc/13/stat': stat(13, 'Z', 5), 'proc/self': 'x' });
+  const fs = new FsRoot(root);
+  assert.deepEqual(zombieChildren(fs, 1).sort(), [10, 11]);
+  const sys = fakeSys();
+  assert.deepEqual(reapOrphans(sys, fs, new Set([11]), 1), [10]);
+  assert.deepEqual(sys.calls, ['waitpid 10']);
+});
+
+test('power button: KEY_POWER key-down is found in evdev events; the device is found by name', async () => {
+  const ev = (type: number, code: number, value: number) => {
+    const b = Buffer.alloc(24);
+    b.writeUInt16LE(type, 16);
+    b.writeUInt16LE(code, 18);
+    b.writeInt32LE(value, 20);
+    return b;
+  };
+  assert.equal(hasPowerPress(Buffer.concat([ev(4, 4, 1), ev(1, 116, 1), ev(0, 0, 0)])), true);
+  assert.equal(hasPowerPress(ev(1, 116, 0)), false, 'key-up is not a press');
+  assert.equal(hasPowerPress(ev(1, 30, 1)), false);
+  const root = await fixtureRoot({ 'sys/class/input/event0/device/name': 'Power Button\n', 'sys/class/input/event1/device/name': 'AT Keyboard\n' });
+  assert.deepEqual(powerButtons(new FsRoot(root)), [join(root, '/dev/input/event0')]);
+});
+
+test('services: restart policy, back-off and cgroup limits', () => {
+  assert.equal(shouldRestart('always', 0, false), true);
+  assert.equal(shouldRestart('on-failure', 0, false), false);
+  assert.equal(shouldRestart('on-failure', 1, false), true);
+  assert.equal(shouldRestart('always', 1, true), false, 'never during shutdown');
+  assert.deepEqual([0, 1, 2, 10].map(backoffMs), [500, 1000, 2000, 30000]);
+  const svc = { name: 'llm', command: '/bin/llm', args: [], env: {}, restart: 'always' as const, cpuWeight: 800, memoryMax: '4G', cpuset: '0-1' };
+  assert.deepEqual(cgroupFiles(svc), { 'cpu.weight': '800', 'memory.max': '4G', 'cpuset.cpus': '0-1' });
+});
+
+test('network: DHCP lease from our udhcpc script, physical Ethernet only', async () => {
+  assert.deepEqual(parseLease('noise\nAIOS_DHCP ip=10.0.2.15 subnet=255.255.255.0 router=10.0.2.2 dns=10.0.2.3\n'), { ip: '10.0.2.15', subnet: '255.255.255.0', router: '10.0.2.2' });
+  assert.equal(parseLease('udhcpc: no lease\n'), undefined);
+  const root = await fixtureRoot({ 'sys/class/net/lo/type': '772', 'sys/class/net/eth0/type': '1', 'sys/class/net/eth0/device/vendor': '0x1af4', 'sys/class/net/veth0/type': '1' });
+  assert.deepEqual(listInterfaces(new FsRoot(root)).map((i) => [i.name, i.kind, i.physical]), [['eth0', 'ethernet', true], ['lo', 'loopback', false], ['veth0', 'ethernet', false]]);
+});
+
+test('pressure figures', () => {
+  assert.deepEqual(parsePressure('some avg10=1.50 avg60=0.20 avg300=0.00 total=1\nfull avg10=0 avg60=0 avg300=0 total=0'), { avg10: 1.5, avg60: 0.2 });
+  assert.equal(parsePressure(''), null);
+});

@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { judge, panicHint } from '../../../qemu/checks.ts';
+import { junit, table } from '../../../qemu/output.ts';
+import { goodReport, outcome } from './fixtures.ts';
+
+const verdict = (o: ReturnType<typeof outcome>) => Object.fromEntries(judge(o).map((c) => [c.id, c.ok]));
+
+test('a good boot passes every check', () => {
+  const checks = judge(outcome());
+  assert.deepEqual(checks.filter((c) => !c.ok), []);
+  assert.equal(checks.length, 10);
+});
+
+test('each check fails on its own fixture', () => {
+  const r = goodReport;
+  assert.equal(verdict(outcome({ reportSec: 31 }))['boot-time'], false);
+  assert.equal(verdict(outcome({ accel: 'kvm', reportSec: 6 }))['boot-time'], false);
+  assert.equal(verdict(outcome({ report: { ...r(), mounts: r().mounts.filter((m) => m.target !== '/var/tmp') } })).filesystems, false);
+  assert.equal(verdict(outcome({ report: { ...r(), interfaces: r().interfaces.filter((i) => i.kind !== 'ethernet') } })).network, false);
+  assert.equal(verdict(outcome({ httpOk: false })).network, false);
+  assert.equal(verdict(outcome({ report: { ...r(), gpus: [{ slot: '0000:00:02.0', vendor: '0x1002', device: '0x5046', vendorName: 'AMD', class: '0x030000', driver: null, module: 'amdgpu' }] } })).gpu, false);
+  assert.equal(verdict(outcome({ report: { ...r(), procFiles: { '/proc/cpuinfo': false } } }))['proc-sys'], false);
+  assert.equal(verdict(outcome({ report: { ...r(), pid1: { pid: 1, comm: 'sh', exe: '/bin/busybox' } } })).pid1, false);
+  assert.equal(verdict(outcome({ report: { ...r(), modules: ['snd'] } })).modules, false);
+  assert.equal(verdict(outcome({ report: { ...r(), modules: ['floppy'] } })).modules, false);
+  assert.equal(verdict(outcome({ kernelBytes: 16_000_000 }))['kernel-size'], false);
+  assert.equal(verdict(outcome({ cleanShutdown: false })).shutdown, false);
+  assert.equal(verdict(outcome({ e2fsck: { ok: false, detail: 'errors' } })).fsck, false);
+});
+
+test('an AMD GPU with its module loaded passes and is named; no GPU is "none present"', () => {
+  const amd = judge(outcome({ report: { ...goodReport(), modules: ['amdgpu', 'drm'], moduleStrategy: { ...goodReport().moduleStrategy, detected: ['amdgpu'], planned: ['drm', 'amdgpu'] }, gpus: [{ slot: '0000:00:02.0', vendor: '0x1002', device: '0x5046', vendorName: 'AMD', class: '0x030000', driver: null, module: 'amdgpu' }] } }));
+  assert.ok(amd.every((c) => c.ok), JSON.stringify(amd.filter((c) => !c.ok)));
+  assert.match(amd.find((c) => c.id === 'gpu')!.detail, /AMD 0x1002:0x5046/);
+  assert.match(judge(outcome()).find((c) => c.id === 'gpu')!.detail, /none present/);
+});
+
+test('no report: every report check fails and says why', () => {
+  const checks = judge(outcome({ report: undefined, reportSec: undefined, reportError: 'boot report is not valid JSON' }));
+  for (const id of ['filesystems', 'network', 'gpu', 'proc-sys', 'pid1', 'modules', 'boot-time']) assert.equal(checks.find((c) => c.id === id)!.ok, false, id);
+  assert.match(checks.find((c) => c.id === 'pid1')!.detail, /not valid JSON/);
+});
+
+test('panic hints', () => {
+  assert.match(panicHint('Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)')!, /storage driver/);
+  assert.match(panicHint('Kernel panic - not syncing: No working init found.')!, /BINFMT_ELF/);
+  assert.equal(panicHint('all fine'), undefined);
+});
+
+test('JUnit: one test case per check and path, failures carry the detail; the table lists them', () => {
+  const res = [
+    { path: 'direct' as const, accel: 'tcg' as const, accelWhy: '', command: 'qemu', serialLog: 'l', figures: {}, checks: judge(outcome()) },
+    { path: 'iso-bios' as const, accel: 'tcg' as const, accelWhy: '', command: 'qemu', serialLog: 'l', figures: {}, checks: judge(outcome({ cleanShutdown: false, shutdownDetail: 'killed <after> 60 s', e2fsck: undefined })) },
+  ];
+  const xml = junit(res);
+  assert.equal((xml.match(/<testcase /g) ?? []).length, 19);
+  assert.equal((xml.match(/<failure /g) ?? []).length, 1);
+  assert.match(xml, /killed &lt;after&gt; 60 s/);
+  assert.match(table(res), /iso-bios +clean power-off +FAIL/);
+});

@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parsePaths, qemuArgs, OVMF_CODE, type QemuOptions } from '../../../qemu/cmdline.ts';
+
+const base: QemuOptions = { path: 'direct', kernel: 'out/vmlinuz', initrd: 'out/initramfs.img', disk: 'out/rootfs.img', iso: 'out/aios.iso', cmdline: 'quiet loglevel=3', memoryMB: 1024, cpus: 2, accel: 'tcg', hostPort: 40000, guestPort: 8080, interactive: false, qmpSocket: '/tmp/q.sock', extra: [] };
+const after = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+
+test('direct boot: the spec\'s own command, root=/dev/sda1 on rootfs.img', () => {
+  const a = qemuArgs(base);
+  assert.equal(after(a, '-kernel'), 'out/vmlinuz');
+  assert.equal(after(a, '-initrd'), 'out/initramfs.img');
+  assert.equal(after(a, '-append'), 'console=ttyS0 root=/dev/sda1 ro quiet loglevel=3 panic=-1');
+  assert.equal(after(a, '-drive'), 'file=out/rootfs.img,format=raw,if=ide');
+  assert.equal(after(a, '-qmp'), 'unix:/tmp/q.sock,server=on,wait=off');
+  assert.equal(after(a, '-serial'), 'stdio');
+  assert.equal(after(a, '-netdev'), 'user,id=net0,hostfwd=tcp:127.0.0.1:40000-:8080');
+  assert.ok(!a.includes('-cdrom'));
+});
+
+test('accelerator: TCG with -cpu max, KVM with -cpu host', () => {
+  assert.deepEqual(qemuArgs(base).slice(6, 10), ['-accel', 'tcg', '-cpu', 'max']);
+  assert.deepEqual(qemuArgs({ ...base, accel: 'kvm' }).slice(6, 10), ['-accel', 'kvm', '-cpu', 'host']);
+});
+
+test('ISO on SeaBIOS and on OVMF', () => {
+  const bios = qemuArgs({ ...base, path: 'iso-bios' });
+  assert.equal(after(bios, '-cdrom'), 'out/aios.iso');
+  assert.ok(!bios.includes('-kernel') && !bios.some((x) => x.includes('pflash')));
+  const uefi = qemuArgs({ ...base, path: 'iso-uefi', ovmfVars: '/tmp/vars.fd' });
+  assert.ok(uefi.includes(`if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`));
+  assert.ok(uefi.includes('if=pflash,format=raw,file=/tmp/vars.fd'));
+  assert.throws(() => qemuArgs({ ...base, path: 'iso-uefi' }), /OVMF_VARS/);
+});
+
+test('interactive runs put the console on the terminal; extra arguments go last', () => {
+  const a = qemuArgs({ ...base, interactive: true, extra: ['-device', 'ati-vga'] });
+  assert.ok(a.includes('-nographic'));
+  assert.ok(!a.includes('-qmp'));
+  assert.deepEqual(a.slice(-2), ['-device', 'ati-vga']);
+});
+
+test('boot path names', () => {
+  assert.deepEqual(parsePaths('all'), ['direct', 'iso-bios', 'iso-uefi']);
+  assert.deepEqual(parsePaths('iso-uefi'), ['iso-uefi']);
+  assert.throws(() => parsePaths('floppy'), /unknown boot path floppy/);
+});
