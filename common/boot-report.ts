@@ -3,6 +3,10 @@
 
 export const REPORT_MARKER = 'AIOS-BOOT-REPORT ';
 export const REPORT_VERSION = 1;
+/** Printed by stage 1 when it cannot hand over to aios-init: the boot is over. */
+export const STAGE1_FAILED_MARKER = 'AIOS-STAGE1-FAILED ';
+/** Console lines after which no boot report will come. */
+export const FATAL_LINE = /AIOS-STAGE1-FAILED |Kernel panic - not syncing/;
 /** A report line longer than this is refused: the console is not a place for megabytes. */
 export const MAX_REPORT_BYTES = 1024 * 1024;
 
@@ -34,6 +38,8 @@ export interface BootReport {
   pressure: Record<string, { avg10: number; avg60: number } | null>;
   statusPort: number;
   procFiles: Record<string, boolean>;
+  /** Zombie processes whose parent is PID 1 right now (pids): orphans not reaped yet. */
+  zombies: number[];
   addon: { loaded: boolean; error?: string };
 }
 

@@ -13,6 +13,9 @@ export interface BootOutcome {
   reportSec?: number;
   httpOk?: boolean;
   httpDetail?: string;
+  /** The status endpoint's report, read a while after boot, and again a second later. */
+  live?: BootReport;
+  later?: BootReport;
   cleanShutdown: boolean;
   shutdownDetail: string;
   e2fsck?: { ok: boolean; detail: string };
@@ -34,7 +37,7 @@ export function judge(o: BootOutcome): CheckResult[] {
   add('boot-time', 'boots fast', o.reportSec !== undefined && o.reportSec <= budget, `first serial output ${t(o.firstOutputSec)}, boot report ${t(o.reportSec)}; budget ${budget} s (${o.accel.toUpperCase()} budget)`);
 
   if (!r) {
-    for (const [id, name] of [['filesystems', 'filesystems mounted'], ['network', 'network up'], ['gpu', 'GPU detected when present'], ['proc-sys', '/proc and /sys populated'], ['pid1', 'PID 1 is aios-init'], ['modules', 'no unneeded modules loaded']] as const) add(id, name, false, NO_REPORT(o));
+    for (const [id, name] of [['filesystems', 'filesystems mounted'], ['network', 'network up'], ['gpu', 'GPU detected when present'], ['proc-sys', '/proc and /sys populated'], ['pid1', 'PID 1 is aios-init'], ['orphans', 'orphans reaped'], ['modules', 'no unneeded modules loaded']] as const) add(id, name, false, NO_REPORT(o));
   } else {
     const mounted = new Set(r.mounts.map((m) => m.target));
     const wanted = [...new Set(['/', ...r.declaredMounts])];
@@ -53,6 +56,11 @@ export function judge(o: BootOutcome): CheckResult[] {
     add('proc-sys', '/proc and /sys populated', Object.keys(r.procFiles ?? {}).length > 0 && absent.length === 0, absent.length ? `missing: ${absent.join(', ')}` : `${Object.keys(r.procFiles).length} files present`);
 
     add('pid1', 'PID 1 is aios-init', r.pid1.pid === 1 && r.pid1.comm === 'aios-init', `pid ${r.pid1.pid}, comm "${r.pid1.comm}", exe ${r.pid1.exe}`);
+
+    const { live, later } = o;
+    const running = live?.services.filter((x) => x.state === 'running').length ?? 0;
+    const stale = live && later ? live.zombies.filter((z) => later.zombies.includes(z)) : [];
+    add('orphans', 'orphans reaped', Boolean(live && later) && stale.length === 0, live && later ? `${stale.length ? `zombies left for more than a second: ${stale.join(', ')}` : 'no zombie outlived a second'} (two readings of the status endpoint); ${running} service(s) running` : 'no live status from the guest');
 
     const s = r.moduleStrategy;
     const allowed = new Set([...s.always, ...s.detected, ...s.planned]);

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseReportLine, type BootReport } from '../common/boot-report.ts';
+import { FATAL_LINE, parseReportLine, type BootReport } from '../common/boot-report.ts';
 import { quoteCommand, run } from '../scripts/lib/exec.ts';
 import { OVMF_VARS, qemuArgs, type Accel, type QemuOptions } from './cmdline.ts';
 import { qmpCommand } from './qmp.ts';
@@ -59,20 +59,28 @@ export interface BootRun {
   reportSec?: number;
   httpOk?: boolean;
   httpDetail?: string;
+  /** The status endpoint's answers, read SETTLE_MS after the boot report and ZOMBIE_AGE_MS later. */
+  live?: BootReport;
+  later?: BootReport;
   cleanShutdown: boolean;
   shutdownDetail: string;
   exitCode: number | null;
 }
 
-async function httpStatus(port: number): Promise<{ ok: boolean; detail: string }> {
+async function httpStatus(port: number): Promise<{ ok: boolean; detail: string; live?: BootReport }> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(10_000) });
-    const body = (await res.json()) as { pid1?: unknown };
-    return { ok: res.status === 200 && Boolean(body.pid1), detail: `HTTP ${res.status}` };
+    const body = (await res.json()) as BootReport;
+    return { ok: res.status === 200 && Boolean(body.pid1), detail: `HTTP ${res.status}`, live: body };
   } catch (err) {
     return { ok: false, detail: (err as Error).message };
   }
 }
+
+/** Orphans need time to appear and be reaped: the live status is read this long after the report. */
+export const SETTLE_MS = 1500;
+/** A zombie seen in two readings this far apart was not reaped within a second. */
+export const ZOMBIE_AGE_MS = 1100;
 
 /** Boot headless: wait for the report, probe the status port, power off through QMP, wait for exit. */
 export async function bootHeadless(o: Omit<QemuOptions, 'interactive' | 'qmpSocket'>, limits: { timeoutSec: number; shutdownSec: number }, serialLogFile: string, onLine?: (l: string) => void): Promise<BootRun> {
@@ -94,12 +102,15 @@ export async function bootHeadless(o: Omit<QemuOptions, 'interactive' | 'qmpSock
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let gotReport: () => void = () => {};
   const reportSeen = new Promise<void>((r) => (gotReport = r));
+  let gotFatal: () => void = () => {};
+  const fatalSeen = new Promise<void>((r) => (gotFatal = r));
   child.stdout.once('data', () => (res.firstOutputSec = (performance.now() - t0) / 1000));
   createInterface({ input: child.stdout }).on('line', (raw) => {
     const line = raw.replace(/\r$/, '');
     log.write(`${line}\n`);
     res.lines.push(line.length > 2000 ? `${line.slice(0, 2000)}...` : line);
     onLine?.(line);
+    if (FATAL_LINE.test(line)) gotFatal();
     const parsed = parseReportLine(line);
     if (!parsed) return;
     if (res.report || res.reportError) return void (res.reportError ??= undefined); // a second report is ignored
@@ -109,13 +120,17 @@ export async function bootHeadless(o: Omit<QemuOptions, 'interactive' | 'qmpSock
     gotReport();
   });
   const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), limits.timeoutSec * 1000));
-  const first = await Promise.race([reportSeen.then(() => 'report' as const), exited.then(() => 'exit' as const), timer]);
+  const first = await Promise.race([reportSeen.then(() => 'report' as const), exited.then(() => 'exit' as const), fatalSeen.then(() => 'fatal' as const), timer]);
   try {
     if (first === 'report') {
       if (o.hostPort) {
+        await new Promise((r) => setTimeout(r, SETTLE_MS));
         const h = await httpStatus(o.hostPort);
         res.httpOk = h.ok;
         res.httpDetail = h.detail;
+        res.live = h.live;
+        await new Promise((r) => setTimeout(r, ZOMBIE_AGE_MS));
+        res.later = (await httpStatus(o.hostPort)).live;
       }
       try {
         await qmpCommand(qmpSocket, 'system_powerdown');
@@ -126,7 +141,12 @@ export async function bootHeadless(o: Omit<QemuOptions, 'interactive' | 'qmpSock
       res.cleanShutdown = how === 'exit';
       res.shutdownDetail = how === 'exit' ? `QEMU exited by itself ${((performance.now() - t0) / 1000).toFixed(1)} s after start, after system_powerdown` : `QEMU still running ${limits.shutdownSec} s after system_powerdown: killed`;
     } else {
-      res.shutdownDetail = first === 'exit' ? `QEMU exited before any boot report${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}` : `no boot report within ${limits.timeoutSec} s: killed`;
+      res.shutdownDetail =
+        first === 'exit'
+          ? `QEMU exited before any boot report${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`
+          : first === 'fatal'
+            ? 'the boot failed before aios-init (stage 1 gave up or the kernel panicked): QEMU killed'
+            : `no boot report within ${limits.timeoutSec} s: killed`;
     }
   } finally {
     if (child.exitCode === null && child.signalCode === null) {

@@ -5,6 +5,7 @@ import type { FsRoot } from './fsroot.ts';
 import { readMounts } from './mounts.ts';
 import { defaultRoute, interfaceInfo } from './network.ts';
 import { loadedModules } from './modules.ts';
+import { zombieChildren } from './reaper.ts';
 
 /** Files that must exist on a populated /proc and /sys. */
 export const PROC_SYS_FILES = ['/proc/cpuinfo', '/proc/meminfo', '/proc/mounts', '/proc/uptime', '/proc/self/status', '/sys/kernel', '/sys/class/net', '/sys/bus/pci/devices', '/sys/fs/cgroup/cgroup.controllers'];
@@ -59,6 +60,7 @@ export function buildReport(fs: FsRoot, inp: ReportInputs): BootReport {
     statusPort: inp.statusPort,
     procFiles: Object.fromEntries(PROC_SYS_FILES.map((f) => [f, existsSync(fs.p(f))])),
     addon: inp.addon,
+    zombies: zombieChildren(fs, 1),
   };
 }
 

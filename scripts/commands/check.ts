@@ -97,6 +97,8 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
         reportSec: r.reportSec,
         httpOk: r.httpOk,
         httpDetail: r.httpDetail,
+        live: r.live,
+        later: r.later,
         cleanShutdown: r.cleanShutdown,
         shutdownDetail: r.shutdownDetail,
         e2fsck: fsck,

@@ -9,7 +9,7 @@ const verdict = (o: ReturnType<typeof outcome>) => Object.fromEntries(judge(o).m
 test('a good boot passes every check', () => {
   const checks = judge(outcome());
   assert.deepEqual(checks.filter((c) => !c.ok), []);
-  assert.equal(checks.length, 10);
+  assert.equal(checks.length, 11);
 });
 
 test('each check fails on its own fixture', () => {
@@ -22,6 +22,9 @@ test('each check fails on its own fixture', () => {
   assert.equal(verdict(outcome({ report: { ...r(), gpus: [{ slot: '0000:00:02.0', vendor: '0x1002', device: '0x5046', vendorName: 'AMD', class: '0x030000', driver: null, module: 'amdgpu' }] } })).gpu, false);
   assert.equal(verdict(outcome({ report: { ...r(), procFiles: { '/proc/cpuinfo': false } } }))['proc-sys'], false);
   assert.equal(verdict(outcome({ report: { ...r(), pid1: { pid: 1, comm: 'sh', exe: '/bin/busybox' } } })).pid1, false);
+  assert.equal(verdict(outcome({ live: { ...r(), zombies: [40, 41] }, later: { ...r(), zombies: [41] } })).orphans, false);
+  assert.equal(verdict(outcome({ live: { ...r(), zombies: [40] }, later: { ...r(), zombies: [42] } })).orphans, true, 'a fresh zombie reaped in time is fine');
+  assert.equal(verdict(outcome({ live: undefined })).orphans, false);
   assert.equal(verdict(outcome({ report: { ...r(), modules: ['snd'] } })).modules, false);
   assert.equal(verdict(outcome({ report: { ...r(), modules: ['floppy'] } })).modules, false);
   assert.equal(verdict(outcome({ kernelBytes: 16_000_000 }))['kernel-size'], false);
@@ -38,7 +41,7 @@ test('an AMD GPU with its module loaded passes and is named; no GPU is "none pre
 
 test('no report: every report check fails and says why', () => {
   const checks = judge(outcome({ report: undefined, reportSec: undefined, reportError: 'boot report is not valid JSON' }));
-  for (const id of ['filesystems', 'network', 'gpu', 'proc-sys', 'pid1', 'modules', 'boot-time']) assert.equal(checks.find((c) => c.id === id)!.ok, false, id);
+  for (const id of ['filesystems', 'network', 'gpu', 'proc-sys', 'pid1', 'orphans', 'modules', 'boot-time']) assert.equal(checks.find((c) => c.id === id)!.ok, false, id);
   assert.match(checks.find((c) => c.id === 'pid1')!.detail, /not valid JSON/);
 });
 
@@ -54,7 +57,7 @@ test('JUnit: one test case per check and path, failures carry the detail; the ta
     { path: 'iso-bios' as const, accel: 'tcg' as const, accelWhy: '', command: 'qemu', serialLog: 'l', figures: {}, checks: judge(outcome({ cleanShutdown: false, shutdownDetail: 'killed <after> 60 s', e2fsck: undefined })) },
   ];
   const xml = junit(res);
-  assert.equal((xml.match(/<testcase /g) ?? []).length, 19);
+  assert.equal((xml.match(/<testcase /g) ?? []).length, 21);
   assert.equal((xml.match(/<failure /g) ?? []).length, 1);
   assert.match(xml, /killed &lt;after&gt; 60 s/);
   assert.match(table(res), /iso-bios +clean power-off +FAIL/);

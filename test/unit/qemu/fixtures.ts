@@ -28,6 +28,7 @@ export function goodReport(): BootReport {
     statusPort: 8080,
     procFiles: { '/proc/cpuinfo': true, '/sys/class/net': true },
     addon: { loaded: true },
+    zombies: [],
   };
 }
 
@@ -39,6 +40,8 @@ export function outcome(over: Partial<BootOutcome> = {}): BootOutcome {
     firstOutputSec: 0.4,
     reportSec: 12,
     httpOk: true,
+    live: goodReport(),
+    later: goodReport(),
     cleanShutdown: true,
     shutdownDetail: 'QEMU exited by itself',
     e2fsck: { ok: true, detail: 'clean' },

@@ -1,0 +1,64 @@
+// Boot tests (tagged: run with `npm run test:boot`, not with `npm test`). They build the default
+// image (every step cached by input hash) and boot it under QEMU. On failure the assertion
+// message carries aios's output: the QEMU command lines and the last serial lines.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, mkdtemp, readFile, rm, cp } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { aios, OUT, qemuProcesses } from './helpers.ts';
+
+test('aios build writes every output, and a second build redoes no step', async () => {
+  const first = await aios(['build', '--out', OUT]);
+  assert.equal(first.code, 0, first.out);
+  for (const f of ['vmlinuz', 'kernel.config', 'initramfs.img', 'rootfs.img', 'aios.iso', 'manifest.json', 'build.json']) execFileSync('test', ['-s', join(OUT, f)]);
+  const t0 = performance.now();
+  const again = await aios(['build', '--out', OUT]);
+  assert.equal(again.code, 0, again.out);
+  const build = JSON.parse(await readFile(join(OUT, 'build.json'), 'utf8')) as { steps: { name: string; cacheHit: boolean }[] };
+  assert.deepEqual(build.steps.filter((s) => !s.cacheHit).map((s) => s.name), [], 'no step ran again');
+  console.log(`no-op rebuild: ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+});
+
+test('aios check --path all passes every check on the three boot paths', async () => {
+  const junitFile = join(OUT, 'junit.xml');
+  const r = await aios(['check', '--out', OUT, '--path', 'all', '--junit', junitFile, '--json', join(OUT, 'check.json')]);
+  console.log(r.out);
+  assert.equal(r.code, 0, r.out);
+  const xml = await readFile(junitFile, 'utf8');
+  assert.equal((xml.match(/<testsuite /g) ?? []).length, 3);
+  assert.equal((xml.match(/<testcase /g) ?? []).length, 11 + 10 + 10, 'one test case per check and path (fsck only on direct)');
+  assert.equal((xml.match(/<failure /g) ?? []).length, 0);
+  assert.deepEqual(await qemuProcesses(OUT), []);
+});
+
+test('with an AMD display device added, check 4 names it', async () => {
+  const r = await aios(['check', '--out', OUT, '--path', 'direct', '--qemu-arg=-device', '--qemu-arg=ati-vga']);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /GPU detected when present +PASS +AMD 0x1002:0x5046/);
+});
+
+test('an image without aios-init fails check 6 with the serial log, quickly, leaving no QEMU behind', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'aios-broken-'));
+  try {
+    for (const f of ['vmlinuz', 'initramfs.img', 'build.json']) await copyFile(join(OUT, f), join(dir, f));
+    await cp(join(OUT, 'rootfs.img'), join(dir, 'rootfs.img'));
+    const part = join(dir, 'part.img');
+    execFileSync('dd', [`if=${join(dir, 'rootfs.img')}`, `of=${part}`, 'bs=1M', 'skip=1', 'status=none']);
+    execFileSync('/sbin/debugfs', ['-w', '-R', 'rm /usr/sbin/aios-init', part], { stdio: 'ignore' });
+    execFileSync('dd', [`if=${part}`, `of=${join(dir, 'rootfs.img')}`, 'bs=1M', 'seek=1', 'conv=notrunc', 'status=none']);
+    await rm(part);
+    const t0 = performance.now();
+    const r = await aios(['check', '--out', dir, '--path', 'direct', '--timeout', '120']);
+    const secs = (performance.now() - t0) / 1000;
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /PID 1 is aios-init +FAIL/);
+    assert.match(r.out, /last 50 serial lines/);
+    assert.match(r.out, /aios-init is not an executable/);
+    assert.ok(secs < 120, `took ${secs} s`);
+    assert.deepEqual(await qemuProcesses(dir), []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
