@@ -19,7 +19,7 @@ export interface ModuleStrategy { always: string[]; detected: string[]; never: s
 
 export interface BootReport {
   version: number;
-  pid1: { pid: number; comm: string; exe: string };
+  pid1: { pid: number; comm: string; exe: string; rssKB: number };
   kernel: { release: string; cmdline: string };
   /** Guest uptime (s, /proc/uptime) when the report was made. */
   uptimeAtReady: number;

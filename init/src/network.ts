@@ -1,4 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+
+/** busybox puts its applets in different directories across versions. */
+const UDHCPC = ['/sbin/udhcpc', '/usr/sbin/udhcpc', '/bin/udhcpc', '/usr/bin/udhcpc'];
 import { networkInterfaces } from 'node:os';
 import type { InterfaceInfo } from '../../common/boot-report.ts';
 import type { FsRoot } from './fsroot.ts';
@@ -84,7 +87,7 @@ export async function setupNetwork(sys: Sys, fs: FsRoot, cfg: InitConfig['networ
       }
       let lease: Lease | undefined;
       if (cfg.dhcp) {
-        const r = await runTracked('/sbin/udhcpc', ['-i', i.name, '-f', '-q', '-n', '-t', String(Math.max(2, Math.ceil(cfg.dhcpTimeoutSeconds / 2))), '-T', '2', '-s', '/usr/libexec/aios/udhcpc.script'], cfg.dhcpTimeoutSeconds * 1000 + 2000);
+        const r = await runTracked(UDHCPC.find((p) => existsSync(p)) ?? 'udhcpc', ['-i', i.name, '-f', '-q', '-n', '-t', String(Math.max(2, Math.ceil(cfg.dhcpTimeoutSeconds / 2))), '-T', '2', '-s', '/usr/libexec/aios/udhcpc.script'], cfg.dhcpTimeoutSeconds * 1000 + 2000);
         lease = parseLease(r.stdout);
         if (!lease) log(`${i.name}: no DHCP lease (udhcpc exit ${r.code}${r.stderr ? `: ${r.stderr.trim().split('\n').pop()}` : ''})`);
       }

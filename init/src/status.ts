@@ -43,7 +43,7 @@ export function buildReport(fs: FsRoot, inp: ReportInputs): BootReport {
   }
   return {
     version: REPORT_VERSION,
-    pid1: { pid: process.pid, comm: read(fs, '/proc/1/comm'), exe },
+    pid1: { pid: process.pid, comm: read(fs, '/proc/1/comm'), exe, rssKB: Math.round(process.memoryUsage.rss() / 1024) },
     kernel: { release: read(fs, '/proc/sys/kernel/osrelease'), cmdline: read(fs, '/proc/cmdline') },
     uptimeAtReady: Number(read(fs, '/proc/uptime').split(' ')[0] || 0),
     execToReadyMs: Math.round(performance.now() - inp.startedAt),

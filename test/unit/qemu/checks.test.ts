@@ -21,7 +21,7 @@ test('each check fails on its own fixture', () => {
   assert.equal(verdict(outcome({ httpOk: false })).network, false);
   assert.equal(verdict(outcome({ report: { ...r(), gpus: [{ slot: '0000:00:02.0', vendor: '0x1002', device: '0x5046', vendorName: 'AMD', class: '0x030000', driver: null, module: 'amdgpu' }] } })).gpu, false);
   assert.equal(verdict(outcome({ report: { ...r(), procFiles: { '/proc/cpuinfo': false } } }))['proc-sys'], false);
-  assert.equal(verdict(outcome({ report: { ...r(), pid1: { pid: 1, comm: 'sh', exe: '/bin/busybox' } } })).pid1, false);
+  assert.equal(verdict(outcome({ report: { ...r(), pid1: { pid: 1, comm: 'sh', exe: '/bin/busybox', rssKB: 1 } } })).pid1, false);
   assert.equal(verdict(outcome({ live: { ...r(), zombies: [40, 41] }, later: { ...r(), zombies: [41] } })).orphans, false);
   assert.equal(verdict(outcome({ live: { ...r(), zombies: [40] }, later: { ...r(), zombies: [42] } })).orphans, true, 'a fresh zombie reaped in time is fine');
   assert.equal(verdict(outcome({ live: undefined })).orphans, false);

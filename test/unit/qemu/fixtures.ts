@@ -4,7 +4,7 @@ import type { BootOutcome } from '../../../qemu/checks.ts';
 export function goodReport(): BootReport {
   return {
     version: 1,
-    pid1: { pid: 1, comm: 'aios-init', exe: '/usr/sbin/aios-init' },
+    pid1: { pid: 1, comm: 'aios-init', exe: '/usr/sbin/aios-init', rssKB: 60000 },
     kernel: { release: '6.12.117', cmdline: 'console=ttyS0 root=/dev/sda1' },
     uptimeAtReady: 6.2,
     execToReadyMs: 1800,

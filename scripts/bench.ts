@@ -1,0 +1,69 @@
+// npm run bench [-- --cold] [-- --no-boot]: build and boot figures, as a table and as JSON.
+// Warm figures come from the cache in use; --cold builds once more into an empty cache with
+// ccache off (about an hour on 2 cores), so that the cold column is measured, not remembered.
+import { spawnSync } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, stat, symlink, writeFile, appendFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = join(import.meta.dirname, '..');
+const args = new Set(process.argv.slice(2));
+
+interface Step { name: string; seconds: number; cpuSeconds: number; cacheHit: boolean }
+const cli = (root: string, a: string[], env: Record<string, string> = {}) => {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [join(root, 'bin/aios.js'), ...a], { env: { ...process.env, CI: '1', ...env }, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`aios ${a.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+  return { seconds: (performance.now() - t0) / 1000, out: r.stdout };
+};
+const steps = async (out: string) => (JSON.parse(await readFile(join(out, 'build.json'), 'utf8')) as { steps: Step[] }).steps;
+const size = async (f: string) => (await stat(f)).size;
+
+const out = join(ROOT, 'out');
+const figures: Record<string, unknown> = {};
+
+if (args.has('--cold')) {
+  const cache = await mkdtemp(join(tmpdir(), 'aios-cold-'));
+  const coldOut = join(cache, 'out');
+  const r = cli(ROOT, ['build', '--out', coldOut, '--cache', cache], { CCACHE_DISABLE: '1' });
+  figures.cold = { totalSeconds: r.seconds, steps: await steps(coldOut) };
+  await rm(cache, { recursive: true, force: true });
+}
+
+const warm = cli(ROOT, ['build', '--out', out]);
+figures.warm = { totalSeconds: warm.seconds, steps: await steps(out) };
+figures.noopRebuildSeconds = cli(ROOT, ['build', '--out', out]).seconds;
+
+// A change to init/ only, in a copy of the project sharing the cache: the kernel must stay cached.
+const copy = await mkdtemp(join(tmpdir(), 'aios-bench-'));
+for (const d of ['bin', 'scripts', 'common', 'init', 'initramfs', 'rootfs', 'kernel-config', 'qemu', 'package.json']) await cp(join(ROOT, d), join(copy, d), { recursive: true });
+await symlink(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+await appendFile(join(copy, 'init/src/main.ts'), `\n// bench ${Date.now()}\n`);
+const initOut = join(copy, 'out');
+const changed = cli(copy, ['build', '--out', initOut]);
+figures.initChangeRebuild = { totalSeconds: changed.seconds, rebuilt: (await steps(initOut)).filter((s) => !s.cacheHit).map((s) => s.name) };
+await rm(copy, { recursive: true, force: true });
+
+figures.sizes = {
+  bzImage: await size(join(out, 'vmlinuz')),
+  initramfs: await size(join(out, 'initramfs.img')),
+  rootfsImg: await size(join(out, 'rootfs.img')),
+  iso: await size(join(out, 'aios.iso')),
+  aiosInit: ((JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as { files: { path: string; size: number }[] }).files.find((f) => f.path === '/usr/sbin/aios-init')?.size) ?? 0,
+};
+
+if (!args.has('--no-boot')) {
+  const json = join(out, 'bench-check.json');
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/aios.js'), 'check', '--out', out, '--path', 'all', '--json', json], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+  const check = JSON.parse(await readFile(json, 'utf8')) as { accel: string; results: { path: string; figures: Record<string, number> }[] };
+  figures.boot = { accel: check.accel, exit: r.status, paths: Object.fromEntries(check.results.map((x) => [x.path, x.figures])) };
+}
+
+const f = figures as { warm: { steps: Step[] }; cold?: { steps: Step[] } };
+const rows = f.warm.steps.map((s) => {
+  const c = f.cold?.steps.find((x) => x.name === s.name);
+  return `${s.name.padEnd(10)} ${(c ? `${c.seconds.toFixed(1)} s / ${c.cpuSeconds.toFixed(1)} s` : 'n/a').padEnd(24)} ${s.seconds.toFixed(2)} s / ${s.cpuSeconds.toFixed(2)} s${s.cacheHit ? ' (cached)' : ''}`;
+});
+console.log(`step       cold wall / cpu          warm wall / cpu\n${rows.join('\n')}`);
+console.log(JSON.stringify(figures, null, 2));
+await writeFile(join(out, 'bench.json'), JSON.stringify(figures, null, 2));
