@@ -1,20 +1,15 @@
 # Root device lookup for stage 1, POSIX sh, sourced by /init and by the unit tests.
 # find_root SPEC prints the device node for SPEC (/dev/..., LABEL=..., UUID=...) or nothing.
-# DEV (default /dev) and BLKID (default blkid) can be pointed at fixtures.
+# DEV (default /dev) and FINDFS (default busybox findfs) can be pointed at fixtures.
 
 find_root() {
   spec="$1"
   dev="${DEV:-/dev}"
   case "$spec" in
     LABEL=*|UUID=*)
-      key="${spec%%=*}"
-      want="${spec#*=}"
-      ${BLKID:-blkid} 2>/dev/null | while IFS= read -r line; do
-        node="${line%%:*}"
-        case "$line" in
-          *" $key=\"$want\""*) echo "$node"; break ;;
-        esac
-      done
+      # Debian's busybox-static has findfs (it scans /dev for filesystem labels) but no blkid.
+      ${FINDFS:-findfs} "$spec" 2>/dev/null
+      return 0
       ;;
     /dev/*)
       node="$dev/${spec#/dev/}"

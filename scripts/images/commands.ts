@@ -21,8 +21,18 @@ export function mksquashfsArgs(tree: string, out: string, epoch: number): string
 
 export const ISO_VOLUME_LABEL = 'AIOS';
 
-export function grubMkrescueArgs(isoDir: string, out: string): string[] {
-  return ['-o', out, isoDir, '--', '-volid', ISO_VOLUME_LABEL];
+/** xorriso's volume dates as it wants them: YYYYMMDDhhmmsscc, in UTC. */
+export function isoDate(epoch: number): string {
+  return `${new Date(epoch * 1000).toISOString().replace(/[-:T]/g, '').slice(0, 14)}00`;
+}
+
+/**
+ * grub-mkrescue passes what follows `--` to xorriso: the label, and every volume date (the
+ * UUID and GPT GUIDs derive from it) pinned to SOURCE_DATE_EPOCH instead of the clock.
+ */
+export function grubMkrescueArgs(isoDir: string, out: string, epoch: number): string[] {
+  const d = isoDate(epoch);
+  return ['-o', out, isoDir, '--', '-volid', ISO_VOLUME_LABEL, '-volume_date', 'uuid', d, '-volume_date', 'c', d, '-volume_date', 'm', d, '-volume_date', 'all_file_dates', `=${epoch}`];
 }
 
 /** The spec's GRUB entry, adapted to the live medium: root is the squashfs on the ISO. */

@@ -9,7 +9,7 @@ import { writeCpio, type CpioEntry } from '../initramfs/cpio.ts';
 const STEP_VERSION = 1;
 
 /** Applets stage 1 uses; each is a link to busybox. */
-export const STAGE1_APPLETS = ['sh', 'mount', 'umount', 'switch_root', 'mkdir', 'sleep', 'cat', 'ls', 'tr', 'blkid', 'insmod', 'echo', 'losetup'];
+export const STAGE1_APPLETS = ['sh', 'mount', 'umount', 'switch_root', 'mkdir', 'sleep', 'cat', 'ls', 'tr', 'findfs', 'insmod', 'echo', 'losetup'];
 
 /** Entries of the initramfs, from the busybox binary and the initramfs/ sources. */
 export async function stage1Entries(busybox: Buffer, srcDir: string): Promise<CpioEntry[]> {

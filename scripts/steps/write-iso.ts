@@ -23,7 +23,7 @@ export async function writeIso(ctx: BuildContext): Promise<void> {
     await run('mksquashfs', mksquashfsArgs(ctx.rootfs!.tree, join(iso, 'aios/rootfs.squashfs'), ctx.sourceDateEpoch));
     await pinTimes(iso, ctx.sourceDateEpoch);
     ctx.log.info('grub-mkrescue (BIOS + UEFI)');
-    await run('grub-mkrescue', grubMkrescueArgs(iso, join(out, 'aios.iso')), { env: { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch) } });
+    await run('grub-mkrescue', grubMkrescueArgs(iso, join(out, 'aios.iso'), ctx.sourceDateEpoch), { env: { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch) } });
     await rm(iso, { recursive: true });
   });
   const file = join(dir, 'aios.iso');

@@ -9,7 +9,10 @@ test('the GRUB entry is the spec\'s, adapted to the live medium', () => {
   assert.match(cfg, /^set timeout=0$/m);
   assert.match(cfg, /linux \/boot\/vmlinuz root=live:LABEL=AIOS ro quiet loglevel=3 console=ttyS0,115200 init=\/usr\/sbin\/aios-init/);
   assert.match(cfg, /initrd \/boot\/initramfs\.img/);
-  assert.deepEqual(grubMkrescueArgs('/iso', '/o.iso'), ['-o', '/o.iso', '/iso', '--', '-volid', 'AIOS']);
+  const iso = grubMkrescueArgs('/iso', '/o.iso', 1700000000);
+  assert.deepEqual(iso.slice(0, 6), ['-o', '/o.iso', '/iso', '--', '-volid', 'AIOS']);
+  assert.deepEqual(iso.slice(6, 9), ['-volume_date', 'uuid', '2023111422132000']);
+  assert.deepEqual(iso.slice(-2), ['all_file_dates', '=1700000000']);
 });
 
 test('filesystem identities are derived from the inputs, never random', () => {

@@ -7,25 +7,26 @@ import { join } from 'node:path';
 
 const lib = join(import.meta.dirname, '../../../initramfs/lib/rootdev.sh');
 
-/** Run find_root against a fixture /dev and a fake blkid that prints `blkidLines`. */
-async function findRoot(spec: string, devNodes: string[], blkidLines: string[]): Promise<string> {
+/** Run find_root against a fixture /dev and a fake findfs that knows the devices in `table`. */
+async function findRoot(spec: string, devNodes: string[], table: string[]): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'aios-root-'));
   await mkdir(join(dir, 'dev'));
   for (const n of devNodes) await writeFile(join(dir, 'dev', n), '');
-  const blkid = join(dir, 'blkid');
-  await writeFile(blkid, `#!/bin/sh\ncat <<'X'\n${blkidLines.join('\n')}\nX\n`);
-  await chmod(blkid, 0o755);
-  return execFileSync('sh', ['-c', `. ${lib}; find_root "$1"`, 'sh', spec], { env: { PATH: process.env.PATH, DEV: join(dir, 'dev'), BLKID: blkid } }).toString().trim();
+  const findfs = join(dir, 'findfs');
+  // Like busybox findfs: print the device whose LABEL= or UUID= matches exactly, else fail.
+  await writeFile(findfs, `#!/bin/sh\nwhile read -r dev label uuid; do\n  [ "$1" = "LABEL=$label" ] || [ "$1" = "UUID=$uuid" ] && { echo "$dev"; exit 0; }\ndone <<'X'\n${table.join('\n')}\nX\nexit 1\n`);
+  await chmod(findfs, 0o755);
+  return execFileSync('sh', ['-c', `. ${lib}; find_root "$1"`, 'sh', spec], { env: { PATH: process.env.PATH, DEV: join(dir, 'dev'), FINDFS: findfs } }).toString().trim();
 }
 
-const blkid = ['/dev/sda1: LABEL="aios-root" UUID="1234-abcd" TYPE="ext4"', '/dev/sr0: LABEL="AIOS" TYPE="iso9660"', '/dev/sdb1: LABEL="AIOS-old" UUID="9999" TYPE="ext4"'];
+const blkid = ['/dev/sda1 aios-root 1234-abcd', '/dev/sr0 AIOS 2024-01-01', '/dev/sdb1 AIOS-old 9999'];
 
 test('root=/dev/sda1 is found when its node exists, not otherwise', async () => {
   assert.match(await findRoot('/dev/sda1', ['sda', 'sda1'], []), /\/dev\/sda1$/);
   assert.equal(await findRoot('/dev/sda1', ['sda'], []), '');
 });
 
-test('LABEL= and UUID= come from blkid, exact match only', async () => {
+test('LABEL= and UUID= are looked up with findfs, exact match only; no match is no device', async () => {
   assert.equal(await findRoot('LABEL=AIOS', [], blkid), '/dev/sr0');
   assert.equal(await findRoot('LABEL=aios-root', [], blkid), '/dev/sda1');
   assert.equal(await findRoot('UUID=9999', [], blkid), '/dev/sdb1');
