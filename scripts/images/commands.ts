@@ -10,6 +10,15 @@ export function mke2fsArgs(o: { tree: string; image: string; sizeMiB: number; la
   return ['-q', '-F', '-t', 'ext4', '-b', '4096', '-I', '256', '-L', o.label, '-U', o.uuid, '-E', `hash_seed=${o.hashSeed},root_owner=0:0`, '-d', o.tree, o.image, `${o.sizeMiB}M`];
 }
 
+/**
+ * debugfs commands that give every inode root as owner and SOURCE_DATE_EPOCH as every time:
+ * mke2fs -d copies owners and atime/ctime from the staged files, which the clock and the build
+ * user decide.
+ */
+export function debugfsPinScript(paths: readonly string[], epoch: number): string {
+  return ['/', ...paths].flatMap((p) => ['uid', 'gid', 'atime', 'ctime', 'mtime', 'crtime'].map((f) => `sif "${p}" ${f} ${f.endsWith('id') ? 0 : epoch}`)).join('\n') + '\n';
+}
+
 /** sfdisk input: an MBR with one bootable Linux partition starting at 1 MiB. */
 export function sfdiskScript(o: { labelId: string; startSector: number; sectors: number }): string {
   return `label: dos\nlabel-id: 0x${o.labelId}\nunit: sectors\n\nstart=${o.startSector}, size=${o.sectors}, type=83, bootable\n`;
@@ -20,6 +29,15 @@ export function mksquashfsArgs(tree: string, out: string, epoch: number): string
 }
 
 export const ISO_VOLUME_LABEL = 'AIOS';
+
+/**
+ * grub-mkrescue formats the EFI system partition with `mformat` and no `-N`, so its FAT serial
+ * is random. This wrapper, first on grub-mkrescue's PATH, passes a serial derived from the epoch.
+ */
+export function mformatWrapper(epoch: number, realMformat = '/usr/bin/mformat'): string {
+  const serial = (epoch >>> 0).toString(16).padStart(8, '0');
+  return `#!/bin/sh\nexec ${realMformat} -N ${serial} "$@"\n`;
+}
 
 /** xorriso's volume dates as it wants them: YYYYMMDDhhmmsscc, in UTC. */
 export function isoDate(epoch: number): string {

@@ -29,3 +29,10 @@ export async function cachedStep(ctx: BuildContext, inputs: unknown, produce: (d
   if (ctx.current) Object.assign(ctx.current, { cacheHit: r.hit, key: r.key });
   return r.dir;
 }
+
+/** The key of a cached step output: what later steps hash, so that no cache path leaks into a key. */
+export function keyOf(dirOrFile: string): string {
+  const parts = dirOrFile.split('/');
+  const i = parts.lastIndexOf('steps');
+  return i >= 0 ? parts.slice(i + 1, i + 3).join('/') : dirOrFile;
+}

@@ -1,7 +1,7 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync, constants } from 'node:zlib';
-import { cachedStep } from '../pipeline/cache.ts';
+import { cachedStep, keyOf } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { hashTree } from '../lib/hash.ts';
 import { writeCpio, type CpioEntry } from '../initramfs/cpio.ts';
@@ -28,7 +28,7 @@ export async function stage1Entries(busybox: Buffer, srcDir: string): Promise<Cp
 /** Our own stage 1 (initramfs/init + busybox), as a sorted, owner-0, fixed-mtime newc cpio, gzipped. */
 export async function buildInitramfs(ctx: BuildContext): Promise<void> {
   const src = join(ctx.opts.root, 'initramfs');
-  const inputs = { step: STEP_VERSION, src: await hashTree(src), rootfs: ctx.rootfs!.dir, epoch: ctx.sourceDateEpoch };
+  const inputs = { step: STEP_VERSION, src: await hashTree(src), rootfs: keyOf(ctx.rootfs!.dir), epoch: ctx.sourceDateEpoch };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const bb = await readFile(join(ctx.rootfs!.tree, 'bin/busybox'));
     const cpio = writeCpio(await stage1Entries(bb, src), ctx.sourceDateEpoch);

@@ -10,7 +10,7 @@ import { hashTree } from '../lib/hash.ts';
 import { toolVersion } from '../doctor/tools.ts';
 import { seaConfig, postjectArgs, addonCompileArgs } from '../init/sea.ts';
 
-const STEP_VERSION = 1;
+const STEP_VERSION = 2;
 
 function nodeIncludeDir(): string {
   const candidates = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'];
@@ -49,8 +49,9 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
     await build({ entryPoints: [join(root, 'init/src/main.ts')], outfile: bundle, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, legalComments: 'none', logLevel: 'silent' });
     const blob = join(out, 'sea.blob');
     const cfgFile = join(out, 'sea-config.json');
-    await writeFile(cfgFile, JSON.stringify(seaConfig(bundle, blob, addon), null, 2));
-    await run(process.execPath, ['--experimental-sea-config', cfgFile]);
+    // Relative names: the blob records the main script's path, which must not be the cache's.
+    await writeFile(cfgFile, JSON.stringify(seaConfig('aios-init.cjs', 'sea.blob', 'aios_sys.node'), null, 2));
+    await run(process.execPath, ['--experimental-sea-config', 'sea-config.json'], { cwd: out });
     const binary = join(out, 'aios-init');
     await copyFile(process.execPath, binary);
     await chmod(binary, 0o755);

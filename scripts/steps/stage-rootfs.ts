@@ -1,7 +1,7 @@
 import { chmod, cp, mkdir, readFile, symlink, writeFile, copyFile, utimes, lstat, lutimes } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cachedStep } from '../pipeline/cache.ts';
+import { cachedStep, keyOf } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../lib/exec.ts';
 import { hashTree, listTree } from '../lib/hash.ts';
@@ -49,7 +49,7 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
   const init = ctx.init!;
   const kernel = ctx.kernel!;
   const overlay = join(ctx.opts.root, 'rootfs');
-  const inputs = { step: STEP_VERSION, init: init.dir, kernel: kernel.dir, overlay: await hashTree(overlay), epoch: ctx.sourceDateEpoch };
+  const inputs = { step: STEP_VERSION, init: keyOf(init.dir), kernel: keyOf(kernel.dir), overlay: await hashTree(overlay), epoch: ctx.sourceDateEpoch };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const tree = join(out, 'tree');
     for (const d of ROOT_DIRS) await mkdir(join(tree, d), { recursive: true });

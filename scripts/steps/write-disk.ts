@@ -1,18 +1,19 @@
 import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cachedStep } from '../pipeline/cache.ts';
+import { cachedStep, keyOf } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../lib/exec.ts';
 import { hashValue } from '../lib/hash.ts';
-import { mke2fsArgs, sfdiskScript, uuidFrom } from '../images/commands.ts';
+import { debugfsPinScript, mke2fsArgs, sfdiskScript, uuidFrom } from '../images/commands.ts';
+import { readFile, writeFile } from 'node:fs/promises';
 
-const STEP_VERSION = 1;
+const STEP_VERSION = 2;
 const MiB = 1024 * 1024;
 
 /** rootfs.img: MBR + partition 1 ext4 (mke2fs -d from the staged tree), no loop device, no mount. */
 export async function writeDisk(ctx: BuildContext): Promise<void> {
   const tree = ctx.rootfs!.tree;
-  const inputs = { step: STEP_VERSION, rootfs: ctx.rootfs!.dir, epoch: ctx.sourceDateEpoch };
+  const inputs = { step: STEP_VERSION, rootfs: keyOf(ctx.rootfs!.dir), epoch: ctx.sourceDateEpoch };
   const seed = hashValue(inputs);
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const { stdout } = await run('du', ['-sb', tree]);
@@ -22,6 +23,11 @@ export async function writeDisk(ctx: BuildContext): Promise<void> {
     const env = { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch), E2FSPROGS_FAKE_TIME: String(ctx.sourceDateEpoch) };
     ctx.log.info(`mke2fs -d: ${sizeMiB} MiB ext4`);
     await run('/sbin/mke2fs', mke2fsArgs({ tree, image: part, sizeMiB, label: 'aios-root', uuid: uuidFrom(seed.slice(0, 32)), hashSeed: uuidFrom(seed.slice(32, 64)) }), { env });
+    const manifest = JSON.parse(await readFile(ctx.rootfs!.manifest, 'utf8')) as { files: { path: string }[] };
+    const script = join(out, 'pin.debugfs');
+    await writeFile(script, debugfsPinScript(manifest.files.map((f) => f.path), ctx.sourceDateEpoch));
+    await run('/sbin/debugfs', ['-w', '-f', script, part], { env });
+    await rm(script);
     const disk = join(out, 'rootfs.img');
     const fh = await open(disk, 'w');
     await fh.truncate(MiB + sizeMiB * MiB);

@@ -1,17 +1,18 @@
 import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cachedStep } from '../pipeline/cache.ts';
+import { cachedStep, keyOf } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../lib/exec.ts';
-import { grubConfig, grubMkrescueArgs, mksquashfsArgs } from '../images/commands.ts';
+import { grubConfig, grubMkrescueArgs, mformatWrapper, mksquashfsArgs } from '../images/commands.ts';
+import { chmod } from 'node:fs/promises';
 import { pinTimes } from './stage-rootfs.ts';
 
-const STEP_VERSION = 1;
+const STEP_VERSION = 2;
 
 /** aios.iso: GRUB for BIOS and UEFI (grub-mkrescue), kernel, initramfs, squashfs root. */
 export async function writeIso(ctx: BuildContext): Promise<void> {
   const cmdline = ctx.opts.config.boot.cmdline;
-  const inputs = { step: STEP_VERSION, rootfs: ctx.rootfs!.dir, kernel: ctx.kernel!.dir, initramfs: ctx.initramfs!.file, cmdline, epoch: ctx.sourceDateEpoch };
+  const inputs = { step: STEP_VERSION, rootfs: keyOf(ctx.rootfs!.dir), kernel: keyOf(ctx.kernel!.dir), initramfs: keyOf(ctx.initramfs!.file), cmdline, epoch: ctx.sourceDateEpoch };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const iso = join(out, 'iso');
     await mkdir(join(iso, 'boot/grub'), { recursive: true });
@@ -23,8 +24,13 @@ export async function writeIso(ctx: BuildContext): Promise<void> {
     await run('mksquashfs', mksquashfsArgs(ctx.rootfs!.tree, join(iso, 'aios/rootfs.squashfs'), ctx.sourceDateEpoch));
     await pinTimes(iso, ctx.sourceDateEpoch);
     ctx.log.info('grub-mkrescue (BIOS + UEFI)');
-    await run('grub-mkrescue', grubMkrescueArgs(iso, join(out, 'aios.iso'), ctx.sourceDateEpoch), { env: { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch) } });
+    const bin = join(out, 'bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'mformat'), mformatWrapper(ctx.sourceDateEpoch));
+    await chmod(join(bin, 'mformat'), 0o755);
+    await run('grub-mkrescue', grubMkrescueArgs(iso, join(out, 'aios.iso'), ctx.sourceDateEpoch), { env: { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch), PATH: `${bin}:${process.env.PATH}` } });
     await rm(iso, { recursive: true });
+    await rm(bin, { recursive: true });
   });
   const file = join(dir, 'aios.iso');
   ctx.images.iso = file;

@@ -62,3 +62,24 @@ test('an image without aios-init fails check 6 with the serial log, quickly, lea
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('two builds in two caches and two output directories give byte-identical images', async () => {
+  const { homedir } = await import('node:os');
+  const { symlink, mkdir } = await import('node:fs/promises');
+  const { createHash } = await import('node:crypto');
+  const primary = process.env.AIOS_CACHE ?? join(homedir(), '.cache', 'aios');
+  const cache = await mkdtemp(join(tmpdir(), 'aios-repro-cache-'));
+  const out2 = await mkdtemp(join(tmpdir(), 'aios-repro-out-'));
+  try {
+    // Only the downloads and the kernel object tree are shared: every image step runs anew.
+    await mkdir(cache, { recursive: true });
+    for (const d of ['downloads', 'sources', 'build', 'ccache']) await symlink(join(primary, d), join(cache, d));
+    const r = await aios(['build', '--out', out2, '--cache', cache]);
+    assert.equal(r.code, 0, r.out);
+    const sha = async (f: string) => createHash('sha256').update(await readFile(f)).digest('hex');
+    for (const f of ['initramfs.img', 'rootfs.img', 'aios.iso']) assert.equal(await sha(join(out2, f)), await sha(join(OUT, f)), `${f} differs between the two builds`);
+  } finally {
+    await rm(cache, { recursive: true, force: true });
+    await rm(out2, { recursive: true, force: true });
+  }
+});

@@ -30,3 +30,16 @@ test('the single executable: blob with the addon as an asset, postject fuse, add
   assert.ok(addonCompileArgs('a.c', 'a.node', '/usr/include/node').includes('-I/usr/include/node'));
   assert.deepEqual(parseLddList('\tlinux-vdso.so.1 (0x00007ff)\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x1)\n\t/lib64/ld-linux-x86-64.so.2 (0x2)\n'), ['/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2']);
 });
+
+test('the debugfs pass pins owner and every time of every inode, the root included', async () => {
+  const { debugfsPinScript } = await import('../../../scripts/images/commands.ts');
+  const lines = debugfsPinScript(['/etc', '/etc/hostname'], 1700000000).trim().split('\n');
+  assert.equal(lines.length, 3 * 6);
+  assert.ok(lines.includes('sif "/" uid 0'));
+  assert.ok(lines.includes('sif "/etc/hostname" ctime 1700000000'));
+});
+
+test('the mformat wrapper pins the EFI partition\'s FAT serial', async () => {
+  const { mformatWrapper } = await import('../../../scripts/images/commands.ts');
+  assert.equal(mformatWrapper(0x6af85a61), '#!/bin/sh\nexec /usr/bin/mformat -N 6af85a61 "$@"\n');
+});
