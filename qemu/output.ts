@@ -7,7 +7,7 @@ export interface PathResult {
   accelWhy: string;
   command: string;
   serialLog: string;
-  figures: { firstOutputSec?: number; reportSec?: number; uptimeAtReady?: number; execToReadyMs?: number };
+  figures: { firstOutputSec?: number; reportSec?: number; uptimeAtReady?: number; execToReadyMs?: number; pid1RssKB?: number };
   checks: CheckResult[];
 }
 

@@ -106,7 +106,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
         kernelBudgetBytes: build.kernel?.sizeBudgetBytes ?? config.kernel.sizeBudgetMB * 1e6,
         budgets: { kvm: config.check.kvmBudgetSeconds, tcg: config.check.tcgBudgetSeconds },
       });
-      results.push({ path, accel, accelWhy: why, command: r.command, serialLog, figures: { firstOutputSec: r.firstOutputSec, reportSec: r.reportSec, uptimeAtReady: r.report?.uptimeAtReady, execToReadyMs: r.report?.execToReadyMs }, checks });
+      results.push({ path, accel, accelWhy: why, command: r.command, serialLog, figures: { firstOutputSec: r.firstOutputSec, reportSec: r.reportSec, uptimeAtReady: r.report?.uptimeAtReady, execToReadyMs: r.report?.execToReadyMs, pid1RssKB: r.live?.pid1.rssKB ?? r.report?.pid1.rssKB }, checks });
       if (checks.some((c) => !c.ok)) {
         console.log(`[${path}] last 50 serial lines:\n${r.lines.slice(-50).map((l) => `  | ${l}`).join('\n')}`);
         const hint = panicHint(r.lines.join('\n'));

@@ -13,12 +13,41 @@ test('aios build writes every output, and a second build redoes no step', async 
   const first = await aios(['build', '--out', OUT]);
   assert.equal(first.code, 0, first.out);
   for (const f of ['vmlinuz', 'kernel.config', 'initramfs.img', 'rootfs.img', 'aios.iso', 'manifest.json', 'build.json']) execFileSync('test', ['-s', join(OUT, f)]);
+  // Independently of the build's own report: the spec's lists, as they stand in the final .config.
+  const final = await readFile(join(OUT, 'kernel.config'), 'utf8');
+  const spec = await readFile(join(import.meta.dirname, '../../kernel-config/aios.config'), 'utf8');
+  for (const [, sym, want] of spec.matchAll(/^CONFIG_(\w+)=([ymn])$/gm)) {
+    const got = new RegExp(`^CONFIG_${sym}=([ym])$`, 'm').exec(final)?.[1] ?? 'n';
+    assert.equal(got, want, `CONFIG_${sym}`);
+  }
+  const manifest = await readFile(join(OUT, 'manifest.json'), 'utf8');
+  assert.match(manifest, /\/nouveau\.ko"/);
+  assert.match(manifest, /\/amdgpu\.ko"/);
+  const built = JSON.parse(await readFile(join(OUT, 'build.json'), 'utf8')) as { kernel: { bzImageBytes: number; version: string } };
+  assert.ok(built.kernel.bzImageBytes < 15e6, `bzImage ${built.kernel.bzImageBytes} bytes`);
   const t0 = performance.now();
   const again = await aios(['build', '--out', OUT]);
   assert.equal(again.code, 0, again.out);
   const build = JSON.parse(await readFile(join(OUT, 'build.json'), 'utf8')) as { steps: { name: string; cacheHit: boolean }[] };
   assert.deepEqual(build.steps.filter((s) => !s.cacheHit).map((s) => s.name), [], 'no step ran again');
   console.log(`no-op rebuild: ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+});
+
+test('a fragment with CONFIG_VETH=y but not CONFIG_NETDEVICES=y fails, naming NETDEVICES', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'aios-frag-'));
+  try {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'aios.config'), 'CONFIG_NET=y\nCONFIG_VETH=y\n');
+    const r = await aios(['config', '--fragment-dir', dir]);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /CONFIG_VETH: asked y, got n/);
+    assert.match(r.out, /off: NETDEVICES/);
+    const b = await aios(['build', '--fragment-dir', dir, '--out', join(dir, 'out')]);
+    assert.equal(b.code, 1, b.out);
+    assert.match(b.out, /NETDEVICES/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('aios check --path all passes every check on the three boot paths', async () => {

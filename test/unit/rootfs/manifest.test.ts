@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { buildManifest, unsafeEntries } from '../../../scripts/rootfs/manifest.ts';
+
+async function tree(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'aios-manifest-'));
+  await mkdir(join(root, 'etc'));
+  await mkdir(join(root, 'tmp'));
+  await chmod(join(root, 'tmp'), 0o1777);
+  await writeFile(join(root, 'etc/hostname'), 'aios\n');
+  await chmod(join(root, 'etc/hostname'), 0o644);
+  await symlink('../bin/busybox', join(root, 'etc/sh'));
+  return root;
+}
+
+test('the manifest lists every file, directory and link with mode, size and sha256, sorted', async () => {
+  const m = await buildManifest(await tree());
+  assert.deepEqual(m.map((e) => e.path), ['/etc', '/etc/hostname', '/etc/sh', '/tmp']);
+  const host = m.find((e) => e.path === '/etc/hostname')!;
+  const sha = createHash('sha256').update('aios\n').digest('hex');
+  assert.deepEqual({ ...host }, { path: '/etc/hostname', type: 'file', mode: '0644', size: 5, sha256: sha });
+  assert.equal(m.find((e) => e.path === '/etc/sh')!.target, '../bin/busybox');
+});
+
+test('a world-writable file fails; a sticky world-writable directory (/tmp) does not', async () => {
+  const root = await tree();
+  assert.deepEqual(await unsafeEntries(root, await buildManifest(root), 0), []);
+  await chmod(join(root, 'etc/hostname'), 0o666);
+  assert.deepEqual(await unsafeEntries(root, await buildManifest(root), 0), ['/etc/hostname is world-writable (mode 0666)']);
+});
+
+test('a file owned by the build user is reported when the image would keep owners', async () => {
+  const root = await tree();
+  const uid = process.getuid?.() ?? 0;
+  const bad = await unsafeEntries(root, await buildManifest(root), uid === 0 ? 12345 : uid);
+  assert.equal(bad.length, uid === 0 ? 0 : 4);
+});
