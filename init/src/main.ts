@@ -5,7 +5,7 @@ import { loadInitConfig, type InitConfig } from './config.ts';
 import { FsRoot } from './fsroot.ts';
 import { Log } from './log.ts';
 import { declaredMounts, mountFstab, mountPseudo, unmountAll } from './mounts.ts';
-import { loadedModules, loadModules, planModules, readModuleIndex } from './modules.ts';
+import { builtinFromSysfs, loadedModules, loadModules, planModules, readModuleIndex } from './modules.ts';
 import { setupNetwork } from './network.ts';
 import { gpuInfo, isDisplay, modulesFor, scanPci } from './pci.ts';
 import { watchPowerButton } from './power.ts';
@@ -138,7 +138,10 @@ async function setupModules(sys: Sys, fs: FsRoot, config: InitConfig, log: Log):
     gpus.push(gpuInfo(d, mods[0] ?? null));
   }
   if (display.some((d) => d.vendor === '0x10de') && !index.deps.has('nvidia')) await installNvidia(config, log);
-  const plan = planModules(readModuleIndex(fs, release), { always: config.modules.always, detected, extra: config.modules.extra, never: config.modules.never, loaded: loadedModules(fs) });
+  const loaded = loadedModules(fs);
+  const fresh = readModuleIndex(fs, release);
+  for (const b of builtinFromSysfs(fs, loaded)) fresh.builtin.add(b);
+  const plan = planModules(fresh, { always: config.modules.always, detected, extra: config.modules.extra, never: config.modules.never, loaded });
   if (plan.strategy.refused.length) log.warn(`refused never-load modules: ${plan.strategy.refused.join(', ')}`);
   if (plan.strategy.missing.length) log.info(`modules not in this kernel: ${plan.strategy.missing.join(', ')}`);
   loadModules(sys, plan.files, (m) => log.warn(m));

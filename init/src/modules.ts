@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModuleStrategy } from '../../common/boot-report.ts';
 import type { FsRoot } from './fsroot.ts';
@@ -33,6 +33,19 @@ export function readModuleIndex(fs: FsRoot, release: string): ModuleIndex {
     /* likewise */
   }
   return { dir, deps, builtin };
+}
+
+/**
+ * Built-in code that is not in modules.builtin but shows in /sys/module (AppArmor, for one):
+ * names there that /proc/modules does not list are part of the kernel image.
+ */
+export function builtinFromSysfs(fs: FsRoot, loaded: readonly string[]): string[] {
+  try {
+    const live = new Set(loaded);
+    return readdirSync(fs.p('/sys/module')).filter((n) => !live.has(n));
+  } catch {
+    return [];
+  }
 }
 
 export function loadedModules(fs: FsRoot): string[] {

@@ -65,3 +65,10 @@ test('loading: a missing file and a failing module are reported, the rest still 
   assert.deepEqual(failed, [`${root}/m/gone.ko`]);
   assert.match(logs[0]!, /gone\.ko is missing/);
 });
+
+test('built-in code seen only in /sys/module (AppArmor) counts as built in, loaded modules do not', async () => {
+  const { builtinFromSysfs } = await import('../../../init/src/modules.ts');
+  const root = await fixtureRoot({ 'sys/module/apparmor/parameters/enabled': 'Y', 'sys/module/drm/refcnt': '1' });
+  assert.deepEqual(builtinFromSysfs(new FsRoot(root), ['drm']), ['apparmor']);
+  assert.deepEqual(builtinFromSysfs(new FsRoot('/nonexistent-aios'), []), []);
+});
