@@ -5,8 +5,9 @@ import { cachedStep, keyOf } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { hashTree } from '../lib/hash.ts';
 import { writeCpio, type CpioEntry } from '../initramfs/cpio.ts';
+import { rootModuleFiles } from '../initramfs/root-modules.ts';
 
-const STEP_VERSION = 1;
+const STEP_VERSION = 2;
 
 /** Applets stage 1 uses; each is a link to busybox. */
 export const STAGE1_APPLETS = ['sh', 'mount', 'umount', 'switch_root', 'mkdir', 'sleep', 'cat', 'ls', 'tr', 'findfs', 'insmod', 'echo', 'losetup'];
@@ -28,10 +29,22 @@ export async function stage1Entries(busybox: Buffer, srcDir: string): Promise<Cp
 /** Our own stage 1 (initramfs/init + busybox), as a sorted, owner-0, fixed-mtime newc cpio, gzipped. */
 export async function buildInitramfs(ctx: BuildContext): Promise<void> {
   const src = join(ctx.opts.root, 'initramfs');
-  const inputs = { step: STEP_VERSION, src: await hashTree(src), rootfs: keyOf(ctx.rootfs!.dir), epoch: ctx.sourceDateEpoch };
+  const inputs = { step: STEP_VERSION, src: await hashTree(src), rootfs: keyOf(ctx.rootfs!.dir), kernel: keyOf(ctx.kernel!.dir), epoch: ctx.sourceDateEpoch };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const bb = await readFile(join(ctx.rootfs!.tree, 'bin/busybox'));
-    const cpio = writeCpio(await stage1Entries(bb, src), ctx.sourceDateEpoch);
+    const entries = await stage1Entries(bb, src);
+    const modDir = ctx.kernel!.modulesDir;
+    const files = rootModuleFiles(await readFile(join(modDir, 'modules.dep'), 'utf8'));
+    const dirs = new Set<string>();
+    for (const f of files) {
+      const parts = f.split('/').slice(0, -1);
+      parts.forEach((_, i) => dirs.add(`lib/modules/${parts.slice(0, i + 1).join('/')}`));
+      entries.push({ path: `lib/modules/${f}`, type: 'file', mode: 0o644, data: await readFile(join(modDir, f)) });
+    }
+    for (const d of dirs) entries.push({ path: d, type: 'dir', mode: 0o755 });
+    entries.push({ path: 'etc/aios/modules', type: 'file', mode: 0o644, data: Buffer.from(files.map((f) => `${f}\n`).join('')) });
+    ctx.log.info(files.length ? `root-device modules: ${files.join(' ')}` : 'root-device drivers are all built in');
+    const cpio = writeCpio(entries, ctx.sourceDateEpoch);
     // zlib's gzip header carries no timestamp or name: the same bytes in give the same bytes out.
     await writeFile(join(out, 'initramfs.img'), gzipSync(cpio, { level: constants.Z_BEST_COMPRESSION }));
   });

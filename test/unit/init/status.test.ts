@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { serveStatus } from '../../../init/src/status.ts';
+import { goodReport } from '../qemu/fixtures.ts';
+
+function raw(port: number, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1', () => s.write(text));
+    let out = '';
+    s.on('data', (d) => (out += d.toString()));
+    s.on('close', () => resolve(out));
+    s.on('error', () => resolve(out));
+    setTimeout(() => s.destroy(), 2000);
+  });
+}
+
+test('the status endpoint answers the report, and 4xx for what it does not understand', async () => {
+  let n = 0;
+  const server = serveStatus(0, () => ({ ...goodReport(), uptimeAtReady: ++n }), () => {});
+  await new Promise((r) => server.once('listening', r));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const ok = await fetch(`http://127.0.0.1:${port}/status`);
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers.get('content-type'), 'application/json');
+    const body = (await ok.json()) as { pid1: { comm: string }; uptimeAtReady: number };
+    assert.equal(body.pid1.comm, 'aios-init');
+    assert.equal(((await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { uptimeAtReady: number }).uptimeAtReady, 2, 'kept current: built per request');
+    assert.equal((await fetch(`http://127.0.0.1:${port}/etc/shadow`)).status, 404);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/status`, { method: 'POST', body: 'x' })).status, 405);
+    assert.match(await raw(port, 'NOT HTTP AT ALL\r\n\r\n'), /^HTTP\/1\.1 400/);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/status`)).status, 200, 'still serving after a bad request');
+  } finally {
+    server.close();
+  }
+});
