@@ -5,6 +5,7 @@ import { configCommand } from './commands/config.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { checkCommand } from './commands/check.ts';
 import { runCommand } from './commands/run.ts';
+import { hookSignals } from './lib/atomic.ts';
 
 function vmOptions<T>(y: Argv<T>) {
   return y
@@ -66,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
+hookSignals();
 main(hideBin(process.argv)).then(
   (code) => process.exit(code),
   (err: Error) => {

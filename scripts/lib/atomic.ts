@@ -11,8 +11,8 @@ export function tempPath(finalPath: string): string {
 const pending = new Set<string>();
 let hooked = false;
 
-/** Remove half-written outputs when the user presses Ctrl-C. */
-function hookSignals(): void {
+/** Remove half-written outputs when the user presses Ctrl-C (installed once, at start-up). */
+export function hookSignals(): void {
   if (hooked) return;
   hooked = true;
   const clean = (sig: NodeJS.Signals) => {

@@ -50,6 +50,8 @@ export async function runSteps(ctx: BuildContext, steps: readonly Step[]): Promi
       renderer: interactive ? 'default' : 'simple',
       rendererOptions: { collapseSubtasks: false, outputBar: 1, persistentOutput: false } as never,
       exitOnError: true,
+      // Ours (lib/atomic.ts) removes half-written outputs first; listr2's would exit before it ran.
+      registerSignalListeners: false,
     },
   );
   await tasks.run();
