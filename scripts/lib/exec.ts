@@ -18,12 +18,9 @@ export class CommandError extends Error {
 export interface RunOptions {
   cwd?: string;
   env?: Record<string, string | undefined>;
-  /** Pass output through to our terminal instead of capturing it. */
-  inherit?: boolean;
   /** Append combined output to this file (long steps such as make keep a full log). */
   logFile?: string;
   input?: string | Buffer;
-  timeoutMs?: number;
   /** Exit codes that are not failures (grep's 1, say). */
   okCodes?: number[];
   stdoutFile?: string;
@@ -61,12 +58,10 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     extendEnv: true,
     reject: false,
     stripFinalNewline: false,
-    timeout: opts.timeoutMs,
     input: opts.input,
     all: true,
     maxBuffer: 256 * 1024 * 1024,
   };
-  if (opts.inherit) Object.assign(options, { stdio: 'inherit' });
   if (opts.logFile) Object.assign(options, { stdout: ['pipe', { file: opts.logFile, append: true }], stderr: ['pipe', { file: opts.logFile, append: true }] });
   if (opts.stdoutFile) Object.assign(options, { stdout: { file: opts.stdoutFile } });
   let result;
@@ -94,8 +89,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
       throw new CommandError(quoteCommand(file, args), undefined, undefined, `${file}: not found on PATH (run \`aios doctor\` for the package that provides it)`, { cause: result.cause });
     }
     const out = typeof result.all === 'string' ? result.all : stderr || stdout;
-    const signal = result.timedOut ? `a timeout of ${opts.timeoutMs} ms` : result.signal;
-    throw new CommandError(quoteCommand(file, args), code, signal, tail(out), { cause: result.cause });
+    throw new CommandError(quoteCommand(file, args), code, result.signal, tail(out), { cause: result.cause });
   }
   return { stdout, stderr, exitCode: code ?? 0 };
 }
