@@ -58,9 +58,9 @@ async function main(argv: string[]): Promise<number> {
     .help()
     .version(false)
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .fail((msg, err, y) => {
+    .fail((msg, err) => {
       if (err) throw err;
-      console.error(y.help() && msg);
+      console.error(`aios: ${msg}\nrun \`aios --help\` for the commands and \`aios <command> --help\` for their options`);
       process.exit(2);
     })
     .parseAsync();
