@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { appendFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { resolveKernelSource, verifyCached, fallbackWarning } from '../../../scripts/kernel/source.ts';
+import { kernelOrgUrl } from '../../../scripts/kernel/pins.ts';
+
+/** A tiny "kernel" tarball: one top directory with a Makefile that names the version. */
+async function tinyTarball(version: string): Promise<{ file: string; sha: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'aios-tiny-'));
+  const [v, p, s] = version.split('.');
+  await mkdir(join(dir, `linux-${version}`));
+  await writeFile(join(dir, `linux-${version}`, 'Makefile'), `VERSION = ${v}\nPATCHLEVEL = ${p}\nSUBLEVEL = ${s}\nEXTRAVERSION =\n`);
+  const file = join(dir, `linux-${version}.tar.xz`);
+  execFileSync('tar', ['-cJf', file, '-C', dir, `linux-${version}`]);
+  return { file, sha: createHash('sha256').update(await readFile(file)).digest('hex') };
+}
+
+async function mirror(file: string): Promise<{ url: string; close: () => void; hits: string[] }> {
+  const body = await readFile(file);
+  const hits: string[] = [];
+  const server = createServer((req, res) => {
+    hits.push(req.url ?? '');
+    if (req.url !== '/pub/v6.x/linux-6.8.12.tar.xz') return void res.writeHead(404).end();
+    res.writeHead(200, { 'Content-Length': body.length }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/pub`, close: () => server.close(), hits };
+}
+
+const opts = (cacheDir: string, mirrorUrl: string, sha256: string) => ({ cacheDir, spec: 'kernel.org', version: '6.8.12', mirror: mirrorUrl, sha256, debianPackage: 'linux-source-6.12', warn: () => {}, info: () => {} });
+
+test('kernel.org URL layout', () => {
+  assert.equal(kernelOrgUrl('https://cdn.kernel.org/pub/linux/kernel/', '6.8.12'), 'https://cdn.kernel.org/pub/linux/kernel/v6.x/linux-6.8.12.tar.xz');
+});
+
+test('kernel.org: download from the mirror, verify, unpack, read the version; the cache is re-verified', async () => {
+  const { file, sha } = await tinyTarball('6.8.12');
+  const m = await mirror(file);
+  const cache = await mkdtemp(join(tmpdir(), 'aios-src-'));
+  try {
+    const src = await resolveKernelSource(opts(cache, m.url, sha));
+    assert.equal(src.version, '6.8.12');
+    assert.equal(src.origin, 'kernel.org');
+    assert.equal(fallbackWarning(src), undefined);
+    assert.ok(existsSync(join(src.dir, 'Makefile')));
+    assert.equal(await verifyCached(src), true);
+    await appendFile(src.tarball!, 'tampered');
+    assert.equal(await verifyCached(src), false, 'a changed tarball is not trusted');
+  } finally {
+    m.close();
+  }
+});
+
+test('kernel.org: a checksum mismatch is refused and nothing is kept; no pin and no --kernel-sha256 is refused', async () => {
+  const { file } = await tinyTarball('6.8.12');
+  const m = await mirror(file);
+  const cache = await mkdtemp(join(tmpdir(), 'aios-src-'));
+  try {
+    await assert.rejects(resolveKernelSource(opts(cache, m.url, 'f'.repeat(64))), /checksum mismatch/);
+    assert.equal(existsSync(join(cache, 'downloads', 'linux-6.8.12.tar.xz')), false);
+    assert.equal(existsSync(join(cache, 'downloads', 'linux-6.8.12.tar.xz.part')), false);
+    await assert.rejects(resolveKernelSource(opts(cache, m.url, '')), /no sha256 is pinned for linux-6\.8\.12\.tar\.xz.*--kernel-sha256/);
+  } finally {
+    m.close();
+  }
+});
+
+test('a local tarball: hashed, unpacked once, and a fallback to another version is said loudly', async () => {
+  const { file, sha } = await tinyTarball('6.12.117');
+  const cache = await mkdtemp(join(tmpdir(), 'aios-src-'));
+  const src = await resolveKernelSource({ ...opts(cache, 'http://127.0.0.1:9', ''), spec: file });
+  assert.equal(src.sha256, sha);
+  assert.equal(src.version, '6.12.117');
+  assert.match(fallbackWarning(src)!, /6\.8\.12 was asked for, but Linux 6\.12\.117 is being built/);
+  const again = await resolveKernelSource({ ...opts(cache, 'http://127.0.0.1:9', ''), spec: file });
+  assert.equal(again.dir, src.dir);
+});
