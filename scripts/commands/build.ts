@@ -27,10 +27,11 @@ export async function writeOutputs(ctx: BuildContext): Promise<void> {
   // An image not asked for this time must not linger from an earlier build.
   for (const [fmt, f] of Object.entries(FORMATS)) if (!(fmt in ctx.images)) await rm(join(out, f.file), { force: true });
   const tools: Record<string, string> = {};
-  for (const t of ['make', 'gcc', 'ld', 'ccache', 'mke2fs', 'mksquashfs', 'xorriso', 'grub-mkrescue', 'qemu-system-x86_64']) {
-    const v = await toolVersion(t === 'mke2fs' ? 'mke2fs' : t).catch(() => undefined);
-    if (v) tools[t] = v;
-  }
+  const names = ['make', 'gcc', 'ld', 'ccache', '/sbin/mke2fs', 'mksquashfs', 'xorriso', 'grub-mkrescue', 'qemu-system-x86_64'];
+  const versions = await Promise.all(names.map(toolVersion));
+  names.forEach((t, i) => {
+    if (versions[i]) tools[t.replace(/^.*\//, '')] = versions[i]!;
+  });
   tools.node = process.version;
   const record = {
     kernel: ctx.source && {

@@ -69,11 +69,14 @@ export function doctorReport(missing: readonly HostTool[]): string {
 
 const versionCache = new Map<string, Promise<string | undefined>>();
 
+/** Tools that do not answer --version. */
+const VERSION_FLAG: Record<string, string> = { '/sbin/mke2fs': '-V', mksquashfs: '-version' };
+
 /** First line of `tool --version`, or undefined when the tool is not there. */
 export function toolVersion(tool: string): Promise<string | undefined> {
   let p = versionCache.get(tool);
   if (!p) {
-    p = run(tool, ['--version']).then((r) => (r.stdout || r.stderr).split('\n')[0]?.trim(), () => undefined);
+    p = run(tool, [VERSION_FLAG[tool] ?? '--version']).then((r) => (r.stdout || r.stderr).split('\n')[0]?.trim(), () => undefined);
     versionCache.set(tool, p);
   }
   return p;
