@@ -37,7 +37,7 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
     init: await hashTree(join(root, 'init')),
     common: await hashTree(join(root, 'common')),
     node: process.version,
-    nodeSha: (await stat(process.execPath)).size,
+    nodeBytes: (await stat(process.execPath)).size,
     gcc: await toolVersion('gcc'),
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {

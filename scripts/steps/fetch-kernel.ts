@@ -1,7 +1,7 @@
-import { cachedOutput } from '../pipeline/cache.ts';
+import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { fallbackWarning, resolveKernelSource, verifyCached, type KernelSource } from '../kernel/source.ts';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 function progressBar(received: number, total: number | undefined): string {
@@ -16,23 +16,28 @@ function progressBar(received: number, total: number | undefined): string {
 export async function fetchKernel(ctx: BuildContext): Promise<void> {
   const o = ctx.opts;
   const inputs = { spec: o.kernelSource, version: o.kernelVersion, sha256: o.kernelSha256, mirror: o.config.kernel.mirror, debianPackage: o.config.kernel.debianPackage };
-  let source: KernelSource | undefined;
-  // The resolution itself is cached; what it points to is hashed again before it is trusted.
-  const r = await cachedOutput(o.cacheDir, 'fetch', inputs, async (dir) => {
-    const src = await resolveKernelSource({
-      cacheDir: o.cacheDir,
-      ...inputs,
-      warn: (m) => ctx.log.warn(m),
-      info: (m) => ctx.log.info(m),
-      onProgress: (rec, total) => ctx.log.info(progressBar(rec, total)),
+  const resolve = () =>
+    cachedStep(ctx, inputs, async (dir) => {
+      const src = await resolveKernelSource({
+        cacheDir: o.cacheDir,
+        ...inputs,
+        warn: (m) => ctx.log.warn(m),
+        info: (m) => ctx.log.info(m),
+        onProgress: (rec, total) => ctx.log.info(progressBar(rec, total)),
+      });
+      await writeFile(join(dir, 'source.json'), JSON.stringify(src, null, 2));
     });
-    await writeFile(join(dir, 'source.json'), JSON.stringify(src, null, 2));
-  });
-  source = JSON.parse(await readFile(join(r.dir, 'source.json'), 'utf8')) as KernelSource;
-  if (r.hit && !(await verifyCached(source))) {
-    throw new Error(`the cached kernel source ${source.dir} no longer matches sha256 ${source.sha256}; delete ${r.dir} and ${source.dir} to fetch it again`);
+  const read = async (dir: string) => JSON.parse(await readFile(join(dir, 'source.json'), 'utf8')) as KernelSource;
+  // The resolution is cached; what it points to is hashed again before it is trusted.
+  let dir = await resolve();
+  let source = await read(dir);
+  if (!(await verifyCached(source))) {
+    ctx.log.warn(`the cached kernel source ${source.dir} no longer matches sha256 ${source.sha256}: fetching it again`);
+    // Only what lives in the cache is thrown away, never a tree or tarball the user pointed at.
+    for (const p of [dir, source.dir, source.tarball]) if (p && p.startsWith(`${o.cacheDir}/`)) await rm(p, { recursive: true, force: true });
+    dir = await resolve();
+    source = await read(dir);
   }
-  Object.assign(ctx.current ?? {}, { cacheHit: r.hit, key: r.key });
   const loud = fallbackWarning(source);
   if (loud) ctx.log.warn(loud);
   ctx.log.info(`Linux ${source.version} from ${source.origin}`);
