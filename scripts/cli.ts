@@ -10,7 +10,7 @@ import { hookSignals } from './lib/atomic.ts';
 function vmOptions<T>(y: Argv<T>) {
   return y
     .option('out', { type: 'string', describe: 'output directory of `aios build` (default ./out)' })
-    .option('path', { type: 'string', describe: 'boot path: direct | iso-bios | iso-uefi' + ' (check also takes all)', default: 'direct' })
+    .option('path', { type: 'string', describe: 'boot path: direct | iso-bios | iso-uefi (check also takes a comma list or all)', default: 'direct' })
     .option('qemu-arg', { type: 'string', array: true, describe: 'extra QEMU argument, repeatable: --qemu-arg=-device --qemu-arg=ati-vga' })
     .option('accel', { type: 'string', choices: ['auto', 'kvm', 'tcg'], describe: 'accelerator (default auto: KVM when it answers, else TCG)' })
     .option('config', { type: 'string', describe: 'project configuration file (default: aios.json in the project)' });

@@ -9,8 +9,10 @@ import { chooseAccel, vmOptions, type CheckArgs } from './check.ts';
 
 /** `aios run`: boot interactively, serial console on this terminal; Ctrl-A X quits. */
 export async function runCommand(args: CheckArgs): Promise<number> {
-  const [path] = parsePaths(args.path ?? 'direct');
-  const probe = await vmOptions(args, path!, 'tcg');
+  const paths = parsePaths(args.path ?? 'direct');
+  if (paths.length !== 1) throw new Error(`aios run boots one path at a time; pick one of ${paths.join(', ')} with --path`);
+  const path = paths[0]!;
+  const probe = await vmOptions(args, path, 'tcg');
   const { accel, why } = await chooseAccel(args.accel ?? 'auto', probe.kernel);
   const o = { ...probe, accel, hostPort: await freePort() };
   const tmp = await mkdtemp(join(tmpdir(), 'aios-run-'));
