@@ -3,10 +3,8 @@ import type { Accel, BootPath } from './cmdline.ts';
 
 export interface CheckResult { id: string; name: string; ok: boolean; detail: string }
 
-/** What one boot produced, as the judge sees it. */
-export interface BootOutcome {
-  path: BootPath;
-  accel: Accel;
+/** What the runner saw during one boot. */
+export interface BootObservation {
   report?: BootReport;
   reportError?: string;
   firstOutputSec?: number;
@@ -18,6 +16,12 @@ export interface BootOutcome {
   later?: BootReport;
   cleanShutdown: boolean;
   shutdownDetail: string;
+}
+
+/** What one boot produced, as the judge sees it: the observation and the facts around it. */
+export interface BootOutcome extends BootObservation {
+  path: BootPath;
+  accel: Accel;
   e2fsck?: { ok: boolean; detail: string };
   kernelBytes: number;
   kernelBudgetBytes: number;

@@ -9,6 +9,7 @@ import { FATAL_LINE, parseReportLine, type BootReport } from '../common/boot-rep
 import { quoteCommand, run } from '../scripts/lib/exec.ts';
 import { OVMF_VARS, qemuArgs, type Accel, type QemuOptions } from './cmdline.ts';
 import { qmpCommand } from './qmp.ts';
+import type { BootObservation } from './checks.ts';
 
 export const QEMU = 'qemu-system-x86_64';
 
@@ -49,21 +50,11 @@ export async function probeKvm(kernel: string, limitMs = 8000): Promise<{ accel:
   });
 }
 
-export interface BootRun {
+/** A headless boot: what the judge needs (live is read SETTLE_MS after the report, later ZOMBIE_AGE_MS after that), and the run itself. */
+export interface BootRun extends BootObservation {
   command: string;
   serialLog: string;
   lines: string[];
-  report?: BootReport;
-  reportError?: string;
-  firstOutputSec?: number;
-  reportSec?: number;
-  httpOk?: boolean;
-  httpDetail?: string;
-  /** The status endpoint's answers, read SETTLE_MS after the boot report and ZOMBIE_AGE_MS later. */
-  live?: BootReport;
-  later?: BootReport;
-  cleanShutdown: boolean;
-  shutdownDetail: string;
   exitCode: number | null;
 }
 

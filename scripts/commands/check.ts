@@ -89,18 +89,9 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
       console.log(`[${path}] ${r.command}`);
       const fsck = bootDisk ? await fsckPartition(bootDisk) : undefined;
       const checks = judge({
+        ...r,
         path,
         accel,
-        report: r.report,
-        reportError: r.reportError,
-        firstOutputSec: r.firstOutputSec,
-        reportSec: r.reportSec,
-        httpOk: r.httpOk,
-        httpDetail: r.httpDetail,
-        live: r.live,
-        later: r.later,
-        cleanShutdown: r.cleanShutdown,
-        shutdownDetail: r.shutdownDetail,
         e2fsck: fsck,
         kernelBytes: (await stat(kernel)).size,
         kernelBudgetBytes: build.kernel?.sizeBudgetBytes ?? config.kernel.sizeBudgetMB * 1e6,
