@@ -26,10 +26,15 @@ export function parseConfigText(text: string, file: string): { lines: ConfigLine
   return { lines, errors };
 }
 
-export async function readFragment(file: string): Promise<ConfigLine[]> {
-  const { lines, errors } = parseConfigText(await readFile(file, 'utf8'), file);
+/** A fragment's lines; any line that is not a config line fails, naming file and line. */
+export function parseFragment(text: string, file: string): ConfigLine[] {
+  const { lines, errors } = parseConfigText(text, file);
   if (errors.length) throw new Error(`bad kernel config fragment:\n${errors.join('\n')}`);
   return lines;
+}
+
+export async function readFragment(file: string): Promise<ConfigLine[]> {
+  return parseFragment(await readFile(file, 'utf8'), file);
 }
 
 /**

@@ -5,7 +5,7 @@ import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../lib/exec.ts';
 import { sha256 } from '../lib/hash.ts';
 import { makeArgs, mergeConfigArgs, kbuildEnv, type MakeOptions } from '../kernel/make.ts';
-import { mergeRequests, parseDotConfig, readFragment } from '../kernel/fragments.ts';
+import { mergeRequests, parseDotConfig, parseFragment } from '../kernel/fragments.ts';
 import { readKconfigTree } from '../kernel/kconfig.ts';
 import { checkRequests, formatReport, type Problem } from '../kernel/report.ts';
 
@@ -21,7 +21,7 @@ export class KernelConfigError extends Error {
 export async function configureKernel(ctx: BuildContext): Promise<void> {
   const src = ctx.source!;
   const fragments = await Promise.all(ctx.opts.fragments.map(async (f) => ({ name: f, text: await readFile(f, 'utf8') })));
-  const requests = mergeRequests(await Promise.all(ctx.opts.fragments.map(readFragment)));
+  const requests = mergeRequests(fragments.map((f) => parseFragment(f.text, f.name)));
   const inputs = { step: STEP_VERSION, source: src.sha256 || src.dir, version: src.version, fragments: fragments.map((f) => ({ name: basename(f.name), sha: sha256(f.text) })) };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const scratch = join(out, 'obj');
@@ -42,7 +42,8 @@ export async function configureKernel(ctx: BuildContext): Promise<void> {
   });
   const configPath = join(dir, 'config');
   const text = await readFile(configPath, 'utf8');
-  const problems = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Problem[];
+  // The cache key hashes fragment contents, not paths: name the fragments of this run.
+  const problems = (JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Problem[]).map((p) => ({ ...p, request: requests.get(p.request.symbol) ?? p.request }));
   ctx.kernelConfig = { dir, configPath, configSha256: sha256(text), problems, requested: requests.size };
   if (problems.length) throw new KernelConfigError(problems, requests.size);
   ctx.log.info(formatReport(problems, requests.size));
