@@ -1,5 +1,6 @@
 import type { BootReport } from '../common/boot-report.ts';
 import type { Accel, BootPath } from './cmdline.ts';
+import type { InferenceProbe } from './inference.ts';
 
 export interface CheckResult { id: string; name: string; ok: boolean; detail: string }
 
@@ -14,6 +15,8 @@ export interface BootObservation {
   /** The status endpoint's report, read a while after boot, and again a second later. */
   live?: BootReport;
   later?: BootReport;
+  /** What the host got from llama-server through its forwarded port. */
+  inference?: InferenceProbe;
   cleanShutdown: boolean;
   shutdownDetail: string;
 }
@@ -26,6 +29,20 @@ export interface BootOutcome extends BootObservation {
   kernelBytes: number;
   kernelBudgetBytes: number;
   budgets: { kvm: number; tcg: number };
+  /** The image serves a model: the answer must hold `expect` (any answer when empty). */
+  inferenceExpect?: { expect: string; model: string };
+}
+
+/** Check 11, from what the host itself received, never from what aios-init reports. */
+export function judgeInference(want: { expect: string; model: string }, probe: InferenceProbe | undefined): CheckResult {
+  const name = 'inference answers';
+  if (!probe) return { id: 'inference', name, ok: false, detail: 'no request was sent: the boot never reached its report' };
+  const init = probe.initView;
+  const load = init?.loadMs != null ? `, model load ${init.loadMs} ms (aios-init)` : '';
+  if (probe.error || probe.answer === undefined) return { id: 'inference', name, ok: false, detail: `${probe.error ?? 'no answer'}${init?.reason ? `; aios-init says: ${init.reason}` : ''}` };
+  const ok = want.expect ? probe.answer.includes(want.expect) : probe.answer.trim().length > 0;
+  const figures = `server ready ${probe.readySec?.toFixed(1)} s after QEMU start${load}, first token ${probe.ttftMs?.toFixed(0) ?? '?'} ms, ${probe.tokensPerSecond?.toFixed(1) ?? '?'} tokens/s (${probe.predicted ?? '?'} tokens)`;
+  return { id: 'inference', name, ok, detail: `${want.model} answered ${JSON.stringify(probe.answer)}${want.expect ? ` (expected ${JSON.stringify(want.expect)})` : ''}; ${figures}` };
 }
 
 const NO_REPORT = (o: BootOutcome) => `no boot report${o.reportError ? ` (${o.reportError})` : ''}`;
@@ -74,6 +91,7 @@ export function judge(o: BootOutcome): CheckResult[] {
   }
 
   add('kernel-size', 'kernel under its size budget', o.kernelBytes > 0 && o.kernelBytes <= o.kernelBudgetBytes, `bzImage ${(o.kernelBytes / 1e6).toFixed(2)} MB, budget ${(o.kernelBudgetBytes / 1e6).toFixed(0)} MB`);
+  if (o.inferenceExpect) out.push(judgeInference(o.inferenceExpect, o.inference));
   add('shutdown', 'clean power-off', o.cleanShutdown, o.shutdownDetail);
   if (o.e2fsck) add('fsck', 'root filesystem clean after shutdown', o.e2fsck.ok, o.e2fsck.detail);
   return out;

@@ -21,6 +21,8 @@ export interface QemuOptions {
   /** Host port forwarded to the guest's status port (0: none). */
   hostPort: number;
   guestPort: number;
+  /** More host -> guest TCP forwards (llama-server's port). */
+  forwards?: readonly { host: number; guest: number }[];
   /** Interactive: serial and monitor on the terminal (Ctrl-A X quits). Headless: serial on stdout, QMP on a socket. */
   interactive: boolean;
   qmpSocket?: string;
@@ -33,7 +35,8 @@ export function qemuArgs(o: QemuOptions): string[] {
   args.push('-no-reboot', '-vga', 'none');
   if (o.interactive) args.push('-nographic');
   else args.push('-display', 'none', '-serial', 'stdio', '-monitor', 'none', ...(o.qmpSocket ? ['-qmp', `unix:${o.qmpSocket},server=on,wait=off`] : []));
-  const fwd = o.hostPort ? `,hostfwd=tcp:127.0.0.1:${o.hostPort}-:${o.guestPort}` : '';
+  const pairs = [...(o.hostPort ? [{ host: o.hostPort, guest: o.guestPort }] : []), ...(o.forwards ?? [])];
+  const fwd = pairs.map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`).join('');
   args.push('-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0');
   switch (o.path) {
     case 'direct':

@@ -7,7 +7,7 @@ export interface PathResult {
   accelWhy: string;
   command: string;
   serialLog: string;
-  figures: { firstOutputSec?: number; reportSec?: number; uptimeAtReady?: number; execToReadyMs?: number; pid1RssKB?: number };
+  figures: { firstOutputSec?: number; reportSec?: number; uptimeAtReady?: number; execToReadyMs?: number; pid1RssKB?: number; serverReadySec?: number; modelLoadMs?: number; firstTokenMs?: number; tokensPerSecond?: number };
   checks: CheckResult[];
 }
 

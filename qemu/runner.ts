@@ -9,6 +9,7 @@ import { FATAL_LINE, parseReportLine, type BootReport } from '../common/boot-rep
 import { quoteCommand, run } from '../scripts/lib/exec.ts';
 import { OVMF_VARS, qemuArgs, type Accel, type QemuOptions } from './cmdline.ts';
 import { qmpCommand } from './qmp.ts';
+import { probeInference, type InferenceTarget } from './inference.ts';
 import type { BootObservation } from './checks.ts';
 
 export const QEMU = 'qemu-system-x86_64';
@@ -74,7 +75,7 @@ export const SETTLE_MS = 1500;
 export const ZOMBIE_AGE_MS = 1100;
 
 /** Boot headless: wait for the report, probe the status port, power off through QMP, wait for exit. */
-export async function bootHeadless(o: Omit<QemuOptions, 'interactive' | 'qmpSocket'>, limits: { timeoutSec: number; shutdownSec: number }, serialLogFile: string, onLine?: (l: string) => void): Promise<BootRun> {
+export async function bootHeadless(o: Omit<QemuOptions, 'interactive' | 'qmpSocket'>, limits: { timeoutSec: number; shutdownSec: number }, serialLogFile: string, onLine?: (l: string) => void, inference?: InferenceTarget): Promise<BootRun> {
   const tmp = await mkdtemp(join(tmpdir(), 'aios-qemu-'));
   const qmpSocket = join(tmp, 'qmp.sock');
   let ovmfVars = o.ovmfVars;
@@ -122,6 +123,11 @@ export async function bootHeadless(o: Omit<QemuOptions, 'interactive' | 'qmpSock
         res.live = h.live;
         await new Promise((r) => setTimeout(r, ZOMBIE_AGE_MS));
         res.later = (await httpStatus(o.hostPort)).live;
+      }
+      if (inference) {
+        res.inference = await probeInference(inference, t0);
+        // The model's load time and any failure reason are aios-init's words: informational only.
+        if (o.hostPort) res.inference.initView = (await httpStatus(o.hostPort)).live?.inference;
       }
       try {
         await qmpCommand(qmpSocket, 'system_powerdown');

@@ -2,6 +2,8 @@
 // Error carrying the errno name on failure, so the TypeScript side can report and go on.
 #define _GNU_SOURCE
 #include <node_api.h>
+#include <uv.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
@@ -197,6 +199,65 @@ static napi_value js_add_default_route(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+// PSI triggers (Documentation/accounting/psi.rst): the kernel signals POLLPRI on the pressure
+// file when the stall threshold is crossed. libuv's UV_PRIORITIZED poll turns that into a
+// callback on aios-init's own event loop, so nothing blocks and no thread is needed.
+typedef struct {
+  uv_poll_t handle;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context async;
+} psi_watch;
+
+static void on_psi(uv_poll_t *handle, int status, int events) {
+  psi_watch *w = (psi_watch *)handle;
+  napi_handle_scope scope;
+  napi_open_handle_scope(w->env, &scope);
+  napi_value cb, recv;
+  napi_get_reference_value(w->env, w->callback, &cb);
+  napi_get_undefined(w->env, &recv);
+  napi_make_callback(w->env, w->async, recv, cb, 0, NULL, NULL);
+  napi_close_handle_scope(w->env, scope);
+}
+
+// psiWatch(path, trigger, callback): open the pressure file, write the trigger, watch it.
+static napi_value js_psi_watch(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  ARG_STR(0, path);
+  ARG_STR(1, trigger);
+  int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return throw_errno(env, path, errno);
+  if (write(fd, trigger, strlen(trigger) + 1) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, path, err);
+  }
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    close(fd);
+    return throw_errno(env, "uv loop", EINVAL);
+  }
+  psi_watch *w = calloc(1, sizeof *w);
+  if (!w) {
+    close(fd);
+    return throw_errno(env, "psi watch", ENOMEM);
+  }
+  w->env = env;
+  napi_create_reference(env, argv[2], 1, &w->callback);
+  napi_value name;
+  napi_create_string_utf8(env, "aios:psi", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &w->async);
+  int r = uv_poll_init(loop, &w->handle, fd);
+  if (r == 0) r = uv_poll_start(&w->handle, UV_PRIORITIZED, on_psi);
+  if (r != 0) {
+    // The watch lives as long as aios-init; on failure it never started, so freeing is safe.
+    close(fd);
+    free(w);
+    return throw_errno(env, "uv_poll", -r);
+  }
+  return undef(env);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
     {"mount", 0, js_mount, 0, 0, 0, napi_default, 0},
@@ -209,6 +270,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"linkUp", 0, js_link_up, 0, 0, 0, napi_default, 0},
     {"setAddress", 0, js_set_address, 0, 0, 0, napi_default, 0},
     {"addDefaultRoute", 0, js_add_default_route, 0, 0, 0, napi_default, 0},
+    {"psiWatch", 0, js_psi_watch, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;

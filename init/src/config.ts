@@ -28,6 +28,18 @@ export const initSpec = {
     memoryMax: str('cgroup memory.max (bytes, or "max").', 'max'),
     cpuset: str('cgroup cpuset.cpus (empty: all).', ''),
   }),
+  inference: obj('The model server aios-init watches (written by `aios build` from aios.json\'s `runtime` and `model`).', {
+    service: str('Name of the service that runs it; empty: no inference service.', ''),
+    healthUrl: str('Polled until it answers 200 (ready), then every few seconds.', ''),
+    model: str('Path of the model in the image.', ''),
+    modelName: str('Name of the model (its general.name).', ''),
+    modelSha256: str('sha256 of the model file.', ''),
+    unhealthyRestarts: num('Consecutive failed health checks after which the server is restarted.', 3, { min: 1, integer: true }),
+  }),
+  pressure: obj('Memory pressure (PSI) triggers on /proc/pressure/memory and on the inference service\'s cgroup.', {
+    stallUs: num('Stall time (µs) within the window that raises an event; 0 turns the triggers off.', 100_000, { min: 0, integer: true }),
+    windowUs: num('Window (µs, 500000 to 10000000).', 1_000_000, { min: 500_000, max: 10_000_000, integer: true }),
+  }),
   shutdownTimeoutSeconds: num('Time services get between SIGTERM and SIGKILL at shutdown.', 5, { min: 0 }),
 } as const;
 

@@ -11,6 +11,9 @@ import { gpuInfo, isDisplay, modulesFor, scanPci } from './pci.ts';
 import { watchPowerButton } from './power.ts';
 import { reapOrphans } from './reaper.ts';
 import { Supervisor } from './services.ts';
+import { InferenceWatch } from './inference.ts';
+import { PressureWatch } from './pressure.ts';
+import { vramInfo } from './gpu-memory.ts';
 import { buildReport, serveStatus } from './status.ts';
 import { ownPids, runTracked } from './children.ts';
 import { loadAddon, unavailableSys, type Sys } from './sys.ts';
@@ -72,6 +75,12 @@ export async function run(): Promise<void> {
 
   const supervisor = new Supervisor(fs, (m) => log.info(m));
   await step('services', () => config.services.forEach((s) => supervisor.start(s)));
+  const inference = config.inference.service ? watchInference(config, supervisor, log) : undefined;
+  const pressure = new PressureWatch(sys, fs, (m) => log.info(m));
+  if (config.pressure.stallUs) {
+    const groups = [{ group: 'system', file: '/proc/pressure/memory' }, ...(inference ? [{ group: `service ${config.inference.service}`, file: `/sys/fs/cgroup/aios/${config.inference.service}/memory.pressure` }] : [])];
+    await step('pressure triggers', () => pressure.register(groups, config.pressure.stallUs, config.pressure.windowUs));
+  }
 
   const reap = () => {
     try {
@@ -89,10 +98,16 @@ export async function run(): Promise<void> {
       steps,
       declaredMounts: declaredMounts(fstab),
       strategy: strategy?.strategy ?? emptyStrategy(config),
-      gpus: gpus.map((g) => ({ ...g, driver: scanPci(fs).find((d) => d.slot === g.slot)?.driver ?? null })),
+      gpus: gpus.map((g) => {
+        const driver = scanPci(fs).find((d) => d.slot === g.slot)?.driver ?? null;
+        return { ...g, driver, vram: vramInfo(fs, g.slot, driver) };
+      }),
       services: supervisor.info(),
       statusPort: config.statusPort,
       addon,
+      inference: inference?.info(),
+      pressureEvents: pressure.events(),
+      pressureTriggers: pressure.triggers(),
     });
   if (config.statusPort) serveStatus(config.statusPort, current, (m) => log.warn(m));
 
@@ -101,6 +116,7 @@ export async function run(): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     log.info(`${why}: ${how}`);
+    inference?.stop();
     await step('stop services', () => supervisor.stopAll(config.shutdownTimeoutSeconds * 1000));
     sys.sync();
     await step('unmount', () => unmountAll(sys, fs, (m) => log.warn(m)));
@@ -119,6 +135,12 @@ export async function run(): Promise<void> {
   log.info(buttons.length ? `watching power button ${buttons.join(', ')}` : 'no power button found (ACPI_BUTTON, INPUT_EVDEV)');
 
   log.raw(formatReportLine(current()));
+}
+
+function watchInference(config: InitConfig, supervisor: Supervisor, log: Log): InferenceWatch {
+  const w = new InferenceWatch(config.inference, { info: (n) => supervisor.info().find((s) => s.name === n), startedAt: (n) => supervisor.startedAt(n), restart: (n, why) => supervisor.restart(n, why) }, (m) => log.info(m));
+  w.start();
+  return w;
 }
 
 function emptyStrategy(config: InitConfig): ModuleStrategy {

@@ -31,6 +31,14 @@ interface Running {
   child: ChildProcess | null;
   info: ServiceInfo;
   timer?: NodeJS.Timeout;
+  startedAt?: number;
+}
+
+/** The wrapper shell's exit codes for a command it cannot run: no restart can mend those. */
+export function unrunnable(code: number | null, command: string): string | undefined {
+  if (code === 127) return `${command}: not found (exit 127)`;
+  if (code === 126) return `${command}: not executable (exit 126)`;
+  return undefined;
 }
 
 /** Starts services in their own cgroups and keeps them running by their restart policy. */
@@ -84,15 +92,26 @@ export class Supervisor {
       return this.log(`service ${spec.name}: cannot start: ${(err as Error).message}`);
     }
     r.child = child;
+    r.startedAt = performance.now();
     r.info.pid = child.pid ?? null;
     r.info.state = 'running';
     this.log(`service ${spec.name} started (pid ${child.pid})`);
-    child.on('error', (err) => this.log(`service ${spec.name}: ${err.message}`));
+    child.on('error', (err) => {
+      r.info.state = 'failed';
+      r.info.reason = err.message;
+      this.log(`service ${spec.name}: ${err.message}`);
+    });
     child.on('exit', (code, signal) => {
       r.child = null;
       r.info.pid = null;
       r.info.state = code === 0 ? 'exited' : 'failed';
-      this.log(`service ${spec.name} ended (${signal ?? `exit ${code}`})`);
+      r.info.lastExit = signal ?? `exit ${code}`;
+      this.log(`service ${spec.name} ended (${r.info.lastExit})`);
+      const cannot = unrunnable(code, spec.command);
+      if (cannot) {
+        r.info.reason = cannot;
+        return this.log(`service ${spec.name} failed: ${cannot}; not restarted`);
+      }
       if (shouldRestart(spec.restart, code, this.stopping)) {
         const delay = backoffMs(r.info.restarts);
         r.info.state = 'backoff';
@@ -102,6 +121,18 @@ export class Supervisor {
         }, delay);
       }
     });
+  }
+
+  startedAt(name: string): number | undefined {
+    return this.services.get(name)?.startedAt;
+  }
+
+  /** Kill the service's process; its restart policy brings it back. */
+  restart(name: string, why: string): void {
+    const r = this.services.get(name);
+    if (!r?.child) return;
+    this.log(`service ${name}: restarting (${why})`);
+    r.child.kill('SIGKILL');
   }
 
   info(): ServiceInfo[] {

@@ -32,6 +32,9 @@ export interface ReportInputs {
   services: ServiceInfo[];
   statusPort: number;
   addon: BootReport['addon'];
+  inference?: BootReport['inference'];
+  pressureEvents?: BootReport['pressureEvents'];
+  pressureTriggers?: BootReport['pressureTriggers'];
 }
 
 export function buildReport(fs: FsRoot, inp: ReportInputs): BootReport {
@@ -60,6 +63,9 @@ export function buildReport(fs: FsRoot, inp: ReportInputs): BootReport {
     statusPort: inp.statusPort,
     procFiles: Object.fromEntries(PROC_SYS_FILES.map((f) => [f, existsSync(fs.p(f))])),
     addon: inp.addon,
+    inference: inp.inference,
+    pressureEvents: inp.pressureEvents,
+    pressureTriggers: inp.pressureTriggers,
     zombies: zombieChildren(fs, 1),
   };
 }

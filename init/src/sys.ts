@@ -14,6 +14,8 @@ export interface Sys {
   linkUp(name: string): void;
   setAddress(name: string, ip: string, netmask: string): void;
   addDefaultRoute(gateway: string): void;
+  /** Register a PSI trigger on a pressure file; `onEvent` runs on the event loop at each event. */
+  psiWatch(path: string, trigger: string, onEvent: () => void): void;
 }
 
 export const MS_RDONLY = 1;
@@ -74,5 +76,6 @@ export function unavailableSys(reason: string): Sys {
     linkUp: no('link up'),
     setAddress: no('set address'),
     addDefaultRoute: no('add default route'),
+    psiWatch: no('PSI trigger'),
   };
 }

@@ -27,7 +27,7 @@ export async function writeOutputs(ctx: BuildContext): Promise<void> {
   // An image not asked for this time must not linger from an earlier build.
   for (const [fmt, f] of Object.entries(FORMATS)) if (!(fmt in ctx.images)) await rm(join(out, f.file), { force: true });
   const tools: Record<string, string> = {};
-  const names = ['make', 'gcc', 'ld', 'ccache', '/sbin/mke2fs', 'mksquashfs', 'xorriso', 'grub-mkrescue', 'qemu-system-x86_64'];
+  const names = ['make', 'gcc', 'ld', 'ccache', 'cmake', 'ninja', '/sbin/mke2fs', 'mksquashfs', 'xorriso', 'grub-mkrescue', 'qemu-system-x86_64'];
   const versions = await Promise.all(names.map(toolVersion));
   names.forEach((t, i) => {
     if (versions[i]) tools[t.replace(/^.*\//, '')] = versions[i]!;
@@ -44,6 +44,12 @@ export async function writeOutputs(ctx: BuildContext): Promise<void> {
       release: ctx.kernel?.release,
       bzImageBytes: ctx.kernel?.bzImageBytes,
       sizeBudgetBytes: ctx.opts.config.kernel.sizeBudgetMB * 1e6,
+    },
+    inference: ctx.model && {
+      port: ctx.opts.config.runtime.port,
+      model: { name: ctx.model.name, file: ctx.model.file, sha256: ctx.model.sha256, bytes: ctx.model.bytes, architecture: ctx.model.architecture, from: ctx.model.from },
+      expect: ctx.model.expect,
+      runtime: ctx.runtime && { commit: ctx.runtime.commit, from: ctx.runtime.from, files: ctx.runtime.files, hostLibraries: ctx.runtime.systemLibs, backends: ctx.opts.config.runtime.backends },
     },
     formats: ctx.opts.formats,
     sourceDateEpoch: ctx.sourceDateEpoch,

@@ -7,6 +7,7 @@ import { parsePaths, type Accel, type BootPath, type QemuOptions } from '../../q
 import { bootHeadless, freePort, fsckPartition, probeKvm } from '../../qemu/runner.ts';
 import { judge, panicHint } from '../../qemu/checks.ts';
 import { junit, table, type PathResult } from '../../qemu/output.ts';
+import { CHECK_PROMPT } from '../../qemu/inference.ts';
 
 export interface CheckArgs {
   out?: string;
@@ -20,6 +21,12 @@ export interface CheckArgs {
 }
 
 const GUEST_PORT = 8080;
+
+/** What `aios check` reads of build.json: written by the build, so the check judges the image that was built. */
+interface BuildRecord {
+  kernel?: { sizeBudgetBytes?: number };
+  inference?: { port: number; expect: string; model: { name: string; sha256: string } };
+}
 
 /** Options shared by `aios run` and `aios check`: the files of a build and the VM settings. */
 export async function vmOptions(args: CheckArgs, path: BootPath, accel: Accel): Promise<Omit<QemuOptions, 'interactive' | 'qmpSocket'>> {
@@ -68,13 +75,16 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
   if (!existsSync(kernel)) throw new Error(`${out} has no vmlinuz: run \`aios build --out ${out}\` first`);
   const { accel, why } = await chooseAccel(args.accel ?? config.check.accel, kernel);
   console.log(`accelerator: ${accel.toUpperCase()} (${why})`);
-  const build = JSON.parse(await readFile(join(out, 'build.json'), 'utf8').catch(() => '{}')) as { kernel?: { sizeBudgetBytes?: number } };
+  const build = JSON.parse(await readFile(join(out, 'build.json'), 'utf8').catch(() => '{}')) as BuildRecord;
+  const served = build.inference;
   const logs = join(out, 'logs');
   await mkdir(logs, { recursive: true });
   const results: PathResult[] = [];
   for (const path of paths) {
     const o = await vmOptions(args, path, accel);
     o.hostPort = await freePort();
+    const inference = served ? { hostPort: await freePort(), prompt: CHECK_PROMPT, apiKey: config.runtime.apiKey, maxTokens: 32, readyTimeoutSec: config.check.inferenceReadySeconds } : undefined;
+    if (inference && served) o.forwards = [{ host: inference.hostPort, guest: served.port }];
     let bootDisk: string | undefined;
     if (path === 'direct') {
       // Boot a copy: the artifact stays byte-identical, and the copy is what e2fsck examines.
@@ -85,7 +95,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
     const serialLog = join(logs, `serial-${path}.log`);
     console.log(`\n[${path}] booting (${accel.toUpperCase()}); serial log: ${serialLog}`);
     try {
-      const r = await bootHeadless(o, { timeoutSec: args.timeout ?? config.check.timeoutSeconds, shutdownSec: 60 }, serialLog);
+      const r = await bootHeadless(o, { timeoutSec: args.timeout ?? config.check.timeoutSeconds, shutdownSec: 60 }, serialLog, undefined, inference);
       console.log(`[${path}] ${r.command}`);
       const fsck = bootDisk ? await fsckPartition(bootDisk) : undefined;
       const checks = judge({
@@ -96,8 +106,9 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
         kernelBytes: (await stat(kernel)).size,
         kernelBudgetBytes: build.kernel?.sizeBudgetBytes ?? config.kernel.sizeBudgetMB * 1e6,
         budgets: { kvm: config.check.kvmBudgetSeconds, tcg: config.check.tcgBudgetSeconds },
+        inferenceExpect: served && { expect: served.expect, model: served.model.name },
       });
-      results.push({ path, accel, accelWhy: why, command: r.command, serialLog, figures: { firstOutputSec: r.firstOutputSec, reportSec: r.reportSec, uptimeAtReady: r.report?.uptimeAtReady, execToReadyMs: r.report?.execToReadyMs, pid1RssKB: r.live?.pid1.rssKB ?? r.report?.pid1.rssKB }, checks });
+      results.push({ path, accel, accelWhy: why, command: r.command, serialLog, figures: { firstOutputSec: r.firstOutputSec, reportSec: r.reportSec, uptimeAtReady: r.report?.uptimeAtReady, execToReadyMs: r.report?.execToReadyMs, pid1RssKB: r.live?.pid1.rssKB ?? r.report?.pid1.rssKB, serverReadySec: r.inference?.readySec, modelLoadMs: r.inference?.initView?.loadMs ?? undefined, firstTokenMs: r.inference?.ttftMs, tokensPerSecond: r.inference?.tokensPerSecond }, checks });
       if (checks.some((c) => !c.ok)) {
         console.log(`[${path}] last 50 serial lines:\n${r.lines.slice(-50).map((l) => `  | ${l}`).join('\n')}`);
         const hint = panicHint(r.lines.join('\n'));

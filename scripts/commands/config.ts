@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { newContext, runSteps } from '../pipeline/runner.ts';
-import { KERNEL_STEPS } from '../pipeline/steps.ts';
+import { CONFIG_STEPS } from '../pipeline/steps.ts';
 import { resolveOptions, type CommonArgs } from '../pipeline/options.ts';
 import { KernelConfigError } from '../steps/configure-kernel.ts';
 import { mergeRequests, parseDotConfig, readFragment, valueOf } from '../kernel/fragments.ts';
@@ -12,7 +12,7 @@ export async function configCommand(args: CommonArgs & { full?: boolean }): Prom
   const ctx = newContext(opts);
   let failed = false;
   // Here a symbol that did not land is the answer, not a crash: it is printed once, below.
-  const steps = KERNEL_STEPS.slice(0, 2).map((step) => ({
+  const steps = CONFIG_STEPS.map((step) => ({
     ...step,
     run: async (c: typeof ctx) => {
       try {

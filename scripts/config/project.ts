@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { bool, num, obj, oneOf, parseConfig, str, strList, formatErrors, type Infer, type ConfigError } from '../../common/schema.ts';
 import { FORMAT_NAMES } from '../images/formats.ts';
+import { BACKENDS } from '../runtime/cmake.ts';
 
 /** aios.json at the project root: every key optional, command-line flags win over it. */
 export const projectSpec = {
@@ -19,6 +20,26 @@ export const projectSpec = {
     jobs: num('Parallel make jobs; 0 means the number of CPUs.', 0, { min: 0, integer: true }),
     ccache: bool('Use ccache when it is installed.', true),
   }),
+  runtime: obj('The inference runtime: llama.cpp\'s llama-server, built from pinned source and run by aios-init as the service `inference`.', {
+    source: str('`npm` (the llama.cpp tree in node-llama-cpp, pinned in scripts/runtime/pins.ts), a llama.cpp tarball or directory, or a URL (with `runtime.sha256`).', 'npm'),
+    sha256: str('sha256 of a llama.cpp tarball given by path or URL.', '', { pattern: /^([0-9a-f]{64})?$/, patternHint: '64 hex digits' }),
+    registry: str('npm registry the pinned package is downloaded from.', 'https://registry.npmjs.org'),
+    backends: strList('ggml backends: `cpu` (every x86-64 variant, picked at run time) and optionally `vulkan`.', ['cpu'], BACKENDS),
+    port: num('TCP port llama-server listens on in the guest.', 8081, { min: 1, max: 65535, integer: true }),
+    bind: str('Address llama-server binds to in the guest.', '0.0.0.0'),
+    apiKey: str('API key llama-server requires (`--api-key`); empty: none.', ''),
+    threads: num('Threads for generation; 0: llama-server decides.', 0, { min: 0, integer: true }),
+    contextSize: num('Context size in tokens (`--ctx-size`).', 2048, { min: 64, integer: true }),
+    extraArgs: strList('More llama-server arguments.', []),
+    cpuWeight: num('cgroup cpu.weight of the inference service: above every other service (they default to 100).', 1000, { min: 1, max: 10000, integer: true }),
+    memoryMax: str('cgroup memory.max of the inference service (bytes, or "max").', 'max'),
+    cpuset: str('cgroup cpuset.cpus of the inference service (empty: all CPUs).', ''),
+  }),
+  model: obj('The GGUF model served; empty source: the tiny deterministic test model made at build time.', {
+    source: str('A local .gguf path, or an https URL (then `model.sha256` is required).', ''),
+    sha256: str('sha256 of the model file; required for a URL, checked for a path when given.', '', { pattern: /^([0-9a-f]{64})?$/, patternHint: '64 hex digits' }),
+    expect: str('Text the answer to `aios check`\'s prompt must hold (the tiny model\'s sentence by default; empty for your model: any answer).', ''),
+  }),
   boot: obj('The kernel command line of the images.', {
     cmdline: str('Arguments added after root= and console=.', 'quiet loglevel=3'),
   }),
@@ -26,6 +47,7 @@ export const projectSpec = {
     kvmBudgetSeconds: num('Boot-report budget when KVM ran.', 5, { min: 1 }),
     tcgBudgetSeconds: num('Boot-report budget under TCG (software emulation).', 30, { min: 1 }),
     timeoutSeconds: num('Hard limit for one boot before it is killed.', 180, { min: 10 }),
+    inferenceReadySeconds: num('How long check 11 waits, after the boot report, for llama-server\'s /health to answer 200.', 90, { min: 1 }),
     memoryMB: num('Guest memory.', 1024, { min: 256, integer: true }),
     cpus: num('Guest CPUs.', 2, { min: 1, integer: true }),
     accel: oneOf('Accelerator: `auto` probes KVM and falls back to TCG.', ['auto', 'kvm', 'tcg'] as const, 'auto'),

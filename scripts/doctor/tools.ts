@@ -35,6 +35,12 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { name: 'GRUB UEFI images', pkg: 'grub-efi-amd64-bin', probe: '/usr/lib/grub/x86_64-efi/linux.mod', why: 'UEFI boot of aios.iso' },
   { name: 'xorriso', pkg: 'xorriso', probe: 'xorriso', why: 'aios.iso' },
   { name: 'mtools', pkg: 'mtools', probe: 'mformat', why: 'EFI system partition of aios.iso' },
+  { name: 'cmake', pkg: 'cmake', probe: 'cmake', why: 'llama-server build' },
+  { name: 'ninja', pkg: 'ninja-build', probe: 'ninja', why: 'llama-server build' },
+  { name: 'git', pkg: 'git', probe: 'git', why: 'llama.cpp source (a git bundle in node-llama-cpp)' },
+  { name: 'python3 (Debian)', pkg: 'python3', probe: '/usr/bin/python3', why: 'the tiny test model (llama.cpp gguf-py)' },
+  { name: 'numpy for Debian python3', pkg: 'python3-numpy', probe: '/usr/lib/python3/dist-packages/numpy/__init__.py', why: 'the tiny test model (gguf-py)' },
+  { name: 'PyYAML for Debian python3', pkg: 'python3-yaml', probe: '/usr/lib/python3/dist-packages/yaml/__init__.py', why: 'gguf-py imports it' },
   { name: 'qemu-system-x86_64', pkg: 'qemu-system-x86', probe: 'qemu-system-x86_64', why: 'aios run, aios check' },
   { name: 'OVMF', pkg: 'ovmf', probe: '/usr/share/OVMF/OVMF_CODE_4M.fd', why: 'UEFI boot in aios check' },
 ];

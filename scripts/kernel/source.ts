@@ -22,6 +22,8 @@ export interface KernelSource {
   tarball?: string;
   dir: string;
   fellBack: boolean;
+  /** Why `auto` did not get the version asked for from kernel.org. */
+  fallbackReason?: string;
 }
 
 export interface SourceOptions {
@@ -43,13 +45,26 @@ interface Stamp {
 
 const STAMP = '.aios-source.json';
 
+/**
+ * The release a tree builds, as its own Makefile says (`make -s kernelversion`). The fallback
+ * parser matches one line only: an empty `EXTRAVERSION =` must not swallow the next line.
+ */
 export async function makefileVersion(dir: string): Promise<string> {
   const text = await readFile(join(dir, 'Makefile'), 'utf8').catch(() => {
     throw new Error(`${dir} is not a kernel source tree: it has no Makefile`);
   });
-  const get = (k: string) => new RegExp(`^${k}\\s*=\\s*(\\S*)`, 'm').exec(text)?.[1] ?? '';
+  const fromMake = await run('make', ['-s', '-C', dir, 'kernelversion'], { env: { LC_ALL: 'C' } }).then(
+    (r) => r.stdout.trim(),
+    () => '',
+  );
+  if (/^\d+\.\d+(\.\d+)?\S*$/.test(fromMake)) return fromMake;
+  return parseMakefileVersion(text, dir);
+}
+
+export function parseMakefileVersion(text: string, where: string): string {
+  const get = (k: string) => new RegExp(`^${k}[ \\t]*=[ \\t]*(\\S*)[ \\t]*$`, 'm').exec(text)?.[1] ?? '';
   const v = `${get('VERSION')}.${get('PATCHLEVEL')}.${get('SUBLEVEL')}`;
-  if (v.startsWith('.')) throw new Error(`${dir}/Makefile has no VERSION: not a kernel source tree`);
+  if (v.startsWith('.')) throw new Error(`${where}/Makefile has no VERSION: not a kernel source tree`);
   return `${v}${get('EXTRAVERSION')}`;
 }
 
@@ -165,13 +180,13 @@ export async function resolveKernelSource(o: SourceOptions): Promise<KernelSourc
   try {
     return await fromKernelOrg(o);
   } catch (err) {
-    o.warn(`kernel.org: ${(err as Error).message}`);
     const src = await fromDebian(o);
-    return { ...src, fellBack: true };
+    return { ...src, fellBack: true, fallbackReason: `kernel.org: ${(err as Error).message}` };
   }
 }
 
 export function fallbackWarning(src: KernelSource): string | undefined {
   if (src.version === src.requestedVersion) return undefined;
-  return `!!! Linux ${src.requestedVersion} was asked for, but Linux ${src.version} is being built (from ${src.origin}: ${src.from}). build.json records ${src.version}.`;
+  const why = src.fallbackReason ? ` because ${src.fallbackReason}` : '';
+  return `!!! Linux ${src.requestedVersion} was asked for, but Linux ${src.version} is being built (from ${src.origin}: ${src.from})${why}. build.json records ${src.version}.`;
 }

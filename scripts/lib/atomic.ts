@@ -26,23 +26,38 @@ export function hookSignals(): void {
   process.once('SIGTERM', clean);
 }
 
-/**
- * Produce `finalPath` by letting `produce` write a temporary path, then renaming it into place.
- * An interrupted or failed producer leaves only the temporary path, which is removed.
- */
-export async function writeAtomically(finalPath: string, produce: (tmp: string) => Promise<void>): Promise<void> {
+/** A temporary path beside `finalPath` for `fn`, removed afterwards however `fn` ends, Ctrl-C included. */
+async function withTempPath<T>(finalPath: string, fn: (tmp: string) => Promise<T>): Promise<T> {
   hookSignals();
   await mkdir(dirname(finalPath), { recursive: true });
   const tmp = tempPath(finalPath);
   pending.add(tmp);
   try {
-    await produce(tmp);
-    await rm(finalPath, { recursive: true, force: true });
-    await rename(tmp, finalPath);
+    return await fn(tmp);
   } finally {
     pending.delete(tmp);
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * Produce `finalPath` by letting `produce` write a temporary path, then renaming it into place.
+ * An interrupted or failed producer leaves only the temporary path, which is removed.
+ */
+export async function writeAtomically(finalPath: string, produce: (tmp: string) => Promise<void>): Promise<void> {
+  await withTempPath(finalPath, async (tmp) => {
+    await produce(tmp);
+    await rm(finalPath, { recursive: true, force: true });
+    await rename(tmp, finalPath);
+  });
+}
+
+/** A temporary directory beside `finalPath` (what `fn` wants to keep, it renames out first). */
+export async function withTempDir<T>(finalPath: string, fn: (tmp: string) => Promise<T>): Promise<T> {
+  return withTempPath(finalPath, async (tmp) => {
+    await mkdir(tmp);
+    return fn(tmp);
+  });
 }
 
 export async function writeFileAtomically(finalPath: string, data: string | Buffer): Promise<void> {

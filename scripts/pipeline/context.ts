@@ -5,6 +5,8 @@ import type { Problem } from '../kernel/report.ts';
 
 export interface BuildOptions {
   root: string; // the project checkout: kernel-config/, init/, initramfs/, rootfs/
+  /** aios.json (it need not exist): errors about its keys name it. */
+  configFile: string;
   outDir: string;
   cacheDir: string;
   kernelSource: string;
@@ -40,6 +42,8 @@ export interface BuildContext {
   kernelConfig?: { dir: string; configPath: string; configSha256: string; problems: Problem[]; requested: number };
   kernel?: { dir: string; bzImage: string; modulesDir: string; release: string; bzImageBytes: number };
   init?: { dir: string; binary: string; addon: string; libs: string[]; bytes: number };
+  runtime?: { dir: string; stage: string; srcDir: string; files: string[]; systemLibs: string[]; commit?: string; from: string };
+  model?: { path: string; file: string; name: string; sha256: string; bytes: number; architecture: string; expect: string; from: string };
   rootfs?: { dir: string; tree: string; manifest: string };
   initramfs?: { file: string };
   images: Partial<Record<FormatName, string>>;

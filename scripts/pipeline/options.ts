@@ -41,6 +41,7 @@ export async function resolveOptions(args: CommonArgs): Promise<BuildOptions> {
   if (epoch !== undefined && !/^\d+$/.test(epoch)) throw new Error(`SOURCE_DATE_EPOCH=${epoch} is not a number of seconds`);
   return {
     root: PROJECT_ROOT,
+    configFile,
     outDir: resolve(args.out ?? config.outDir),
     cacheDir: resolve(args.cache ?? defaultCacheDir(config)),
     kernelSource: args['kernel-source'] ?? config.kernel.source,

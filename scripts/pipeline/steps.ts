@@ -2,21 +2,27 @@ import type { Step } from './context.ts';
 import { fetchKernel } from '../steps/fetch-kernel.ts';
 import { configureKernel } from '../steps/configure-kernel.ts';
 import { buildKernel } from '../steps/build-kernel.ts';
+import { buildRuntime } from '../steps/build-runtime.ts';
+import { makeModel } from '../steps/make-model.ts';
 import { bundleInit } from '../steps/bundle-init.ts';
 import { stageRootfs } from '../steps/stage-rootfs.ts';
 import { buildInitramfs } from '../steps/build-initramfs.ts';
 import { writeDisk } from '../steps/write-disk.ts';
 import { writeIso } from '../steps/write-iso.ts';
 
-/** The kernel half of the pipeline; `aios config` runs the first two. */
-export const KERNEL_STEPS: readonly Step[] = [
+/** What `aios config` runs: the kernel source and its configuration, proven symbol by symbol. */
+export const CONFIG_STEPS: readonly Step[] = [
   { name: 'fetch', title: 'Kernel source', run: fetchKernel },
   { name: 'config', title: 'Kernel configuration', run: configureKernel },
-  { name: 'kernel', title: 'Kernel build', run: buildKernel },
 ];
 
+// The runtime and the model come before the kernel build, so that a bad model is reported in
+// minutes, not after the half hour a cold kernel takes.
 export const BUILD_STEPS: readonly Step[] = [
-  ...KERNEL_STEPS,
+  ...CONFIG_STEPS,
+  { name: 'runtime', title: 'llama-server (CMake + Ninja, CPU variants)', run: buildRuntime },
+  { name: 'model', title: 'Model (GGUF, checked)', run: makeModel },
+  { name: 'kernel', title: 'Kernel build', run: buildKernel },
   { name: 'init', title: 'aios-init (esbuild + Node SEA + addon)', run: bundleInit },
   { name: 'rootfs', title: 'Root filesystem', run: stageRootfs },
   { name: 'initramfs', title: 'Initramfs (stage 1)', run: buildInitramfs },

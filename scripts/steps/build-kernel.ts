@@ -1,11 +1,11 @@
 import { copyFile, readFile, rm, stat, mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../lib/exec.ts';
-import { sha256File } from '../lib/hash.ts';
+import { sha256, sha256File } from '../lib/hash.ts';
 import { kbuildEnv, makeArgs, modulesInstallArgs, type MakeOptions } from '../kernel/make.ts';
 import { toolVersion } from '../doctor/tools.ts';
 
@@ -19,10 +19,11 @@ export async function buildKernel(ctx: BuildContext): Promise<void> {
   const cfg = ctx.kernelConfig!;
   const useCcache = ctx.opts.config.kernel.ccache && (await toolVersion('ccache')) !== undefined;
   const jobs = ctx.opts.jobs || cpus().length;
-  const inputs = { step: STEP_VERSION, source: src.sha256 || src.dir, config: cfg.configSha256, env: kbuildEnv(), gcc: await toolVersion('gcc') };
+  const [gcc, ld, make] = await Promise.all(['gcc', 'ld', 'make'].map((t) => toolVersion(t)));
+  const inputs = { step: STEP_VERSION, source: src.sha256 || src.dir, config: cfg.configSha256, env: kbuildEnv(), gcc, ld, make };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     // One object tree per source: make's own dependency tracking makes a config change cheap.
-    const objDir = join(ctx.opts.cacheDir, 'build', basename(src.dir));
+    const objDir = join(ctx.opts.cacheDir, 'build', `linux-${src.version}-${(src.sha256 || sha256(src.dir)).slice(0, 12)}`);
     await mkdir(objDir, { recursive: true });
     const dotConfig = join(objDir, '.config');
     const same = existsSync(dotConfig) && (await sha256File(dotConfig)) === cfg.configSha256;

@@ -8,6 +8,7 @@ import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../lib/exec.ts';
 import { hashTree } from '../lib/hash.ts';
 import { toolVersion } from '../doctor/tools.ts';
+import { neededLibs } from '../lib/elf.ts';
 import { seaConfig, postjectArgs, addonCompileArgs } from '../init/sea.ts';
 
 const STEP_VERSION = 2;
@@ -17,16 +18,6 @@ function nodeIncludeDir(): string {
   const found = candidates.find((d) => existsSync(join(d, 'node_api.h')));
   if (!found) throw new Error(`node_api.h not found in ${candidates.join(', ')}: install Node.js headers (Debian: nodejs or libnode-dev)`);
   return found;
-}
-
-/** The libraries a dynamic executable needs, as the dynamic loader resolves them. */
-export function parseLddList(text: string): string[] {
-  const libs = new Set<string>();
-  for (const line of text.split('\n')) {
-    const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
-    if (m) libs.add(m[1]!);
-  }
-  return [...libs].sort();
 }
 
 /** init/ (TypeScript) -> esbuild bundle -> Node single executable with the syscall addon inside. */
@@ -59,8 +50,7 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
     await run('strip', ['--strip-all', binary]);
     const postject = join(dirname(createRequire(import.meta.url).resolve('postject/package.json')), 'dist', 'cli.js');
     await run(process.execPath, [postject, ...postjectArgs(binary, blob)]);
-    const { stdout } = await run('/lib64/ld-linux-x86-64.so.2', ['--list', binary]);
-    await writeFile(join(out, 'libs.json'), JSON.stringify(parseLddList(stdout), null, 2));
+    await writeFile(join(out, 'libs.json'), JSON.stringify((await neededLibs(binary)).map((l) => l.path), null, 2));
   });
   const binary = join(dir, 'aios-init');
   const libs = JSON.parse(await readFile(join(dir, 'libs.json'), 'utf8')) as string[];

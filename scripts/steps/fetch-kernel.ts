@@ -1,6 +1,7 @@
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { fallbackWarning, resolveKernelSource, verifyCached, type KernelSource } from '../kernel/source.ts';
+import { KERNEL_ORG_SHA256 } from '../kernel/pins.ts';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -15,7 +16,7 @@ function progressBar(received: number, total: number | undefined): string {
 /** Kernel source: the cache (verified again), then kernel.org, then Debian's package. */
 export async function fetchKernel(ctx: BuildContext): Promise<void> {
   const o = ctx.opts;
-  const inputs = { spec: o.kernelSource, version: o.kernelVersion, sha256: o.kernelSha256, mirror: o.config.kernel.mirror, debianPackage: o.config.kernel.debianPackage };
+  const inputs = { spec: o.kernelSource, version: o.kernelVersion, sha256: o.kernelSha256, mirror: o.config.kernel.mirror, debianPackage: o.config.kernel.debianPackage, pins: KERNEL_ORG_SHA256 };
   const resolve = () =>
     cachedStep(ctx, inputs, async (dir) => {
       const src = await resolveKernelSource({
@@ -31,10 +32,13 @@ export async function fetchKernel(ctx: BuildContext): Promise<void> {
   // The resolution is cached; what it points to is hashed again before it is trusted.
   let dir = await resolve();
   let source = await read(dir);
-  if (!(await verifyCached(source))) {
-    ctx.log.warn(`the cached kernel source ${source.dir} no longer matches sha256 ${source.sha256}: fetching it again`);
+  // A fallback is not final: kernel.org is asked again on the next build (a failed lookup costs
+  // milliseconds, and the Debian package stays cached by its sha256).
+  const retry = source.fellBack && ctx.current?.cacheHit === true;
+  if (retry || !(await verifyCached(source))) {
+    if (!retry) ctx.log.warn(`the cached kernel source ${source.dir} no longer matches sha256 ${source.sha256}: fetching it again`);
     // Only what lives in the cache is thrown away, never a tree or tarball the user pointed at.
-    for (const p of [dir, source.dir, source.tarball]) if (p && p.startsWith(`${o.cacheDir}/`)) await rm(p, { recursive: true, force: true });
+    for (const p of retry ? [dir] : [dir, source.dir, source.tarball]) if (p && p.startsWith(`${o.cacheDir}/`)) await rm(p, { recursive: true, force: true });
     dir = await resolve();
     source = await read(dir);
   }

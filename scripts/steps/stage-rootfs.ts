@@ -7,8 +7,10 @@ import { run } from '../lib/exec.ts';
 import { hashTree, listTree } from '../lib/hash.ts';
 import { fetchDeb } from '../lib/debian.ts';
 import { buildManifest, unsafeEntries } from '../rootfs/manifest.ts';
+import { RUNTIME_DIR } from '../runtime/cmake.ts';
+import { MODELS_DIR, SERVER_PATH, withInference } from '../runtime/init-json.ts';
 
-const STEP_VERSION = 1;
+const STEP_VERSION = 2;
 export const ROOT_DIRS = ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'usr/lib', 'lib', 'lib64', 'etc', 'proc', 'sys', 'dev', 'run', 'tmp', 'var/tmp', 'var/lib/aios', 'var/log', 'root', 'mnt'];
 
 /** busybox from Debian's busybox-static, unpacked without root; returns the binary's path. */
@@ -44,12 +46,31 @@ export async function pinTimes(tree: string, epoch: number): Promise<void> {
   for (const d of stdout.split('\n').filter(Boolean)) await utimes(d, epoch, epoch);
 }
 
+/** llama-server and its libraries in RUNTIME_DIR, the host libraries they need, the model; returns the libraries. */
+async function installRuntime(tree: string, runtime: NonNullable<BuildContext['runtime']>, model: NonNullable<BuildContext['model']>): Promise<string[]> {
+  await mkdir(join(tree, RUNTIME_DIR), { recursive: true });
+  for (const f of runtime.files) await copyFile(join(runtime.stage, f), join(tree, RUNTIME_DIR, f));
+  await symlink(`../lib/llama/llama-server`, join(tree, 'usr/bin/llama-server'));
+  for (const lib of runtime.systemLibs) {
+    if (existsSync(join(tree, lib))) continue;
+    await mkdir(join(tree, dirname(lib)), { recursive: true });
+    await copyFile(lib, join(tree, lib));
+    await chmod(join(tree, lib), 0o755);
+  }
+  await mkdir(join(tree, MODELS_DIR), { recursive: true });
+  await copyFile(model.path, join(tree, MODELS_DIR, model.file));
+  await chmod(join(tree, MODELS_DIR, model.file), 0o644);
+  return [...runtime.files.filter((f) => f.endsWith('.so') || /\.so\.\d/.test(f)).map((f) => `${RUNTIME_DIR}/${f}`), ...runtime.systemLibs].sort();
+}
+
 /** busybox + aios-init and its libraries + kernel modules + rootfs/ overlay, and its manifest. */
 export async function stageRootfs(ctx: BuildContext): Promise<void> {
   const init = ctx.init!;
   const kernel = ctx.kernel!;
   const overlay = join(ctx.opts.root, 'rootfs');
-  const inputs = { step: STEP_VERSION, init: keyOf(init.dir), kernel: keyOf(kernel.dir), overlay: await hashTree(overlay), epoch: ctx.sourceDateEpoch };
+  const runtime = ctx.runtime!;
+  const model = ctx.model!;
+  const inputs = { step: STEP_VERSION, init: keyOf(init.dir), kernel: keyOf(kernel.dir), runtime: keyOf(runtime.dir), model: model.sha256, runtimeConfig: ctx.opts.config.runtime, overlay: await hashTree(overlay), epoch: ctx.sourceDateEpoch };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const tree = join(out, 'tree');
     for (const d of ROOT_DIRS) await mkdir(join(tree, d), { recursive: true });
@@ -69,6 +90,11 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     ctx.log.info(`kernel modules of ${kernel.release}`);
     await cp(join(kernel.dir, 'modules', 'lib', 'modules'), join(tree, 'lib', 'modules'), { recursive: true });
     await cp(overlay, tree, { recursive: true });
+    ctx.log.info(`llama-server and the model ${model.name}`);
+    const libs = await installRuntime(tree, runtime, model);
+    const initJson = join(tree, 'etc/aios/init.json');
+    const base = existsSync(initJson) ? (JSON.parse(await readFile(initJson, 'utf8')) as Record<string, unknown>) : {};
+    await writeFile(initJson, JSON.stringify(withInference(base, ctx.opts.config.runtime, model, join(overlay, 'etc/aios/init.json')), null, 2) + '\n');
     await run('chmod', ['-R', 'go-w', tree]);
     await chmod(join(tree, 'tmp'), 0o1777);
     await chmod(join(tree, 'var/tmp'), 0o1777);
@@ -76,7 +102,8 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     const manifest = await buildManifest(tree);
     const bad = unsafeEntries(manifest);
     if (bad.length) throw new Error(`the root filesystem holds unsafe files:\n  ${bad.slice(0, 20).join('\n  ')}`);
-    await writeFile(join(out, 'manifest.json'), JSON.stringify({ release: kernel.release, files: manifest }, null, 1) + '\n');
+    const runtimeRecord = { server: SERVER_PATH, commit: runtime.commit, from: runtime.from, files: runtime.files.map((f) => `${RUNTIME_DIR}/${f}`), libraries: libs, model: { path: `${MODELS_DIR}/${model.file}`, name: model.name, sha256: model.sha256, bytes: model.bytes } };
+    await writeFile(join(out, 'manifest.json'), JSON.stringify({ release: kernel.release, runtime: runtimeRecord, files: manifest }, null, 1) + '\n');
   });
   ctx.rootfs = { dir, tree: join(dir, 'tree'), manifest: join(dir, 'manifest.json') };
   const m = JSON.parse(await readFile(ctx.rootfs.manifest, 'utf8')) as { files: unknown[] };

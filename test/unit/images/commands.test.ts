@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { grubConfig, grubMkrescueArgs, mke2fsArgs, mksquashfsArgs, sfdiskScript, uuidFrom } from '../../../scripts/images/commands.ts';
 import { addonCompileArgs, postjectArgs, seaConfig, SEA_FUSE } from '../../../scripts/init/sea.ts';
-import { parseLddList } from '../../../scripts/steps/bundle-init.ts';
+import { parseLddList } from '../../../scripts/lib/elf.ts';
 
 test('the GRUB entry is the spec\'s, adapted to the live medium', () => {
   const cfg = grubConfig('quiet loglevel=3');

@@ -44,5 +44,6 @@ export function fakeSys(fail: Partial<Record<keyof Sys, string>> = {}): Sys & { 
     linkUp: rec('linkUp'),
     setAddress: rec('setAddress'),
     addDefaultRoute: rec('addDefaultRoute'),
+    psiWatch: rec('psiWatch'),
   };
 }

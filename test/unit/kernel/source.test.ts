@@ -8,7 +8,35 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { resolveKernelSource, verifyCached, fallbackWarning } from '../../../scripts/kernel/source.ts';
-import { kernelOrgUrl } from '../../../scripts/kernel/pins.ts';
+import { KERNEL_ORG_SHA256, kernelOrgUrl } from '../../../scripts/kernel/pins.ts';
+import { makefileVersion, parseMakefileVersion } from '../../../scripts/kernel/source.ts';
+
+/** The first lines of a real release Makefile (Linux 6.12.117): EXTRAVERSION is empty, NAME follows. */
+const REAL_MAKEFILE_HEAD = `# SPDX-License-Identifier: GPL-2.0
+VERSION = 6
+PATCHLEVEL = 12
+SUBLEVEL = 117
+EXTRAVERSION =
+NAME = Baby Opossum Posse
+
+# *DOCUMENTATION*
+# To see a list of typical targets execute "make help"
+`;
+
+test('kernel version: an empty EXTRAVERSION does not swallow NAME; -rc suffixes are kept', async () => {
+  assert.equal(parseMakefileVersion(REAL_MAKEFILE_HEAD, 'x'), '6.12.117');
+  assert.equal(parseMakefileVersion(REAL_MAKEFILE_HEAD.replace('EXTRAVERSION =', 'EXTRAVERSION = -rc3'), 'x'), '6.12.117-rc3');
+  const dir = await mkdtemp(join(tmpdir(), 'aios-mk-'));
+  await writeFile(join(dir, 'Makefile'), REAL_MAKEFILE_HEAD);
+  assert.equal(await makefileVersion(dir), '6.12.117');
+  // The kernel's own answer wins where its Makefile has the target.
+  await writeFile(join(dir, 'Makefile'), `${REAL_MAKEFILE_HEAD}\nkernelversion:\n\t@echo 6.12.117-from-make\n`);
+  assert.equal(await makefileVersion(dir), '6.12.117-from-make');
+});
+
+test('the spec\'s 6.8.12 is pinned to kernel.org\'s sha256', () => {
+  assert.equal(KERNEL_ORG_SHA256['6.8.12'], '19b31956d229b5b9ca5671fa1c74320179682a3d8d00fc86794114b21da86039');
+});
 
 /** A tiny "kernel" tarball: one top directory with a Makefile that names the version. */
 async function tinyTarball(version: string): Promise<{ file: string; sha: string }> {
@@ -65,7 +93,10 @@ test('kernel.org: a checksum mismatch is refused and nothing is kept; no pin and
     await assert.rejects(resolveKernelSource(opts(cache, m.url, 'f'.repeat(64))), /checksum mismatch/);
     assert.equal(existsSync(join(cache, 'downloads', 'linux-6.8.12.tar.xz')), false);
     assert.equal(existsSync(join(cache, 'downloads', 'linux-6.8.12.tar.xz.part')), false);
-    await assert.rejects(resolveKernelSource(opts(cache, m.url, '')), /no sha256 is pinned for linux-6\.8\.12\.tar\.xz.*--kernel-sha256/);
+    await assert.rejects(resolveKernelSource({ ...opts(cache, m.url, ''), version: '6.8.11' }), /no sha256 is pinned for linux-6\.8\.11\.tar\.xz.*--kernel-sha256/);
+    // 6.8.12 is pinned: the mirror's tiny tarball is not kernel.org's, so it is refused by the pin.
+    await assert.rejects(resolveKernelSource(opts(cache, m.url, '')), /checksum mismatch.*expected sha256 19b31956d229b5b9ca5671fa1c74320179682a3d8d00fc86794114b21da86039/);
+    assert.equal(existsSync(join(cache, 'downloads', 'linux-6.8.12.tar.xz')), false);
   } finally {
     m.close();
   }

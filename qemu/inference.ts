@@ -1,0 +1,90 @@
+import type { InferenceInfo } from '../common/boot-report.ts';
+
+/** Check 11's evidence: what the host got from the guest's llama-server through a forwarded port. */
+export interface InferenceProbe {
+  /** Seconds from QEMU start until /health answered 200; undefined when it never did. */
+  readySec?: number;
+  answer?: string;
+  /** From sending the request to the first streamed token, as the host measured it. */
+  ttftMs?: number;
+  tokensPerSecond?: number;
+  predicted?: number;
+  error?: string;
+  /** What aios-init's status endpoint said of the server afterwards (load time, failure reason). */
+  initView?: InferenceInfo;
+}
+
+export interface InferenceTarget {
+  hostPort: number;
+  prompt: string;
+  apiKey: string;
+  maxTokens: number;
+  readyTimeoutSec: number;
+}
+
+/** The prompt `aios check` sends; it ends in a token that is not part of the tiny model's sentence. */
+export const CHECK_PROMPT = 'Who is answering this request?';
+
+export function completionBody(prompt: string, maxTokens: number): Record<string, unknown> {
+  // Greedy decoding, so that the answer is a function of the model and the prompt alone.
+  return { prompt, n_predict: maxTokens, temperature: 0, top_k: 1, stream: true, cache_prompt: false };
+}
+
+interface StreamChunk {
+  content?: string;
+  stop?: boolean;
+  timings?: { predicted_n?: number; predicted_per_second?: number };
+}
+
+/** Server-sent events of /completion, one JSON object per `data:` line. */
+export function parseSseLines(text: string): StreamChunk[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('data: '))
+    .map((l) => l.slice(6).trim())
+    .filter((l) => l && l !== '[DONE]')
+    .map((l) => JSON.parse(l) as StreamChunk);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait for /health, then ask for a completion and time it; never throws. */
+export async function probeInference(t: InferenceTarget, qemuStart: number): Promise<InferenceProbe> {
+  const base = `http://127.0.0.1:${t.hostPort}`;
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...(t.apiKey ? { Authorization: `Bearer ${t.apiKey}` } : {}) };
+  const deadline = performance.now() + t.readyTimeoutSec * 1000;
+  let last = '';
+  let readySec: number | undefined;
+  while (performance.now() < deadline) {
+    try {
+      const res = await fetch(`${base}/health`, { headers, signal: AbortSignal.timeout(3000) });
+      await res.arrayBuffer();
+      if (res.status === 200) {
+        readySec = (performance.now() - qemuStart) / 1000;
+        break;
+      }
+      last = `/health answered HTTP ${res.status}`;
+    } catch (err) {
+      last = `/health: ${(err as Error).cause ? String((err as Error).cause) : (err as Error).message}`;
+    }
+    await sleep(250);
+  }
+  if (readySec === undefined) return { error: `llama-server never became ready within ${t.readyTimeoutSec} s (${last || 'no answer'})` };
+  const sent = performance.now();
+  let ttftMs: number | undefined;
+  let text = '';
+  try {
+    const res = await fetch(`${base}/completion`, { method: 'POST', headers, body: JSON.stringify(completionBody(t.prompt, t.maxTokens)), signal: AbortSignal.timeout(120_000) });
+    if (res.status !== 200) return { readySec, error: `/completion answered HTTP ${res.status}: ${(await res.text()).slice(0, 300)}` };
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      text += decoder.decode(chunk, { stream: true });
+      if (ttftMs === undefined && parseSseLines(text).some((c) => c.content)) ttftMs = performance.now() - sent;
+    }
+  } catch (err) {
+    return { readySec, error: `/completion: ${(err as Error).message}` };
+  }
+  const chunks = parseSseLines(text);
+  const final = chunks.find((c) => c.stop && c.timings);
+  return { readySec, answer: chunks.map((c) => c.content ?? '').join(''), ttftMs, tokensPerSecond: final?.timings?.predicted_per_second, predicted: final?.timings?.predicted_n };
+}

@@ -1,0 +1,63 @@
+import type { ProjectConfig } from '../config/project.ts';
+import { RUNTIME_DIR } from './cmake.ts';
+
+export const INFERENCE_SERVICE = 'inference';
+export const MODELS_DIR = '/var/lib/aios/models';
+export const SERVER_PATH = `${RUNTIME_DIR}/llama-server`;
+
+type Runtime = ProjectConfig['runtime'];
+
+/** llama-server's command line in the image, from aios.json's `runtime` settings. */
+export function serverArgs(rt: Runtime, modelPath: string): string[] {
+  return [
+    '--model', modelPath,
+    '--host', rt.bind,
+    '--port', String(rt.port),
+    '--ctx-size', String(rt.contextSize),
+    ...(rt.threads ? ['--threads', String(rt.threads)] : []),
+    ...(rt.apiKey ? ['--api-key', rt.apiKey] : []),
+    ...rt.extraArgs,
+  ];
+}
+
+export interface ModelFacts {
+  file: string;
+  name: string;
+  sha256: string;
+}
+
+/**
+ * The image's init.json: the project's own (rootfs/etc/aios/init.json) plus the service
+ * `inference` and what aios-init needs to watch it. A project that defines a service of that
+ * name itself is told so, rather than one silently replacing the other.
+ */
+export function withInference(initJson: Record<string, unknown>, rt: Runtime, model: ModelFacts, where: string): Record<string, unknown> {
+  const services = Array.isArray(initJson.services) ? (initJson.services as Record<string, unknown>[]) : [];
+  if (services.some((s) => s.name === INFERENCE_SERVICE)) throw new Error(`${where}: services: the name "${INFERENCE_SERVICE}" is reserved for the runtime that aios.json's \`runtime\` configures; rename that service`);
+  const heavier = services.filter((s) => (typeof s.cpuWeight === 'number' ? s.cpuWeight : 100) >= rt.cpuWeight);
+  if (heavier.length) throw new Error(`${where}: services ${heavier.map((s) => String(s.name)).join(', ')} have a cpuWeight of at least runtime.cpuWeight (${rt.cpuWeight}); the inference service must weigh more than every other service`);
+  const modelPath = `${MODELS_DIR}/${model.file}`;
+  const host = rt.bind === '0.0.0.0' || rt.bind === '::' ? '127.0.0.1' : rt.bind;
+  return {
+    ...initJson,
+    services: [
+      ...services,
+      {
+        name: INFERENCE_SERVICE,
+        command: SERVER_PATH,
+        args: serverArgs(rt, modelPath),
+        restart: 'always',
+        cpuWeight: rt.cpuWeight,
+        memoryMax: rt.memoryMax,
+        cpuset: rt.cpuset,
+      },
+    ],
+    inference: {
+      service: INFERENCE_SERVICE,
+      healthUrl: `http://${host}:${rt.port}/health`,
+      model: modelPath,
+      modelName: model.name,
+      modelSha256: model.sha256,
+    },
+  };
+}

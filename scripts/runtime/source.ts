@@ -1,0 +1,124 @@
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { run } from '../lib/exec.ts';
+import { fingerprintTree, integrityOf, sha256File } from '../lib/hash.ts';
+import { tempPath, withTempDir } from '../lib/atomic.ts';
+import { download, type DownloadOptions } from '../net/download.ts';
+import { NODE_LLAMA_CPP, npmTarballUrl, type NpmLlamaPin } from './pins.ts';
+
+export type LlamaOrigin = 'npm' | 'path' | 'url';
+
+export interface LlamaSource {
+  origin: LlamaOrigin;
+  /** Package and version, URL, or path it came from. */
+  from: string;
+  /** What identifies the content: the package integrity, a tarball's sha256, or a tree fingerprint. */
+  id: string;
+  /** git commit of the tree when known. */
+  commit?: string;
+  dir: string;
+}
+
+export interface LlamaSourceOptions {
+  cacheDir: string;
+  /** `npm` (the pinned node-llama-cpp bundle), a local tarball or directory, or a URL. */
+  spec: string;
+  sha256?: string;
+  registry: string;
+  pin?: NpmLlamaPin;
+  info: (m: string) => void;
+  onProgress?: DownloadOptions['onProgress'];
+}
+
+const STAMP = '.aios-llama-source.json';
+
+async function stamped(dir: string): Promise<string | undefined> {
+  return readFile(join(dir, STAMP), 'utf8').then((t) => (JSON.parse(t) as { id: string }).id, () => undefined);
+}
+
+/** Unpack once into `<cache>/sources/llama-<id>`: `fill` writes the tree into a temporary directory. */
+async function unpackOnce(cacheDir: string, id: string, fill: (tmp: string) => Promise<string>): Promise<string> {
+  const dir = join(cacheDir, 'sources', `llama.cpp-${id.replace(/[^A-Za-z0-9]/g, '').slice(-16)}`);
+  if ((await stamped(dir)) === id) return dir;
+  return withTempDir(dir, async (tmp) => {
+    const tree = await fill(tmp);
+    if (!existsSync(join(tree, 'CMakeLists.txt')) || !existsSync(join(tree, 'tools', 'server'))) throw new Error(`${tree} is not a llama.cpp tree: it lacks CMakeLists.txt or tools/server`);
+    await writeFile(join(tree, STAMP), JSON.stringify({ id }));
+    // The stamp is written last, so a tree left by an interrupted run is never trusted; the
+    // old tree (if any) moves aside before the new one takes its name.
+    const old = tempPath(dir);
+    if (existsSync(dir)) await rename(dir, old);
+    await rename(tree, dir);
+    await rm(old, { recursive: true, force: true });
+    return dir;
+  });
+}
+
+async function gitHead(dir: string): Promise<string | undefined> {
+  return run('git', ['-C', dir, 'rev-parse', 'HEAD']).then((r) => r.stdout.trim(), () => undefined);
+}
+
+async function fromNpm(o: LlamaSourceOptions): Promise<LlamaSource> {
+  const pin = o.pin ?? NODE_LLAMA_CPP;
+  const url = npmTarballUrl(o.registry, pin.pkg, pin.version);
+  const downloads = join(o.cacheDir, 'downloads');
+  await mkdir(downloads, { recursive: true });
+  const tgz = join(downloads, `${pin.pkg}-${pin.version}.tgz`);
+  if (!(existsSync(tgz) && (await integrityOf(tgz)) === pin.integrity)) {
+    await rm(tgz, { force: true });
+    o.info(`downloading ${url}`);
+    const part = `${tgz}.download`;
+    await download(url, part, { onProgress: o.onProgress });
+    const got = await integrityOf(part);
+    if (got !== pin.integrity) {
+      await rm(part, { force: true });
+      throw new Error(`integrity mismatch for ${url}: the pin (scripts/runtime/pins.ts) says ${pin.integrity}, the download is ${got}; deleted`);
+    }
+    await rename(part, tgz);
+  }
+  const dir = await unpackOnce(o.cacheDir, pin.integrity, async (tmp) => {
+    o.info(`unpacking ${pin.bundle} and cloning it`);
+    await run('tar', ['-xzf', tgz, '-C', tmp, pin.bundle]);
+    const tree = join(tmp, 'llama.cpp');
+    await run('git', ['clone', '--quiet', join(tmp, pin.bundle), tree]);
+    const head = await gitHead(tree);
+    if (head !== pin.commit) throw new Error(`${pin.pkg}@${pin.version}: its bundle holds commit ${head ?? '(none)'}, the pin says ${pin.commit}`);
+    return tree;
+  });
+  return { origin: 'npm', from: `${pin.pkg}@${pin.version} (${url})`, id: pin.integrity, commit: pin.commit, dir };
+}
+
+async function fromTarball(o: LlamaSourceOptions, file: string, origin: LlamaOrigin, from: string): Promise<LlamaSource> {
+  const sha = await sha256File(file);
+  if (o.sha256 && sha !== o.sha256) throw new Error(`checksum mismatch for ${from}: expected sha256 ${o.sha256}, got ${sha}; refused`);
+  const dir = await unpackOnce(o.cacheDir, `sha256-${sha}`, async (tmp) => {
+    o.info(`unpacking ${basename(file)}`);
+    await run('tar', ['-xf', file, '-C', tmp]);
+    const entries = await readdir(tmp);
+    if (entries.length !== 1) throw new Error(`${from}: expected one top-level directory, found ${entries.join(', ') || 'nothing'}`);
+    return join(tmp, entries[0]!);
+  });
+  return { origin, from, id: `sha256-${sha}`, commit: await gitHead(dir), dir };
+}
+
+/** The llama.cpp tree to build: the pinned npm bundle, a local tarball or directory, or a URL. */
+export async function resolveLlamaSource(o: LlamaSourceOptions): Promise<LlamaSource> {
+  if (o.spec === 'npm') return fromNpm(o);
+  if (/^https?:\/\//.test(o.spec)) {
+    if (!o.sha256) throw new Error(`runtime.source ${o.spec}: a URL needs runtime.sha256 (the tarball's sha256), so that what is built is what was meant`);
+    const file = join(o.cacheDir, 'downloads', basename(new URL(o.spec).pathname) || 'llama.cpp.tar');
+    await mkdir(join(o.cacheDir, 'downloads'), { recursive: true });
+    if (!(existsSync(file) && (await sha256File(file)) === o.sha256)) await download(o.spec, file, { sha256: o.sha256, onProgress: o.onProgress });
+    return fromTarball(o, file, 'url', o.spec);
+  }
+  const abs = resolve(o.spec);
+  const st = await stat(abs).catch(() => {
+    throw new Error(`runtime.source ${o.spec}: no such file or directory (use "npm", a llama.cpp tarball or directory, or a URL)`);
+  });
+  if (!st.isDirectory()) return fromTarball(o, abs, 'path', abs);
+  if (!existsSync(join(abs, 'CMakeLists.txt'))) throw new Error(`runtime.source ${abs} is not a llama.cpp tree: it has no CMakeLists.txt`);
+  // A tree the user edits in place: its fingerprint, not its path, keys the build.
+  const id = `tree-${await fingerprintTree(abs, (rel) => rel.startsWith('.git/') || rel.startsWith('build/'))}`;
+  return { origin: 'path', from: abs, id, commit: await gitHead(abs), dir: abs };
+}

@@ -1,0 +1,68 @@
+import { chmod, copyFile, mkdir, readdir, readFile, realpath, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cpus } from 'node:os';
+import { cachedStep } from '../pipeline/cache.ts';
+import type { BuildContext } from '../pipeline/context.ts';
+import { run } from '../lib/exec.ts';
+import { neededLibs } from '../lib/elf.ts';
+import { toolVersion } from '../doctor/tools.ts';
+import { resolveLlamaSource } from '../runtime/source.ts';
+import { cmakeConfigureArgs, isRuntimeFile, ninjaArgs, RUNTIME_DIR, type Backend } from '../runtime/cmake.ts';
+
+const STEP_VERSION = 1;
+
+export interface RuntimeFiles {
+  /** Files for RUNTIME_DIR (llama-server, its libraries and backend modules), by name. */
+  files: string[];
+  /** Host libraries they need, by absolute path, copied to the same path in the image. */
+  systemLibs: string[];
+  commit?: string;
+  from: string;
+}
+
+/** llama.cpp's llama-server from pinned source: CMake + Ninja, every CPU variant, ccache. */
+export async function buildRuntime(ctx: BuildContext): Promise<void> {
+  const rt = ctx.opts.config.runtime;
+  const src = await resolveLlamaSource({ cacheDir: ctx.opts.cacheDir, spec: rt.source, sha256: rt.sha256, registry: rt.registry, info: (m) => ctx.log.info(m) });
+  const useCcache = ctx.opts.config.kernel.ccache && (await toolVersion('ccache')) !== undefined;
+  const jobs = ctx.opts.jobs || cpus().length;
+  const [gcc, cmake, ninja, glslc] = await Promise.all(['gcc', 'cmake', 'ninja', ...(rt.backends.includes('vulkan') ? ['glslc'] : [])].map((t) => toolVersion(t)));
+  const inputs = { step: STEP_VERSION, source: src.id, backends: [...rt.backends].sort(), gcc, cmake, ninja, glslc };
+  const dir = await cachedStep(ctx, inputs, async (out) => {
+    // One build tree per source, kept: ninja's own dependency tracking makes a rebuild cheap.
+    const buildDir = join(ctx.opts.cacheDir, 'build', `llama.cpp-${src.id.replace(/[^A-Za-z0-9]/g, '').slice(-16)}-${inputs.backends.join('-')}`);
+    const env = { CCACHE_DIR: join(ctx.opts.cacheDir, 'ccache'), LC_ALL: 'C' };
+    const logFile = join(ctx.opts.cacheDir, 'logs', 'runtime-build.log');
+    await mkdir(join(ctx.opts.cacheDir, 'logs'), { recursive: true });
+    ctx.log.info(`cmake (${inputs.backends.join(', ')}); full log: ${logFile}`);
+    await run('cmake', cmakeConfigureArgs({ srcDir: src.dir, buildDir, backends: rt.backends as Backend[], ccache: useCcache }), { env, logFile });
+    ctx.log.info(`ninja -j${jobs} llama-server${useCcache ? ' (ccache)' : ''}`);
+    await run('ninja', ninjaArgs(buildDir, jobs), { env, logFile, onLine: (l) => /^\[\d+\/\d+\]/.test(l) && ctx.log.info(l.slice(0, 120)) });
+    const bin = join(buildDir, 'bin');
+    const stage = join(out, 'llama');
+    await mkdir(stage);
+    // The server, each backend module (CPU variants, Vulkan) and whatever they need.
+    const roots = (await readdir(bin)).filter((f) => f === 'llama-server' || /^libggml-(cpu|vulkan)[\w-]*\.so$/.test(f));
+    const files = new Set<string>();
+    const systemLibs = new Set<string>();
+    for (const f of roots) {
+      await copyFile(join(bin, f), join(stage, f));
+      files.add(f);
+      for (const lib of await neededLibs(join(bin, f), bin)) {
+        const real = await realpath(lib.path);
+        if (real.startsWith(`${buildDir}/`)) {
+          if (!isRuntimeFile(lib.name)) throw new Error(`llama-server needs ${lib.name} from the build tree, which aiOS does not expect`);
+          await copyFile(real, join(stage, lib.name));
+          files.add(lib.name);
+        } else systemLibs.add(lib.path);
+      }
+    }
+    for (const f of files) await chmod(join(stage, f), 0o755);
+    await run('strip', ['--strip-unneeded', ...[...files].map((f) => join(stage, f))]);
+    const record: RuntimeFiles = { files: [...files].sort(), systemLibs: [...systemLibs].sort(), commit: src.commit, from: src.from };
+    await writeFile(join(out, 'runtime.json'), JSON.stringify(record, null, 2));
+  });
+  const record = JSON.parse(await readFile(join(dir, 'runtime.json'), 'utf8')) as RuntimeFiles;
+  ctx.runtime = { dir, stage: join(dir, 'llama'), srcDir: src.dir, ...record };
+  ctx.log.info(`llama-server ${record.commit?.slice(0, 7) ?? ''}: ${record.files.length} files for ${RUNTIME_DIR}, ${record.systemLibs.length} host libraries`);
+}

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig } from '../../../common/schema.ts';
+import { projectSpec } from '../../../scripts/config/project.ts';
+import { initSpec } from '../../../init/src/config.ts';
+import { serverArgs, withInference } from '../../../scripts/runtime/init-json.ts';
+
+const model = { file: 'aios-tiny.gguf', name: 'aios-tiny', sha256: 'ab'.repeat(32) };
+const runtimeOf = (over: Record<string, unknown>) => parseConfig(projectSpec, { runtime: over }, 'aios.json').value.runtime;
+
+test('init.json: the inference service is generated from aios.json runtime settings', () => {
+  const rt = runtimeOf({ port: 9000, threads: 2, contextSize: 512, apiKey: 'k', extraArgs: ['--parallel', '2'], memoryMax: '512M', cpuset: '1' });
+  const base = { hostname: 'box', services: [{ name: 'heartbeat', command: '/bin/sh', cpuWeight: 50 }] };
+  const out = withInference(base, rt, model, 'rootfs/etc/aios/init.json');
+  const { value, errors } = parseConfig(initSpec, out, 'init.json');
+  assert.deepEqual(errors, [], 'the generated file is valid init.json');
+  assert.equal(value.hostname, 'box');
+  const svc = value.services.find((s) => s.name === 'inference')!;
+  assert.equal(svc.command, '/usr/lib/llama/llama-server');
+  assert.deepEqual(svc.args, ['--model', '/var/lib/aios/models/aios-tiny.gguf', '--host', '0.0.0.0', '--port', '9000', '--ctx-size', '512', '--threads', '2', '--api-key', 'k', '--parallel', '2']);
+  assert.equal(svc.restart, 'always');
+  assert.equal(svc.cpuWeight, 1000);
+  assert.equal(svc.memoryMax, '512M');
+  assert.equal(svc.cpuset, '1');
+  assert.deepEqual(value.inference, { service: 'inference', healthUrl: 'http://127.0.0.1:9000/health', model: '/var/lib/aios/models/aios-tiny.gguf', modelName: 'aios-tiny', modelSha256: 'ab'.repeat(32), unhealthyRestarts: 3 });
+});
+
+test('init.json: defaults leave threads to llama-server and send no API key', () => {
+  assert.deepEqual(serverArgs(runtimeOf({}), '/m.gguf'), ['--model', '/m.gguf', '--host', '0.0.0.0', '--port', '8081', '--ctx-size', '2048']);
+});
+
+test('init.json: a project service named "inference", or one that weighs as much, is refused', () => {
+  const rt = runtimeOf({});
+  assert.throws(() => withInference({ services: [{ name: 'inference', command: '/x' }] }, rt, model, 'p/init.json'), /p\/init\.json: services: the name "inference" is reserved/);
+  assert.throws(() => withInference({ services: [{ name: 'batch', command: '/x', cpuWeight: 1000 }] }, rt, model, 'p/init.json'), /services batch have a cpuWeight of at least runtime\.cpuWeight \(1000\)/);
+});
