@@ -23,9 +23,13 @@ export interface CheckArgs {
 const GUEST_PORT = 8080;
 
 /** What `aios check` reads of build.json: written by the build, so the check judges the image that was built. */
-interface BuildRecord {
+export interface BuildRecord {
   kernel?: { sizeBudgetBytes?: number };
   inference?: { port: number; expect: string; model: { name: string; sha256: string } };
+}
+
+export async function readBuildRecord(out: string): Promise<BuildRecord> {
+  return JSON.parse(await readFile(join(out, 'build.json'), 'utf8').catch(() => '{}')) as BuildRecord;
 }
 
 /** Options shared by `aios run` and `aios check`: the files of a build and the VM settings. */
@@ -75,7 +79,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
   if (!existsSync(kernel)) throw new Error(`${out} has no vmlinuz: run \`aios build --out ${out}\` first`);
   const { accel, why } = await chooseAccel(args.accel ?? config.check.accel, kernel);
   console.log(`accelerator: ${accel.toUpperCase()} (${why})`);
-  const build = JSON.parse(await readFile(join(out, 'build.json'), 'utf8').catch(() => '{}')) as BuildRecord;
+  const build = await readBuildRecord(out);
   const served = build.inference;
   const logs = join(out, 'logs');
   await mkdir(logs, { recursive: true });

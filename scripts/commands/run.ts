@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { quoteCommand } from '../lib/exec.ts';
 import { OVMF_VARS, parsePaths, qemuArgs } from '../../qemu/cmdline.ts';
 import { QEMU, freePort } from '../../qemu/runner.ts';
-import { chooseAccel, vmOptions, type CheckArgs } from './check.ts';
+import { chooseAccel, readBuildRecord, vmOptions, type CheckArgs } from './check.ts';
 
 /** `aios run`: boot interactively, serial console on this terminal; Ctrl-A X quits. */
 export async function runCommand(args: CheckArgs): Promise<number> {
@@ -15,12 +15,16 @@ export async function runCommand(args: CheckArgs): Promise<number> {
   const probe = await vmOptions(args, path, 'tcg');
   const { accel, why } = await chooseAccel(args.accel ?? 'auto', probe.kernel);
   const o = { ...probe, accel, hostPort: await freePort() };
+  const served = (await readBuildRecord(dirname(o.kernel))).inference;
+  const serverPort = served ? await freePort() : 0;
+  if (served) o.forwards = [{ host: serverPort, guest: served.port }];
   const tmp = await mkdtemp(join(tmpdir(), 'aios-run-'));
   try {
     let ovmfVars: string | undefined;
     if (path === 'iso-uefi') await copyFile(OVMF_VARS, (ovmfVars = join(tmp, 'OVMF_VARS.fd')));
     const argv = qemuArgs({ ...o, ovmfVars, interactive: true });
     console.error(`accelerator: ${accel.toUpperCase()} (${why}); status endpoint: http://127.0.0.1:${o.hostPort}/status`);
+    if (served) console.error(`llama-server (${served.model.name}): http://127.0.0.1:${serverPort}/completion once /health answers`);
     console.error(`${quoteCommand(QEMU, argv)}\n(Ctrl-A X quits)`);
     const child = spawn(QEMU, argv, { stdio: 'inherit' });
     return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));

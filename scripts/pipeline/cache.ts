@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomically } from '../lib/atomic.ts';
 import { hashValue } from '../lib/hash.ts';
@@ -10,23 +10,31 @@ import type { BuildContext } from './context.ts';
  * temporary directory and renamed into place with a completion mark, so an interrupted step
  * leaves nothing that a later run trusts. Returns whether the output was already there.
  */
-export async function cachedOutput(cacheDir: string, step: string, inputs: unknown, produce: (dir: string) => Promise<void>): Promise<{ dir: string; hit: boolean; key: string }> {
+export async function cachedOutput(cacheDir: string, step: string, inputs: unknown, produce: (dir: string) => Promise<void>): Promise<{ dir: string; hit: boolean; key: string; producedSeconds?: number }> {
   const key = hashValue(inputs).slice(0, 24);
   const dir = join(cacheDir, 'steps', step, key);
-  if (existsSync(join(dir, '.complete'))) return { dir, hit: true, key };
+  const mark = join(dir, '.complete');
+  if (existsSync(mark)) {
+    const done = JSON.parse(await readFile(mark, 'utf8')) as { producedSeconds?: number };
+    return { dir, hit: true, key, producedSeconds: done.producedSeconds };
+  }
+  const t0 = performance.now();
+  let producedSeconds = 0;
   await writeAtomically(dir, async (tmp) => {
     await mkdir(tmp, { recursive: true });
     await produce(tmp);
-    await writeFile(join(tmp, '.complete'), JSON.stringify({ inputs }, null, 2));
+    producedSeconds = +((performance.now() - t0) / 1000).toFixed(1);
+    // How long the output took to make stays with it, so a cached build can still report it.
+    await writeFile(join(tmp, '.complete'), JSON.stringify({ inputs, producedSeconds }, null, 2));
   });
-  return { dir, hit: false, key };
+  return { dir, hit: false, key, producedSeconds };
 }
 
 /** cachedOutput for the running step, recording in build.json whether it was a hit. */
 export async function cachedStep(ctx: BuildContext, inputs: unknown, produce: (dir: string) => Promise<void>): Promise<string> {
   const name = ctx.current?.name ?? 'step';
   const r = await cachedOutput(ctx.opts.cacheDir, name, inputs, produce);
-  if (ctx.current) Object.assign(ctx.current, { cacheHit: r.hit, key: r.key });
+  if (ctx.current) Object.assign(ctx.current, { cacheHit: r.hit, key: r.key, producedSeconds: r.producedSeconds });
   return r.dir;
 }
 

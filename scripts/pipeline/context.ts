@@ -25,6 +25,8 @@ export interface StepRecord {
   cpuSeconds: number;
   cacheHit: boolean;
   key?: string;
+  /** Wall time of the run that made the cached output (this run's, on a miss). */
+  producedSeconds?: number;
 }
 
 export interface Logger {

@@ -1,5 +1,5 @@
 import { chmod, copyFile, mkdir, readdir, readFile, realpath, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { cpus } from 'node:os';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
@@ -23,7 +23,9 @@ export interface RuntimeFiles {
 /** llama.cpp's llama-server from pinned source: CMake + Ninja, every CPU variant, ccache. */
 export async function buildRuntime(ctx: BuildContext): Promise<void> {
   const rt = ctx.opts.config.runtime;
-  const src = await resolveLlamaSource({ cacheDir: ctx.opts.cacheDir, spec: rt.source, sha256: rt.sha256, registry: rt.registry, info: (m) => ctx.log.info(m) });
+  // A path in aios.json is taken from aios.json's directory.
+  const spec = rt.source === 'npm' || /^https?:\/\//.test(rt.source) ? rt.source : resolve(dirname(ctx.opts.configFile), rt.source);
+  const src = await resolveLlamaSource({ cacheDir: ctx.opts.cacheDir, spec, sha256: rt.sha256, registry: rt.registry, info: (m) => ctx.log.info(m) });
   const useCcache = ctx.opts.config.kernel.ccache && (await toolVersion('ccache')) !== undefined;
   const jobs = ctx.opts.jobs || cpus().length;
   const [gcc, cmake, ninja, glslc] = await Promise.all(['gcc', 'cmake', 'ninja', ...(rt.backends.includes('vulkan') ? ['glslc'] : [])].map((t) => toolVersion(t)));

@@ -1,6 +1,6 @@
 import { copyFile, link, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../lib/exec.ts';
@@ -41,7 +41,7 @@ export async function makeModel(ctx: BuildContext): Promise<void> {
   } else {
     const url = /^https?:\/\//.test(m.source);
     if (url && !m.sha256) throw new Error(`${configFile}: model.sha256: a model URL needs its sha256 (model.source is ${m.source})`);
-    const path = url ? '' : resolve(m.source);
+    const path = url ? '' : resolve(dirname(configFile), m.source);
     if (path && !existsSync(path)) throw new Error(`${configFile}: model.source: ${path} does not exist`);
     inputs = { step: STEP_VERSION, source: url ? m.source : await sha256File(path), sha256: m.sha256, expect: m.expect };
     produce = async (out) => {
