@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { FATAL_LINE, parseReportLine, type BootReport } from '../common/boot-report.ts';
-import { quoteCommand, run } from '../scripts/lib/exec.ts';
+import { quoteCommand, run } from '../common/exec.ts';
+import { killOnExit } from '../common/cleanup.ts';
 import { OVMF_VARS, qemuArgs, type Accel, type QemuOptions } from './cmdline.ts';
 import { qmpCommand } from './qmp.ts';
 import { probeInference, type InferenceTarget } from './inference.ts';
@@ -33,6 +34,7 @@ export async function probeKvm(kernel: string, limitMs = 8000): Promise<{ accel:
   if (!existsSync('/dev/kvm')) return { accel: 'tcg', why: '/dev/kvm does not exist' };
   return new Promise((resolve) => {
     const child = spawn(QEMU, ['-accel', 'kvm', '-cpu', 'host', '-machine', 'pc', '-m', '256', '-display', 'none', '-vga', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot', '-nic', 'none', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    killOnExit(child);
     let done = false;
     const finish = (accel: Accel, why: string) => {
       if (done) return;
@@ -88,6 +90,7 @@ export async function bootHeadless(o: Omit<QemuOptions, 'interactive' | 'qmpSock
   const log = createWriteStream(serialLogFile);
   const t0 = performance.now();
   const child = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  killOnExit(child);
   const res: BootRun = { command, serialLog: serialLogFile, lines: [], cleanShutdown: false, shutdownDetail: '', exitCode: null };
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -5,6 +5,7 @@ import { newContext, runSteps } from '../pipeline/runner.ts';
 import { BUILD_STEPS } from '../pipeline/steps.ts';
 import { resolveOptions, type CommonArgs } from '../pipeline/options.ts';
 import { requireTools } from './doctor.ts';
+import { lockCache } from '../pipeline/lock.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { HOST_TOOLS, toolVersion } from '../doctor/tools.ts';
 import { FORMATS } from '../images/formats.ts';
@@ -64,11 +65,14 @@ export async function writeOutputs(ctx: BuildContext): Promise<void> {
 export async function buildCommand(args: CommonArgs): Promise<number> {
   const opts = await resolveOptions(args);
   await requireTools();
+  await mkdir(opts.cacheDir, { recursive: true });
+  const unlock = await lockCache(opts.cacheDir, (m) => console.error(m));
   const ctx = newContext(opts);
   const t0 = performance.now();
   await runSteps(ctx, BUILD_STEPS);
   await writeOutputs(ctx);
   for (const w of ctx.warnings.filter((w) => w.startsWith('!!!'))) console.error(w);
+  unlock();
   console.log(`build finished in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${opts.outDir}`);
   return 0;
 }

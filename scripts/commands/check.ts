@@ -1,75 +1,15 @@
 import { existsSync } from 'node:fs';
-import { copyFile, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { copyFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadProjectConfig } from '../config/project.ts';
 import { PROJECT_ROOT } from '../pipeline/options.ts';
-import { parsePaths, type Accel, type BootPath, type QemuOptions } from '../../qemu/cmdline.ts';
-import { bootHeadless, freePort, fsckPartition, probeKvm } from '../../qemu/runner.ts';
+import { parsePaths } from '../../qemu/cmdline.ts';
+import { bootHeadless, freePort, fsckPartition } from '../../qemu/runner.ts';
+import { chooseAccel, readBuildRecord, vmOptions, type CheckArgs } from '../vm/options.ts';
 import { judge, panicHint } from '../../qemu/checks.ts';
 import { junit, table, type PathResult } from '../../qemu/output.ts';
 import { CHECK_PROMPT } from '../../qemu/inference.ts';
-
-export interface CheckArgs {
-  out?: string;
-  path?: string;
-  json?: string;
-  junit?: string;
-  'qemu-arg'?: string[];
-  timeout?: number;
-  accel?: string;
-  config?: string;
-}
-
-const GUEST_PORT = 8080;
-
-/** What `aios check` reads of build.json: written by the build, so the check judges the image that was built. */
-export interface BuildRecord {
-  kernel?: { sizeBudgetBytes?: number };
-  inference?: { port: number; expect: string; model: { name: string; sha256: string } };
-}
-
-export async function readBuildRecord(out: string): Promise<BuildRecord> {
-  return JSON.parse(await readFile(join(out, 'build.json'), 'utf8').catch(() => '{}')) as BuildRecord;
-}
-
-/** Options shared by `aios run` and `aios check`: the files of a build and the VM settings. */
-export async function vmOptions(args: CheckArgs, path: BootPath, accel: Accel): Promise<Omit<QemuOptions, 'interactive' | 'qmpSocket'>> {
-  const config = await loadProjectConfig(resolve(args.config ?? join(PROJECT_ROOT, 'aios.json')));
-  const out = resolve(args.out ?? config.outDir);
-  const need = path === 'direct' ? ['vmlinuz', 'initramfs.img', 'rootfs.img'] : ['aios.iso'];
-  const missing = need.filter((f) => !existsSync(join(out, f)));
-  if (missing.length) throw new Error(`${out} has no ${missing.join(', ')}: run \`aios build --out ${out}\` first${path === 'direct' ? '' : ' (with --format iso)'}`);
-  const guestPort = await readGuestPort();
-  return {
-    path,
-    kernel: join(out, 'vmlinuz'),
-    initrd: join(out, 'initramfs.img'),
-    disk: join(out, 'rootfs.img'),
-    iso: join(out, 'aios.iso'),
-    cmdline: config.boot.cmdline,
-    memoryMB: config.check.memoryMB,
-    cpus: config.check.cpus,
-    accel,
-    hostPort: 0,
-    guestPort,
-    extra: args['qemu-arg'] ?? [],
-  };
-}
-
-async function readGuestPort(): Promise<number> {
-  try {
-    const j = JSON.parse(await readFile(join(PROJECT_ROOT, 'rootfs/etc/aios/init.json'), 'utf8')) as { statusPort?: number };
-    return j.statusPort ?? GUEST_PORT;
-  } catch {
-    return GUEST_PORT;
-  }
-}
-
-export async function chooseAccel(wanted: string, kernel: string): Promise<{ accel: Accel; why: string }> {
-  if (wanted === 'tcg') return { accel: 'tcg', why: 'asked for TCG' };
-  if (wanted === 'kvm') return { accel: 'kvm', why: 'asked for KVM' };
-  return probeKvm(kernel);
-}
+import { removeOnExit } from '../../common/cleanup.ts';
 
 export async function checkCommand(args: CheckArgs): Promise<number> {
   const config = await loadProjectConfig(resolve(args.config ?? join(PROJECT_ROOT, 'aios.json')));
@@ -90,9 +30,11 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
     const inference = served ? { hostPort: await freePort(), prompt: CHECK_PROMPT, apiKey: config.runtime.apiKey, maxTokens: 32, readyTimeoutSec: config.check.inferenceReadySeconds } : undefined;
     if (inference && served) o.forwards = [{ host: inference.hostPort, guest: served.port }];
     let bootDisk: string | undefined;
+    let releaseDisk = () => {};
     if (path === 'direct') {
       // Boot a copy: the artifact stays byte-identical, and the copy is what e2fsck examines.
       bootDisk = join(out, `.check-${process.pid}-rootfs.img`);
+      releaseDisk = removeOnExit(bootDisk);
       await copyFile(o.disk, bootDisk);
       o.disk = bootDisk;
     }
@@ -120,6 +62,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
       }
     } finally {
       if (bootDisk) await rm(bootDisk, { force: true });
+      releaseDisk();
     }
   }
   console.log(`\n${table(results)}`);

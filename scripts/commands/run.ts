@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { quoteCommand } from '../lib/exec.ts';
+import { quoteCommand } from '../../common/exec.ts';
+import { killOnExit } from '../../common/cleanup.ts';
 import { OVMF_VARS, parsePaths, qemuArgs } from '../../qemu/cmdline.ts';
 import { QEMU, freePort } from '../../qemu/runner.ts';
-import { chooseAccel, readBuildRecord, vmOptions, type CheckArgs } from './check.ts';
+import { chooseAccel, readBuildRecord, vmOptions, type CheckArgs } from '../vm/options.ts';
 
 /** `aios run`: boot interactively, serial console on this terminal; Ctrl-A X quits. */
 export async function runCommand(args: CheckArgs): Promise<number> {
@@ -27,6 +28,7 @@ export async function runCommand(args: CheckArgs): Promise<number> {
     if (served) console.error(`llama-server (${served.model.name}): http://127.0.0.1:${serverPort}/completion once /health answers`);
     console.error(`${quoteCommand(QEMU, argv)}\n(Ctrl-A X quits)`);
     const child = spawn(QEMU, argv, { stdio: 'inherit' });
+    killOnExit(child);
     return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
   } finally {
     await rm(tmp, { recursive: true, force: true });

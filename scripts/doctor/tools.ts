@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { run } from '../lib/exec.ts';
+import { run } from '../../common/exec.ts';
 
 /** A host tool the build needs, how to tell it is there, and the Debian package that has it. */
 export interface HostTool {
@@ -76,7 +76,13 @@ export function doctorReport(missing: readonly HostTool[]): string {
 const versionCache = new Map<string, Promise<string | undefined>>();
 
 /** Tools that do not answer --version. */
-const VERSION_FLAG: Record<string, string> = { '/sbin/mke2fs': '-V', mksquashfs: '-version' };
+const VERSION_FLAG: Record<string, string> = { '/sbin/mke2fs': '-V', '/sbin/debugfs': '-V', mksquashfs: '-version', mformat: '--version' };
+
+/** The versions of several tools, for a step's inputs: a new compiler or mke2fs is a new output. */
+export async function toolVersions(tools: readonly string[]): Promise<Record<string, string | undefined>> {
+  const v = await Promise.all(tools.map(toolVersion));
+  return Object.fromEntries(tools.map((t, i) => [t, v[i]]));
+}
 
 /** First line of `tool --version`, or undefined when the tool is not there. */
 export function toolVersion(tool: string): Promise<string | undefined> {

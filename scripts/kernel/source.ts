@@ -1,9 +1,9 @@
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { run } from '../lib/exec.ts';
+import { run } from '../../common/exec.ts';
 import { sha256File } from '../lib/hash.ts';
-import { tempPath } from '../lib/atomic.ts';
+import { renameInto, withTempDir } from '../lib/atomic.ts';
 import { download, type DownloadOptions } from '../net/download.ts';
 import { fetchDeb } from '../lib/debian.ts';
 import { KERNEL_ORG_SHA256, kernelOrgUrl } from './pins.ts';
@@ -76,21 +76,17 @@ export async function unpackTarball(tarball: string, sha256: string, cacheDir: s
     const stamp = await readStamp(join(sources, name));
     if (stamp?.sha256 === sha256) return { dir: join(sources, name), version: stamp.version };
   }
-  const tmp = tempPath(join(sources, 'unpack'));
-  await mkdir(tmp);
-  try {
+  // Ctrl-C, SIGTERM or SIGHUP mid-unpack leaves nothing: the temporary tree is removed on exit.
+  return withTempDir(join(sources, 'unpack'), async (tmp) => {
     await run('tar', ['-xf', tarball, '-C', tmp]);
     const [top, ...more] = await readdir(tmp);
     if (!top || more.length) throw new Error(`${tarball}: expected one top-level directory, found ${[top, ...more].join(', ')}`);
     const version = await makefileVersion(join(tmp, top));
     const dir = join(sources, `linux-${version}${suffix}`);
     await writeFile(join(tmp, top, STAMP), JSON.stringify({ sha256, version } satisfies Stamp));
-    await rm(dir, { recursive: true, force: true });
-    await rename(join(tmp, top), dir);
+    await renameInto(join(tmp, top), dir);
     return { dir, version };
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
+  });
 }
 
 async function readStamp(dir: string): Promise<Stamp | undefined> {
@@ -132,14 +128,10 @@ async function fromDebian(o: SourceOptions): Promise<KernelSource> {
   const { deb, version: debVersion, sha256: debSha } = await fetchDeb(o.debianPackage, downloads, o.info);
   const tarball = join(downloads, `${o.debianPackage}_${debVersion}.tar.xz`);
   if (!existsSync(tarball)) {
-    const tmp = tempPath(join(downloads, 'deb'));
-    try {
+    await withTempDir(join(downloads, 'deb'), async (tmp) => {
       await run('dpkg-deb', ['-x', deb, tmp]);
-      const inner = join(tmp, 'usr', 'src', `${o.debianPackage}.tar.xz`);
-      await rename(inner, tarball);
-    } finally {
-      await rm(tmp, { recursive: true, force: true });
-    }
+      await rename(join(tmp, 'usr', 'src', `${o.debianPackage}.tar.xz`), tarball);
+    });
   }
   const sha = await sha256File(tarball);
   const { dir, version } = await unpackTarball(tarball, sha, o.cacheDir);

@@ -1,41 +1,24 @@
-import { mkdir, rename, rm, writeFile, cp } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm, writeFile, cp } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { removeOnExit } from '../../common/cleanup.ts';
+
+export { hookSignals } from '../../common/cleanup.ts';
 
 /** A sibling path that no later run trusts: outputs are written here and renamed into place. */
 export function tempPath(finalPath: string): string {
   return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
 }
 
-const pending = new Set<string>();
-let hooked = false;
-
-/** Remove half-written outputs when the user presses Ctrl-C (installed once, at start-up). */
-export function hookSignals(): void {
-  if (hooked) return;
-  hooked = true;
-  const clean = (sig: NodeJS.Signals) => {
-    for (const p of pending) {
-      // Synchronous on purpose: the process exits right after.
-      rmSync(p, { recursive: true, force: true });
-    }
-    process.exit(sig === 'SIGINT' ? 130 : 143);
-  };
-  process.once('SIGINT', clean);
-  process.once('SIGTERM', clean);
-}
-
 /** A temporary path beside `finalPath` for `fn`, removed afterwards however `fn` ends, Ctrl-C included. */
-async function withTempPath<T>(finalPath: string, fn: (tmp: string) => Promise<T>): Promise<T> {
-  hookSignals();
+export async function withTempPath<T>(finalPath: string, fn: (tmp: string) => Promise<T>): Promise<T> {
   await mkdir(dirname(finalPath), { recursive: true });
   const tmp = tempPath(finalPath);
-  pending.add(tmp);
+  const release = removeOnExit(tmp);
   try {
     return await fn(tmp);
   } finally {
-    pending.delete(tmp);
+    release();
     await rm(tmp, { recursive: true, force: true });
   }
 }
@@ -47,9 +30,19 @@ async function withTempPath<T>(finalPath: string, fn: (tmp: string) => Promise<T
 export async function writeAtomically(finalPath: string, produce: (tmp: string) => Promise<void>): Promise<void> {
   await withTempPath(finalPath, async (tmp) => {
     await produce(tmp);
-    await rm(finalPath, { recursive: true, force: true });
-    await rename(tmp, finalPath);
+    await renameInto(tmp, finalPath);
   });
+}
+
+/**
+ * Put `tmp` at `finalPath`. A file replaces the old one in one rename; a directory cannot, so
+ * the old one is moved aside first and removed after: there is never a half-written output.
+ */
+export async function renameInto(tmp: string, finalPath: string): Promise<void> {
+  const old = await lstat(finalPath).then((st) => (st.isDirectory() ? tempPath(finalPath) : undefined), () => undefined);
+  if (old) await rename(finalPath, old);
+  await rename(tmp, finalPath);
+  if (old) await rm(old, { recursive: true, force: true });
 }
 
 /** A temporary directory beside `finalPath` (what `fn` wants to keep, it renames out first). */

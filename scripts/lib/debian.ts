@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { run } from './exec.ts';
+import { run } from '../../common/exec.ts';
 import { sha256File } from './hash.ts';
 
 async function aptField(pkg: string, field: string): Promise<string> {

@@ -1,4 +1,4 @@
-import { run } from './exec.ts';
+import { run } from '../../common/exec.ts';
 
 export interface NeededLib {
   /** The name the dynamic loader looks for (the soname, or the loader's own path). */

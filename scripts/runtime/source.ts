@@ -1,9 +1,9 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { run } from '../lib/exec.ts';
+import { run } from '../../common/exec.ts';
 import { fingerprintTree, integrityOf, sha256File } from '../lib/hash.ts';
-import { tempPath, withTempDir } from '../lib/atomic.ts';
+import { renameInto, withTempDir } from '../lib/atomic.ts';
 import { download, type DownloadOptions } from '../net/download.ts';
 import { NODE_LLAMA_CPP, npmTarballUrl, type NpmLlamaPin } from './pins.ts';
 
@@ -45,12 +45,8 @@ async function unpackOnce(cacheDir: string, id: string, fill: (tmp: string) => P
     const tree = await fill(tmp);
     if (!existsSync(join(tree, 'CMakeLists.txt')) || !existsSync(join(tree, 'tools', 'server'))) throw new Error(`${tree} is not a llama.cpp tree: it lacks CMakeLists.txt or tools/server`);
     await writeFile(join(tree, STAMP), JSON.stringify({ id }));
-    // The stamp is written last, so a tree left by an interrupted run is never trusted; the
-    // old tree (if any) moves aside before the new one takes its name.
-    const old = tempPath(dir);
-    if (existsSync(dir)) await rename(dir, old);
-    await rename(tree, dir);
-    await rm(old, { recursive: true, force: true });
+    // The stamp is written last, so a tree left by an interrupted run is never trusted.
+    await renameInto(tree, dir);
     return dir;
   });
 }

@@ -29,7 +29,7 @@ export async function stage1Entries(busybox: Buffer, srcDir: string): Promise<Cp
 /** Our own stage 1 (initramfs/init + busybox), as a sorted, owner-0, fixed-mtime newc cpio, gzipped. */
 export async function buildInitramfs(ctx: BuildContext): Promise<void> {
   const src = join(ctx.opts.root, 'initramfs');
-  const inputs = { step: STEP_VERSION, src: await hashTree(src), rootfs: keyOf(ctx.rootfs!.dir), kernel: keyOf(ctx.kernel!.dir), epoch: ctx.sourceDateEpoch };
+  const inputs = { step: STEP_VERSION, src: await hashTree(src), rootfs: keyOf(ctx.rootfs!.dir), kernel: keyOf(ctx.kernel!.dir), epoch: ctx.sourceDateEpoch, zlib: process.versions.zlib };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const bb = await readFile(join(ctx.rootfs!.tree, 'bin/busybox'));
     const entries = await stage1Entries(bb, src);

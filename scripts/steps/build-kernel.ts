@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
-import { run } from '../lib/exec.ts';
+import { run } from '../../common/exec.ts';
 import { sha256, sha256File } from '../lib/hash.ts';
 import { kbuildEnv, makeArgs, modulesInstallArgs, type MakeOptions } from '../kernel/make.ts';
 import { toolVersion } from '../doctor/tools.ts';

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { cpus } from 'node:os';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
-import { run } from '../lib/exec.ts';
+import { run } from '../../common/exec.ts';
 import { neededLibs } from '../lib/elf.ts';
 import { toolVersion } from '../doctor/tools.ts';
 import { resolveLlamaSource } from '../runtime/source.ts';

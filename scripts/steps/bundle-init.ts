@@ -2,10 +2,10 @@ import { copyFile, readFile, writeFile, chmod, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
-import { build } from 'esbuild';
+import { build, version as esbuildVersion } from 'esbuild';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
-import { run } from '../lib/exec.ts';
+import { run } from '../../common/exec.ts';
 import { hashTree } from '../lib/hash.ts';
 import { toolVersion } from '../doctor/tools.ts';
 import { neededLibs } from '../lib/elf.ts';
@@ -30,6 +30,8 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
     node: process.version,
     nodeBytes: (await stat(process.execPath)).size,
     gcc: await toolVersion('gcc'),
+    esbuild: esbuildVersion,
+    postject: (JSON.parse(await readFile(createRequire(import.meta.url).resolve('postject/package.json'), 'utf8')) as { version: string }).version,
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     ctx.log.info('compiling the system-call addon');

@@ -2,7 +2,7 @@ import { copyFile, readFile, writeFile, rm, mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
-import { run } from '../lib/exec.ts';
+import { run } from '../../common/exec.ts';
 import { sha256 } from '../lib/hash.ts';
 import { makeArgs, mergeConfigArgs, kbuildEnv, type MakeOptions } from '../kernel/make.ts';
 import { mergeRequests, parseDotConfig, parseFragment } from '../kernel/fragments.ts';

@@ -1,9 +1,9 @@
-import { copyFile, link, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, link, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
-import { run } from '../lib/exec.ts';
+import { run } from '../../common/exec.ts';
 import { hashTree, sha256File } from '../lib/hash.ts';
 import { download } from '../net/download.ts';
 import { inspectGguf } from '../runtime/gguf.ts';

@@ -1,24 +1,18 @@
-import { chmod, cp, mkdir, readFile, symlink, writeFile, copyFile, utimes, lstat, lutimes } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cachedStep, keyOf } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
-import { run } from '../lib/exec.ts';
-import { hashTree, listTree } from '../lib/hash.ts';
+import { run } from '../../common/exec.ts';
+import { hashTree, sha256File } from '../lib/hash.ts';
 import { fetchDeb } from '../lib/debian.ts';
 import { buildManifest, unsafeEntries } from '../rootfs/manifest.ts';
+import { pinTimes } from '../rootfs/times.ts';
 import { RUNTIME_DIR } from '../runtime/cmake.ts';
 import { MODELS_DIR, SERVER_PATH, withInference } from '../runtime/init-json.ts';
 
 const STEP_VERSION = 2;
 export const ROOT_DIRS = ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'usr/lib', 'lib', 'lib64', 'etc', 'proc', 'sys', 'dev', 'run', 'tmp', 'var/tmp', 'var/lib/aios', 'var/log', 'root', 'mnt'];
-
-/** busybox from Debian's busybox-static, unpacked without root; returns the binary's path. */
-export async function busyboxBinary(ctx: BuildContext, into: string): Promise<string> {
-  const { deb } = await fetchDeb('busybox-static', join(ctx.opts.cacheDir, 'downloads'), (m) => ctx.log.info(m));
-  await run('dpkg-deb', ['-x', deb, into]);
-  return join(into, 'bin', 'busybox');
-}
 
 /** Applet links, as `busybox --list-full` names them (bin/sh, sbin/udhcpc, ...). */
 export async function installBusybox(busybox: string, tree: string): Promise<void> {
@@ -32,18 +26,6 @@ export async function installBusybox(busybox: string, tree: string): Promise<voi
     const depth = applet.split('/').length - 1;
     await symlink(`${'../'.repeat(depth)}bin/busybox`, link);
   }
-}
-
-/** Pin every timestamp so that the images made from the tree do not depend on when it was made. */
-export async function pinTimes(tree: string, epoch: number): Promise<void> {
-  const all = [...(await listTree(tree))];
-  for (const rel of all) {
-    const p = join(tree, rel);
-    if ((await lstat(p)).isSymbolicLink()) await lutimes(p, epoch, epoch);
-    else await utimes(p, epoch, epoch);
-  }
-  const { stdout } = await run('find', [tree, '-type', 'd']);
-  for (const d of stdout.split('\n').filter(Boolean)) await utimes(d, epoch, epoch);
 }
 
 /** llama-server and its libraries in RUNTIME_DIR, the host libraries they need, the model; returns the libraries. */
@@ -70,7 +52,11 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
   const overlay = join(ctx.opts.root, 'rootfs');
   const runtime = ctx.runtime!;
   const model = ctx.model!;
-  const inputs = { step: STEP_VERSION, init: keyOf(init.dir), kernel: keyOf(kernel.dir), runtime: keyOf(runtime.dir), model: model.sha256, runtimeConfig: ctx.opts.config.runtime, overlay: await hashTree(overlay), epoch: ctx.sourceDateEpoch };
+  const busybox = await fetchDeb('busybox-static', join(ctx.opts.cacheDir, 'downloads'), (m) => ctx.log.info(m));
+  // The host libraries copied in are inputs too: a glibc update must make a new image.
+  const hostLibs = [...new Set([...init.libs, ...runtime.systemLibs])].sort();
+  const libHashes = Object.fromEntries(await Promise.all(hostLibs.map(async (l) => [l, await sha256File(l)] as const)));
+  const inputs = { step: STEP_VERSION, init: keyOf(init.dir), kernel: keyOf(kernel.dir), runtime: keyOf(runtime.dir), model: model.sha256, runtimeConfig: ctx.opts.config.runtime, overlay: await hashTree(overlay), epoch: ctx.sourceDateEpoch, busybox: busybox.sha256, hostLibs: libHashes };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const tree = join(out, 'tree');
     for (const d of ROOT_DIRS) await mkdir(join(tree, d), { recursive: true });
@@ -78,7 +64,8 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     await chmod(join(tree, 'var/tmp'), 0o1777);
     await chmod(join(tree, 'root'), 0o700);
     ctx.log.info('busybox-static');
-    await installBusybox(await busyboxBinary(ctx, join(out, 'busybox-deb')), tree);
+    await run('dpkg-deb', ['-x', busybox.deb, join(out, 'busybox-deb')]);
+    await installBusybox(join(out, 'busybox-deb', 'bin', 'busybox'), tree);
     ctx.log.info('aios-init and its shared libraries');
     await copyFile(init.binary, join(tree, 'usr/sbin/aios-init'));
     await chmod(join(tree, 'usr/sbin/aios-init'), 0o755);

@@ -2,8 +2,9 @@ import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cachedStep, keyOf } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
-import { run } from '../lib/exec.ts';
+import { run } from '../../common/exec.ts';
 import { hashValue } from '../lib/hash.ts';
+import { toolVersions } from '../doctor/tools.ts';
 import { debugfsPinScript, mke2fsArgs, sfdiskScript, uuidFrom } from '../images/commands.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 
@@ -13,7 +14,7 @@ const MiB = 1024 * 1024;
 /** rootfs.img: MBR + partition 1 ext4 (mke2fs -d from the staged tree), no loop device, no mount. */
 export async function writeDisk(ctx: BuildContext): Promise<void> {
   const tree = ctx.rootfs!.tree;
-  const inputs = { step: STEP_VERSION, rootfs: keyOf(ctx.rootfs!.dir), epoch: ctx.sourceDateEpoch };
+  const inputs = { step: STEP_VERSION, rootfs: keyOf(ctx.rootfs!.dir), epoch: ctx.sourceDateEpoch, tools: await toolVersions(['/sbin/mke2fs', '/sbin/debugfs', '/sbin/sfdisk']) };
   const seed = hashValue(inputs);
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const { stdout } = await run('du', ['-sb', tree]);

@@ -2,17 +2,18 @@ import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cachedStep, keyOf } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
-import { run } from '../lib/exec.ts';
+import { run } from '../../common/exec.ts';
 import { grubConfig, grubMkrescueArgs, mformatWrapper, mksquashfsArgs } from '../images/commands.ts';
 import { chmod } from 'node:fs/promises';
-import { pinTimes } from './stage-rootfs.ts';
+import { pinTimes } from '../rootfs/times.ts';
+import { toolVersions } from '../doctor/tools.ts';
 
 const STEP_VERSION = 2;
 
 /** aios.iso: GRUB for BIOS and UEFI (grub-mkrescue), kernel, initramfs, squashfs root. */
 export async function writeIso(ctx: BuildContext): Promise<void> {
   const cmdline = ctx.opts.config.boot.cmdline;
-  const inputs = { step: STEP_VERSION, rootfs: keyOf(ctx.rootfs!.dir), kernel: keyOf(ctx.kernel!.dir), initramfs: keyOf(ctx.initramfs!.file), cmdline, epoch: ctx.sourceDateEpoch };
+  const inputs = { step: STEP_VERSION, rootfs: keyOf(ctx.rootfs!.dir), kernel: keyOf(ctx.kernel!.dir), initramfs: keyOf(ctx.initramfs!.file), cmdline, epoch: ctx.sourceDateEpoch, tools: await toolVersions(['grub-mkrescue', 'xorriso', 'mksquashfs', 'mformat']) };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const iso = join(out, 'iso');
     await mkdir(join(iso, 'boot/grub'), { recursive: true });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { run, CommandError, quoteCommand } from '../../../scripts/lib/exec.ts';
+import { run, CommandError, quoteCommand } from '../../../common/exec.ts';
 
 test('a failing command becomes an error quoting the command, its exit code and the tail of its output', async () => {
   await assert.rejects(run('sh', ['-c', 'for i in $(seq 1 40); do echo line$i >&2; done; exit 3']), (e: unknown) => {
