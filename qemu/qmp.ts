@@ -16,7 +16,14 @@ export function qmpCommand(socket: string, command: string, timeoutMs = 5000): P
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        const msg = JSON.parse(line) as { QMP?: unknown; return?: unknown; error?: { desc: string } };
+        let msg: { QMP?: unknown; return?: unknown; error?: { desc: string } };
+        try {
+          msg = JSON.parse(line) as typeof msg;
+        } catch {
+          clearTimeout(timer);
+          s.destroy();
+          return reject(new Error(`QMP ${command}: QEMU sent a line that is not JSON: ${JSON.stringify(line.slice(0, 200))}`));
+        }
         if (msg.error) {
           clearTimeout(timer);
           s.destroy();

@@ -64,7 +64,7 @@ export async function writeOutputs(ctx: BuildContext): Promise<void> {
 
 export async function buildCommand(args: CommonArgs): Promise<number> {
   const opts = await resolveOptions(args);
-  await requireTools();
+  await requireTools('build');
   await mkdir(opts.cacheDir, { recursive: true });
   const unlock = await lockCache(opts.cacheDir, (m) => console.error(m));
   const ctx = newContext(opts);

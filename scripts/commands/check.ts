@@ -10,8 +10,10 @@ import { judge, panicHint } from '../../qemu/checks.ts';
 import { junit, table, type PathResult } from '../../qemu/output.ts';
 import { CHECK_PROMPT } from '../../qemu/inference.ts';
 import { removeOnExit } from '../../common/cleanup.ts';
+import { requireTools } from './doctor.ts';
 
 export async function checkCommand(args: CheckArgs): Promise<number> {
+  await requireTools('boot');
   const config = await loadProjectConfig(resolve(args.config ?? join(PROJECT_ROOT, 'aios.json')));
   const out = resolve(args.out ?? config.outDir);
   const paths = parsePaths(args.path ?? 'direct');

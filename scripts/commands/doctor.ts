@@ -1,10 +1,10 @@
-import { doctorReport, missingTools } from '../doctor/tools.ts';
+import { HOST_TOOLS, doctorReport, missingTools } from '../doctor/tools.ts';
 
 export class MissingToolsError extends Error {}
 
-/** Stop before any work when a required host tool is missing, naming the apt-get line. */
-export async function requireTools(): Promise<void> {
-  const missing = await missingTools();
+/** Stop before any work when a required host tool is missing, naming the apt-get line. `aios build` needs no QEMU. */
+export async function requireTools(purpose: 'build' | 'boot'): Promise<void> {
+  const missing = await missingTools(purpose === 'build' ? HOST_TOOLS.filter((t) => !t.bootOnly) : HOST_TOOLS.filter((t) => t.bootOnly));
   if (missing.some((t) => !t.optional)) throw new MissingToolsError(`host tools are missing:\n${doctorReport(missing)}`);
 }
 

@@ -4,12 +4,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { quoteCommand } from '../../common/exec.ts';
 import { killOnExit } from '../../common/cleanup.ts';
+import { requireTools } from './doctor.ts';
 import { OVMF_VARS, parsePaths, qemuArgs } from '../../qemu/cmdline.ts';
 import { QEMU, freePort } from '../../qemu/runner.ts';
 import { chooseAccel, readBuildRecord, vmOptions, type CheckArgs } from '../vm/options.ts';
 
 /** `aios run`: boot interactively, serial console on this terminal; Ctrl-A X quits. */
 export async function runCommand(args: CheckArgs): Promise<number> {
+  await requireTools('boot');
   const paths = parsePaths(args.path ?? 'direct');
   if (paths.length !== 1) throw new Error(`aios run boots one path at a time; pick one of ${paths.join(', ')} with --path`);
   const path = paths[0]!;

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { run } from '../../common/exec.ts';
 
 /** A host tool the build needs, how to tell it is there, and the Debian package that has it. */
@@ -9,7 +10,13 @@ export interface HostTool {
   probe: string;
   why: string;
   optional?: boolean;
+  /** Needed only to boot images (aios run, aios check), not to build them. */
+  bootOnly?: boolean;
 }
+
+/** Where node_api.h may be: beside this Node (its own tarball), or Debian's libnode-dev. */
+export const NODE_INCLUDE_DIRS = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'];
+const nodeHeader = NODE_INCLUDE_DIRS.map((d) => join(d, 'node_api.h')).find((f) => existsSync(f)) ?? join(NODE_INCLUDE_DIRS[0]!, 'node_api.h');
 
 export const HOST_TOOLS: readonly HostTool[] = [
   { name: 'make', pkg: 'make', probe: 'make', why: 'kernel build' },
@@ -41,8 +48,9 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { name: 'python3 (Debian)', pkg: 'python3', probe: '/usr/bin/python3', why: 'the tiny test model (llama.cpp gguf-py)' },
   { name: 'numpy for Debian python3', pkg: 'python3-numpy', probe: '/usr/lib/python3/dist-packages/numpy/__init__.py', why: 'the tiny test model (gguf-py)' },
   { name: 'PyYAML for Debian python3', pkg: 'python3-yaml', probe: '/usr/lib/python3/dist-packages/yaml/__init__.py', why: 'gguf-py imports it' },
-  { name: 'qemu-system-x86_64', pkg: 'qemu-system-x86', probe: 'qemu-system-x86_64', why: 'aios run, aios check' },
-  { name: 'OVMF', pkg: 'ovmf', probe: '/usr/share/OVMF/OVMF_CODE_4M.fd', why: 'UEFI boot in aios check' },
+  { name: 'Node.js headers (node_api.h)', pkg: 'libnode-dev', probe: nodeHeader, why: 'the aios-init system-call addon (Node\'s own install has them in include/node)' },
+  { name: 'qemu-system-x86_64', pkg: 'qemu-system-x86', probe: 'qemu-system-x86_64', why: 'aios run, aios check', bootOnly: true },
+  { name: 'OVMF', pkg: 'ovmf', probe: '/usr/share/OVMF/OVMF_CODE_4M.fd', why: 'UEFI boot in aios check', bootOnly: true },
 ];
 
 async function onPath(cmd: string): Promise<boolean> {

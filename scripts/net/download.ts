@@ -10,6 +10,8 @@ export interface DownloadOptions {
   onProgress?: (received: number, total: number | undefined) => void;
   /** Time allowed to get an answer from the server (not for the whole transfer). */
   connectTimeoutMs?: number;
+  /** Time allowed without a byte arriving, once the transfer has begun (a stalled server). */
+  stallTimeoutMs?: number;
   fetchImpl?: typeof fetch;
 }
 
@@ -49,11 +51,21 @@ export async function download(url: string, dest: string, opts: DownloadOptions 
     const total = Number.isFinite(length) ? length + resumedFrom : undefined;
     let received = resumedFrom;
     const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+    const stallMs = opts.stallTimeoutMs ?? 30_000;
+    let last = performance.now();
+    const watch = setInterval(() => {
+      if (performance.now() - last > stallMs) body.destroy(new Error(`the download of ${url} stalled: no data for ${stallMs / 1000} s (${received} bytes kept in ${part} for the next attempt)`));
+    }, Math.min(1000, stallMs / 4));
     body.on('data', (c: Buffer) => {
+      last = performance.now();
       received += c.length;
       opts.onProgress?.(received, total);
     });
-    await pipeline(body, createWriteStream(part, { flags: resumedFrom ? 'a' : 'w' }));
+    try {
+      await pipeline(body, createWriteStream(part, { flags: resumedFrom ? 'a' : 'w' }));
+    } finally {
+      clearInterval(watch);
+    }
   }
   const actual = await sha256File(part);
   if (opts.sha256 && actual !== opts.sha256.toLowerCase()) {

@@ -7,16 +7,15 @@ import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
 import { hashTree } from '../lib/hash.ts';
-import { toolVersion } from '../doctor/tools.ts';
+import { NODE_INCLUDE_DIRS, toolVersion } from '../doctor/tools.ts';
 import { neededLibs } from '../lib/elf.ts';
 import { seaConfig, postjectArgs, addonCompileArgs } from '../init/sea.ts';
 
 const STEP_VERSION = 2;
 
 function nodeIncludeDir(): string {
-  const candidates = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'];
-  const found = candidates.find((d) => existsSync(join(d, 'node_api.h')));
-  if (!found) throw new Error(`node_api.h not found in ${candidates.join(', ')}: install Node.js headers (Debian: nodejs or libnode-dev)`);
+  const found = NODE_INCLUDE_DIRS.find((d) => existsSync(join(d, 'node_api.h')));
+  if (!found) throw new Error(`node_api.h not found in ${NODE_INCLUDE_DIRS.join(', ')}: install Node.js headers (Debian: libnode-dev; \`aios doctor\` checks this before a build)`);
   return found;
 }
 

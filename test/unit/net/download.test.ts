@@ -76,3 +76,22 @@ test('a part already complete is verified without downloading again', async () =
     server.close();
   }
 });
+
+test('a server that stalls mid-transfer is given up on, keeping the part for a resume', async () => {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Length': payload.length });
+    res.write(payload.subarray(0, 1000)); // then nothing, with the connection open
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const dir = await mkdtemp(join(tmpdir(), 'aios-dl-'));
+    const dest = join(dir, 'f.tar');
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/f.tar`;
+    await assert.rejects(download(url, dest, { stallTimeoutMs: 400 }), /the download of http:.*f\.tar stalled: no data for 0\.4 s \(1000 bytes kept/);
+    assert.equal(existsSync(dest), false);
+    assert.equal((await readFile(`${dest}.part`)).length, 1000);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
