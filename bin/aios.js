@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly: no compile step between a git checkout and a working `aios`.
-import { register } from 'tsx/esm/api';
-register();
-await import('../scripts/cli.ts');
+// The compiled CLI (dist/aios.mjs, made by `npm run build`, `prepare` and `prepack`).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const dist = new URL('../dist/aios.mjs', import.meta.url);
+if (!existsSync(fileURLToPath(dist))) {
+  process.stderr.write(`aios: ${fileURLToPath(dist)} is missing: run \`npm run build\` in ${fileURLToPath(new URL('..', import.meta.url))}\n`);
+  process.exit(1);
+}
+await import(dist.href);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { buildCommand } from './commands/build.ts';
@@ -6,6 +8,11 @@ import { doctorCommand } from './commands/doctor.ts';
 import { checkCommand } from './commands/check.ts';
 import { runCommand } from './commands/run.ts';
 import { hookSignals } from './lib/atomic.ts';
+import { PROJECT_ROOT } from './pipeline/options.ts';
+
+function aiosVersion(): string {
+  return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 function vmOptions<T>(y: Argv<T>) {
   return y
@@ -34,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
   await yargs(argv)
     .scriptName('aios')
     .usage('$0 <command> [options]\n\nBuild a minimal Linux image for AI servers and prove in QEMU that it boots.')
-    .command('build', 'build the kernel, aios-init, the initramfs and the images', (y) =>
+    .command('build', 'build the kernel, llama-server and the model, aios-init, the initramfs and the images', (y) =>
       sourceOptions(y)
         .option('out', { type: 'string', describe: 'output directory (default ./out)' })
         .option('format', { type: 'string', array: true, describe: 'images to write: iso, disk (comma-separated or repeated; default both)' }),
@@ -56,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
     .demandCommand(1, 'name a command: build, config, doctor, run or check')
     .strict()
     .help()
-    .version(false)
+    .version(aiosVersion())
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;

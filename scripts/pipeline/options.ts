@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { loadProjectConfig, type ProjectConfig } from '../config/project.ts';
 import { parseFormats } from '../images/formats.ts';
 import type { BuildOptions } from './context.ts';
@@ -19,8 +19,23 @@ export interface CommonArgs {
   config?: string;
 }
 
-/** The project root: where kernel-config/ and init/ are (the checkout this CLI lives in). */
-export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
+/**
+ * aiOS's own root: where kernel-config/, init/ and rootfs/ are. The nearest package.json named
+ * "aios" above this module, so that it holds for the sources (scripts/pipeline/) and for the
+ * compiled CLI (dist/) of an installed package alike.
+ */
+export const PROJECT_ROOT = findRoot(import.meta.dirname);
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    try {
+      if ((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'aios') return dir;
+    } catch {
+      /* not here */
+    }
+    if (dirname(dir) === dir) throw new Error(`aiOS's package.json was not found above ${from}`);
+  }
+}
 
 export function defaultCacheDir(config: ProjectConfig): string {
   return config.cacheDir || process.env.AIOS_CACHE || join(homedir(), '.cache', 'aios');
