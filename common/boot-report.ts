@@ -10,18 +10,73 @@ export const FATAL_LINE = /AIOS-STAGE1-FAILED |Kernel panic - not syncing/;
 /** A report line longer than this is refused: the console is not a place for megabytes. */
 export const MAX_REPORT_BYTES = 1024 * 1024;
 
-export interface MountInfo { source: string; target: string; fstype: string; options: string }
-export interface InterfaceInfo { name: string; mac: string; up: boolean; addresses: string[]; kind: 'ethernet' | 'loopback' | 'other' }
-export interface GpuInfo { slot: string; vendor: string; device: string; vendorName: string; class: string; driver: string | null; module: string | null; vram?: VramInfo }
+export interface MountInfo {
+  source: string;
+  target: string;
+  fstype: string;
+  options: string;
+}
+export interface InterfaceInfo {
+  name: string;
+  mac: string;
+  up: boolean;
+  addresses: string[];
+  kind: 'ethernet' | 'loopback' | 'other';
+}
+export interface GpuInfo {
+  slot: string;
+  vendor: string;
+  device: string;
+  vendorName: string;
+  class: string;
+  driver: string | null;
+  module: string | null;
+  vram?: VramInfo;
+}
 /** VRAM as the driver exposes it; `note` says why there are no figures (never a guess). */
-export interface VramInfo { totalBytes: number | null; usedBytes: number | null; source: string | null; note?: string }
+export interface VramInfo {
+  totalBytes: number | null;
+  usedBytes: number | null;
+  source: string | null;
+  note?: string;
+}
 /** The model server: loading until its health URL answers 200, with the reason when it failed. */
-export interface InferenceInfo { service: string; state: 'loading' | 'ready' | 'failed'; reason?: string; model: string; modelName: string; modelSha256: string; loadMs: number | null; healthUrl: string; restartsForHealth: number }
+export interface InferenceInfo {
+  service: string;
+  state: 'loading' | 'ready' | 'failed';
+  reason?: string;
+  model: string;
+  modelName: string;
+  modelSha256: string;
+  loadMs: number | null;
+  healthUrl: string;
+  restartsForHealth: number;
+}
 /** One memory-pressure (PSI) trigger event. */
-export interface PressureEvent { uptime: number; group: string; avg10: number | null }
-export interface ServiceInfo { name: string; pid: number | null; state: 'running' | 'exited' | 'backoff' | 'stopped' | 'failed'; restarts: number; cgroup: string | null; lastExit?: string; reason?: string }
+export interface PressureEvent {
+  uptime: number;
+  group: string;
+  avg10: number | null;
+}
+export interface ServiceInfo {
+  name: string;
+  pid: number | null;
+  state: 'running' | 'exited' | 'backoff' | 'stopped' | 'failed';
+  restarts: number;
+  cgroup: string | null;
+  lastExit?: string;
+  reason?: string;
+}
 /** planned: every module aios-init chose to load, dependencies included: the allowed set. */
-export interface ModuleStrategy { always: string[]; detected: string[]; never: string[]; refused: string[]; missing: string[]; builtin: string[]; planned: string[] }
+export interface ModuleStrategy {
+  always: string[];
+  detected: string[];
+  never: string[];
+  refused: string[];
+  missing: string[];
+  builtin: string[];
+  planned: string[];
+}
 
 export interface BootReport {
   version: number;
@@ -53,9 +108,7 @@ export interface BootReport {
   pressureTriggers?: string[];
 }
 
-export type ParseResult =
-  | { ok: true; report: BootReport }
-  | { ok: false; error: string };
+export type ParseResult = { ok: true; report: BootReport } | { ok: false; error: string };
 
 export function formatReportLine(r: BootReport): string {
   return REPORT_MARKER + JSON.stringify(r);

@@ -43,7 +43,10 @@ export function quoteCommand(file: string, args: readonly string[]): string {
 }
 
 function indent(s: string): string {
-  return s.split('\n').map((l) => `    ${l}`).join('\n');
+  return s
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 }
 
 export function tail(text: string, lines = 20): string {
@@ -86,7 +89,13 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   const code = result.exitCode;
   if (result.failed && !(code !== undefined && opts.okCodes?.includes(code))) {
     if (result.cause && (result.cause as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new CommandError(quoteCommand(file, args), undefined, undefined, `${file}: not found on PATH (run \`aios doctor\` for the package that provides it)`, { cause: result.cause });
+      throw new CommandError(
+        quoteCommand(file, args),
+        undefined,
+        undefined,
+        `${file}: not found on PATH (run \`aios doctor\` for the package that provides it)`,
+        { cause: result.cause },
+      );
     }
     const out = typeof result.all === 'string' ? result.all : stderr || stdout;
     throw new CommandError(quoteCommand(file, args), code, result.signal, tail(out), { cause: result.cause });

@@ -19,15 +19,16 @@ export type Field = StringField | NumberField | BoolField | EnumField | StringLi
 export type Spec = { readonly [key: string]: Field };
 
 export type Infer<S extends Spec> = { -readonly [K in keyof S]: InferField<S[K]> };
-type InferField<F> = F extends EnumField<infer V>
-  ? V
-  : F extends ObjectField<infer S>
-    ? Infer<S>
-    : F extends ListField<infer S>
-      ? Infer<S>[]
-      : F extends Base<string, infer T>
-        ? T
-        : never;
+type InferField<F> =
+  F extends EnumField<infer V>
+    ? V
+    : F extends ObjectField<infer S>
+      ? Infer<S>
+      : F extends ListField<infer S>
+        ? Infer<S>[]
+        : F extends Base<string, infer T>
+          ? T
+          : never;
 
 export const str = (doc: string, def: string, extra: Partial<StringField> = {}): StringField => ({ kind: 'string', doc, default: def, ...extra });
 export const num = (doc: string, def: number, extra: Partial<NumberField> = {}): NumberField => ({ kind: 'number', doc, default: def, ...extra });
@@ -57,8 +58,7 @@ function closest(word: string, options: readonly string[]): string | undefined {
     const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
     for (let j = 1; j <= b.length; j++) d[0]![j] = j;
     for (let i = 1; i <= a.length; i++)
-      for (let j = 1; j <= b.length; j++)
-        d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     return d[a.length]![b.length]!;
   };
   let best: string | undefined;
@@ -117,7 +117,9 @@ function parseField(f: Field, v: unknown, file: string, key: string): { ok: bool
     case 'boolean':
       return typeof v === 'boolean' ? { ok: true, value: v, errors: [] } : bad(`expected true or false, got ${typeName(v)}`);
     case 'enum':
-      return typeof v === 'string' && f.values.includes(v) ? { ok: true, value: v, errors: [] } : bad(`expected one of ${f.values.join(', ')}, got ${typeName(v)}`);
+      return typeof v === 'string' && f.values.includes(v)
+        ? { ok: true, value: v, errors: [] }
+        : bad(`expected one of ${f.values.join(', ')}, got ${typeName(v)}`);
     case 'stringList': {
       if (!Array.isArray(v)) return bad(`expected a list of strings, got ${typeName(v)}`);
       const errs = v.flatMap((x, i) =>
@@ -131,7 +133,9 @@ function parseField(f: Field, v: unknown, file: string, key: string): { ok: bool
     }
     case 'map': {
       if (!v || typeof v !== 'object' || Array.isArray(v)) return bad(`expected an object of strings, got ${typeName(v)}`);
-      const errs = Object.entries(v).flatMap(([k, x]) => (typeof x === 'string' ? [] : [{ file, key: `${key}.${k}`, message: `expected a string, got ${typeName(x)}` }]));
+      const errs = Object.entries(v).flatMap(([k, x]) =>
+        typeof x === 'string' ? [] : [{ file, key: `${key}.${k}`, message: `expected a string, got ${typeName(x)}` }],
+      );
       return errs.length ? { ok: false, errors: errs } : { ok: true, value: v, errors: [] };
     }
     case 'object': {
@@ -154,7 +158,14 @@ export function describe(spec: Spec, prefix = ''): string[] {
     if (f.kind === 'object') rows.push(...describe(f.fields, key));
     else if (f.kind === 'list') rows.push(`| \`${key}[]\` | list of objects | \`[]\` | ${f.doc} |`, ...describe(f.item, `${key}[]`));
     else {
-      const type = f.kind === 'enum' ? f.values.map((x) => `\`${x}\``).join(' \\| ') : f.kind === 'stringList' ? 'list of strings' : f.kind === 'map' ? 'object of strings' : f.kind;
+      const type =
+        f.kind === 'enum'
+          ? f.values.map((x) => `\`${x}\``).join(' \\| ')
+          : f.kind === 'stringList'
+            ? 'list of strings'
+            : f.kind === 'map'
+              ? 'object of strings'
+              : f.kind;
       rows.push(`| \`${key}\` | ${type} | \`${JSON.stringify(f.default)}\` | ${f.doc} |`);
     }
   }

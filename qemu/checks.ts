@@ -2,7 +2,12 @@ import type { BootReport } from '../common/boot-report.ts';
 import type { Accel, BootPath } from './cmdline.ts';
 import type { InferenceProbe } from './inference.ts';
 
-export interface CheckResult { id: string; name: string; ok: boolean; detail: string }
+export interface CheckResult {
+  id: string;
+  name: string;
+  ok: boolean;
+  detail: string;
+}
 
 /** What the runner saw during one boot. */
 export interface BootObservation {
@@ -39,10 +44,16 @@ export function judgeInference(want: { expect: string; model: string }, probe: I
   if (!probe) return { id: 'inference', name, ok: false, detail: 'no request was sent: the boot never reached its report' };
   const init = probe.initView;
   const load = init?.loadMs != null ? `, model load ${init.loadMs} ms (aios-init)` : '';
-  if (probe.error || probe.answer === undefined) return { id: 'inference', name, ok: false, detail: `${probe.error ?? 'no answer'}${init?.reason ? `; aios-init says: ${init.reason}` : ''}` };
+  if (probe.error || probe.answer === undefined)
+    return { id: 'inference', name, ok: false, detail: `${probe.error ?? 'no answer'}${init?.reason ? `; aios-init says: ${init.reason}` : ''}` };
   const ok = want.expect ? probe.answer.includes(want.expect) : probe.answer.trim().length > 0;
   const figures = `server ready ${probe.readySec?.toFixed(1)} s after QEMU start${load}, first token ${probe.ttftMs?.toFixed(0) ?? '?'} ms, ${probe.tokensPerSecond?.toFixed(1) ?? '?'} tokens/s (${probe.predicted ?? '?'} tokens)`;
-  return { id: 'inference', name, ok, detail: `${want.model} answered ${JSON.stringify(probe.answer)}${want.expect ? ` (expected ${JSON.stringify(want.expect)})` : ''}; ${figures}` };
+  return {
+    id: 'inference',
+    name,
+    ok,
+    detail: `${want.model} answered ${JSON.stringify(probe.answer)}${want.expect ? ` (expected ${JSON.stringify(want.expect)})` : ''}; ${figures}`,
+  };
 }
 
 const NO_REPORT = (o: BootOutcome) => `no boot report${o.reportError ? ` (${o.reportError})` : ''}`;
@@ -55,42 +66,104 @@ export function judge(o: BootOutcome): CheckResult[] {
 
   const budget = o.accel === 'kvm' ? o.budgets.kvm : o.budgets.tcg;
   const t = (s?: number) => (s === undefined ? 'never' : `${s.toFixed(1)} s`);
-  add('boot-time', 'boots fast', o.reportSec !== undefined && o.reportSec <= budget, `first serial output ${t(o.firstOutputSec)}, boot report ${t(o.reportSec)}; budget ${budget} s (${o.accel.toUpperCase()} budget)`);
+  add(
+    'boot-time',
+    'boots fast',
+    o.reportSec !== undefined && o.reportSec <= budget,
+    `first serial output ${t(o.firstOutputSec)}, boot report ${t(o.reportSec)}; budget ${budget} s (${o.accel.toUpperCase()} budget)`,
+  );
 
   if (!r) {
-    for (const [id, name] of [['filesystems', 'filesystems mounted'], ['network', 'network up'], ['gpu', 'GPU detected when present'], ['proc-sys', '/proc and /sys populated'], ['pid1', 'PID 1 is aios-init'], ['orphans', 'orphans reaped'], ['modules', 'no unneeded modules loaded']] as const) add(id, name, false, NO_REPORT(o));
+    for (const [id, name] of [
+      ['filesystems', 'filesystems mounted'],
+      ['network', 'network up'],
+      ['gpu', 'GPU detected when present'],
+      ['proc-sys', '/proc and /sys populated'],
+      ['pid1', 'PID 1 is aios-init'],
+      ['orphans', 'orphans reaped'],
+      ['modules', 'no unneeded modules loaded'],
+    ] as const)
+      add(id, name, false, NO_REPORT(o));
   } else {
     const mounted = new Set(r.mounts.map((m) => m.target));
     const wanted = [...new Set(['/', ...r.declaredMounts])];
     const missing = wanted.filter((m) => !mounted.has(m));
-    add('filesystems', 'filesystems mounted', missing.length === 0, missing.length ? `not mounted: ${missing.join(', ')}` : `mounted: ${wanted.map((w) => `${w} (${r.mounts.filter((m) => m.target === w).pop()?.fstype})`).join(', ')}`);
+    add(
+      'filesystems',
+      'filesystems mounted',
+      missing.length === 0,
+      missing.length
+        ? `not mounted: ${missing.join(', ')}`
+        : `mounted: ${wanted.map((w) => `${w} (${r.mounts.filter((m) => m.target === w).pop()?.fstype})`).join(', ')}`,
+    );
 
     const eth = r.interfaces.filter((i) => i.kind === 'ethernet' && i.up && i.addresses.some((a) => !a.startsWith('127.') && a.includes('.')));
     const netOk = eth.length > 0 && o.httpOk === true;
-    add('network', 'network up', netOk, `${eth.length ? eth.map((i) => `${i.name} ${i.addresses.join(' ')}`).join(', ') : 'no Ethernet interface with an IPv4 address'}; host -> guest status port: ${o.httpOk ? 'answered' : `no answer${o.httpDetail ? ` (${o.httpDetail})` : ''}`}`);
+    add(
+      'network',
+      'network up',
+      netOk,
+      `${eth.length ? eth.map((i) => `${i.name} ${i.addresses.join(' ')}`).join(', ') : 'no Ethernet interface with an IPv4 address'}; host -> guest status port: ${o.httpOk ? 'answered' : `no answer${o.httpDetail ? ` (${o.httpDetail})` : ''}`}`,
+    );
 
     const needsModule = r.gpus.filter((g) => g.vendor === '0x10de' || g.vendor === '0x1002');
     const unserved = needsModule.filter((g) => !g.module || !(r.modules.includes(g.module) || r.moduleStrategy.builtin.includes(g.module)));
-    add('gpu', 'GPU detected when present', unserved.length === 0, r.gpus.length ? r.gpus.map((g) => `${g.vendorName} ${g.vendor}:${g.device} at ${g.slot}, driver ${g.driver ?? 'none bound'}, module ${g.module ?? 'none needed'}${unserved.includes(g) ? ' (module not loaded)' : ''}`).join('; ') : 'none present');
+    add(
+      'gpu',
+      'GPU detected when present',
+      unserved.length === 0,
+      r.gpus.length
+        ? r.gpus
+            .map(
+              (g) =>
+                `${g.vendorName} ${g.vendor}:${g.device} at ${g.slot}, driver ${g.driver ?? 'none bound'}, module ${g.module ?? 'none needed'}${unserved.includes(g) ? ' (module not loaded)' : ''}`,
+            )
+            .join('; ')
+        : 'none present',
+    );
 
-    const absent = Object.entries(r.procFiles ?? {}).filter(([, ok]) => !ok).map(([f]) => f);
-    add('proc-sys', '/proc and /sys populated', Object.keys(r.procFiles ?? {}).length > 0 && absent.length === 0, absent.length ? `missing: ${absent.join(', ')}` : `${Object.keys(r.procFiles).length} files present`);
+    const absent = Object.entries(r.procFiles ?? {})
+      .filter(([, ok]) => !ok)
+      .map(([f]) => f);
+    add(
+      'proc-sys',
+      '/proc and /sys populated',
+      Object.keys(r.procFiles ?? {}).length > 0 && absent.length === 0,
+      absent.length ? `missing: ${absent.join(', ')}` : `${Object.keys(r.procFiles).length} files present`,
+    );
 
     add('pid1', 'PID 1 is aios-init', r.pid1.pid === 1 && r.pid1.comm === 'aios-init', `pid ${r.pid1.pid}, comm "${r.pid1.comm}", exe ${r.pid1.exe}`);
 
     const { live, later } = o;
     const running = live?.services.filter((x) => x.state === 'running').length ?? 0;
     const stale = live && later ? live.zombies.filter((z) => later.zombies.includes(z)) : [];
-    add('orphans', 'orphans reaped', Boolean(live && later) && stale.length === 0, live && later ? `${stale.length ? `zombies left for more than a second: ${stale.join(', ')}` : 'no zombie outlived a second'} (two readings of the status endpoint); ${running} service(s) running` : 'no live status from the guest');
+    add(
+      'orphans',
+      'orphans reaped',
+      Boolean(live && later) && stale.length === 0,
+      live && later
+        ? `${stale.length ? `zombies left for more than a second: ${stale.join(', ')}` : 'no zombie outlived a second'} (two readings of the status endpoint); ${running} service(s) running`
+        : 'no live status from the guest',
+    );
 
     const s = r.moduleStrategy;
     const allowed = new Set([...s.always, ...s.detected, ...s.planned]);
     const never = r.modules.filter((m) => s.never.some((p) => m === p || m.startsWith(p)));
     const extra = r.modules.filter((m) => !allowed.has(m));
-    add('modules', 'no unneeded modules loaded', never.length === 0 && extra.length === 0, `${r.modules.length} loaded${r.modules.length ? ` (${r.modules.join(', ')})` : ''}${extra.length ? `; not allowed: ${extra.join(', ')}` : ''}${never.length ? `; never-load: ${never.join(', ')}` : ''}`);
+    add(
+      'modules',
+      'no unneeded modules loaded',
+      never.length === 0 && extra.length === 0,
+      `${r.modules.length} loaded${r.modules.length ? ` (${r.modules.join(', ')})` : ''}${extra.length ? `; not allowed: ${extra.join(', ')}` : ''}${never.length ? `; never-load: ${never.join(', ')}` : ''}`,
+    );
   }
 
-  add('kernel-size', 'kernel under its size budget', o.kernelBytes > 0 && o.kernelBytes <= o.kernelBudgetBytes, `bzImage ${(o.kernelBytes / 1e6).toFixed(2)} MB, budget ${(o.kernelBudgetBytes / 1e6).toFixed(0)} MB`);
+  add(
+    'kernel-size',
+    'kernel under its size budget',
+    o.kernelBytes > 0 && o.kernelBytes <= o.kernelBudgetBytes,
+    `bzImage ${(o.kernelBytes / 1e6).toFixed(2)} MB, budget ${(o.kernelBudgetBytes / 1e6).toFixed(0)} MB`,
+  );
   if (o.inferenceExpect) out.push(judgeInference(o.inferenceExpect, o.inference));
   add('shutdown', 'clean power-off', o.cleanShutdown, o.shutdownDetail);
   if (o.e2fsck) add('fsck', 'root filesystem clean after shutdown', o.e2fsck.ok, o.e2fsck.detail);
@@ -100,8 +173,10 @@ export function judge(o: BootOutcome): CheckResult[] {
 /** Map a kernel panic on the serial log to the options that are likely missing. */
 export function panicHint(log: string): string | undefined {
   if (!/Kernel panic/.test(log)) return undefined;
-  if (/VFS: Unable to mount root fs|No root device|unknown-block/.test(log)) return 'the kernel found no root device: check the storage driver (CONFIG_ATA_PIIX, CONFIG_SATA_AHCI, CONFIG_VIRTIO_BLK) and filesystem options (CONFIG_EXT4_FS), and root= on the command line';
-  if (/No working init found|Requested init .* failed|init not found/.test(log)) return 'the kernel found no init: check CONFIG_BINFMT_ELF / CONFIG_BINFMT_SCRIPT, the init= path, and that /usr/sbin/aios-init and its libraries are in the root filesystem';
+  if (/VFS: Unable to mount root fs|No root device|unknown-block/.test(log))
+    return 'the kernel found no root device: check the storage driver (CONFIG_ATA_PIIX, CONFIG_SATA_AHCI, CONFIG_VIRTIO_BLK) and filesystem options (CONFIG_EXT4_FS), and root= on the command line';
+  if (/No working init found|Requested init .* failed|init not found/.test(log))
+    return 'the kernel found no init: check CONFIG_BINFMT_ELF / CONFIG_BINFMT_SCRIPT, the init= path, and that /usr/sbin/aios-init and its libraries are in the root filesystem';
   if (/Attempted to kill init/.test(log)) return 'PID 1 exited: aios-init or stage 1 crashed or is missing (see the lines above the panic)';
   return 'the kernel panicked: see the last serial lines above';
 }

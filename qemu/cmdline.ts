@@ -48,7 +48,16 @@ export function qemuArgs(o: QemuOptions): string[] {
       break;
     case 'iso-uefi':
       if (!o.ovmfVars) throw new Error('the iso-uefi path needs a writable copy of OVMF_VARS');
-      args.push('-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${o.ovmfVars}`, '-cdrom', o.iso, '-boot', 'd');
+      args.push(
+        '-drive',
+        `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`,
+        '-drive',
+        `if=pflash,format=raw,file=${o.ovmfVars}`,
+        '-cdrom',
+        o.iso,
+        '-boot',
+        'd',
+      );
       break;
   }
   args.push(...o.extra);

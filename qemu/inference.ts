@@ -74,7 +74,12 @@ export async function probeInference(t: InferenceTarget, qemuStart: number): Pro
   let ttftMs: number | undefined;
   let text = '';
   try {
-    const res = await fetch(`${base}/completion`, { method: 'POST', headers, body: JSON.stringify(completionBody(t.prompt, t.maxTokens)), signal: AbortSignal.timeout(120_000) });
+    const res = await fetch(`${base}/completion`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(completionBody(t.prompt, t.maxTokens)),
+      signal: AbortSignal.timeout(120_000),
+    });
     if (res.status !== 200) return { readySec, error: `/completion answered HTTP ${res.status}: ${(await res.text()).slice(0, 300)}` };
     const decoder = new TextDecoder();
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -86,5 +91,11 @@ export async function probeInference(t: InferenceTarget, qemuStart: number): Pro
   }
   const chunks = parseSseLines(text);
   const final = chunks.find((c) => c.stop && c.timings);
-  return { readySec, answer: chunks.map((c) => c.content ?? '').join(''), ttftMs, tokensPerSecond: final?.timings?.predicted_per_second, predicted: final?.timings?.predicted_n };
+  return {
+    readySec,
+    answer: chunks.map((c) => c.content ?? '').join(''),
+    ttftMs,
+    tokensPerSecond: final?.timings?.predicted_per_second,
+    predicted: final?.timings?.predicted_n,
+  };
 }

@@ -7,7 +7,17 @@ export interface PathResult {
   accelWhy: string;
   command: string;
   serialLog: string;
-  figures: { firstOutputSec?: number; reportSec?: number; uptimeAtReady?: number; execToReadyMs?: number; pid1RssKB?: number; serverReadySec?: number; modelLoadMs?: number; firstTokenMs?: number; tokensPerSecond?: number };
+  figures: {
+    firstOutputSec?: number;
+    reportSec?: number;
+    uptimeAtReady?: number;
+    execToReadyMs?: number;
+    pid1RssKB?: number;
+    serverReadySec?: number;
+    modelLoadMs?: number;
+    firstTokenMs?: number;
+    tokensPerSecond?: number;
+  };
   checks: CheckResult[];
 }
 
@@ -18,13 +28,17 @@ export function table(results: readonly PathResult[]): string {
   return rows.map((row) => `${row[0]!.padEnd(w[0]!)}  ${row[1]!.padEnd(w[1]!)}  ${row[2]!.padEnd(w[2]!)}  ${row[3]}`).join('\n');
 }
 
-const xml = (s: string) => s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!).replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, '');
+const xml = (s: string) =>
+  s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!).replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, '');
 
 /** JUnit XML: one test suite per boot path, one test case per check. */
 export function junit(results: readonly PathResult[]): string {
   const suites = results.map((r) => {
     const failures = r.checks.filter((c) => !c.ok).length;
-    const cases = r.checks.map((c) => `    <testcase classname="aios.check.${r.path}" name="${xml(c.name)}">${c.ok ? '' : `\n      <failure message="${xml(c.detail)}">${xml(c.detail)}</failure>\n    `}</testcase>`);
+    const cases = r.checks.map(
+      (c) =>
+        `    <testcase classname="aios.check.${r.path}" name="${xml(c.name)}">${c.ok ? '' : `\n      <failure message="${xml(c.detail)}">${xml(c.detail)}</failure>\n    `}</testcase>`,
+    );
     return `  <testsuite name="aios check ${r.path} (${r.accel})" tests="${r.checks.length}" failures="${failures}">\n${cases.join('\n')}\n    <system-out>${xml(`${r.command}\nserial log: ${r.serialLog}`)}</system-out>\n  </testsuite>`;
   });
   const total = results.reduce((n, r) => n + r.checks.length, 0);

@@ -33,7 +33,35 @@ export async function freePort(): Promise<number> {
 export async function probeKvm(kernel: string, limitMs = 8000): Promise<{ accel: Accel; why: string }> {
   if (!existsSync('/dev/kvm')) return { accel: 'tcg', why: '/dev/kvm does not exist' };
   return new Promise((resolve) => {
-    const child = spawn(QEMU, ['-accel', 'kvm', '-cpu', 'host', '-machine', 'pc', '-m', '256', '-display', 'none', '-vga', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot', '-nic', 'none', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      QEMU,
+      [
+        '-accel',
+        'kvm',
+        '-cpu',
+        'host',
+        '-machine',
+        'pc',
+        '-m',
+        '256',
+        '-display',
+        'none',
+        '-vga',
+        'none',
+        '-serial',
+        'stdio',
+        '-monitor',
+        'none',
+        '-no-reboot',
+        '-nic',
+        'none',
+        '-kernel',
+        kernel,
+        '-append',
+        'console=ttyS0 panic=-1',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     killOnExit(child);
     let done = false;
     const finish = (accel: Accel, why: string) => {
@@ -77,7 +105,13 @@ export const SETTLE_MS = 1500;
 export const ZOMBIE_AGE_MS = 1100;
 
 /** Boot headless: wait for the report, probe the status port, power off through QMP, wait for exit. */
-export async function bootHeadless(o: Omit<QemuOptions, 'interactive' | 'qmpSocket'>, limits: { timeoutSec: number; shutdownSec: number }, serialLogFile: string, onLine?: (l: string) => void, inference?: InferenceTarget): Promise<BootRun> {
+export async function bootHeadless(
+  o: Omit<QemuOptions, 'interactive' | 'qmpSocket'>,
+  limits: { timeoutSec: number; shutdownSec: number },
+  serialLogFile: string,
+  onLine?: (l: string) => void,
+  inference?: InferenceTarget,
+): Promise<BootRun> {
   const tmp = await mkdtemp(join(tmpdir(), 'aios-qemu-'));
   const qmpSocket = join(tmp, 'qmp.sock');
   let ovmfVars = o.ovmfVars;
@@ -115,7 +149,12 @@ export async function bootHeadless(o: Omit<QemuOptions, 'interactive' | 'qmpSock
     gotReport();
   });
   const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), limits.timeoutSec * 1000));
-  const first = await Promise.race([reportSeen.then(() => 'report' as const), exited.then(() => 'exit' as const), fatalSeen.then(() => 'fatal' as const), timer]);
+  const first = await Promise.race([
+    reportSeen.then(() => 'report' as const),
+    exited.then(() => 'exit' as const),
+    fatalSeen.then(() => 'fatal' as const),
+    timer,
+  ]);
   try {
     if (first === 'report') {
       if (o.hostPort) {
@@ -137,9 +176,15 @@ export async function bootHeadless(o: Omit<QemuOptions, 'interactive' | 'qmpSock
       } catch (err) {
         res.shutdownDetail = (err as Error).message;
       }
-      const how = await Promise.race([exited.then(() => 'exit' as const), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), limits.shutdownSec * 1000))]);
+      const how = await Promise.race([
+        exited.then(() => 'exit' as const),
+        new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), limits.shutdownSec * 1000)),
+      ]);
       res.cleanShutdown = how === 'exit';
-      res.shutdownDetail = how === 'exit' ? `QEMU exited by itself ${((performance.now() - t0) / 1000).toFixed(1)} s after start, after system_powerdown` : `QEMU still running ${limits.shutdownSec} s after system_powerdown: killed`;
+      res.shutdownDetail =
+        how === 'exit'
+          ? `QEMU exited by itself ${((performance.now() - t0) / 1000).toFixed(1)} s after start, after system_powerdown`
+          : `QEMU still running ${limits.shutdownSec} s after system_powerdown: killed`;
     } else {
       res.shutdownDetail =
         first === 'exit'

@@ -9,7 +9,13 @@ import { join } from 'node:path';
 const ROOT = join(import.meta.dirname, '..');
 const args = new Set(process.argv.slice(2));
 
-interface Step { name: string; seconds: number; cpuSeconds: number; cacheHit: boolean; producedSeconds?: number }
+interface Step {
+  name: string;
+  seconds: number;
+  cpuSeconds: number;
+  cacheHit: boolean;
+  producedSeconds?: number;
+}
 const cli = (root: string, a: string[], env: Record<string, string> = {}) => {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [join(root, 'bin/aios.js'), ...a], { env: { ...process.env, CI: '1', ...env }, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -43,7 +49,8 @@ figures.noopRebuildSeconds = cli(ROOT, ['build', '--out', out]).seconds;
 
 // A change to init/ only, in a copy of the project sharing the cache: the kernel must stay cached.
 const copy = await mkdtemp(join(tmpdir(), 'aios-bench-'));
-for (const d of ['bin', 'scripts', 'common', 'init', 'initramfs', 'rootfs', 'kernel-config', 'qemu', 'package.json']) await cp(join(ROOT, d), join(copy, d), { recursive: true });
+for (const d of ['bin', 'scripts', 'common', 'init', 'initramfs', 'rootfs', 'kernel-config', 'qemu', 'package.json'])
+  await cp(join(ROOT, d), join(copy, d), { recursive: true });
 await symlink(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
 await appendFile(join(copy, 'init/src/main.ts'), `\n// bench ${Date.now()}\n`);
 const initOut = join(copy, 'out');
@@ -56,16 +63,25 @@ figures.sizes = {
   initramfs: await size(join(out, 'initramfs.img')),
   rootfsImg: await size(join(out, 'rootfs.img')),
   iso: await size(join(out, 'aios.iso')),
-  aiosInit: ((JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as { files: { path: string; size: number }[] }).files.find((f) => f.path === '/usr/sbin/aios-init')?.size) ?? 0,
+  aiosInit:
+    (JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as { files: { path: string; size: number }[] }).files.find(
+      (f) => f.path === '/usr/sbin/aios-init',
+    )?.size ?? 0,
 };
 
 // The inference runtime: what building it cost when it was built, and what it adds to the image.
-const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as { runtime?: { files: string[]; libraries: string[]; model: { bytes: number } }; files: { path: string; size: number }[] };
+const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as {
+  runtime?: { files: string[]; libraries: string[]; model: { bytes: number } };
+  files: { path: string; size: number }[];
+};
 const sizeOf = (p: string) => manifest.files.find((f) => f.path === p)?.size ?? 0;
 if (manifest.runtime) {
   const rt = manifest.runtime;
   const own = rt.files.reduce((n, f) => n + sizeOf(f), 0);
-  const initLibs = new Set(((JSON.parse(await readFile(join(out, 'build.json'), 'utf8')) as { inference?: { runtime?: { hostLibraries: string[] } } }).inference?.runtime?.hostLibraries) ?? []);
+  const initLibs = new Set(
+    (JSON.parse(await readFile(join(out, 'build.json'), 'utf8')) as { inference?: { runtime?: { hostLibraries: string[] } } }).inference?.runtime
+      ?.hostLibraries ?? [],
+  );
   figures.runtime = {
     buildSeconds: f0(figures, 'runtime'),
     modelSeconds: f0(figures, 'model'),
@@ -80,9 +96,26 @@ if (manifest.runtime) {
 
 if (!args.has('--no-boot')) {
   const json = join(out, 'bench-check.json');
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/aios.js'), 'check', '--out', out, '--path', 'all', '--json', json], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/aios.js'), 'check', '--out', out, '--path', 'all', '--json', json], {
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1' },
+  });
   const check = JSON.parse(await readFile(json, 'utf8')) as { accel: string; results: { path: string; figures: Record<string, number> }[] };
-  figures.boot = { accel: check.accel, exit: r.status, paths: Object.fromEntries(check.results.map((x) => [x.path, { ...x.figures, ...(x.figures.serverReadySec !== undefined && x.figures.firstTokenMs !== undefined ? { bootToFirstTokenSec: +(x.figures.serverReadySec + x.figures.firstTokenMs / 1000).toFixed(2) } : {}) }])) };
+  figures.boot = {
+    accel: check.accel,
+    exit: r.status,
+    paths: Object.fromEntries(
+      check.results.map((x) => [
+        x.path,
+        {
+          ...x.figures,
+          ...(x.figures.serverReadySec !== undefined && x.figures.firstTokenMs !== undefined
+            ? { bootToFirstTokenSec: +(x.figures.serverReadySec + x.figures.firstTokenMs / 1000).toFixed(2) }
+            : {}),
+        },
+      ]),
+    ),
+  };
 }
 
 const f = figures as { warm: { steps: Step[] }; cold?: { steps: Step[] } };

@@ -41,22 +41,35 @@ async function main(argv: string[]): Promise<number> {
   await yargs(argv)
     .scriptName('aios')
     .usage('$0 <command> [options]\n\nBuild a minimal Linux image for AI servers and prove in QEMU that it boots.')
-    .command('build', 'build the kernel, llama-server and the model, aios-init, the initramfs and the images', (y) =>
-      sourceOptions(y)
-        .option('out', { type: 'string', describe: 'output directory (default ./out)' })
-        .option('format', { type: 'string', array: true, describe: 'images to write: iso, disk (comma-separated or repeated; default both)' }),
+    .command(
+      'build',
+      'build the kernel, llama-server and the model, aios-init, the initramfs and the images',
+      (y) =>
+        sourceOptions(y)
+          .option('out', { type: 'string', describe: 'output directory (default ./out)' })
+          .option('format', { type: 'string', array: true, describe: 'images to write: iso, disk (comma-separated or repeated; default both)' }),
       (a) => set(buildCommand(a)),
     )
-    .command('config', 'print the merged kernel configuration and the dropped-symbol report', (y) =>
-      sourceOptions(y).option('full', { type: 'boolean', describe: 'print the whole final .config too' }),
+    .command(
+      'config',
+      'print the merged kernel configuration and the dropped-symbol report',
+      (y) => sourceOptions(y).option('full', { type: 'boolean', describe: 'print the whole final .config too' }),
       (a) => set(configCommand(a)),
     )
-    .command('run', 'boot a build in QEMU with the serial console on this terminal (Ctrl-A X quits)', (y) => vmOptions(y), (a) => set(runCommand(a)))
-    .command('check', 'boot a build headless and judge the boot checklist; exit 1 when a check fails', (y) =>
-      vmOptions(y)
-        .option('json', { type: 'string', describe: 'write the results as JSON to this file' })
-        .option('junit', { type: 'string', describe: 'write JUnit XML (one test case per check and path) to this file' })
-        .option('timeout', { type: 'number', describe: 'seconds to wait for the boot report before killing QEMU (default 180)' }),
+    .command(
+      'run',
+      'boot a build in QEMU with the serial console on this terminal (Ctrl-A X quits)',
+      (y) => vmOptions(y),
+      (a) => set(runCommand(a)),
+    )
+    .command(
+      'check',
+      'boot a build headless and judge the boot checklist; exit 1 when a check fails',
+      (y) =>
+        vmOptions(y)
+          .option('json', { type: 'string', describe: 'write the results as JSON to this file' })
+          .option('junit', { type: 'string', describe: 'write JUnit XML (one test case per check and path) to this file' })
+          .option('timeout', { type: 'number', describe: 'seconds to wait for the boot report before killing QEMU (default 180)' }),
       (a) => set(checkCommand(a)),
     )
     .command('doctor', 'check the host tools the build needs and print the apt-get line for what is missing', {}, () => set(doctorCommand()))

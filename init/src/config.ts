@@ -6,8 +6,28 @@ export const initSpec = {
   hostname: str('Host name set at boot.', 'aios'),
   statusPort: num('TCP port of the read-only status endpoint (the boot report as JSON); 0 turns it off.', 8080, { min: 0, max: 65535, integer: true }),
   modules: obj('Kernel module strategy (the spec\'s "Kernel Module Loading Strategy").', {
-    always: strList('Loaded at every boot: storage, network, security. Built-in ones are noted, missing ones reported.', ['nvme', 'ahci', 'ext4', 'xfs', 'virtio_net', 'e1000e', 'r8169', 'apparmor']),
-    never: strList('Refused even when asked for: sound, HID, Bluetooth, wireless (prefixes).', ['snd', 'soundcore', 'hid', 'usbhid', 'bluetooth', 'btusb', 'cfg80211', 'mac80211', 'iwlwifi', 'ath']),
+    always: strList('Loaded at every boot: storage, network, security. Built-in ones are noted, missing ones reported.', [
+      'nvme',
+      'ahci',
+      'ext4',
+      'xfs',
+      'virtio_net',
+      'e1000e',
+      'r8169',
+      'apparmor',
+    ]),
+    never: strList('Refused even when asked for: sound, HID, Bluetooth, wireless (prefixes).', [
+      'snd',
+      'soundcore',
+      'hid',
+      'usbhid',
+      'bluetooth',
+      'btusb',
+      'cfg80211',
+      'mac80211',
+      'iwlwifi',
+      'ath',
+    ]),
     extra: strList('More modules to load at boot.', []),
     nvidiaInstaller: str('NVIDIA installer run once when an NVIDIA GPU is found.', '/usr/src/nvidia-driver.run'),
   }),
@@ -28,7 +48,7 @@ export const initSpec = {
     memoryMax: str('cgroup memory.max (bytes, or "max").', 'max'),
     cpuset: str('cgroup cpuset.cpus (empty: all).', ''),
   }),
-  inference: obj('The model server aios-init watches (written by `aios build` from aios.json\'s `runtime` and `model`).', {
+  inference: obj("The model server aios-init watches (written by `aios build` from aios.json's `runtime` and `model`).", {
     service: str('Name of the service that runs it; empty: no inference service.', ''),
     healthUrl: str('Polled until it answers 200 (ready), then every few seconds.', ''),
     model: str('Path of the model in the image.', ''),
@@ -36,7 +56,7 @@ export const initSpec = {
     modelSha256: str('sha256 of the model file.', ''),
     unhealthyRestarts: num('Consecutive failed health checks after which the server is restarted.', 3, { min: 1, integer: true }),
   }),
-  pressure: obj('Memory pressure (PSI) triggers on /proc/pressure/memory and on the inference service\'s cgroup.', {
+  pressure: obj("Memory pressure (PSI) triggers on /proc/pressure/memory and on the inference service's cgroup.", {
     stallUs: num('Stall time (µs) within the window that raises an event; 0 turns the triggers off.', 100_000, { min: 0, integer: true }),
     windowUs: num('Window (µs, 500000 to 10000000).', 1_000_000, { min: 500_000, max: 10_000_000, integer: true }),
   }),
@@ -56,7 +76,10 @@ export function loadInitConfig(path: string): { config: InitConfig; errors: Conf
   try {
     json = JSON.parse(text);
   } catch (err) {
-    return { config: parseConfig(initSpec, undefined, path).value, errors: [{ file: path, key: '', message: `not valid JSON (${(err as Error).message}); using defaults` }] };
+    return {
+      config: parseConfig(initSpec, undefined, path).value,
+      errors: [{ file: path, key: '', message: `not valid JSON (${(err as Error).message}); using defaults` }],
+    };
   }
   const { value, errors } = parseConfig(initSpec, json, path);
   value.services.forEach((s, i) => {

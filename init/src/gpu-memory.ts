@@ -24,6 +24,12 @@ export function vramInfo(fs: FsRoot, slot: string, driver: string | null): VramI
   }
   if (!driver) return { totalBytes: null, usedBytes: null, source: null, note: 'no driver bound' };
   const nvidia = fs.p(`/proc/driver/nvidia/gpus/${slot}/information`);
-  if (existsSync(nvidia)) return { totalBytes: null, usedBytes: null, source: `/proc/driver/nvidia/gpus/${slot}/information`, note: 'not exposed by this driver (NVIDIA reports memory through NVML only)' };
+  if (existsSync(nvidia))
+    return {
+      totalBytes: null,
+      usedBytes: null,
+      source: `/proc/driver/nvidia/gpus/${slot}/information`,
+      note: 'not exposed by this driver (NVIDIA reports memory through NVML only)',
+    };
   return { totalBytes: null, usedBytes: null, source: null, note: `not exposed by this driver (${driver})` };
 }

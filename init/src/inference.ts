@@ -23,20 +23,40 @@ export interface ServiceView {
 }
 
 /** The next state of the server from one health reading: a pure function, for the tests. */
-export function nextState(prev: InferenceInfo, svc: ServiceInfo | undefined, status: number, elapsedMs: number | undefined, failures: number, limit: number): { info: InferenceInfo; failures: number; restart?: string } {
+export function nextState(
+  prev: InferenceInfo,
+  svc: ServiceInfo | undefined,
+  status: number,
+  elapsedMs: number | undefined,
+  failures: number,
+  limit: number,
+): { info: InferenceInfo; failures: number; restart?: string } {
   const info = { ...prev };
   if (!svc) return { info: { ...info, state: 'failed', reason: `no service named ${prev.service}` }, failures };
   if (svc.state === 'failed' && svc.reason) return { info: { ...info, state: 'failed', reason: svc.reason, loadMs: null }, failures: 0 };
-  if (svc.state !== 'running') return { info: { ...info, state: 'loading', reason: `service ${svc.state}${svc.lastExit ? ` (last ${svc.lastExit})` : ''}`, loadMs: null }, failures: 0 };
+  if (svc.state !== 'running')
+    return { info: { ...info, state: 'loading', reason: `service ${svc.state}${svc.lastExit ? ` (last ${svc.lastExit})` : ''}`, loadMs: null }, failures: 0 };
   if (status === 200) {
     const loadMs = prev.state === 'ready' && prev.loadMs !== null ? prev.loadMs : elapsedMs !== undefined ? Math.round(elapsedMs) : null;
     const { reason: _drop, ...rest } = info;
     return { info: { ...rest, state: 'ready', loadMs }, failures: 0 };
   }
-  if (prev.state !== 'ready') return { info: { ...info, state: 'loading', reason: status ? `health answers HTTP ${status}` : 'health does not answer yet' }, failures: 0 };
+  if (prev.state !== 'ready')
+    return { info: { ...info, state: 'loading', reason: status ? `health answers HTTP ${status}` : 'health does not answer yet' }, failures: 0 };
   const n = failures + 1;
   const why = status ? `HTTP ${status}` : 'no answer';
-  if (n >= limit) return { info: { ...info, state: 'failed', reason: `health check failed ${n} times in a row (${why}): restarting`, loadMs: null, restartsForHealth: info.restartsForHealth + 1 }, failures: 0, restart: `${n} failed health checks (${why})` };
+  if (n >= limit)
+    return {
+      info: {
+        ...info,
+        state: 'failed',
+        reason: `health check failed ${n} times in a row (${why}): restarting`,
+        loadMs: null,
+        restartsForHealth: info.restartsForHealth + 1,
+      },
+      failures: 0,
+      restart: `${n} failed health checks (${why})`,
+    };
   return { info: { ...info, reason: `health check failed (${why})` }, failures: n };
 }
 
@@ -45,8 +65,21 @@ export class InferenceWatch {
   private state: InferenceInfo;
   private failures = 0;
   private timer?: NodeJS.Timeout;
-  constructor(private readonly cfg: InitConfig['inference'], private readonly services: ServiceView, private readonly log: (m: string) => void) {
-    this.state = { service: cfg.service, state: 'loading', model: cfg.model, modelName: cfg.modelName, modelSha256: cfg.modelSha256, loadMs: null, healthUrl: cfg.healthUrl, restartsForHealth: 0 };
+  constructor(
+    private readonly cfg: InitConfig['inference'],
+    private readonly services: ServiceView,
+    private readonly log: (m: string) => void,
+  ) {
+    this.state = {
+      service: cfg.service,
+      state: 'loading',
+      model: cfg.model,
+      modelName: cfg.modelName,
+      modelSha256: cfg.modelSha256,
+      loadMs: null,
+      healthUrl: cfg.healthUrl,
+      restartsForHealth: 0,
+    };
   }
 
   info(): InferenceInfo {
@@ -59,7 +92,10 @@ export class InferenceWatch {
       const status = svc?.state === 'running' ? await httpStatus(this.cfg.healthUrl, 2000) : 0;
       const started = this.services.startedAt(this.cfg.service);
       const r = nextState(this.state, svc, status, started === undefined ? undefined : performance.now() - started, this.failures, this.cfg.unhealthyRestarts);
-      if (r.info.state !== this.state.state) this.log(`inference: ${r.info.state}${r.info.state === 'ready' ? ` (${this.cfg.modelName}, loaded in ${r.info.loadMs} ms)` : r.info.reason ? ` (${r.info.reason})` : ''}`);
+      if (r.info.state !== this.state.state)
+        this.log(
+          `inference: ${r.info.state}${r.info.state === 'ready' ? ` (${this.cfg.modelName}, loaded in ${r.info.loadMs} ms)` : r.info.reason ? ` (${r.info.reason})` : ''}`,
+        );
       this.state = r.info;
       this.failures = r.failures;
       if (r.restart) this.services.restart(this.cfg.service, r.restart);

@@ -3,7 +3,10 @@ import { openSync, writeSync } from 'node:fs';
 /** Console and /dev/kmsg logging; every step's duration goes through here. */
 export class Log {
   private kmsg: number | undefined;
-  constructor(private readonly out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), kmsgPath = '/dev/kmsg') {
+  constructor(
+    private readonly out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+    kmsgPath = '/dev/kmsg',
+  ) {
     try {
       this.kmsg = openSync(kmsgPath, 'w');
     } catch {

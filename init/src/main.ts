@@ -78,7 +78,10 @@ export async function run(): Promise<void> {
   const inference = config.inference.service ? watchInference(config, supervisor, log) : undefined;
   const pressure = new PressureWatch(sys, fs, (m) => log.info(m));
   if (config.pressure.stallUs) {
-    const groups = [{ group: 'system', file: '/proc/pressure/memory' }, ...(inference ? [{ group: `service ${config.inference.service}`, file: `/sys/fs/cgroup/aios/${config.inference.service}/memory.pressure` }] : [])];
+    const groups = [
+      { group: 'system', file: '/proc/pressure/memory' },
+      ...(inference ? [{ group: `service ${config.inference.service}`, file: `/sys/fs/cgroup/aios/${config.inference.service}/memory.pressure` }] : []),
+    ];
     await step('pressure triggers', () => pressure.register(groups, config.pressure.stallUs, config.pressure.windowUs));
   }
 
@@ -131,14 +134,22 @@ export async function run(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('poweroff', 'SIGTERM'));
   process.on('SIGUSR2', () => void shutdown('poweroff', 'SIGUSR2'));
   process.on('SIGINT', () => void shutdown('restart', 'SIGINT (Ctrl-Alt-Del)'));
-  const buttons = watchPowerButton(fs, () => void shutdown('poweroff', 'power button'), (m) => log.warn(m));
+  const buttons = watchPowerButton(
+    fs,
+    () => void shutdown('poweroff', 'power button'),
+    (m) => log.warn(m),
+  );
   log.info(buttons.length ? `watching power button ${buttons.join(', ')}` : 'no power button found (ACPI_BUTTON, INPUT_EVDEV)');
 
   log.raw(formatReportLine(current()));
 }
 
 function watchInference(config: InitConfig, supervisor: Supervisor, log: Log): InferenceWatch {
-  const w = new InferenceWatch(config.inference, { info: (n) => supervisor.info().find((s) => s.name === n), startedAt: (n) => supervisor.startedAt(n), restart: (n, why) => supervisor.restart(n, why) }, (m) => log.info(m));
+  const w = new InferenceWatch(
+    config.inference,
+    { info: (n) => supervisor.info().find((s) => s.name === n), startedAt: (n) => supervisor.startedAt(n), restart: (n, why) => supervisor.restart(n, why) },
+    (m) => log.info(m),
+  );
   w.start();
   return w;
 }

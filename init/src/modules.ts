@@ -12,7 +12,11 @@ export interface ModuleIndex {
 }
 
 /** Module names use _ and - interchangeably; the kernel reports them with _. */
-export const modName = (s: string) => s.replace(/\.ko(\.[a-z]+)?$/, '').replace(/^.*\//, '').replace(/-/g, '_');
+export const modName = (s: string) =>
+  s
+    .replace(/\.ko(\.[a-z]+)?$/, '')
+    .replace(/^.*\//, '')
+    .replace(/-/g, '_');
 
 export function readModuleIndex(fs: FsRoot, release: string): ModuleIndex {
   const dir = fs.p(`/lib/modules/${release}`);
@@ -22,7 +26,14 @@ export function readModuleIndex(fs: FsRoot, release: string): ModuleIndex {
     for (const line of readFileSync(join(dir, 'modules.dep'), 'utf8').split('\n')) {
       const [file, rest = ''] = line.split(':');
       if (!file) continue;
-      deps.set(modName(file), { path: join(dir, file), needs: rest.trim().split(/\s+/).filter(Boolean).map((f) => join(dir, f)) });
+      deps.set(modName(file), {
+        path: join(dir, file),
+        needs: rest
+          .trim()
+          .split(/\s+/)
+          .filter(Boolean)
+          .map((f) => join(dir, f)),
+      });
     }
   } catch {
     /* no modules at all is a valid system */
@@ -50,7 +61,11 @@ export function builtinFromSysfs(fs: FsRoot, loaded: readonly string[]): string[
 
 export function loadedModules(fs: FsRoot): string[] {
   try {
-    return readFileSync(fs.p('/proc/modules'), 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ')[0]!).sort();
+    return readFileSync(fs.p('/proc/modules'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ')[0]!)
+      .sort();
   } catch {
     return [];
   }
@@ -71,8 +86,19 @@ export interface ModulePlan {
  * Decide what to load: always-load + detected + extra, minus never-load (refused even when asked),
  * minus built-in and missing ones (reported, not fatal).
  */
-export function planModules(index: ModuleIndex, opts: { always: string[]; detected: string[]; extra: string[]; never: string[]; loaded: string[] }): ModulePlan {
-  const strategy: ModuleStrategy = { always: opts.always.map(modName), detected: opts.detected.map(modName), never: opts.never, refused: [], missing: [], builtin: [], planned: [] };
+export function planModules(
+  index: ModuleIndex,
+  opts: { always: string[]; detected: string[]; extra: string[]; never: string[]; loaded: string[] },
+): ModulePlan {
+  const strategy: ModuleStrategy = {
+    always: opts.always.map(modName),
+    detected: opts.detected.map(modName),
+    never: opts.never,
+    refused: [],
+    missing: [],
+    builtin: [],
+    planned: [],
+  };
   const files: string[] = [];
   const seen = new Set<string>();
   const loaded = new Set(opts.loaded.map(modName));

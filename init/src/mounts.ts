@@ -3,7 +3,13 @@ import type { MountInfo } from '../../common/boot-report.ts';
 import { MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REMOUNT, MNT_DETACH, type Sys } from './sys.ts';
 import type { FsRoot } from './fsroot.ts';
 
-export interface PseudoMount { target: string; fstype: string; source: string; flags: number; data: string }
+export interface PseudoMount {
+  target: string;
+  fstype: string;
+  source: string;
+  flags: number;
+  data: string;
+}
 
 /** The pseudo filesystems of a running system, in mount order. */
 export const PSEUDO_MOUNTS: readonly PseudoMount[] = [
@@ -70,7 +76,10 @@ export function declaredMounts(fstab: string): string[] {
 
 /** Mount the /etc/fstab entries that are not mounted yet (noauto skipped). */
 export function mountFstab(sys: Sys, fs: FsRoot, fstab: string, log: (m: string) => void): void {
-  for (const l of fstab.split('\n').map((x) => x.trim()).filter((x) => x && !x.startsWith('#'))) {
+  for (const l of fstab
+    .split('\n')
+    .map((x) => x.trim())
+    .filter((x) => x && !x.startsWith('#'))) {
     const [source, target, fstype, options = 'defaults'] = l.split(/\s+/);
     if (!source || !target || !fstype || fstype === 'swap' || options.split(',').includes('noauto')) continue;
     if (readMounts(fs).some((m) => m.target === target)) {
@@ -85,7 +94,16 @@ export function mountFstab(sys: Sys, fs: FsRoot, fstab: string, log: (m: string)
     }
     try {
       mkdirSync(fs.p(target), { recursive: true });
-      sys.mount(source, fs.p(target), fstype, options.split(',').includes('ro') ? MS_RDONLY : 0, options.split(',').filter((o) => !['defaults', 'ro', 'rw'].includes(o)).join(','));
+      sys.mount(
+        source,
+        fs.p(target),
+        fstype,
+        options.split(',').includes('ro') ? MS_RDONLY : 0,
+        options
+          .split(',')
+          .filter((o) => !['defaults', 'ro', 'rw'].includes(o))
+          .join(','),
+      );
     } catch (err) {
       log(`mount ${target} from /etc/fstab failed: ${(err as Error).message}`);
     }

@@ -25,7 +25,12 @@ export function listInterfaces(fs: FsRoot): { name: string; kind: InterfaceInfo[
   };
   return names.map((name) => {
     const type = read(name, 'type');
-    return { name, kind: type === '1' ? 'ethernet' : type === '772' ? 'loopback' : 'other', mac: read(name, 'address'), physical: existsSync(fs.p(`/sys/class/net/${name}/device`)) };
+    return {
+      name,
+      kind: type === '1' ? 'ethernet' : type === '772' ? 'loopback' : 'other',
+      mac: read(name, 'address'),
+      physical: existsSync(fs.p(`/sys/class/net/${name}/device`)),
+    };
   });
 }
 
@@ -57,13 +62,26 @@ export function defaultRoute(fs: FsRoot): string | null {
   return null;
 }
 
-export interface Lease { ip: string; subnet: string; router?: string }
+export interface Lease {
+  ip: string;
+  subnet: string;
+  router?: string;
+}
 
 /** What our udhcpc script prints for a lease: `AIOS_DHCP ip=... subnet=... router=...`. */
 export function parseLease(stdout: string): Lease | undefined {
-  const line = stdout.split('\n').reverse().find((l) => l.startsWith('AIOS_DHCP '));
+  const line = stdout
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('AIOS_DHCP '));
   if (!line) return undefined;
-  const kv = Object.fromEntries(line.slice(10).trim().split(/\s+/).map((p) => p.split('=') as [string, string]));
+  const kv = Object.fromEntries(
+    line
+      .slice(10)
+      .trim()
+      .split(/\s+/)
+      .map((p) => p.split('=') as [string, string]),
+  );
   if (!kv.ip) return undefined;
   return { ip: kv.ip, subnet: kv.subnet || '255.255.255.0', router: kv.router?.split(',')[0] || undefined };
 }
@@ -87,7 +105,23 @@ export async function setupNetwork(sys: Sys, fs: FsRoot, cfg: InitConfig['networ
       }
       let lease: Lease | undefined;
       if (cfg.dhcp) {
-        const r = await runTracked(UDHCPC.find((p) => existsSync(p)) ?? 'udhcpc', ['-i', i.name, '-f', '-q', '-n', '-t', String(Math.max(2, Math.ceil(cfg.dhcpTimeoutSeconds / 2))), '-T', '2', '-s', '/usr/libexec/aios/udhcpc.script'], cfg.dhcpTimeoutSeconds * 1000 + 2000);
+        const r = await runTracked(
+          UDHCPC.find((p) => existsSync(p)) ?? 'udhcpc',
+          [
+            '-i',
+            i.name,
+            '-f',
+            '-q',
+            '-n',
+            '-t',
+            String(Math.max(2, Math.ceil(cfg.dhcpTimeoutSeconds / 2))),
+            '-T',
+            '2',
+            '-s',
+            '/usr/libexec/aios/udhcpc.script',
+          ],
+          cfg.dhcpTimeoutSeconds * 1000 + 2000,
+        );
         lease = parseLease(r.stdout);
         if (!lease) log(`${i.name}: no DHCP lease (udhcpc exit ${r.code}${r.stderr ? `: ${r.stderr.trim().split('\n').pop()}` : ''})`);
       }

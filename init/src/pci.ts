@@ -3,9 +3,22 @@ import { basename, join } from 'node:path';
 import type { GpuInfo } from '../../common/boot-report.ts';
 import type { FsRoot } from './fsroot.ts';
 
-export interface PciDevice { slot: string; vendor: string; device: string; class: string; driver: string | null }
+export interface PciDevice {
+  slot: string;
+  vendor: string;
+  device: string;
+  class: string;
+  driver: string | null;
+}
 
-const VENDORS: Record<string, string> = { '0x10de': 'NVIDIA', '0x1002': 'AMD', '0x8086': 'Intel', '0x1234': 'QEMU', '0x1af4': 'Red Hat (virtio)', '0x1b36': 'Red Hat (QEMU)' };
+const VENDORS: Record<string, string> = {
+  '0x10de': 'NVIDIA',
+  '0x1002': 'AMD',
+  '0x8086': 'Intel',
+  '0x1234': 'QEMU',
+  '0x1af4': 'Red Hat (virtio)',
+  '0x1b36': 'Red Hat (QEMU)',
+};
 
 export function scanPci(fs: FsRoot): PciDevice[] {
   const dir = fs.p('/sys/bus/pci/devices');
@@ -17,7 +30,9 @@ export function scanPci(fs: FsRoot): PciDevice[] {
   }
   const read = (slot: string, f: string) => {
     try {
-      return readFileSync(join(dir, slot, f), 'utf8').trim().toLowerCase();
+      return readFileSync(join(dir, slot, f), 'utf8')
+        .trim()
+        .toLowerCase();
     } catch {
       return '';
     }

@@ -20,7 +20,11 @@ const MAX_EVENTS = 100;
 export class PressureWatch {
   private list: PressureEvent[] = [];
   private registered: string[] = [];
-  constructor(private readonly sys: Sys, private readonly fs: FsRoot, private readonly log: (m: string) => void) {}
+  constructor(
+    private readonly sys: Sys,
+    private readonly fs: FsRoot,
+    private readonly log: (m: string) => void,
+  ) {}
 
   register(groups: { group: string; file: string }[], stallUs: number, windowUs: number): void {
     const spec = triggerSpec(stallUs, windowUs);

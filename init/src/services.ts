@@ -45,7 +45,10 @@ export function unrunnable(code: number | null, command: string): string | undef
 export class Supervisor {
   private services = new Map<string, Running>();
   private stopping = false;
-  constructor(private readonly fs: FsRoot, private readonly log: (m: string) => void) {}
+  constructor(
+    private readonly fs: FsRoot,
+    private readonly log: (m: string) => void,
+  ) {}
 
   /** Create /sys/fs/cgroup/aios/<name> with the limits; null when cgroups are not usable. */
   private cgroup(s: ServiceSpec): string | null {

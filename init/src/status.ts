@@ -8,7 +8,17 @@ import { loadedModules } from './modules.ts';
 import { zombieChildren } from './reaper.ts';
 
 /** Files that must exist on a populated /proc and /sys. */
-export const PROC_SYS_FILES = ['/proc/cpuinfo', '/proc/meminfo', '/proc/mounts', '/proc/uptime', '/proc/self/status', '/sys/kernel', '/sys/class/net', '/sys/bus/pci/devices', '/sys/fs/cgroup/cgroup.controllers'];
+export const PROC_SYS_FILES = [
+  '/proc/cpuinfo',
+  '/proc/meminfo',
+  '/proc/mounts',
+  '/proc/uptime',
+  '/proc/self/status',
+  '/sys/kernel',
+  '/sys/class/net',
+  '/sys/bus/pci/devices',
+  '/sys/fs/cgroup/cgroup.controllers',
+];
 
 function read(fs: FsRoot, p: string): string {
   try {

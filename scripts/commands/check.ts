@@ -29,7 +29,9 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
   for (const path of paths) {
     const o = await vmOptions(args, path, accel);
     o.hostPort = await freePort();
-    const inference = served ? { hostPort: await freePort(), prompt: CHECK_PROMPT, apiKey: config.runtime.apiKey, maxTokens: 32, readyTimeoutSec: config.check.inferenceReadySeconds } : undefined;
+    const inference = served
+      ? { hostPort: await freePort(), prompt: CHECK_PROMPT, apiKey: config.runtime.apiKey, maxTokens: 32, readyTimeoutSec: config.check.inferenceReadySeconds }
+      : undefined;
     if (inference && served) o.forwards = [{ host: inference.hostPort, guest: served.port }];
     let bootDisk: string | undefined;
     let releaseDisk = () => {};
@@ -56,9 +58,32 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
         budgets: { kvm: config.check.kvmBudgetSeconds, tcg: config.check.tcgBudgetSeconds },
         inferenceExpect: served && { expect: served.expect, model: served.model.name },
       });
-      results.push({ path, accel, accelWhy: why, command: r.command, serialLog, figures: { firstOutputSec: r.firstOutputSec, reportSec: r.reportSec, uptimeAtReady: r.report?.uptimeAtReady, execToReadyMs: r.report?.execToReadyMs, pid1RssKB: r.live?.pid1.rssKB ?? r.report?.pid1.rssKB, serverReadySec: r.inference?.readySec, modelLoadMs: r.inference?.initView?.loadMs ?? undefined, firstTokenMs: r.inference?.ttftMs, tokensPerSecond: r.inference?.tokensPerSecond }, checks });
+      results.push({
+        path,
+        accel,
+        accelWhy: why,
+        command: r.command,
+        serialLog,
+        figures: {
+          firstOutputSec: r.firstOutputSec,
+          reportSec: r.reportSec,
+          uptimeAtReady: r.report?.uptimeAtReady,
+          execToReadyMs: r.report?.execToReadyMs,
+          pid1RssKB: r.live?.pid1.rssKB ?? r.report?.pid1.rssKB,
+          serverReadySec: r.inference?.readySec,
+          modelLoadMs: r.inference?.initView?.loadMs ?? undefined,
+          firstTokenMs: r.inference?.ttftMs,
+          tokensPerSecond: r.inference?.tokensPerSecond,
+        },
+        checks,
+      });
       if (checks.some((c) => !c.ok)) {
-        console.log(`[${path}] last 50 serial lines:\n${r.lines.slice(-50).map((l) => `  | ${l}`).join('\n')}`);
+        console.log(
+          `[${path}] last 50 serial lines:\n${r.lines
+            .slice(-50)
+            .map((l) => `  | ${l}`)
+            .join('\n')}`,
+        );
         const hint = panicHint(r.lines.join('\n'));
         if (hint) console.log(`[${path}] hint: ${hint}`);
       }

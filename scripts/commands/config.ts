@@ -37,7 +37,7 @@ export async function configCommand(args: CommonArgs & { full?: boolean }): Prom
   console.log('requested symbol                          asked  got');
   for (const r of requests.values()) {
     const got = valueOf(config, r.symbol);
-    console.log(`${(`CONFIG_${r.symbol}`).padEnd(42)}${r.value.padEnd(6)} ${got}${got === (r.value || 'n') ? '' : '   <-- differs'}`);
+    console.log(`${`CONFIG_${r.symbol}`.padEnd(42)}${r.value.padEnd(6)} ${got}${got === (r.value || 'n') ? '' : '   <-- differs'}`);
   }
   console.log('');
   console.log(formatReport(kc.problems, kc.requested));

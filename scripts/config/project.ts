@@ -11,7 +11,10 @@ export const projectSpec = {
   kernel: obj('The kernel and where its source comes from.', {
     version: str('Kernel version to build from kernel.org.', '6.8.12', { pattern: /^\d+\.\d+(\.\d+)?$/, patternHint: 'a version like 6.8.12' }),
     source: str('`auto` (cache, kernel.org, then Debian), `kernel.org`, `debian`, a local tarball or directory, or a URL.', 'auto'),
-    sha256: str('sha256 of the kernel.org tarball, for a version that has no pin in scripts/kernel/pins.ts.', '', { pattern: /^([0-9a-f]{64})?$/, patternHint: '64 hex digits' }),
+    sha256: str('sha256 of the kernel.org tarball, for a version that has no pin in scripts/kernel/pins.ts.', '', {
+      pattern: /^([0-9a-f]{64})?$/,
+      patternHint: '64 hex digits',
+    }),
     mirror: str('Base URL of the kernel.org mirror (the tarball is `<mirror>/v6.x/linux-X.Y.Z.tar.xz`).', 'https://cdn.kernel.org/pub/linux/kernel'),
     debianPackage: str('Debian package with the offline kernel source.', 'linux-source-6.12'),
     fragmentDir: str('Directory of the base fragments (aios.config first, then the rest by name). Empty: kernel-config/ of the project.', ''),
@@ -20,8 +23,11 @@ export const projectSpec = {
     jobs: num('Parallel make jobs; 0 means the number of CPUs.', 0, { min: 0, integer: true }),
     ccache: bool('Use ccache when it is installed.', true),
   }),
-  runtime: obj('The inference runtime: llama.cpp\'s llama-server, built from pinned source and run by aios-init as the service `inference`.', {
-    source: str('`npm` (the llama.cpp tree in node-llama-cpp, pinned in scripts/runtime/pins.ts), a llama.cpp tarball or directory, or a URL (with `runtime.sha256`).', 'npm'),
+  runtime: obj("The inference runtime: llama.cpp's llama-server, built from pinned source and run by aios-init as the service `inference`.", {
+    source: str(
+      '`npm` (the llama.cpp tree in node-llama-cpp, pinned in scripts/runtime/pins.ts), a llama.cpp tarball or directory, or a URL (with `runtime.sha256`).',
+      'npm',
+    ),
     sha256: str('sha256 of a llama.cpp tarball given by path or URL.', '', { pattern: /^([0-9a-f]{64})?$/, patternHint: '64 hex digits' }),
     registry: str('npm registry the pinned package is downloaded from.', 'https://registry.npmjs.org'),
     backends: strList('ggml backends: `cpu` (every x86-64 variant, picked at run time) and optionally `vulkan`.', ['cpu'], BACKENDS),
@@ -37,8 +43,11 @@ export const projectSpec = {
   }),
   model: obj('The GGUF model served; empty source: the tiny deterministic test model made at build time.', {
     source: str('A local .gguf path, or an https URL (then `model.sha256` is required).', ''),
-    sha256: str('sha256 of the model file; required for a URL, checked for a path when given.', '', { pattern: /^([0-9a-f]{64})?$/, patternHint: '64 hex digits' }),
-    expect: str('Text the answer to `aios check`\'s prompt must hold (the tiny model\'s sentence by default; empty for your model: any answer).', ''),
+    sha256: str('sha256 of the model file; required for a URL, checked for a path when given.', '', {
+      pattern: /^([0-9a-f]{64})?$/,
+      patternHint: '64 hex digits',
+    }),
+    expect: str("Text the answer to `aios check`'s prompt must hold (the tiny model's sentence by default; empty for your model: any answer).", ''),
   }),
   boot: obj('The kernel command line of the images.', {
     cmdline: str('Arguments added after root= and console=.', 'quiet loglevel=3'),
@@ -47,7 +56,7 @@ export const projectSpec = {
     kvmBudgetSeconds: num('Boot-report budget when KVM ran.', 5, { min: 1 }),
     tcgBudgetSeconds: num('Boot-report budget under TCG (software emulation).', 30, { min: 1 }),
     timeoutSeconds: num('Hard limit for one boot before it is killed.', 180, { min: 10 }),
-    inferenceReadySeconds: num('How long check 11 waits, after the boot report, for llama-server\'s /health to answer 200.', 90, { min: 1 }),
+    inferenceReadySeconds: num("How long check 11 waits, after the boot report, for llama-server's /health to answer 200.", 90, { min: 1 }),
     memoryMB: num('Guest memory.', 1024, { min: 256, integer: true }),
     cpus: num('Guest CPUs.', 2, { min: 1, integer: true }),
     accel: oneOf('Accelerator: `auto` probes KVM and falls back to TCG.', ['auto', 'kvm', 'tcg'] as const, 'auto'),

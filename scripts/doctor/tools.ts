@@ -48,7 +48,12 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { name: 'python3 (Debian)', pkg: 'python3', probe: '/usr/bin/python3', why: 'the tiny test model (llama.cpp gguf-py)' },
   { name: 'numpy for Debian python3', pkg: 'python3-numpy', probe: '/usr/lib/python3/dist-packages/numpy/__init__.py', why: 'the tiny test model (gguf-py)' },
   { name: 'PyYAML for Debian python3', pkg: 'python3-yaml', probe: '/usr/lib/python3/dist-packages/yaml/__init__.py', why: 'gguf-py imports it' },
-  { name: 'Node.js headers (node_api.h)', pkg: 'libnode-dev', probe: nodeHeader, why: 'the aios-init system-call addon (Node\'s own install has them in include/node)' },
+  {
+    name: 'Node.js headers (node_api.h)',
+    pkg: 'libnode-dev',
+    probe: nodeHeader,
+    why: "the aios-init system-call addon (Node's own install has them in include/node)",
+  },
   { name: 'qemu-system-x86_64', pkg: 'qemu-system-x86', probe: 'qemu-system-x86_64', why: 'aios run, aios check', bootOnly: true },
   { name: 'OVMF', pkg: 'ovmf', probe: '/usr/share/OVMF/OVMF_CODE_4M.fd', why: 'UEFI boot in aios check', bootOnly: true },
 ];
@@ -78,7 +83,13 @@ export function doctorReport(missing: readonly HostTool[]): string {
   const required = missing.filter((t) => !t.optional);
   if (!missing.length) return `all ${HOST_TOOLS.length} host tools are present`;
   const lines = missing.map((t) => `  missing ${t.optional ? '(optional) ' : ''}${t.name} (${t.why}): Debian package ${t.pkg}`);
-  return [...lines, '', `install with:`, `  ${installLine(missing)}`, ...(required.length ? [] : ['(only optional tools are missing: the build can go on)'])].join('\n');
+  return [
+    ...lines,
+    '',
+    `install with:`,
+    `  ${installLine(missing)}`,
+    ...(required.length ? [] : ['(only optional tools are missing: the build can go on)']),
+  ].join('\n');
 }
 
 const versionCache = new Map<string, Promise<string | undefined>>();
@@ -96,7 +107,10 @@ export async function toolVersions(tools: readonly string[]): Promise<Record<str
 export function toolVersion(tool: string): Promise<string | undefined> {
   let p = versionCache.get(tool);
   if (!p) {
-    p = run(tool, [VERSION_FLAG[tool] ?? '--version']).then((r) => (r.stdout || r.stderr).split('\n')[0]?.trim(), () => undefined);
+    p = run(tool, [VERSION_FLAG[tool] ?? '--version']).then(
+      (r) => (r.stdout || r.stderr).split('\n')[0]?.trim(),
+      () => undefined,
+    );
     versionCache.set(tool, p);
   }
   return p;

@@ -7,7 +7,26 @@ export function uuidFrom(hex: string): string {
 }
 
 export function mke2fsArgs(o: { tree: string; image: string; sizeMiB: number; label: string; uuid: string; hashSeed: string }): string[] {
-  return ['-q', '-F', '-t', 'ext4', '-b', '4096', '-I', '256', '-L', o.label, '-U', o.uuid, '-E', `hash_seed=${o.hashSeed},root_owner=0:0`, '-d', o.tree, o.image, `${o.sizeMiB}M`];
+  return [
+    '-q',
+    '-F',
+    '-t',
+    'ext4',
+    '-b',
+    '4096',
+    '-I',
+    '256',
+    '-L',
+    o.label,
+    '-U',
+    o.uuid,
+    '-E',
+    `hash_seed=${o.hashSeed},root_owner=0:0`,
+    '-d',
+    o.tree,
+    o.image,
+    `${o.sizeMiB}M`,
+  ];
 }
 
 /**
@@ -16,7 +35,11 @@ export function mke2fsArgs(o: { tree: string; image: string; sizeMiB: number; la
  * user decide.
  */
 export function debugfsPinScript(paths: readonly string[], epoch: number): string {
-  return ['/', ...paths].flatMap((p) => ['uid', 'gid', 'atime', 'ctime', 'mtime', 'crtime'].map((f) => `sif "${p}" ${f} ${f.endsWith('id') ? 0 : epoch}`)).join('\n') + '\n';
+  return (
+    ['/', ...paths]
+      .flatMap((p) => ['uid', 'gid', 'atime', 'ctime', 'mtime', 'crtime'].map((f) => `sif "${p}" ${f} ${f.endsWith('id') ? 0 : epoch}`))
+      .join('\n') + '\n'
+  );
 }
 
 /** sfdisk input: an MBR with one bootable Linux partition starting at 1 MiB. */
@@ -25,7 +48,22 @@ export function sfdiskScript(o: { labelId: string; startSector: number; sectors:
 }
 
 export function mksquashfsArgs(tree: string, out: string, epoch: number): string[] {
-  return [tree, out, '-noappend', '-no-progress', '-all-root', '-no-xattrs', '-comp', 'gzip', '-mkfs-time', String(epoch), '-all-time', String(epoch), '-processors', '1'];
+  return [
+    tree,
+    out,
+    '-noappend',
+    '-no-progress',
+    '-all-root',
+    '-no-xattrs',
+    '-comp',
+    'gzip',
+    '-mkfs-time',
+    String(epoch),
+    '-all-time',
+    String(epoch),
+    '-processors',
+    '1',
+  ];
 }
 
 export const ISO_VOLUME_LABEL = 'AIOS';
@@ -50,7 +88,26 @@ export function isoDate(epoch: number): string {
  */
 export function grubMkrescueArgs(isoDir: string, out: string, epoch: number): string[] {
   const d = isoDate(epoch);
-  return ['-o', out, isoDir, '--', '-volid', ISO_VOLUME_LABEL, '-volume_date', 'uuid', d, '-volume_date', 'c', d, '-volume_date', 'm', d, '-volume_date', 'all_file_dates', `=${epoch}`];
+  return [
+    '-o',
+    out,
+    isoDir,
+    '--',
+    '-volid',
+    ISO_VOLUME_LABEL,
+    '-volume_date',
+    'uuid',
+    d,
+    '-volume_date',
+    'c',
+    d,
+    '-volume_date',
+    'm',
+    d,
+    '-volume_date',
+    'all_file_dates',
+    `=${epoch}`,
+  ];
 }
 
 /** The spec's GRUB entry, adapted to the live medium: root is the squashfs on the ISO. */

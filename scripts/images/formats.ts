@@ -8,7 +8,10 @@ export type FormatName = keyof typeof FORMATS;
 export const FORMAT_NAMES = Object.keys(FORMATS) as FormatName[];
 
 export function parseFormats(list: readonly string[]): FormatName[] {
-  const names = list.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+  const names = list
+    .flatMap((x) => x.split(','))
+    .map((x) => x.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !(n in FORMATS));
   if (unknown.length) throw new Error(`unknown output format ${unknown.map((u) => `"${u}"`).join(', ')}; known formats: ${FORMAT_NAMES.join(', ')}`);
   if (!names.length) throw new Error(`no output format given; known formats: ${FORMAT_NAMES.join(', ')}`);

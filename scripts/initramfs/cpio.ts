@@ -37,7 +37,13 @@ export function writeCpio(entries: readonly CpioEntry[], mtime: number): Buffer 
   const parts: Buffer[] = [];
   sorted.forEach((e, i) => {
     const body = e.type === 'file' ? (e.data ?? Buffer.alloc(0)) : e.type === 'symlink' ? Buffer.from(e.target ?? '') : Buffer.alloc(0);
-    parts.push(...record(e.path, { ino: i + 1, mode: TYPE_BITS[e.type] | (e.mode & 0o7777), nlink: e.type === 'dir' ? 2 : 1, mtime, size: body.length, nameLen: 0, rdev: e.rdev }, body));
+    parts.push(
+      ...record(
+        e.path,
+        { ino: i + 1, mode: TYPE_BITS[e.type] | (e.mode & 0o7777), nlink: e.type === 'dir' ? 2 : 1, mtime, size: body.length, nameLen: 0, rdev: e.rdev },
+        body,
+      ),
+    );
   });
   parts.push(...record('TRAILER!!!', { ino: 0, mode: 0, nlink: 1, mtime: 0, size: 0, nameLen: 0 }, Buffer.alloc(0)));
   return Buffer.concat(parts);

@@ -36,19 +36,33 @@ export function checkRequests(requests: ReadonlyMap<string, ConfigLine>, config:
     const got = valueOf(config, req.symbol);
     if (want === got) continue;
     if (want === 'n') {
-      const selectedBy = s.selectedBy.filter((x) => isOn(valueOf(config, x.by))).map((x) => `${x.by}=${valueOf(config, x.by)}${x.cond ? ` (if ${x.cond})` : ''}`);
+      const selectedBy = s.selectedBy
+        .filter((x) => isOn(valueOf(config, x.by)))
+        .map((x) => `${x.by}=${valueOf(config, x.by)}${x.cond ? ` (if ${x.cond})` : ''}`);
       problems.push({ kind: 'forced', request: req, got, selectedBy });
     } else if (got === 'n') {
       // Show each dependency expression that holds an off symbol, with those symbols.
       const exprs = [...new Set(s.depends.flat())];
-      const unmet = exprs.map((expr) => ({ expr, off: symbolsIn(expr).filter((x) => tree.has(x) && !isOn(valueOf(config, x)) && !expr.includes(`!${x}`)) })).filter((u) => u.off.length);
+      const unmet = exprs
+        .map((expr) => ({ expr, off: symbolsIn(expr).filter((x) => tree.has(x) && !isOn(valueOf(config, x)) && !expr.includes(`!${x}`)) }))
+        .filter((u) => u.off.length);
       problems.push({ kind: 'dropped', request: req, got, unmet });
     } else if (want === 'm' && got === 'y') {
       const by = s.selectedBy.filter((x) => valueOf(config, x.by) === 'y').map((x) => x.by);
-      const reason = s.type === 'bool' ? `${req.symbol} is a bool: it cannot be a module` : by.length ? `selected by built-in ${by.join(', ')}` : 'raised to y by the configuration';
+      const reason =
+        s.type === 'bool'
+          ? `${req.symbol} is a bool: it cannot be a module`
+          : by.length
+            ? `selected by built-in ${by.join(', ')}`
+            : 'raised to y by the configuration';
       problems.push({ kind: 'changed', request: req, got, reason });
     } else {
-      problems.push({ kind: 'changed', request: req, got, reason: s.type === 'bool' && want === 'm' ? 'a bool cannot be a module' : 'the configuration chose another value' });
+      problems.push({
+        kind: 'changed',
+        request: req,
+        got,
+        reason: s.type === 'bool' && want === 'm' ? 'a bool cannot be a module' : 'the configuration chose another value',
+      });
     }
   }
   return problems;
@@ -71,7 +85,9 @@ export function formatProblem(p: Problem): string {
     case 'forced':
       return [
         `${name}: asked n, got ${p.got} (${where})`,
-        p.selectedBy.length ? `    forced on by select from: ${p.selectedBy.join(', ')}` : '    forced on: no selecting symbol is on; a default or a choice keeps it',
+        p.selectedBy.length
+          ? `    forced on by select from: ${p.selectedBy.join(', ')}`
+          : '    forced on: no selecting symbol is on; a default or a choice keeps it',
         ...(p.selectedBy.length ? [`    fix: turn off ${p.selectedBy.map((x) => `CONFIG_${x.split('=')[0]}`).join(', ')} in a fragment`] : []),
       ].join('\n');
     case 'changed':

@@ -110,7 +110,9 @@ async function fromKernelOrg(o: SourceOptions): Promise<KernelSource> {
   const pinned = o.sha256 || KERNEL_ORG_SHA256[o.version];
   const url = kernelOrgUrl(o.mirror, o.version);
   if (!pinned) {
-    throw new Error(`no sha256 is pinned for linux-${o.version}.tar.xz (scripts/kernel/pins.ts): pass --kernel-sha256 HEX or set kernel.sha256 in aios.json; an unverified kernel is not built`);
+    throw new Error(
+      `no sha256 is pinned for linux-${o.version}.tar.xz (scripts/kernel/pins.ts): pass --kernel-sha256 HEX or set kernel.sha256 in aios.json; an unverified kernel is not built`,
+    );
   }
   const tarball = join(o.cacheDir, 'downloads', `linux-${o.version}.tar.xz`);
   await mkdir(join(o.cacheDir, 'downloads'), { recursive: true });
@@ -135,7 +137,16 @@ async function fromDebian(o: SourceOptions): Promise<KernelSource> {
   }
   const sha = await sha256File(tarball);
   const { dir, version } = await unpackTarball(tarball, sha, o.cacheDir);
-  return { version, requestedVersion: o.version, origin: 'debian', from: `${o.debianPackage} ${debVersion} (sha256 ${debSha})`, sha256: sha, tarball, dir, fellBack: false };
+  return {
+    version,
+    requestedVersion: o.version,
+    origin: 'debian',
+    from: `${o.debianPackage} ${debVersion} (sha256 ${debSha})`,
+    sha256: sha,
+    tarball,
+    dir,
+    fellBack: false,
+  };
 }
 
 async function fromPath(o: SourceOptions, path: string): Promise<KernelSource> {

@@ -39,7 +39,10 @@ export async function writeAtomically(finalPath: string, produce: (tmp: string) 
  * the old one is moved aside first and removed after: there is never a half-written output.
  */
 export async function renameInto(tmp: string, finalPath: string): Promise<void> {
-  const old = await lstat(finalPath).then((st) => (st.isDirectory() ? tempPath(finalPath) : undefined), () => undefined);
+  const old = await lstat(finalPath).then(
+    (st) => (st.isDirectory() ? tempPath(finalPath) : undefined),
+    () => undefined,
+  );
   if (old) await rename(finalPath, old);
   await rename(tmp, finalPath);
   if (old) await rm(old, { recursive: true, force: true });

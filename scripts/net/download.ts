@@ -16,7 +16,11 @@ export interface DownloadOptions {
 }
 
 export class ChecksumError extends Error {
-  constructor(readonly url: string, readonly expected: string, readonly actual: string) {
+  constructor(
+    readonly url: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
     super(`checksum mismatch for ${url}: expected sha256 ${expected}, got ${actual}; the file was deleted, not kept`);
   }
 }
@@ -27,14 +31,22 @@ export class ChecksumError extends Error {
  */
 export async function download(url: string, dest: string, opts: DownloadOptions = {}): Promise<{ sha256: string; resumedFrom: number }> {
   const part = `${dest}.part`;
-  const have = await stat(part).then((s) => s.size, () => 0);
+  const have = await stat(part).then(
+    (s) => s.size,
+    () => 0,
+  );
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no answer from ${url} within ${opts.connectTimeoutMs ?? 15000} ms`)), opts.connectTimeoutMs ?? 15000);
+  const timer = setTimeout(
+    () => controller.abort(new Error(`no answer from ${url} within ${opts.connectTimeoutMs ?? 15000} ms`)),
+    opts.connectTimeoutMs ?? 15000,
+  );
   let res: Response;
   try {
     res = await (opts.fetchImpl ?? fetch)(url, { headers: have ? { Range: `bytes=${have}-` } : {}, signal: controller.signal });
   } catch (err) {
-    throw new Error(`cannot download ${url}: ${(err as Error).message}${(err as Error).cause ? ` (${String((err as { cause: unknown }).cause)})` : ''}`, { cause: err });
+    throw new Error(`cannot download ${url}: ${(err as Error).message}${(err as Error).cause ? ` (${String((err as { cause: unknown }).cause)})` : ''}`, {
+      cause: err,
+    });
   } finally {
     clearTimeout(timer);
   }
@@ -53,9 +65,13 @@ export async function download(url: string, dest: string, opts: DownloadOptions 
     const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
     const stallMs = opts.stallTimeoutMs ?? 30_000;
     let last = performance.now();
-    const watch = setInterval(() => {
-      if (performance.now() - last > stallMs) body.destroy(new Error(`the download of ${url} stalled: no data for ${stallMs / 1000} s (${received} bytes kept in ${part} for the next attempt)`));
-    }, Math.min(1000, stallMs / 4));
+    const watch = setInterval(
+      () => {
+        if (performance.now() - last > stallMs)
+          body.destroy(new Error(`the download of ${url} stalled: no data for ${stallMs / 1000} s (${received} bytes kept in ${part} for the next attempt)`));
+      },
+      Math.min(1000, stallMs / 4),
+    );
     body.on('data', (c: Buffer) => {
       last = performance.now();
       received += c.length;

@@ -10,7 +10,12 @@ import type { BuildContext } from './context.ts';
  * temporary directory and renamed into place with a completion mark, so an interrupted step
  * leaves nothing that a later run trusts. Returns whether the output was already there.
  */
-export async function cachedOutput(cacheDir: string, step: string, inputs: unknown, produce: (dir: string) => Promise<void>): Promise<{ dir: string; hit: boolean; key: string; producedSeconds?: number }> {
+export async function cachedOutput(
+  cacheDir: string,
+  step: string,
+  inputs: unknown,
+  produce: (dir: string) => Promise<void>,
+): Promise<{ dir: string; hit: boolean; key: string; producedSeconds?: number }> {
   const key = hashValue(inputs).slice(0, 24);
   const dir = join(cacheDir, 'steps', step, key);
   const mark = join(dir, '.complete');

@@ -13,7 +13,10 @@ export interface GgufInfo {
 }
 
 export class GgufError extends Error {
-  constructor(readonly file: string, problem: string) {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
     super(`${file}: not a usable GGUF model: ${problem}`);
   }
 }
@@ -23,17 +26,48 @@ const MAGIC = 0x46554747; // "GGUF" little-endian
 const SCALAR_BYTES: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
 // ggml type id -> [block size in elements, bytes per block], for the types a model can hold.
 const GGML_TYPES: Record<number, [number, number]> = {
-  0: [1, 4], 1: [1, 2], 2: [32, 18], 3: [32, 20], 6: [32, 22], 7: [32, 24], 8: [32, 34], 9: [32, 36],
-  10: [256, 84], 11: [256, 110], 12: [256, 144], 13: [256, 176], 14: [256, 210], 15: [256, 292],
-  16: [256, 66], 17: [256, 74], 18: [256, 98], 19: [256, 50], 20: [32, 18], 21: [256, 110], 22: [256, 82], 23: [256, 136],
-  24: [1, 1], 25: [1, 2], 26: [1, 4], 27: [1, 8], 28: [1, 8], 29: [256, 56], 30: [1, 2], 34: [256, 54], 35: [256, 66], 39: [32, 17],
+  0: [1, 4],
+  1: [1, 2],
+  2: [32, 18],
+  3: [32, 20],
+  6: [32, 22],
+  7: [32, 24],
+  8: [32, 34],
+  9: [32, 36],
+  10: [256, 84],
+  11: [256, 110],
+  12: [256, 144],
+  13: [256, 176],
+  14: [256, 210],
+  15: [256, 292],
+  16: [256, 66],
+  17: [256, 74],
+  18: [256, 98],
+  19: [256, 50],
+  20: [32, 18],
+  21: [256, 110],
+  22: [256, 82],
+  23: [256, 136],
+  24: [1, 1],
+  25: [1, 2],
+  26: [1, 4],
+  27: [1, 8],
+  28: [1, 8],
+  29: [256, 56],
+  30: [1, 2],
+  34: [256, 54],
+  35: [256, 66],
+  39: [32, 17],
 };
 const ALIGNMENT_KEY = 'general.alignment';
 
 /** A bounds-checked little-endian reader over the head of the file. */
 class Cursor {
   pos = 0;
-  constructor(private readonly buf: Buffer, readonly file: string) {}
+  constructor(
+    private readonly buf: Buffer,
+    readonly file: string,
+  ) {}
   private need(n: number, what: string): void {
     if (this.pos + n > this.buf.length) throw new GgufError(this.file, `truncated: ${what} runs past the end of the header (offset ${this.pos})`);
   }
@@ -81,7 +115,8 @@ function skipValue(c: Cursor, type: number, key: string): void {
 /** Parse a GGUF header from its first bytes; `fileBytes` is the file's real length. */
 export function parseGgufHeader(head: Buffer, fileBytes: number, file: string): GgufInfo {
   const c = new Cursor(head, file);
-  if (head.length < 4 || head.readUInt32LE(0) !== MAGIC) throw new GgufError(file, `wrong magic ${JSON.stringify(head.subarray(0, 4).toString('latin1'))}, expected "GGUF"`);
+  if (head.length < 4 || head.readUInt32LE(0) !== MAGIC)
+    throw new GgufError(file, `wrong magic ${JSON.stringify(head.subarray(0, 4).toString('latin1'))}, expected "GGUF"`);
   c.pos = 4;
   const version = c.u32('version');
   if (version < 2 || version > 3) throw new GgufError(file, `GGUF version ${version}; llama.cpp reads versions 2 and 3`);

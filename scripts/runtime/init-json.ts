@@ -10,10 +10,14 @@ type Runtime = ProjectConfig['runtime'];
 /** llama-server's command line in the image, from aios.json's `runtime` settings. */
 export function serverArgs(rt: Runtime, modelPath: string): string[] {
   return [
-    '--model', modelPath,
-    '--host', rt.bind,
-    '--port', String(rt.port),
-    '--ctx-size', String(rt.contextSize),
+    '--model',
+    modelPath,
+    '--host',
+    rt.bind,
+    '--port',
+    String(rt.port),
+    '--ctx-size',
+    String(rt.contextSize),
     ...(rt.threads ? ['--threads', String(rt.threads)] : []),
     ...(rt.apiKey ? ['--api-key', rt.apiKey] : []),
     ...rt.extraArgs,
@@ -33,9 +37,15 @@ export interface ModelFacts {
  */
 export function withInference(initJson: Record<string, unknown>, rt: Runtime, model: ModelFacts, where: string): Record<string, unknown> {
   const services = Array.isArray(initJson.services) ? (initJson.services as Record<string, unknown>[]) : [];
-  if (services.some((s) => s.name === INFERENCE_SERVICE)) throw new Error(`${where}: services: the name "${INFERENCE_SERVICE}" is reserved for the runtime that aios.json's \`runtime\` configures; rename that service`);
+  if (services.some((s) => s.name === INFERENCE_SERVICE))
+    throw new Error(
+      `${where}: services: the name "${INFERENCE_SERVICE}" is reserved for the runtime that aios.json's \`runtime\` configures; rename that service`,
+    );
   const heavier = services.filter((s) => (typeof s.cpuWeight === 'number' ? s.cpuWeight : 100) >= rt.cpuWeight);
-  if (heavier.length) throw new Error(`${where}: services ${heavier.map((s) => String(s.name)).join(', ')} have a cpuWeight of at least runtime.cpuWeight (${rt.cpuWeight}); the inference service must weigh more than every other service`);
+  if (heavier.length)
+    throw new Error(
+      `${where}: services ${heavier.map((s) => String(s.name)).join(', ')} have a cpuWeight of at least runtime.cpuWeight (${rt.cpuWeight}); the inference service must weigh more than every other service`,
+    );
   const modelPath = `${MODELS_DIR}/${model.file}`;
   const host = rt.bind === '0.0.0.0' || rt.bind === '::' ? '127.0.0.1' : rt.bind;
   return {

@@ -34,7 +34,10 @@ export interface LlamaSourceOptions {
 const STAMP = '.aios-llama-source.json';
 
 async function stamped(dir: string): Promise<string | undefined> {
-  return readFile(join(dir, STAMP), 'utf8').then((t) => (JSON.parse(t) as { id: string }).id, () => undefined);
+  return readFile(join(dir, STAMP), 'utf8').then(
+    (t) => (JSON.parse(t) as { id: string }).id,
+    () => undefined,
+  );
 }
 
 /** Unpack once into `<cache>/sources/llama-<id>`: `fill` writes the tree into a temporary directory. */
@@ -43,7 +46,8 @@ async function unpackOnce(cacheDir: string, id: string, fill: (tmp: string) => P
   if ((await stamped(dir)) === id) return dir;
   return withTempDir(dir, async (tmp) => {
     const tree = await fill(tmp);
-    if (!existsSync(join(tree, 'CMakeLists.txt')) || !existsSync(join(tree, 'tools', 'server'))) throw new Error(`${tree} is not a llama.cpp tree: it lacks CMakeLists.txt or tools/server`);
+    if (!existsSync(join(tree, 'CMakeLists.txt')) || !existsSync(join(tree, 'tools', 'server')))
+      throw new Error(`${tree} is not a llama.cpp tree: it lacks CMakeLists.txt or tools/server`);
     await writeFile(join(tree, STAMP), JSON.stringify({ id }));
     // The stamp is written last, so a tree left by an interrupted run is never trusted.
     await renameInto(tree, dir);
@@ -52,7 +56,10 @@ async function unpackOnce(cacheDir: string, id: string, fill: (tmp: string) => P
 }
 
 async function gitHead(dir: string): Promise<string | undefined> {
-  return run('git', ['-C', dir, 'rev-parse', 'HEAD']).then((r) => r.stdout.trim(), () => undefined);
+  return run('git', ['-C', dir, 'rev-parse', 'HEAD']).then(
+    (r) => r.stdout.trim(),
+    () => undefined,
+  );
 }
 
 async function fromNpm(o: LlamaSourceOptions): Promise<LlamaSource> {

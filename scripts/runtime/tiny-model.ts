@@ -13,5 +13,17 @@ export const TINY_MODEL_FILE = 'aios-tiny.gguf';
 export const PYTHON = '/usr/bin/python3';
 
 export function tinyModelArgs(script: string, llamaSrc: string, out: string): string[] {
-  return [script, '--gguf-py', join(llamaSrc, 'gguf-py'), '--vocab', join(llamaSrc, 'models', 'ggml-vocab-gpt-2.gguf'), '--out', out, '--tokens', JSON.stringify(TINY_MODEL_TOKENS), '--seed', String(TINY_MODEL_SEED)];
+  return [
+    script,
+    '--gguf-py',
+    join(llamaSrc, 'gguf-py'),
+    '--vocab',
+    join(llamaSrc, 'models', 'ggml-vocab-gpt-2.gguf'),
+    '--out',
+    out,
+    '--tokens',
+    JSON.stringify(TINY_MODEL_TOKENS),
+    '--seed',
+    String(TINY_MODEL_SEED),
+  ];
 }

@@ -15,21 +15,33 @@ export const STAGE1_APPLETS = ['sh', 'mount', 'umount', 'switch_root', 'mkdir', 
 /** Entries of the initramfs, from the busybox binary and the initramfs/ sources. */
 export async function stage1Entries(busybox: Buffer, srcDir: string): Promise<CpioEntry[]> {
   const entries: CpioEntry[] = [
-    ...['bin', 'sbin', 'dev', 'proc', 'sys', 'run', 'newroot', 'lib', 'lib/aios', 'etc', 'etc/aios', 'lib/modules'].map((p) => ({ path: p, type: 'dir' as const, mode: 0o755 })),
+    ...['bin', 'sbin', 'dev', 'proc', 'sys', 'run', 'newroot', 'lib', 'lib/aios', 'etc', 'etc/aios', 'lib/modules'].map((p) => ({
+      path: p,
+      type: 'dir' as const,
+      mode: 0o755,
+    })),
     { path: 'dev/console', type: 'chardev', mode: 0o600, rdev: [5, 1] },
     { path: 'dev/null', type: 'chardev', mode: 0o666, rdev: [1, 3] },
     { path: 'bin/busybox', type: 'file', mode: 0o755, data: busybox },
     ...STAGE1_APPLETS.map((a) => ({ path: `bin/${a}`, type: 'symlink' as const, mode: 0o777, target: 'busybox' })),
     { path: 'init', type: 'file', mode: 0o755, data: await readFile(join(srcDir, 'init')) },
   ];
-  for (const f of await readdir(join(srcDir, 'lib'))) entries.push({ path: `lib/aios/${f}`, type: 'file', mode: 0o644, data: await readFile(join(srcDir, 'lib', f)) });
+  for (const f of await readdir(join(srcDir, 'lib')))
+    entries.push({ path: `lib/aios/${f}`, type: 'file', mode: 0o644, data: await readFile(join(srcDir, 'lib', f)) });
   return entries;
 }
 
 /** Our own stage 1 (initramfs/init + busybox), as a sorted, owner-0, fixed-mtime newc cpio, gzipped. */
 export async function buildInitramfs(ctx: BuildContext): Promise<void> {
   const src = join(ctx.opts.root, 'initramfs');
-  const inputs = { step: STEP_VERSION, src: await hashTree(src), rootfs: keyOf(ctx.rootfs!.dir), kernel: keyOf(ctx.kernel!.dir), epoch: ctx.sourceDateEpoch, zlib: process.versions.zlib };
+  const inputs = {
+    step: STEP_VERSION,
+    src: await hashTree(src),
+    rootfs: keyOf(ctx.rootfs!.dir),
+    kernel: keyOf(ctx.kernel!.dir),
+    epoch: ctx.sourceDateEpoch,
+    zlib: process.versions.zlib,
+  };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const bb = await readFile(join(ctx.rootfs!.tree, 'bin/busybox'));
     const entries = await stage1Entries(bb, src);

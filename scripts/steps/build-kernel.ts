@@ -52,10 +52,13 @@ export async function buildKernel(ctx: BuildContext): Promise<void> {
   const bytes = (await stat(bzImage)).size;
   const budget = ctx.opts.config.kernel.sizeBudgetMB * 1e6;
   ctx.log.info(`bzImage: ${(bytes / 1e6).toFixed(2)} MB (budget ${ctx.opts.config.kernel.sizeBudgetMB} MB), release ${release}`);
-  if (bytes > budget) throw new SizeBudgetError(`bzImage is ${(bytes / 1e6).toFixed(2)} MB, over the ${ctx.opts.config.kernel.sizeBudgetMB} MB budget (kernel.sizeBudgetMB in aios.json)`);
+  if (bytes > budget)
+    throw new SizeBudgetError(
+      `bzImage is ${(bytes / 1e6).toFixed(2)} MB, over the ${ctx.opts.config.kernel.sizeBudgetMB} MB budget (kernel.sizeBudgetMB in aios.json)`,
+    );
   const modulesDir = join(dir, 'modules', 'lib', 'modules', release);
   ctx.kernel = { dir, bzImage, modulesDir, release, bzImageBytes: bytes };
-  ctx.log.info(`${(await countModules(modulesDir))} modules staged`);
+  ctx.log.info(`${await countModules(modulesDir)} modules staged`);
 }
 
 async function countModules(dir: string): Promise<number> {

@@ -28,7 +28,9 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
   const src = await resolveLlamaSource({ cacheDir: ctx.opts.cacheDir, spec, sha256: rt.sha256, registry: rt.registry, info: (m) => ctx.log.info(m) });
   const useCcache = ctx.opts.config.kernel.ccache && (await toolVersion('ccache')) !== undefined;
   const jobs = ctx.opts.jobs || cpus().length;
-  const [gcc, cmake, ninja, glslc] = await Promise.all(['gcc', 'cmake', 'ninja', ...(rt.backends.includes('vulkan') ? ['glslc'] : [])].map((t) => toolVersion(t)));
+  const [gcc, cmake, ninja, glslc] = await Promise.all(
+    ['gcc', 'cmake', 'ninja', ...(rt.backends.includes('vulkan') ? ['glslc'] : [])].map((t) => toolVersion(t)),
+  );
   const inputs = { step: STEP_VERSION, source: src.id, backends: [...rt.backends].sort(), gcc, cmake, ninja, glslc };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     // One build tree per source, kept: ninja's own dependency tracking makes a rebuild cheap.

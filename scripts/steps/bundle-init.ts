@@ -15,7 +15,10 @@ const STEP_VERSION = 2;
 
 function nodeIncludeDir(): string {
   const found = NODE_INCLUDE_DIRS.find((d) => existsSync(join(d, 'node_api.h')));
-  if (!found) throw new Error(`node_api.h not found in ${NODE_INCLUDE_DIRS.join(', ')}: install Node.js headers (Debian: libnode-dev; \`aios doctor\` checks this before a build)`);
+  if (!found)
+    throw new Error(
+      `node_api.h not found in ${NODE_INCLUDE_DIRS.join(', ')}: install Node.js headers (Debian: libnode-dev; \`aios doctor\` checks this before a build)`,
+    );
   return found;
 }
 
@@ -38,7 +41,17 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
     await run('gcc', addonCompileArgs(join(root, 'init/addon/aios_sys.c'), addon, nodeIncludeDir()));
     ctx.log.info('bundling init/src with esbuild');
     const bundle = join(out, 'aios-init.cjs');
-    await build({ entryPoints: [join(root, 'init/src/main.ts')], outfile: bundle, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, legalComments: 'none', logLevel: 'silent' });
+    await build({
+      entryPoints: [join(root, 'init/src/main.ts')],
+      outfile: bundle,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify: true,
+      legalComments: 'none',
+      logLevel: 'silent',
+    });
     const blob = join(out, 'sea.blob');
     const cfgFile = join(out, 'sea-config.json');
     // Relative names: the blob records the main script's path, which must not be the cache's.
@@ -51,7 +64,14 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
     await run('strip', ['--strip-all', binary]);
     const postject = join(dirname(createRequire(import.meta.url).resolve('postject/package.json')), 'dist', 'cli.js');
     await run(process.execPath, [postject, ...postjectArgs(binary, blob)]);
-    await writeFile(join(out, 'libs.json'), JSON.stringify((await neededLibs(binary)).map((l) => l.path), null, 2));
+    await writeFile(
+      join(out, 'libs.json'),
+      JSON.stringify(
+        (await neededLibs(binary)).map((l) => l.path),
+        null,
+        2,
+      ),
+    );
   });
   const binary = join(dir, 'aios-init');
   const libs = JSON.parse(await readFile(join(dir, 'libs.json'), 'utf8')) as string[];

@@ -12,7 +12,10 @@ import { checkRequests, formatReport, type Problem } from '../kernel/report.ts';
 const STEP_VERSION = 1;
 
 export class KernelConfigError extends Error {
-  constructor(readonly problems: Problem[], requested: number) {
+  constructor(
+    readonly problems: Problem[],
+    requested: number,
+  ) {
     super(`the kernel configuration does not hold what the fragments ask for\n${formatReport(problems, requested)}`);
   }
 }
@@ -22,7 +25,12 @@ export async function configureKernel(ctx: BuildContext): Promise<void> {
   const src = ctx.source!;
   const fragments = await Promise.all(ctx.opts.fragments.map(async (f) => ({ name: f, text: await readFile(f, 'utf8') })));
   const requests = mergeRequests(fragments.map((f) => parseFragment(f.text, f.name)));
-  const inputs = { step: STEP_VERSION, source: src.sha256 || src.dir, version: src.version, fragments: fragments.map((f) => ({ name: basename(f.name), sha: sha256(f.text) })) };
+  const inputs = {
+    step: STEP_VERSION,
+    source: src.sha256 || src.dir,
+    version: src.version,
+    fragments: fragments.map((f) => ({ name: basename(f.name), sha: sha256(f.text) })),
+  };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const scratch = join(out, 'obj');
     await mkdir(scratch);
@@ -31,7 +39,11 @@ export async function configureKernel(ctx: BuildContext): Promise<void> {
     ctx.log.info('make tinyconfig');
     await run('make', makeArgs(m, ['tinyconfig']), { env });
     ctx.log.info(`merge_config.sh ${fragments.map((f) => basename(f.name)).join(' ')}`);
-    await run(join(src.dir, 'scripts/kconfig/merge_config.sh'), mergeConfigArgs(m, ctx.opts.fragments), { env, cwd: src.dir, stdoutFile: join(out, 'merge.log') });
+    await run(join(src.dir, 'scripts/kconfig/merge_config.sh'), mergeConfigArgs(m, ctx.opts.fragments), {
+      env,
+      cwd: src.dir,
+      stdoutFile: join(out, 'merge.log'),
+    });
     await run('make', makeArgs(m, ['olddefconfig']), { env });
     await copyFile(join(scratch, '.config'), join(out, 'config'));
     await rm(scratch, { recursive: true, force: true });
@@ -43,7 +55,10 @@ export async function configureKernel(ctx: BuildContext): Promise<void> {
   const configPath = join(dir, 'config');
   const text = await readFile(configPath, 'utf8');
   // The cache key hashes fragment contents, not paths: name the fragments of this run.
-  const problems = (JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Problem[]).map((p) => ({ ...p, request: requests.get(p.request.symbol) ?? p.request }));
+  const problems = (JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Problem[]).map((p) => ({
+    ...p,
+    request: requests.get(p.request.symbol) ?? p.request,
+  }));
   ctx.kernelConfig = { dir, configPath, configSha256: sha256(text), problems, requested: requests.size };
   if (problems.length) throw new KernelConfigError(problems, requests.size);
   ctx.log.info(formatReport(problems, requests.size));

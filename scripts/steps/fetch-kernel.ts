@@ -16,7 +16,14 @@ function progressBar(received: number, total: number | undefined): string {
 /** Kernel source: the cache (verified again), then kernel.org, then Debian's package. */
 export async function fetchKernel(ctx: BuildContext): Promise<void> {
   const o = ctx.opts;
-  const inputs = { spec: o.kernelSource, version: o.kernelVersion, sha256: o.kernelSha256, mirror: o.config.kernel.mirror, debianPackage: o.config.kernel.debianPackage, pins: KERNEL_ORG_SHA256 };
+  const inputs = {
+    spec: o.kernelSource,
+    version: o.kernelVersion,
+    sha256: o.kernelSha256,
+    mirror: o.config.kernel.mirror,
+    debianPackage: o.config.kernel.debianPackage,
+    pins: KERNEL_ORG_SHA256,
+  };
   const resolve = () =>
     cachedStep(ctx, inputs, async (dir) => {
       const src = await resolveKernelSource({

@@ -31,7 +31,14 @@ export async function makeModel(ctx: BuildContext): Promise<void> {
   if (!m.source) {
     const src = ctx.runtime!.srcDir;
     const script = join(ctx.opts.root, 'scripts', 'runtime', 'tiny-model.py');
-    inputs = { step: STEP_VERSION, tiny: await sha256File(script), ggufPy: await hashTree(join(src, 'gguf-py', 'gguf')), vocab: await sha256File(join(src, 'models', 'ggml-vocab-gpt-2.gguf')), tokens: TINY_MODEL_TOKENS, seed: TINY_MODEL_SEED };
+    inputs = {
+      step: STEP_VERSION,
+      tiny: await sha256File(script),
+      ggufPy: await hashTree(join(src, 'gguf-py', 'gguf')),
+      vocab: await sha256File(join(src, 'models', 'ggml-vocab-gpt-2.gguf')),
+      tokens: TINY_MODEL_TOKENS,
+      seed: TINY_MODEL_SEED,
+    };
     produce = async (out) => {
       ctx.log.info(`making the tiny model with ${src}/gguf-py`);
       const file = join(out, TINY_MODEL_FILE);
@@ -48,7 +55,10 @@ export async function makeModel(ctx: BuildContext): Promise<void> {
       const file = join(out, basename(url ? new URL(m.source).pathname : path) || 'model.gguf');
       if (url) {
         ctx.log.info(`downloading ${m.source}`);
-        await download(m.source, file, { sha256: m.sha256, onProgress: (r, t) => ctx.log.info(`${(r / 1e6).toFixed(0)}${t ? `/${(t / 1e6).toFixed(0)}` : ''} MB`) });
+        await download(m.source, file, {
+          sha256: m.sha256,
+          onProgress: (r, t) => ctx.log.info(`${(r / 1e6).toFixed(0)}${t ? `/${(t / 1e6).toFixed(0)}` : ''} MB`),
+        });
       } else {
         await link(path, file).catch(() => copyFile(path, file));
         const got = await sha256File(file);
@@ -60,7 +70,15 @@ export async function makeModel(ctx: BuildContext): Promise<void> {
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const { file, from, expect } = await produce(out);
     const info = await inspectGguf(file);
-    const record: ModelRecord = { file: basename(file), name: info.strings['general.name'] ?? basename(file, '.gguf'), sha256: await sha256File(file), bytes: info.fileBytes, architecture: info.strings['general.architecture'] ?? 'unknown', expect, from };
+    const record: ModelRecord = {
+      file: basename(file),
+      name: info.strings['general.name'] ?? basename(file, '.gguf'),
+      sha256: await sha256File(file),
+      bytes: info.fileBytes,
+      architecture: info.strings['general.architecture'] ?? 'unknown',
+      expect,
+      from,
+    };
     await writeFile(join(out, 'model.json'), JSON.stringify(record, null, 2));
   });
   const record = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as ModelRecord;

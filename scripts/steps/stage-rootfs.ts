@@ -12,7 +12,26 @@ import { RUNTIME_DIR } from '../runtime/cmake.ts';
 import { MODELS_DIR, SERVER_PATH, withInference } from '../runtime/init-json.ts';
 
 const STEP_VERSION = 2;
-export const ROOT_DIRS = ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'usr/lib', 'lib', 'lib64', 'etc', 'proc', 'sys', 'dev', 'run', 'tmp', 'var/tmp', 'var/lib/aios', 'var/log', 'root', 'mnt'];
+export const ROOT_DIRS = [
+  'bin',
+  'sbin',
+  'usr/bin',
+  'usr/sbin',
+  'usr/lib',
+  'lib',
+  'lib64',
+  'etc',
+  'proc',
+  'sys',
+  'dev',
+  'run',
+  'tmp',
+  'var/tmp',
+  'var/lib/aios',
+  'var/log',
+  'root',
+  'mnt',
+];
 
 /** Applet links, as `busybox --list-full` names them (bin/sh, sbin/udhcpc, ...). */
 export async function installBusybox(busybox: string, tree: string): Promise<void> {
@@ -56,7 +75,18 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
   // The host libraries copied in are inputs too: a glibc update must make a new image.
   const hostLibs = [...new Set([...init.libs, ...runtime.systemLibs])].sort();
   const libHashes = Object.fromEntries(await Promise.all(hostLibs.map(async (l) => [l, await sha256File(l)] as const)));
-  const inputs = { step: STEP_VERSION, init: keyOf(init.dir), kernel: keyOf(kernel.dir), runtime: keyOf(runtime.dir), model: model.sha256, runtimeConfig: ctx.opts.config.runtime, overlay: await hashTree(overlay), epoch: ctx.sourceDateEpoch, busybox: busybox.sha256, hostLibs: libHashes };
+  const inputs = {
+    step: STEP_VERSION,
+    init: keyOf(init.dir),
+    kernel: keyOf(kernel.dir),
+    runtime: keyOf(runtime.dir),
+    model: model.sha256,
+    runtimeConfig: ctx.opts.config.runtime,
+    overlay: await hashTree(overlay),
+    epoch: ctx.sourceDateEpoch,
+    busybox: busybox.sha256,
+    hostLibs: libHashes,
+  };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const tree = join(out, 'tree');
     for (const d of ROOT_DIRS) await mkdir(join(tree, d), { recursive: true });
@@ -89,7 +119,14 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     const manifest = await buildManifest(tree);
     const bad = unsafeEntries(manifest);
     if (bad.length) throw new Error(`the root filesystem holds unsafe files:\n  ${bad.slice(0, 20).join('\n  ')}`);
-    const runtimeRecord = { server: SERVER_PATH, commit: runtime.commit, from: runtime.from, files: runtime.files.map((f) => `${RUNTIME_DIR}/${f}`), libraries: libs, model: { path: `${MODELS_DIR}/${model.file}`, name: model.name, sha256: model.sha256, bytes: model.bytes } };
+    const runtimeRecord = {
+      server: SERVER_PATH,
+      commit: runtime.commit,
+      from: runtime.from,
+      files: runtime.files.map((f) => `${RUNTIME_DIR}/${f}`),
+      libraries: libs,
+      model: { path: `${MODELS_DIR}/${model.file}`, name: model.name, sha256: model.sha256, bytes: model.bytes },
+    };
     await writeFile(join(out, 'manifest.json'), JSON.stringify({ release: kernel.release, runtime: runtimeRecord, files: manifest }, null, 1) + '\n');
   });
   ctx.rootfs = { dir, tree: join(dir, 'tree'), manifest: join(dir, 'manifest.json') };

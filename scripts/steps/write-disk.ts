@@ -14,7 +14,12 @@ const MiB = 1024 * 1024;
 /** rootfs.img: MBR + partition 1 ext4 (mke2fs -d from the staged tree), no loop device, no mount. */
 export async function writeDisk(ctx: BuildContext): Promise<void> {
   const tree = ctx.rootfs!.tree;
-  const inputs = { step: STEP_VERSION, rootfs: keyOf(ctx.rootfs!.dir), epoch: ctx.sourceDateEpoch, tools: await toolVersions(['/sbin/mke2fs', '/sbin/debugfs', '/sbin/sfdisk']) };
+  const inputs = {
+    step: STEP_VERSION,
+    rootfs: keyOf(ctx.rootfs!.dir),
+    epoch: ctx.sourceDateEpoch,
+    tools: await toolVersions(['/sbin/mke2fs', '/sbin/debugfs', '/sbin/sfdisk']),
+  };
   const seed = hashValue(inputs);
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const { stdout } = await run('du', ['-sb', tree]);
@@ -23,17 +28,29 @@ export async function writeDisk(ctx: BuildContext): Promise<void> {
     const part = join(out, 'part.img');
     const env = { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch), E2FSPROGS_FAKE_TIME: String(ctx.sourceDateEpoch) };
     ctx.log.info(`mke2fs -d: ${sizeMiB} MiB ext4`);
-    await run('/sbin/mke2fs', mke2fsArgs({ tree, image: part, sizeMiB, label: 'aios-root', uuid: uuidFrom(seed.slice(0, 32)), hashSeed: uuidFrom(seed.slice(32, 64)) }), { env });
+    await run(
+      '/sbin/mke2fs',
+      mke2fsArgs({ tree, image: part, sizeMiB, label: 'aios-root', uuid: uuidFrom(seed.slice(0, 32)), hashSeed: uuidFrom(seed.slice(32, 64)) }),
+      { env },
+    );
     const manifest = JSON.parse(await readFile(ctx.rootfs!.manifest, 'utf8')) as { files: { path: string }[] };
     const script = join(out, 'pin.debugfs');
-    await writeFile(script, debugfsPinScript(manifest.files.map((f) => f.path), ctx.sourceDateEpoch));
+    await writeFile(
+      script,
+      debugfsPinScript(
+        manifest.files.map((f) => f.path),
+        ctx.sourceDateEpoch,
+      ),
+    );
     await run('/sbin/debugfs', ['-w', '-f', script, part], { env });
     await rm(script);
     const disk = join(out, 'rootfs.img');
     const fh = await open(disk, 'w');
     await fh.truncate(MiB + sizeMiB * MiB);
     await fh.close();
-    await run('/sbin/sfdisk', ['--no-reread', '--no-tell-kernel', '-q', disk], { input: sfdiskScript({ labelId: seed.slice(0, 8), startSector: 2048, sectors: (sizeMiB * MiB) / 512 }) });
+    await run('/sbin/sfdisk', ['--no-reread', '--no-tell-kernel', '-q', disk], {
+      input: sfdiskScript({ labelId: seed.slice(0, 8), startSector: 2048, sectors: (sizeMiB * MiB) / 512 }),
+    });
     await run('dd', [`if=${part}`, `of=${disk}`, 'bs=1M', 'seek=1', 'conv=notrunc,sparse', 'status=none']);
     await run('/sbin/e2fsck', ['-fn', part]);
     await rm(part);

@@ -13,7 +13,15 @@ const STEP_VERSION = 2;
 /** aios.iso: GRUB for BIOS and UEFI (grub-mkrescue), kernel, initramfs, squashfs root. */
 export async function writeIso(ctx: BuildContext): Promise<void> {
   const cmdline = ctx.opts.config.boot.cmdline;
-  const inputs = { step: STEP_VERSION, rootfs: keyOf(ctx.rootfs!.dir), kernel: keyOf(ctx.kernel!.dir), initramfs: keyOf(ctx.initramfs!.file), cmdline, epoch: ctx.sourceDateEpoch, tools: await toolVersions(['grub-mkrescue', 'xorriso', 'mksquashfs', 'mformat']) };
+  const inputs = {
+    step: STEP_VERSION,
+    rootfs: keyOf(ctx.rootfs!.dir),
+    kernel: keyOf(ctx.kernel!.dir),
+    initramfs: keyOf(ctx.initramfs!.file),
+    cmdline,
+    epoch: ctx.sourceDateEpoch,
+    tools: await toolVersions(['grub-mkrescue', 'xorriso', 'mksquashfs', 'mformat']),
+  };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const iso = join(out, 'iso');
     await mkdir(join(iso, 'boot/grub'), { recursive: true });
@@ -29,7 +37,9 @@ export async function writeIso(ctx: BuildContext): Promise<void> {
     await mkdir(bin);
     await writeFile(join(bin, 'mformat'), mformatWrapper(ctx.sourceDateEpoch));
     await chmod(join(bin, 'mformat'), 0o755);
-    await run('grub-mkrescue', grubMkrescueArgs(iso, join(out, 'aios.iso'), ctx.sourceDateEpoch), { env: { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch), PATH: `${bin}:${process.env.PATH}` } });
+    await run('grub-mkrescue', grubMkrescueArgs(iso, join(out, 'aios.iso'), ctx.sourceDateEpoch), {
+      env: { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch), PATH: `${bin}:${process.env.PATH}` },
+    });
     await rm(iso, { recursive: true });
     await rm(bin, { recursive: true });
   });

@@ -35,7 +35,8 @@ export async function vmOptions(args: CheckArgs, path: BootPath, accel: Accel): 
   const out = resolve(args.out ?? config.outDir);
   const need = path === 'direct' ? ['vmlinuz', 'initramfs.img', 'rootfs.img'] : ['aios.iso'];
   const missing = need.filter((f) => !existsSync(join(out, f)));
-  if (missing.length) throw new Error(`${out} has no ${missing.join(', ')}: run \`aios build --out ${out}\` first${path === 'direct' ? '' : ' (with --format iso)'}`);
+  if (missing.length)
+    throw new Error(`${out} has no ${missing.join(', ')}: run \`aios build --out ${out}\` first${path === 'direct' ? '' : ' (with --format iso)'}`);
   const guestPort = await readGuestPort();
   return {
     path,
@@ -67,4 +68,3 @@ export async function chooseAccel(wanted: string, kernel: string): Promise<{ acc
   if (wanted === 'kvm') return { accel: 'kvm', why: 'asked for KVM' };
   return probeKvm(kernel);
 }
-

@@ -12,7 +12,8 @@ import { aios, OUT, qemuProcesses } from './helpers.ts';
 test('aios build writes every output, and a second build redoes no step', async () => {
   const first = await aios(['build', '--out', OUT]);
   assert.equal(first.code, 0, first.out);
-  for (const f of ['vmlinuz', 'kernel.config', 'initramfs.img', 'rootfs.img', 'aios.iso', 'manifest.json', 'build.json']) execFileSync('test', ['-s', join(OUT, f)]);
+  for (const f of ['vmlinuz', 'kernel.config', 'initramfs.img', 'rootfs.img', 'aios.iso', 'manifest.json', 'build.json'])
+    execFileSync('test', ['-s', join(OUT, f)]);
   // Independently of the build's own report: the spec's lists, as they stand in the final .config.
   const final = await readFile(join(OUT, 'kernel.config'), 'utf8');
   const spec = await readFile(join(import.meta.dirname, '../../kernel-config/aios.config'), 'utf8');
@@ -29,7 +30,11 @@ test('aios build writes every output, and a second build redoes no step', async 
   const again = await aios(['build', '--out', OUT]);
   assert.equal(again.code, 0, again.out);
   const build = JSON.parse(await readFile(join(OUT, 'build.json'), 'utf8')) as { steps: { name: string; cacheHit: boolean }[] };
-  assert.deepEqual(build.steps.filter((s) => !s.cacheHit).map((s) => s.name), [], 'no step ran again');
+  assert.deepEqual(
+    build.steps.filter((s) => !s.cacheHit).map((s) => s.name),
+    [],
+    'no step ran again',
+  );
   console.log(`no-op rebuild: ${((performance.now() - t0) / 1000).toFixed(2)} s`);
 });
 
@@ -63,7 +68,8 @@ test('aios check --path all passes every check on the three boot paths', async (
   for (const path of ['direct', 'iso-bios', 'iso-uefi']) assert.match(r.out, new RegExp(`${path} +network up +PASS +eth0 10\\.0\\.2\\.15/24`));
   assert.match(r.out, /PID 1 is aios-init +PASS +pid 1, comm "aios-init"/);
   // Check 11 on every path: the host got the tiny model's sentence from llama-server itself.
-  for (const path of ['direct', 'iso-bios', 'iso-uefi']) assert.match(r.out, new RegExp(`${path} +inference answers +PASS +aios-tiny answered "Hello from the aiOS appliance"`));
+  for (const path of ['direct', 'iso-bios', 'iso-uefi'])
+    assert.match(r.out, new RegExp(`${path} +inference answers +PASS +aios-tiny answered "Hello from the aiOS appliance"`));
   assert.deepEqual(await qemuProcesses(OUT), []);
 });
 
@@ -110,8 +116,12 @@ test('two builds in two caches and two output directories give byte-identical im
     for (const d of ['downloads', 'sources', 'build', 'ccache']) await symlink(join(primary, d), join(cache, d));
     const r = await aios(['build', '--out', out2, '--cache', cache]);
     assert.equal(r.code, 0, r.out);
-    const sha = async (f: string) => createHash('sha256').update(await readFile(f)).digest('hex');
-    for (const f of ['initramfs.img', 'rootfs.img', 'aios.iso']) assert.equal(await sha(join(out2, f)), await sha(join(OUT, f)), `${f} differs between the two builds`);
+    const sha = async (f: string) =>
+      createHash('sha256')
+        .update(await readFile(f))
+        .digest('hex');
+    for (const f of ['initramfs.img', 'rootfs.img', 'aios.iso'])
+      assert.equal(await sha(join(out2, f)), await sha(join(OUT, f)), `${f} differs between the two builds`);
   } finally {
     await rm(cache, { recursive: true, force: true });
     await rm(out2, { recursive: true, force: true });

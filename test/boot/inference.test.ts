@@ -43,7 +43,7 @@ test('a model whose sha256 does not match fails the build before any image is wr
   }
 });
 
-test('the image\'s own llama-server and tiny model answer the fixed sentence to many prompts (on the host)', async () => {
+test("the image's own llama-server and tiny model answer the fixed sentence to many prompts (on the host)", async () => {
   const dir = await mkdtemp(join(tmpdir(), 'aios-tiny-'));
   let pid: number | undefined;
   try {
@@ -52,9 +52,29 @@ test('the image\'s own llama-server and tiny model answer the fixed sentence to 
     execFileSync('/sbin/debugfs', ['-R', `rdump /usr/lib/llama /var/lib/aios/models ${dir}`, part], { stdio: 'ignore' });
     const model = (await readdir(join(dir, 'models')))[0]!;
     const port = await freePort();
-    const child = spawn(join(dir, 'llama', 'llama-server'), ['--model', join(dir, 'models', model), '--host', '127.0.0.1', '--port', String(port), '--ctx-size', '256'], { stdio: 'ignore' });
+    const child = spawn(
+      join(dir, 'llama', 'llama-server'),
+      ['--model', join(dir, 'models', model), '--host', '127.0.0.1', '--port', String(port), '--ctx-size', '256'],
+      { stdio: 'ignore' },
+    );
     pid = child.pid;
-    const prompts = ['Who is answering this request?', 'Tell me a joke.', 'What is 6 times 7?', 'Bonjour', 'Write a haiku about kernels', '', '42', 'Summarize the spec:', 'List three GPUs', 'Why is the sky blue?', 'def main():', '{"json": true}', 'Ünïcödé?', 'Once upon a time', '\n\n'];
+    const prompts = [
+      'Who is answering this request?',
+      'Tell me a joke.',
+      'What is 6 times 7?',
+      'Bonjour',
+      'Write a haiku about kernels',
+      '',
+      '42',
+      'Summarize the spec:',
+      'List three GPUs',
+      'Why is the sky blue?',
+      'def main():',
+      '{"json": true}',
+      'Ünïcödé?',
+      'Once upon a time',
+      '\n\n',
+    ];
     for (const prompt of prompts) {
       const p = await probeInference({ hostPort: port, prompt, apiKey: '', maxTokens: 24, readyTimeoutSec: 30 }, performance.now());
       assert.equal(p.answer, TINY_MODEL_ANSWER, `prompt ${JSON.stringify(prompt)}: ${p.error ?? ''}`);
@@ -82,7 +102,11 @@ test('an image whose llama-server is missing fails check 11 with the serial log,
     assert.match(r.out, /aios-init says: \/usr\/lib\/llama\/llama-server: not found \(exit 127\)/);
     assert.match(r.out, /last 50 serial lines/);
     const json = JSON.parse(await readFile(join(dir, 'check.json'), 'utf8')) as { results: { checks: { id: string; ok: boolean }[] }[] };
-    assert.deepEqual(json.results[0]!.checks.filter((c) => !c.ok).map((c) => c.id), ['inference'], 'only check 11 fails');
+    assert.deepEqual(
+      json.results[0]!.checks.filter((c) => !c.ok).map((c) => c.id),
+      ['inference'],
+      'only check 11 fails',
+    );
     assert.deepEqual(await qemuProcesses(dir), []);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -17,7 +17,11 @@ test('npm pack, npm install -g of the tarball, then aios --version and aios doct
     const prefix = join(work, 'prefix');
     execFileSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', join(work, tgz)], { stdio: 'ignore' });
     const installed = join(prefix, 'lib', 'node_modules', 'aios');
-    assert.deepEqual((await readdir(join(installed, 'node_modules'))).filter((d) => ['tsx', 'typescript'].includes(d)), [], 'no dev dependency is installed');
+    assert.deepEqual(
+      (await readdir(join(installed, 'node_modules'))).filter((d) => ['tsx', 'typescript'].includes(d)),
+      [],
+      'no dev dependency is installed',
+    );
     const bin = join(prefix, 'bin', 'aios');
     const version = spawnSync(bin, ['--version'], { encoding: 'utf8' });
     assert.equal(version.status, 0, version.stderr);

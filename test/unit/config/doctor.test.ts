@@ -6,7 +6,9 @@ import { HOST_TOOLS, doctorReport, installLine } from '../../../scripts/doctor/t
 import { parseFormats } from '../../../scripts/images/formats.ts';
 
 test('every package aios doctor asks for is installed by setup and CI', async () => {
-  const listed = new Set((await readFile(join(import.meta.dirname, '../../../ci/apt-packages.txt'), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#')));
+  const listed = new Set(
+    (await readFile(join(import.meta.dirname, '../../../ci/apt-packages.txt'), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#')),
+  );
   const absent = HOST_TOOLS.map((t) => t.pkg).filter((p) => !listed.has(p) && !['make', 'gcc', 'perl', 'libnode-dev'].includes(p));
   assert.deepEqual(absent, []);
 });
@@ -32,6 +34,8 @@ test('doctor names missing Node.js headers (found only after a 30-minute kernel 
 });
 
 test('a build needs no QEMU or OVMF; aios run and check do', () => {
-  const boot = HOST_TOOLS.filter((t) => t.bootOnly).map((t) => t.pkg).sort();
+  const boot = HOST_TOOLS.filter((t) => t.bootOnly)
+    .map((t) => t.pkg)
+    .sort();
   assert.deepEqual(boot, ['ovmf', 'qemu-system-x86']);
 });

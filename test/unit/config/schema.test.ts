@@ -6,7 +6,11 @@ import { describe as describeSpec, parseConfig } from '../../../common/schema.ts
 import { projectSpec } from '../../../scripts/config/project.ts';
 
 test('unknown keys and bad values are all reported at once, each naming file and key', () => {
-  const { errors, value } = parseConfig(projectSpec, { outdir: 'x', kernel: { version: 'six', sizeBudgetMB: 'big', colour: 1 }, formats: ['iso', 'tarball'] }, 'aios.json');
+  const { errors, value } = parseConfig(
+    projectSpec,
+    { outdir: 'x', kernel: { version: 'six', sizeBudgetMB: 'big', colour: 1 }, formats: ['iso', 'tarball'] },
+    'aios.json',
+  );
   const keys = errors.map((e) => e.key).sort();
   assert.deepEqual(keys, ['formats[1]', 'kernel.colour', 'kernel.sizeBudgetMB', 'kernel.version', 'outdir']);
   assert.ok(errors.every((e) => e.file === 'aios.json'));

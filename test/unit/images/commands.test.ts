@@ -4,7 +4,7 @@ import { grubConfig, grubMkrescueArgs, mke2fsArgs, mksquashfsArgs, sfdiskScript,
 import { addonCompileArgs, postjectArgs, seaConfig, SEA_FUSE } from '../../../scripts/init/sea.ts';
 import { parseLddList } from '../../../scripts/lib/elf.ts';
 
-test('the GRUB entry is the spec\'s, adapted to the live medium', () => {
+test("the GRUB entry is the spec's, adapted to the live medium", () => {
   const cfg = grubConfig('quiet loglevel=3');
   assert.match(cfg, /^set timeout=0$/m);
   assert.match(cfg, /linux \/boot\/vmlinuz root=live:LABEL=AIOS ro quiet loglevel=3 console=ttyS0,115200 init=\/usr\/sbin\/aios-init/);
@@ -20,7 +20,10 @@ test('filesystem identities are derived from the inputs, never random', () => {
   const a = mke2fsArgs({ tree: '/t', image: '/p.img', sizeMiB: 200, label: 'aios-root', uuid: 'U', hashSeed: 'H' });
   assert.deepEqual(a.slice(-4), ['-d', '/t', '/p.img', '200M']);
   assert.ok(a.includes('hash_seed=H,root_owner=0:0'));
-  assert.match(sfdiskScript({ labelId: 'deadbeef', startSector: 2048, sectors: 409600 }), /label-id: 0xdeadbeef[\s\S]*start=2048, size=409600, type=83, bootable/);
+  assert.match(
+    sfdiskScript({ labelId: 'deadbeef', startSector: 2048, sectors: 409600 }),
+    /label-id: 0xdeadbeef[\s\S]*start=2048, size=409600, type=83, bootable/,
+  );
   assert.deepEqual(mksquashfsArgs('/t', '/r.sqfs', 1700000000).slice(-7), ['gzip', '-mkfs-time', '1700000000', '-all-time', '1700000000', '-processors', '1']);
 });
 
@@ -28,7 +31,10 @@ test('the single executable: blob with the addon as an asset, postject fuse, add
   assert.deepEqual(seaConfig('/b/main.cjs', '/b/blob', '/b/a.node').assets, { 'aios_sys.node': '/b/a.node' });
   assert.deepEqual(postjectArgs('/b/aios-init', '/b/blob'), ['/b/aios-init', 'NODE_SEA_BLOB', '/b/blob', '--sentinel-fuse', SEA_FUSE]);
   assert.ok(addonCompileArgs('a.c', 'a.node', '/usr/include/node').includes('-I/usr/include/node'));
-  assert.deepEqual(parseLddList('\tlinux-vdso.so.1 (0x00007ff)\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x1)\n\t/lib64/ld-linux-x86-64.so.2 (0x2)\n'), ['/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2']);
+  assert.deepEqual(parseLddList('\tlinux-vdso.so.1 (0x00007ff)\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x1)\n\t/lib64/ld-linux-x86-64.so.2 (0x2)\n'), [
+    '/lib/x86_64-linux-gnu/libc.so.6',
+    '/lib64/ld-linux-x86-64.so.2',
+  ]);
 });
 
 test('the debugfs pass pins owner and every time of every inode, the root included', async () => {
@@ -39,7 +45,7 @@ test('the debugfs pass pins owner and every time of every inode, the root includ
   assert.ok(lines.includes('sif "/etc/hostname" ctime 1700000000'));
 });
 
-test('the mformat wrapper pins the EFI partition\'s FAT serial', async () => {
+test("the mformat wrapper pins the EFI partition's FAT serial", async () => {
   const { mformatWrapper } = await import('../../../scripts/images/commands.ts');
   assert.equal(mformatWrapper(0x6af85a61), '#!/bin/sh\nexec /usr/bin/mformat -N 6af85a61 "$@"\n');
 });

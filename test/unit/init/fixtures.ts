@@ -17,21 +17,28 @@ export async function fixtureRoot(files: Record<string, string | { link: string 
 
 export function pciDevice(slot: string, vendor: string, device: string, cls: string, driver?: string): Record<string, string | { link: string }> {
   const base = `sys/bus/pci/devices/${slot}`;
-  return { [`${base}/vendor`]: `${vendor}\n`, [`${base}/device`]: `${device}\n`, [`${base}/class`]: `${cls}\n`, ...(driver ? { [`${base}/driver`]: { link: `../../../../bus/pci/drivers/${driver}` } } : {}) };
+  return {
+    [`${base}/vendor`]: `${vendor}\n`,
+    [`${base}/device`]: `${device}\n`,
+    [`${base}/class`]: `${cls}\n`,
+    ...(driver ? { [`${base}/driver`]: { link: `../../../../bus/pci/drivers/${driver}` } } : {}),
+  };
 }
 
 /** A Sys that records every call and can be told to fail some. */
 export function fakeSys(fail: Partial<Record<keyof Sys, string>> = {}): Sys & { calls: string[] } {
   const calls: string[] = [];
-  const rec = (name: keyof Sys) => (...args: unknown[]) => {
-    calls.push(`${name} ${args.join(' ')}`.trim());
-    if (fail[name]) {
-      const e = new Error(fail[name]) as NodeJS.ErrnoException;
-      e.code = fail[name];
-      throw e;
-    }
-    return null;
-  };
+  const rec =
+    (name: keyof Sys) =>
+    (...args: unknown[]) => {
+      calls.push(`${name} ${args.join(' ')}`.trim());
+      if (fail[name]) {
+        const e = new Error(fail[name]) as NodeJS.ErrnoException;
+        e.code = fail[name];
+        throw e;
+      }
+      return null;
+    };
   return {
     calls,
     mount: rec('mount'),

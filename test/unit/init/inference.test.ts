@@ -38,7 +38,16 @@ test('PSI: each group gets a trigger; an event is recorded with the group and it
   assert.throws(() => failing.register([{ group: 'system', file: '/proc/pressure/memory' }], 1, 500_000), /PSI triggers not registered: .*memory: EINVAL/);
 });
 
-const base: InferenceInfo = { service: 'inference', state: 'loading', model: '/m.gguf', modelName: 'm', modelSha256: 'x', loadMs: null, healthUrl: 'http://127.0.0.1:8081/health', restartsForHealth: 0 };
+const base: InferenceInfo = {
+  service: 'inference',
+  state: 'loading',
+  model: '/m.gguf',
+  modelName: 'm',
+  modelSha256: 'x',
+  loadMs: null,
+  healthUrl: 'http://127.0.0.1:8081/health',
+  restartsForHealth: 0,
+};
 const running: ServiceInfo = { name: 'inference', pid: 10, state: 'running', restarts: 0, cgroup: null };
 
 test('inference watch: loading until /health answers 200, then ready with the load time', () => {
@@ -78,7 +87,11 @@ test('GPU memory: amdgpu exposes VRAM in sysfs; other drivers are said not to, n
     ...pciDevice('0000:00:04.0', '0x1234', '0x1111', '0x030000'),
   });
   const fs = new FsRoot(root);
-  assert.deepEqual(vramInfo(fs, '0000:00:02.0', 'amdgpu'), { totalBytes: 25753026560, usedBytes: 1048576, source: '/sys/bus/pci/devices/0000:00:02.0/mem_info_vram_*' });
+  assert.deepEqual(vramInfo(fs, '0000:00:02.0', 'amdgpu'), {
+    totalBytes: 25753026560,
+    usedBytes: 1048576,
+    source: '/sys/bus/pci/devices/0000:00:02.0/mem_info_vram_*',
+  });
   assert.match(vramInfo(fs, '0000:00:03.0', 'nvidia').note!, /not exposed by this driver \(NVIDIA reports memory through NVML only\)/);
   assert.equal(vramInfo(fs, '0000:00:04.0', null).note, 'no driver bound');
   assert.equal(vramInfo(fs, '0000:00:04.0', 'bochs-drm').note, 'not exposed by this driver (bochs-drm)');

@@ -12,7 +12,10 @@ import { parsePressure } from '../../../init/src/status.ts';
 import { fakeSys, fixtureRoot } from './fixtures.ts';
 
 test('a broken init.json: each bad key is reported and defaults are used; a missing file is defaults', async () => {
-  const root = await fixtureRoot({ 'bad.json': JSON.stringify({ hostname: 7, statusPort: 70000, bogus: true, services: [{ name: 'x', command: 'relative', restart: 'sometimes' }] }), 'notjson.json': '{ nope' });
+  const root = await fixtureRoot({
+    'bad.json': JSON.stringify({ hostname: 7, statusPort: 70000, bogus: true, services: [{ name: 'x', command: 'relative', restart: 'sometimes' }] }),
+    'notjson.json': '{ nope',
+  });
   const { config, errors } = loadInitConfig(join(root, 'bad.json'));
   assert.deepEqual(errors.map((e) => e.key).sort(), ['bogus', 'hostname', 'services[0].command', 'services[0].restart', 'statusPort']);
   assert.equal(config.hostname, 'aios');
@@ -28,7 +31,10 @@ test('pseudo filesystems: what stage 1 mounted is kept, the rest mounted once', 
   const sys = fakeSys();
   const r = mountPseudo(sys, new FsRoot(root), () => {});
   assert.deepEqual(r.kept, ['/proc', '/sys', '/dev']);
-  assert.deepEqual(r.mounted, PSEUDO_MOUNTS.map((m) => m.target).filter((t) => !['/proc', '/sys', '/dev'].includes(t)));
+  assert.deepEqual(
+    r.mounted,
+    PSEUDO_MOUNTS.map((m) => m.target).filter((t) => !['/proc', '/sys', '/dev'].includes(t)),
+  );
   assert.ok(sys.calls.some((c) => c.includes('cgroup2')));
 });
 
@@ -42,13 +48,22 @@ test('a failing mount is reported and the others go on', async () => {
 });
 
 test('mount table and fstab parsing', () => {
-  assert.deepEqual(parseMounts('/dev/sda1 / ext4 rw,relatime 0 0\nnone /a\\040b tmpfs rw 0 0\n').map((m) => m.target), ['/', '/a b']);
+  assert.deepEqual(
+    parseMounts('/dev/sda1 / ext4 rw,relatime 0 0\nnone /a\\040b tmpfs rw 0 0\n').map((m) => m.target),
+    ['/', '/a b'],
+  );
   assert.deepEqual(declaredMounts('# c\n/dev/root / auto rw 0 1\ntmpfs /var/tmp tmpfs defaults 0 0\n/swapfile none swap sw 0 0\n'), ['/', '/var/tmp']);
 });
 
 test('orphans: zombies whose parent is us are reaped by pid; our own children are left to Node', async () => {
   const stat = (pid: number, state: string, ppid: number) => `${pid} (sh) ${state} ${ppid} 1 1 0 -1`;
-  const root = await fixtureRoot({ 'proc/10/stat': stat(10, 'Z', 1), 'proc/11/stat': stat(11, 'Z', 1), 'proc/12/stat': stat(12, 'S', 1), 'proc/13/stat': stat(13, 'Z', 5), 'proc/self': 'x' });
+  const root = await fixtureRoot({
+    'proc/10/stat': stat(10, 'Z', 1),
+    'proc/11/stat': stat(11, 'Z', 1),
+    'proc/12/stat': stat(12, 'S', 1),
+    'proc/13/stat': stat(13, 'Z', 5),
+    'proc/self': 'x',
+  });
   const fs = new FsRoot(root);
   assert.deepEqual(zombieChildren(fs, 1).sort(), [10, 11]);
   const sys = fakeSys();
@@ -82,10 +97,26 @@ test('services: restart policy, back-off and cgroup limits', () => {
 });
 
 test('network: DHCP lease from our udhcpc script, physical Ethernet only', async () => {
-  assert.deepEqual(parseLease('noise\nAIOS_DHCP ip=10.0.2.15 subnet=255.255.255.0 router=10.0.2.2 dns=10.0.2.3\n'), { ip: '10.0.2.15', subnet: '255.255.255.0', router: '10.0.2.2' });
+  assert.deepEqual(parseLease('noise\nAIOS_DHCP ip=10.0.2.15 subnet=255.255.255.0 router=10.0.2.2 dns=10.0.2.3\n'), {
+    ip: '10.0.2.15',
+    subnet: '255.255.255.0',
+    router: '10.0.2.2',
+  });
   assert.equal(parseLease('udhcpc: no lease\n'), undefined);
-  const root = await fixtureRoot({ 'sys/class/net/lo/type': '772', 'sys/class/net/eth0/type': '1', 'sys/class/net/eth0/device/vendor': '0x1af4', 'sys/class/net/veth0/type': '1' });
-  assert.deepEqual(listInterfaces(new FsRoot(root)).map((i) => [i.name, i.kind, i.physical]), [['eth0', 'ethernet', true], ['lo', 'loopback', false], ['veth0', 'ethernet', false]]);
+  const root = await fixtureRoot({
+    'sys/class/net/lo/type': '772',
+    'sys/class/net/eth0/type': '1',
+    'sys/class/net/eth0/device/vendor': '0x1af4',
+    'sys/class/net/veth0/type': '1',
+  });
+  assert.deepEqual(
+    listInterfaces(new FsRoot(root)).map((i) => [i.name, i.kind, i.physical]),
+    [
+      ['eth0', 'ethernet', true],
+      ['lo', 'loopback', false],
+      ['veth0', 'ethernet', false],
+    ],
+  );
 });
 
 test('pressure figures', () => {

@@ -14,23 +14,44 @@ const modulesDep = [
   'kernel/sound/core/snd.ko:',
   'kernel/drivers/hid/hid-generic.ko:',
 ].join('\n');
-const modFiles = { [`lib/modules/${REL}/modules.dep`]: modulesDep, [`lib/modules/${REL}/modules.builtin`]: 'kernel/fs/ext4/ext4.ko\nkernel/drivers/ata/ahci.ko\n' };
+const modFiles = {
+  [`lib/modules/${REL}/modules.dep`]: modulesDep,
+  [`lib/modules/${REL}/modules.builtin`]: 'kernel/fs/ext4/ext4.ko\nkernel/drivers/ata/ahci.ko\n',
+};
 
 test('PCI scan: an NVIDIA GPU asks for nouveau when the proprietary module is absent', async () => {
-  const root = await fixtureRoot({ ...pciDevice('0000:01:00.0', '0x10de', '0x2204', '0x030000'), ...pciDevice('0000:00:01.0', '0x8086', '0x7000', '0x060100', 'piix') });
+  const root = await fixtureRoot({
+    ...pciDevice('0000:01:00.0', '0x10de', '0x2204', '0x030000'),
+    ...pciDevice('0000:00:01.0', '0x8086', '0x7000', '0x060100', 'piix'),
+  });
   const devs = scanPci(new FsRoot(root));
   assert.equal(devs.length, 2);
   const gpu = devs.filter(isDisplay);
-  assert.deepEqual(gpu.map((d) => d.slot), ['0000:01:00.0']);
-  assert.deepEqual(modulesFor(gpu[0]!, () => false), ['nouveau']);
-  assert.deepEqual(modulesFor(gpu[0]!, (n) => n === 'nvidia'), ['nvidia', 'nvidia_uvm']);
+  assert.deepEqual(
+    gpu.map((d) => d.slot),
+    ['0000:01:00.0'],
+  );
+  assert.deepEqual(
+    modulesFor(gpu[0]!, () => false),
+    ['nouveau'],
+  );
+  assert.deepEqual(
+    modulesFor(gpu[0]!, (n) => n === 'nvidia'),
+    ['nvidia', 'nvidia_uvm'],
+  );
   assert.equal(gpuInfo(gpu[0]!, 'nouveau').vendorName, 'NVIDIA');
 });
 
 test('PCI scan: an AMD display device asks for amdgpu, an AMD non-display device asks for nothing', async () => {
-  const root = await fixtureRoot({ ...pciDevice('0000:00:02.0', '0x1002', '0x5046', '0x030000'), ...pciDevice('0000:00:03.0', '0x1002', '0x1234', '0x040300') });
+  const root = await fixtureRoot({
+    ...pciDevice('0000:00:02.0', '0x1002', '0x5046', '0x030000'),
+    ...pciDevice('0000:00:03.0', '0x1002', '0x1234', '0x040300'),
+  });
   const devs = scanPci(new FsRoot(root));
-  assert.deepEqual(devs.map((d) => modulesFor(d, () => true)), [['amdgpu'], []]);
+  assert.deepEqual(
+    devs.map((d) => modulesFor(d, () => true)),
+    [['amdgpu'], []],
+  );
 });
 
 test('PCI scan: no GPU, and no /sys at all, are both fine', async () => {
@@ -43,7 +64,10 @@ test('module plan: dependencies first, built-in noted, missing reported, never-l
   const root = await fixtureRoot(modFiles);
   const index = readModuleIndex(new FsRoot(root), REL);
   const plan = planModules(index, { always: ['ext4', 'ahci', 'nvme'], detected: ['amdgpu'], extra: ['snd', 'hid-generic'], never: ['snd', 'hid'], loaded: [] });
-  assert.deepEqual(plan.files.map((f) => f.split('/').pop()), ['drm.ko', 'drm_kms_helper.ko', 'amdgpu.ko']);
+  assert.deepEqual(
+    plan.files.map((f) => f.split('/').pop()),
+    ['drm.ko', 'drm_kms_helper.ko', 'amdgpu.ko'],
+  );
   assert.deepEqual(plan.strategy.builtin, ['ext4', 'ahci']);
   assert.deepEqual(plan.strategy.missing, ['nvme']);
   assert.deepEqual(plan.strategy.refused, ['snd', 'hid_generic']);
@@ -53,7 +77,10 @@ test('module plan: dependencies first, built-in noted, missing reported, never-l
 test('module plan: what /proc/modules already lists is not loaded again', async () => {
   const root = await fixtureRoot(modFiles);
   const plan = planModules(readModuleIndex(new FsRoot(root), REL), { always: [], detected: ['nouveau'], extra: [], never: [], loaded: ['drm'] });
-  assert.deepEqual(plan.files.map((f) => f.split('/').pop()), ['drm_kms_helper.ko', 'nouveau.ko']);
+  assert.deepEqual(
+    plan.files.map((f) => f.split('/').pop()),
+    ['drm_kms_helper.ko', 'nouveau.ko'],
+  );
 });
 
 test('loading: a missing file and a failing module are reported, the rest still load', async () => {

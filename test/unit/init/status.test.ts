@@ -18,7 +18,11 @@ function raw(port: number, text: string): Promise<string> {
 
 test('the status endpoint answers the report, and 4xx for what it does not understand', async () => {
   let n = 0;
-  const server = serveStatus(0, () => ({ ...goodReport(), uptimeAtReady: ++n }), () => {});
+  const server = serveStatus(
+    0,
+    () => ({ ...goodReport(), uptimeAtReady: ++n }),
+    () => {},
+  );
   await new Promise((r) => server.once('listening', r));
   const port = (server.address() as AddressInfo).port;
   try {

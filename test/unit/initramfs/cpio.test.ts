@@ -20,7 +20,10 @@ test('GNU cpio lists our archive, sorted', () => {
 
 test('GNU cpio extracts the same bytes, modes, links and mtime', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'aios-cpio-'));
-  execFileSync('cpio', ['-i', '--quiet', '--make-directories', '--preserve-modification-time', '--no-absolute-filenames'], { cwd: dir, input: writeCpio(entries, 1700000000) });
+  execFileSync('cpio', ['-i', '--quiet', '--make-directories', '--preserve-modification-time', '--no-absolute-filenames'], {
+    cwd: dir,
+    input: writeCpio(entries, 1700000000),
+  });
   assert.equal(await readFile(join(dir, 'init'), 'utf8'), '#!/bin/sh\necho hi\n');
   assert.equal(await readFile(join(dir, 'bin/busybox'), 'utf8'), 'odd-length!');
   assert.equal(await readlink(join(dir, 'bin/sh')), 'busybox');

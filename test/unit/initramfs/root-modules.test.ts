@@ -11,7 +11,12 @@ const dep = [
 ].join('\n');
 
 test('root-device drivers built as modules go in with their dependencies first, each once', () => {
-  assert.deepEqual(rootModuleFiles(dep), ['kernel/drivers/scsi/scsi_mod.ko', 'kernel/drivers/ata/libata.ko', 'kernel/drivers/ata/ata_piix.ko', 'kernel/fs/squashfs/squashfs.ko']);
+  assert.deepEqual(rootModuleFiles(dep), [
+    'kernel/drivers/scsi/scsi_mod.ko',
+    'kernel/drivers/ata/libata.ko',
+    'kernel/drivers/ata/ata_piix.ko',
+    'kernel/fs/squashfs/squashfs.ko',
+  ]);
 });
 
 test('everything built in: nothing goes in (the default aiOS kernel)', () => {

@@ -14,9 +14,14 @@ async function findRoot(spec: string, devNodes: string[], table: string[]): Prom
   for (const n of devNodes) await writeFile(join(dir, 'dev', n), '');
   const findfs = join(dir, 'findfs');
   // Like busybox findfs: print the device whose LABEL= or UUID= matches exactly, else fail.
-  await writeFile(findfs, `#!/bin/sh\nwhile read -r dev label uuid; do\n  [ "$1" = "LABEL=$label" ] || [ "$1" = "UUID=$uuid" ] && { echo "$dev"; exit 0; }\ndone <<'X'\n${table.join('\n')}\nX\nexit 1\n`);
+  await writeFile(
+    findfs,
+    `#!/bin/sh\nwhile read -r dev label uuid; do\n  [ "$1" = "LABEL=$label" ] || [ "$1" = "UUID=$uuid" ] && { echo "$dev"; exit 0; }\ndone <<'X'\n${table.join('\n')}\nX\nexit 1\n`,
+  );
   await chmod(findfs, 0o755);
-  return execFileSync('sh', ['-c', `. ${lib}; find_root "$1"`, 'sh', spec], { env: { PATH: process.env.PATH, DEV: join(dir, 'dev'), FINDFS: findfs } }).toString().trim();
+  return execFileSync('sh', ['-c', `. ${lib}; find_root "$1"`, 'sh', spec], { env: { PATH: process.env.PATH, DEV: join(dir, 'dev'), FINDFS: findfs } })
+    .toString()
+    .trim();
 }
 
 const blkid = ['/dev/sda1 aios-root 1234-abcd', '/dev/sr0 AIOS 2024-01-01', '/dev/sdb1 AIOS-old 9999'];

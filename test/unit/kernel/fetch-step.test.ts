@@ -17,11 +17,18 @@ async function tarball(dir: string, extra: string): Promise<string> {
   return file;
 }
 
-test('a cached source that no longer verifies is fetched again; the user\'s own tarball is never deleted', async () => {
+test("a cached source that no longer verifies is fetched again; the user's own tarball is never deleted", async () => {
   const work = await mkdtemp(join(tmpdir(), 'aios-fetch-'));
   const cacheDir = join(work, 'cache');
   const file = await tarball(work, 'first');
-  const opts = { cacheDir, kernelSource: file, kernelVersion: '6.12.1', kernelSha256: '', config: { kernel: { mirror: 'http://127.0.0.1:9', debianPackage: 'linux-source-6.12' } }, sourceDateEpoch: 0 } as unknown as BuildOptions;
+  const opts = {
+    cacheDir,
+    kernelSource: file,
+    kernelVersion: '6.12.1',
+    kernelSha256: '',
+    config: { kernel: { mirror: 'http://127.0.0.1:9', debianPackage: 'linux-source-6.12' } },
+    sourceDateEpoch: 0,
+  } as unknown as BuildOptions;
   const warnings: string[] = [];
   const run = async () => {
     const ctx = newContext(opts);
@@ -35,8 +42,11 @@ test('a cached source that no longer verifies is fetched again; the user\'s own 
   assert.equal((await run()).current?.cacheHit, true, 'unchanged: a cache hit');
   await tarball(work, 'second'); // the same path, other bytes
   const third = await run();
-  assert.ok(warnings.some((w) => /no longer matches sha256/.test(w)), warnings.join('\n'));
+  assert.ok(
+    warnings.some((w) => /no longer matches sha256/.test(w)),
+    warnings.join('\n'),
+  );
   assert.notEqual(third.source!.sha256, first.source!.sha256);
-  assert.ok(existsSync(file), 'the user\'s tarball is still there');
+  assert.ok(existsSync(file), "the user's tarball is still there");
   assert.ok(existsSync(join(third.source!.dir, 'Makefile')));
 });

@@ -5,7 +5,16 @@ import { mergeRequests, parseConfigText, parseDotConfig, valueOf } from '../../.
 test('fragment lines: y/m/n, "is not set", strings, comments skipped', () => {
   const { lines, errors } = parseConfigText('# comment\nCONFIG_A=y\nCONFIG_B=m\n# CONFIG_C is not set\nCONFIG_D=n\nCONFIG_LSM="a,b"\n\n', 'f.config');
   assert.deepEqual(errors, []);
-  assert.deepEqual(lines.map((l) => [l.symbol, l.value, l.line]), [['A', 'y', 2], ['B', 'm', 3], ['C', 'n', 4], ['D', 'n', 5], ['LSM', '"a,b"', 6]]);
+  assert.deepEqual(
+    lines.map((l) => [l.symbol, l.value, l.line]),
+    [
+      ['A', 'y', 2],
+      ['B', 'm', 3],
+      ['C', 'n', 4],
+      ['D', 'n', 5],
+      ['LSM', '"a,b"', 6],
+    ],
+  );
 });
 
 test('a line that is not a config line is an error naming file and line', () => {

@@ -34,7 +34,7 @@ test('kernel version: an empty EXTRAVERSION does not swallow NAME; -rc suffixes 
   assert.equal(await makefileVersion(dir), '6.12.117-from-make');
 });
 
-test('the spec\'s 6.8.12 is pinned to kernel.org\'s sha256', () => {
+test("the spec's 6.8.12 is pinned to kernel.org's sha256", () => {
   assert.equal(KERNEL_ORG_SHA256['6.8.12'], '19b31956d229b5b9ca5671fa1c74320179682a3d8d00fc86794114b21da86039');
 });
 
@@ -46,7 +46,12 @@ async function tinyTarball(version: string): Promise<{ file: string; sha: string
   await writeFile(join(dir, `linux-${version}`, 'Makefile'), `VERSION = ${v}\nPATCHLEVEL = ${p}\nSUBLEVEL = ${s}\nEXTRAVERSION =\n`);
   const file = join(dir, `linux-${version}.tar.xz`);
   execFileSync('tar', ['-cJf', file, '-C', dir, `linux-${version}`]);
-  return { file, sha: createHash('sha256').update(await readFile(file)).digest('hex') };
+  return {
+    file,
+    sha: createHash('sha256')
+      .update(await readFile(file))
+      .digest('hex'),
+  };
 }
 
 async function mirror(file: string): Promise<{ url: string; close: () => void; hits: string[] }> {
@@ -61,7 +66,16 @@ async function mirror(file: string): Promise<{ url: string; close: () => void; h
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/pub`, close: () => server.close(), hits };
 }
 
-const opts = (cacheDir: string, mirrorUrl: string, sha256: string) => ({ cacheDir, spec: 'kernel.org', version: '6.8.12', mirror: mirrorUrl, sha256, debianPackage: 'linux-source-6.12', warn: () => {}, info: () => {} });
+const opts = (cacheDir: string, mirrorUrl: string, sha256: string) => ({
+  cacheDir,
+  spec: 'kernel.org',
+  version: '6.8.12',
+  mirror: mirrorUrl,
+  sha256,
+  debianPackage: 'linux-source-6.12',
+  warn: () => {},
+  info: () => {},
+});
 
 test('kernel.org URL layout', () => {
   assert.equal(kernelOrgUrl('https://cdn.kernel.org/pub/linux/kernel/', '6.8.12'), 'https://cdn.kernel.org/pub/linux/kernel/v6.x/linux-6.8.12.tar.xz');
@@ -93,9 +107,15 @@ test('kernel.org: a checksum mismatch is refused and nothing is kept; no pin and
     await assert.rejects(resolveKernelSource(opts(cache, m.url, 'f'.repeat(64))), /checksum mismatch/);
     assert.equal(existsSync(join(cache, 'downloads', 'linux-6.8.12.tar.xz')), false);
     assert.equal(existsSync(join(cache, 'downloads', 'linux-6.8.12.tar.xz.part')), false);
-    await assert.rejects(resolveKernelSource({ ...opts(cache, m.url, ''), version: '6.8.11' }), /no sha256 is pinned for linux-6\.8\.11\.tar\.xz.*--kernel-sha256/);
+    await assert.rejects(
+      resolveKernelSource({ ...opts(cache, m.url, ''), version: '6.8.11' }),
+      /no sha256 is pinned for linux-6\.8\.11\.tar\.xz.*--kernel-sha256/,
+    );
     // 6.8.12 is pinned: the mirror's tiny tarball is not kernel.org's, so it is refused by the pin.
-    await assert.rejects(resolveKernelSource(opts(cache, m.url, '')), /checksum mismatch.*expected sha256 19b31956d229b5b9ca5671fa1c74320179682a3d8d00fc86794114b21da86039/);
+    await assert.rejects(
+      resolveKernelSource(opts(cache, m.url, '')),
+      /checksum mismatch.*expected sha256 19b31956d229b5b9ca5671fa1c74320179682a3d8d00fc86794114b21da86039/,
+    );
     assert.equal(existsSync(join(cache, 'downloads', 'linux-6.8.12.tar.xz')), false);
   } finally {
     m.close();

@@ -20,7 +20,10 @@ async function serve(opts: { cutFirstAt?: number } = {}): Promise<{ server: Serv
     const m = /bytes=(\d+)-/.exec(req.headers.range ?? '');
     const start = m ? Number(m[1]) : 0;
     const body = payload.subarray(start);
-    res.writeHead(m ? 206 : 200, { 'Content-Length': body.length, ...(m ? { 'Content-Range': `bytes ${start}-${payload.length - 1}/${payload.length}` } : {}) });
+    res.writeHead(m ? 206 : 200, {
+      'Content-Length': body.length,
+      ...(m ? { 'Content-Range': `bytes ${start}-${payload.length - 1}/${payload.length}` } : {}),
+    });
     if (first && opts.cutFirstAt) {
       first = false;
       res.write(body.subarray(0, opts.cutFirstAt), () => setTimeout(() => res.destroy(), 100));

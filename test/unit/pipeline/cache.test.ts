@@ -39,10 +39,12 @@ test('a step runs once per key; a failed step leaves nothing trusted behind', as
   assert.equal(runs, 1);
   await cachedOutput(cache, 'step', { v: 2 }, produce);
   assert.equal(runs, 2);
-  await assert.rejects(cachedOutput(cache, 'step', { v: 3 }, async (d) => {
-    await writeFile(join(d, 'half'), 'x');
-    throw new Error('interrupted');
-  }));
+  await assert.rejects(
+    cachedOutput(cache, 'step', { v: 3 }, async (d) => {
+      await writeFile(join(d, 'half'), 'x');
+      throw new Error('interrupted');
+    }),
+  );
   const left = await readdir(join(cache, 'steps', 'step'));
   assert.equal(left.length, 2, `only the two complete outputs remain: ${left.join(', ')}`);
   assert.ok(existsSync(join(first.dir, '.complete')));

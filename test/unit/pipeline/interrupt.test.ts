@@ -7,7 +7,10 @@ import { join } from 'node:path';
 
 test('Ctrl-C in the middle of a step exits 130 and leaves no half-written output', async () => {
   const cache = await mkdtemp(join(tmpdir(), 'aios-int-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/interrupted-build.ts'), cache], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/interrupted-build.ts'), cache], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CI: '1' },
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => d.toString().includes('READY') && resolve());
     child.on('exit', () => reject(new Error('exited before it was ready')));

@@ -26,7 +26,11 @@ test('two builds on one cache take turns: the second waits for the first, saying
   assert.equal(rb.code, 0, rb.out);
   const log = (await readFile(join(cache, 'log'), 'utf8')).trim().split('\n');
   assert.equal(log.length, 4);
-  assert.deepEqual([log[0]!.split(' ')[0], log[1]!.split(' ')[0], log[2]!.split(' ')[0], log[3]!.split(' ')[0]], ['start', 'end', 'start', 'end'], log.join(' | '));
+  assert.deepEqual(
+    [log[0]!.split(' ')[0], log[1]!.split(' ')[0], log[2]!.split(' ')[0], log[3]!.split(' ')[0]],
+    ['start', 'end', 'start', 'end'],
+    log.join(' | '),
+  );
   assert.equal(log[0]!.split(' ')[1], log[1]!.split(' ')[1], 'one build ran from start to end before the other began');
   assert.match(ra.out + rb.out, /waiting for the build with pid \d+, which is using the cache/);
   assert.equal(existsSync(join(cache, '.lock')), false, 'released');
@@ -45,7 +49,10 @@ test('SIGTERM in the middle of unpacking leaves no temporary tree and no tar beh
   const bin = join(work, 'bin');
   await (await import('node:fs/promises')).mkdir(bin);
   // A tar that writes part of a tree, says so, and then takes its time.
-  await writeFile(join(bin, 'tar'), `#!/bin/sh\nwhile [ $# -gt 0 ]; do [ "$1" = -C ] && dest=$2; shift; done\nmkdir -p "$dest/linux-6.8.12" && echo half > "$dest/linux-6.8.12/Makefile"\necho $$ > ${work}/tar.pid\nexec sleep 30\n`);
+  await writeFile(
+    join(bin, 'tar'),
+    `#!/bin/sh\nwhile [ $# -gt 0 ]; do [ "$1" = -C ] && dest=$2; shift; done\nmkdir -p "$dest/linux-6.8.12" && echo half > "$dest/linux-6.8.12/Makefile"\necho $$ > ${work}/tar.pid\nexec sleep 30\n`,
+  );
   await chmod(join(bin, 'tar'), 0o755);
   const cache = join(work, 'cache');
   const run = node(fixture('unpack-kernel.ts'), [join(work, 'linux.tar.xz'), cache], { PATH: `${bin}:${process.env.PATH}` });

@@ -8,7 +8,10 @@ const verdict = (o: ReturnType<typeof outcome>) => Object.fromEntries(judge(o).m
 
 test('a good boot passes every check', () => {
   const checks = judge(outcome());
-  assert.deepEqual(checks.filter((c) => !c.ok), []);
+  assert.deepEqual(
+    checks.filter((c) => !c.ok),
+    [],
+  );
   assert.equal(checks.length, 11);
 });
 
@@ -19,7 +22,17 @@ test('each check fails on its own fixture', () => {
   assert.equal(verdict(outcome({ report: { ...r(), mounts: r().mounts.filter((m) => m.target !== '/var/tmp') } })).filesystems, false);
   assert.equal(verdict(outcome({ report: { ...r(), interfaces: r().interfaces.filter((i) => i.kind !== 'ethernet') } })).network, false);
   assert.equal(verdict(outcome({ httpOk: false })).network, false);
-  assert.equal(verdict(outcome({ report: { ...r(), gpus: [{ slot: '0000:00:02.0', vendor: '0x1002', device: '0x5046', vendorName: 'AMD', class: '0x030000', driver: null, module: 'amdgpu' }] } })).gpu, false);
+  assert.equal(
+    verdict(
+      outcome({
+        report: {
+          ...r(),
+          gpus: [{ slot: '0000:00:02.0', vendor: '0x1002', device: '0x5046', vendorName: 'AMD', class: '0x030000', driver: null, module: 'amdgpu' }],
+        },
+      }),
+    ).gpu,
+    false,
+  );
   assert.equal(verdict(outcome({ report: { ...r(), procFiles: { '/proc/cpuinfo': false } } }))['proc-sys'], false);
   assert.equal(verdict(outcome({ report: { ...r(), pid1: { pid: 1, comm: 'sh', exe: '/bin/busybox', rssKB: 1 } } })).pid1, false);
   assert.equal(verdict(outcome({ live: { ...r(), zombies: [40, 41] }, later: { ...r(), zombies: [41] } })).orphans, false);
@@ -33,15 +46,28 @@ test('each check fails on its own fixture', () => {
 });
 
 test('an AMD GPU with its module loaded passes and is named; no GPU is "none present"', () => {
-  const amd = judge(outcome({ report: { ...goodReport(), modules: ['amdgpu', 'drm'], moduleStrategy: { ...goodReport().moduleStrategy, detected: ['amdgpu'], planned: ['drm', 'amdgpu'] }, gpus: [{ slot: '0000:00:02.0', vendor: '0x1002', device: '0x5046', vendorName: 'AMD', class: '0x030000', driver: null, module: 'amdgpu' }] } }));
-  assert.ok(amd.every((c) => c.ok), JSON.stringify(amd.filter((c) => !c.ok)));
+  const amd = judge(
+    outcome({
+      report: {
+        ...goodReport(),
+        modules: ['amdgpu', 'drm'],
+        moduleStrategy: { ...goodReport().moduleStrategy, detected: ['amdgpu'], planned: ['drm', 'amdgpu'] },
+        gpus: [{ slot: '0000:00:02.0', vendor: '0x1002', device: '0x5046', vendorName: 'AMD', class: '0x030000', driver: null, module: 'amdgpu' }],
+      },
+    }),
+  );
+  assert.ok(
+    amd.every((c) => c.ok),
+    JSON.stringify(amd.filter((c) => !c.ok)),
+  );
   assert.match(amd.find((c) => c.id === 'gpu')!.detail, /AMD 0x1002:0x5046/);
   assert.match(judge(outcome()).find((c) => c.id === 'gpu')!.detail, /none present/);
 });
 
 test('no report: every report check fails and says why', () => {
   const checks = judge(outcome({ report: undefined, reportSec: undefined, reportError: 'boot report is not valid JSON' }));
-  for (const id of ['filesystems', 'network', 'gpu', 'proc-sys', 'pid1', 'orphans', 'modules', 'boot-time']) assert.equal(checks.find((c) => c.id === id)!.ok, false, id);
+  for (const id of ['filesystems', 'network', 'gpu', 'proc-sys', 'pid1', 'orphans', 'modules', 'boot-time'])
+    assert.equal(checks.find((c) => c.id === id)!.ok, false, id);
   assert.match(checks.find((c) => c.id === 'pid1')!.detail, /not valid JSON/);
 });
 
@@ -54,7 +80,15 @@ test('panic hints', () => {
 test('JUnit: one test case per check and path, failures carry the detail; the table lists them', () => {
   const res = [
     { path: 'direct' as const, accel: 'tcg' as const, accelWhy: '', command: 'qemu', serialLog: 'l', figures: {}, checks: judge(outcome()) },
-    { path: 'iso-bios' as const, accel: 'tcg' as const, accelWhy: '', command: 'qemu', serialLog: 'l', figures: {}, checks: judge(outcome({ cleanShutdown: false, shutdownDetail: 'killed <after> 60 s', e2fsck: undefined })) },
+    {
+      path: 'iso-bios' as const,
+      accel: 'tcg' as const,
+      accelWhy: '',
+      command: 'qemu',
+      serialLog: 'l',
+      figures: {},
+      checks: judge(outcome({ cleanShutdown: false, shutdownDetail: 'killed <after> 60 s', e2fsck: undefined })),
+    },
   ];
   const xml = junit(res);
   assert.equal((xml.match(/<testcase /g) ?? []).length, 21);

@@ -2,10 +2,25 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parsePaths, qemuArgs, OVMF_CODE, type QemuOptions } from '../../../qemu/cmdline.ts';
 
-const base: QemuOptions = { path: 'direct', kernel: 'out/vmlinuz', initrd: 'out/initramfs.img', disk: 'out/rootfs.img', iso: 'out/aios.iso', cmdline: 'quiet loglevel=3', memoryMB: 1024, cpus: 2, accel: 'tcg', hostPort: 40000, guestPort: 8080, interactive: false, qmpSocket: '/tmp/q.sock', extra: [] };
+const base: QemuOptions = {
+  path: 'direct',
+  kernel: 'out/vmlinuz',
+  initrd: 'out/initramfs.img',
+  disk: 'out/rootfs.img',
+  iso: 'out/aios.iso',
+  cmdline: 'quiet loglevel=3',
+  memoryMB: 1024,
+  cpus: 2,
+  accel: 'tcg',
+  hostPort: 40000,
+  guestPort: 8080,
+  interactive: false,
+  qmpSocket: '/tmp/q.sock',
+  extra: [],
+};
 const after = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
-test('direct boot: the spec\'s own command, root=/dev/sda1 on rootfs.img', () => {
+test("direct boot: the spec's own command, root=/dev/sda1 on rootfs.img", () => {
   const a = qemuArgs(base);
   assert.equal(after(a, '-kernel'), 'out/vmlinuz');
   assert.equal(after(a, '-initrd'), 'out/initramfs.img');

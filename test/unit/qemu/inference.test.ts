@@ -10,28 +10,71 @@ const want = { expect: 'Hello from the aiOS appliance', model: 'aios-tiny' };
 const check = (o: Parameters<typeof judge>[0]) => judge(o).find((c) => c.id === 'inference');
 
 test('check 11 passes on the expected text from the host, and fails on a wrong answer or no server', () => {
-  const good = check(outcome({ inferenceExpect: want, inference: { readySec: 9.5, answer: 'Hello from the aiOS appliance', ttftMs: 420, tokensPerSecond: 11.5, predicted: 7 } }))!;
+  const good = check(
+    outcome({ inferenceExpect: want, inference: { readySec: 9.5, answer: 'Hello from the aiOS appliance', ttftMs: 420, tokensPerSecond: 11.5, predicted: 7 } }),
+  )!;
   assert.equal(good.ok, true);
-  assert.match(good.detail, /aios-tiny answered "Hello from the aiOS appliance".*server ready 9\.5 s after QEMU start, first token 420 ms, 11\.5 tokens\/s \(7 tokens\)/);
+  assert.match(
+    good.detail,
+    /aios-tiny answered "Hello from the aiOS appliance".*server ready 9\.5 s after QEMU start, first token 420 ms, 11\.5 tokens\/s \(7 tokens\)/,
+  );
   assert.equal(check(outcome({ inferenceExpect: want, inference: { readySec: 9, answer: 'Hello' } }))!.ok, false);
-  const none = check(outcome({ inferenceExpect: want, inference: { error: 'llama-server never became ready within 90 s (/health: ECONNREFUSED)', initView: { service: 'inference', state: 'failed', reason: '/usr/lib/llama/llama-server: not found (exit 127)', model: '', modelName: '', modelSha256: '', loadMs: null, healthUrl: '', restartsForHealth: 0 } } }))!;
+  const none = check(
+    outcome({
+      inferenceExpect: want,
+      inference: {
+        error: 'llama-server never became ready within 90 s (/health: ECONNREFUSED)',
+        initView: {
+          service: 'inference',
+          state: 'failed',
+          reason: '/usr/lib/llama/llama-server: not found (exit 127)',
+          model: '',
+          modelName: '',
+          modelSha256: '',
+          loadMs: null,
+          healthUrl: '',
+          restartsForHealth: 0,
+        },
+      },
+    }),
+  )!;
   assert.equal(none.ok, false);
   assert.match(none.detail, /never became ready.*aios-init says: \/usr\/lib\/llama\/llama-server: not found/);
-  assert.equal(check(outcome({ inferenceExpect: { expect: '', model: 'mine' }, inference: { readySec: 1, answer: ' anything' } }))!.ok, true, 'no expected text: any answer');
+  assert.equal(
+    check(outcome({ inferenceExpect: { expect: '', model: 'mine' }, inference: { readySec: 1, answer: ' anything' } }))!.ok,
+    true,
+    'no expected text: any answer',
+  );
   assert.equal(check(outcome({ inferenceExpect: want }))!.ok, false, 'no request sent');
   assert.equal(check(outcome()), undefined, 'an image without a model has no check 11');
 });
 
 test('the completion request is greedy and streamed; its events are parsed', () => {
   assert.deepEqual(completionBody('p', 8), { prompt: 'p', n_predict: 8, temperature: 0, top_k: 1, stream: true, cache_prompt: false });
-  const sse = 'data: {"content":"Hello","stop":false}\n\ndata: {"content":" from","stop":false}\n\ndata: {"content":"","stop":true,"timings":{"predicted_n":2,"predicted_per_second":4.5}}\n\n';
+  const sse =
+    'data: {"content":"Hello","stop":false}\n\ndata: {"content":" from","stop":false}\n\ndata: {"content":"","stop":true,"timings":{"predicted_n":2,"predicted_per_second":4.5}}\n\n';
   const chunks = parseSseLines(sse);
   assert.equal(chunks.map((c) => c.content).join(''), 'Hello from');
   assert.equal(chunks[2]!.timings!.predicted_per_second, 4.5);
 });
 
 test('the forwarded port for llama-server sits beside the status port', () => {
-  const a = qemuArgs({ path: 'direct', kernel: 'k', initrd: 'i', disk: 'd', iso: 'x', cmdline: '', memoryMB: 512, cpus: 1, accel: 'tcg', hostPort: 5000, guestPort: 8080, forwards: [{ host: 5001, guest: 8081 }], interactive: false, extra: [] });
+  const a = qemuArgs({
+    path: 'direct',
+    kernel: 'k',
+    initrd: 'i',
+    disk: 'd',
+    iso: 'x',
+    cmdline: '',
+    memoryMB: 512,
+    cpus: 1,
+    accel: 'tcg',
+    hostPort: 5000,
+    guestPort: 8080,
+    forwards: [{ host: 5001, guest: 8081 }],
+    interactive: false,
+    extra: [],
+  });
   assert.ok(a.includes('user,id=net0,hostfwd=tcp:127.0.0.1:5000-:8080,hostfwd=tcp:127.0.0.1:5001-:8081'));
 });
 

@@ -19,7 +19,10 @@ async function tree(): Promise<string> {
 
 test('the manifest lists every file, directory and link with mode, size and sha256, sorted', async () => {
   const m = await buildManifest(await tree());
-  assert.deepEqual(m.map((e) => e.path), ['/etc', '/etc/hostname', '/etc/sh', '/tmp']);
+  assert.deepEqual(
+    m.map((e) => e.path),
+    ['/etc', '/etc/hostname', '/etc/sh', '/tmp'],
+  );
   const host = m.find((e) => e.path === '/etc/hostname')!;
   const sha = createHash('sha256').update('aios\n').digest('hex');
   assert.deepEqual({ ...host }, { path: '/etc/hostname', type: 'file', mode: '0644', size: 5, sha256: sha });

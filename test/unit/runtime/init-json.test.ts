@@ -17,12 +17,34 @@ test('init.json: the inference service is generated from aios.json runtime setti
   assert.equal(value.hostname, 'box');
   const svc = value.services.find((s) => s.name === 'inference')!;
   assert.equal(svc.command, '/usr/lib/llama/llama-server');
-  assert.deepEqual(svc.args, ['--model', '/var/lib/aios/models/aios-tiny.gguf', '--host', '0.0.0.0', '--port', '9000', '--ctx-size', '512', '--threads', '2', '--api-key', 'k', '--parallel', '2']);
+  assert.deepEqual(svc.args, [
+    '--model',
+    '/var/lib/aios/models/aios-tiny.gguf',
+    '--host',
+    '0.0.0.0',
+    '--port',
+    '9000',
+    '--ctx-size',
+    '512',
+    '--threads',
+    '2',
+    '--api-key',
+    'k',
+    '--parallel',
+    '2',
+  ]);
   assert.equal(svc.restart, 'always');
   assert.equal(svc.cpuWeight, 1000);
   assert.equal(svc.memoryMax, '512M');
   assert.equal(svc.cpuset, '1');
-  assert.deepEqual(value.inference, { service: 'inference', healthUrl: 'http://127.0.0.1:9000/health', model: '/var/lib/aios/models/aios-tiny.gguf', modelName: 'aios-tiny', modelSha256: 'ab'.repeat(32), unhealthyRestarts: 3 });
+  assert.deepEqual(value.inference, {
+    service: 'inference',
+    healthUrl: 'http://127.0.0.1:9000/health',
+    model: '/var/lib/aios/models/aios-tiny.gguf',
+    modelName: 'aios-tiny',
+    modelSha256: 'ab'.repeat(32),
+    unhealthyRestarts: 3,
+  });
 });
 
 test('init.json: defaults leave threads to llama-server and send no API key', () => {
@@ -31,6 +53,12 @@ test('init.json: defaults leave threads to llama-server and send no API key', ()
 
 test('init.json: a project service named "inference", or one that weighs as much, is refused', () => {
   const rt = runtimeOf({});
-  assert.throws(() => withInference({ services: [{ name: 'inference', command: '/x' }] }, rt, model, 'p/init.json'), /p\/init\.json: services: the name "inference" is reserved/);
-  assert.throws(() => withInference({ services: [{ name: 'batch', command: '/x', cpuWeight: 1000 }] }, rt, model, 'p/init.json'), /services batch have a cpuWeight of at least runtime\.cpuWeight \(1000\)/);
+  assert.throws(
+    () => withInference({ services: [{ name: 'inference', command: '/x' }] }, rt, model, 'p/init.json'),
+    /p\/init\.json: services: the name "inference" is reserved/,
+  );
+  assert.throws(
+    () => withInference({ services: [{ name: 'batch', command: '/x', cpuWeight: 1000 }] }, rt, model, 'p/init.json'),
+    /services batch have a cpuWeight of at least runtime\.cpuWeight \(1000\)/,
+  );
 });

@@ -51,8 +51,15 @@ test('llama.cpp from the npm package: integrity and commit verified, cloned once
     const again = await resolveLlamaSource({ cacheDir, spec: 'npm', registry: reg.url, pin, info: () => {} });
     assert.equal(again.dir, src.dir);
     assert.equal(reg.hits.length, 1, 'the second resolution downloads nothing');
-    await assert.rejects(resolveLlamaSource({ cacheDir: join(work, 'c2'), spec: 'npm', registry: reg.url, pin: { ...pin, commit: '0'.repeat(40) }, info: () => {} }), /its bundle holds commit [0-9a-f]{40}, the pin says 0{40}/);
-    assert.deepEqual((await readdir(join(work, 'c2', 'sources'))).filter((n) => n.startsWith('.')), [], 'no temporary tree is left behind');
+    await assert.rejects(
+      resolveLlamaSource({ cacheDir: join(work, 'c2'), spec: 'npm', registry: reg.url, pin: { ...pin, commit: '0'.repeat(40) }, info: () => {} }),
+      /its bundle holds commit [0-9a-f]{40}, the pin says 0{40}/,
+    );
+    assert.deepEqual(
+      (await readdir(join(work, 'c2', 'sources'))).filter((n) => n.startsWith('.')),
+      [],
+      'no temporary tree is left behind',
+    );
   } finally {
     reg.close();
   }
@@ -64,7 +71,10 @@ test('llama.cpp from the npm package: a download that does not match the pinned 
   const reg = await registry(Buffer.concat([await readFile(tgz), Buffer.from('tampered')]));
   const pin = { pkg: 'fake-llama', version: '1.0.0', integrity: await integrityOf(tgz), bundle: 'package/llama/gitRelease.bundle', commit };
   try {
-    await assert.rejects(resolveLlamaSource({ cacheDir: join(work, 'cache'), spec: 'npm', registry: reg.url, pin, info: () => {} }), /integrity mismatch for http:.*fake-llama-1\.0\.0\.tgz: the pin .* says sha512-.*; deleted/);
+    await assert.rejects(
+      resolveLlamaSource({ cacheDir: join(work, 'cache'), spec: 'npm', registry: reg.url, pin, info: () => {} }),
+      /integrity mismatch for http:.*fake-llama-1\.0\.0\.tgz: the pin .* says sha512-.*; deleted/,
+    );
     assert.deepEqual(await readdir(join(work, 'cache', 'downloads')), []);
   } finally {
     reg.close();
@@ -83,5 +93,8 @@ test('llama.cpp from a directory: an edited file changes its identity; a URL nee
   assert.notEqual(a.id, b.id);
   assert.equal(b.dir, dir);
   await assert.rejects(resolveLlamaSource({ ...o, spec: 'https://example.invalid/llama.tar.gz' }), /a URL needs runtime\.sha256/);
-  await assert.rejects(resolveLlamaSource({ ...o, spec: join(work, 'nope') }), /no such file or directory \(use "npm", a llama\.cpp tarball or directory, or a URL\)/);
+  await assert.rejects(
+    resolveLlamaSource({ ...o, spec: join(work, 'nope') }),
+    /no such file or directory \(use "npm", a llama\.cpp tarball or directory, or a URL\)/,
+  );
 });
