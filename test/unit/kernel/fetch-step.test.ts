@@ -50,3 +50,52 @@ test("a cached source that no longer verifies is fetched again; the user's own t
   assert.ok(existsSync(file), "the user's tarball is still there");
   assert.ok(existsSync(join(third.source!.dir, 'Makefile')));
 });
+
+test('a fallback is not kept: the next build asks kernel.org again and builds what was asked for', async () => {
+  const { createServer } = await import('node:http');
+  const { readFile: rf, writeFile: wf } = await import('node:fs/promises');
+  const { createHash } = await import('node:crypto');
+  const { hashValue } = await import('../../../scripts/lib/hash.ts');
+  const { KERNEL_ORG_SHA256 } = await import('../../../scripts/kernel/pins.ts');
+  const work = await mkdtemp(join(tmpdir(), 'aios-retry-'));
+  const cacheDir = join(work, 'cache');
+  // What kernel.org serves once it answers again: a tiny 6.8.12 whose sha256 the user pinned.
+  await mkdir(join(work, 'linux-6.8.12'));
+  await writeFile(join(work, 'linux-6.8.12', 'Makefile'), 'VERSION = 6\nPATCHLEVEL = 8\nSUBLEVEL = 12\nEXTRAVERSION =\n');
+  const tgz = join(work, 'linux-6.8.12.tar.xz');
+  execFileSync('tar', ['-cJf', tgz, '-C', work, 'linux-6.8.12']);
+  const body = await rf(tgz);
+  const sha = createHash('sha256').update(body).digest('hex');
+  const server = createServer((req, res) => (req.url === '/v6.x/linux-6.8.12.tar.xz' ? res.writeHead(200).end(body) : res.writeHead(404).end()));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const mirror = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  try {
+    // An earlier build fell back to another version (a local stand-in for Debian's package).
+    const older = await tarball(work, 'fallback');
+    const inputs = { spec: 'auto', version: '6.8.12', sha256: sha, mirror, debianPackage: 'linux-source-6.12', pins: KERNEL_ORG_SHA256 };
+    const stepDir = join(cacheDir, 'steps', 'fetch', hashValue(inputs).slice(0, 24));
+    await mkdir(stepDir, { recursive: true });
+    const { resolveKernelSource } = await import('../../../scripts/kernel/source.ts');
+    const fallback = await resolveKernelSource({ cacheDir, spec: older, version: '6.8.12', mirror, debianPackage: 'x', warn: () => {}, info: () => {} });
+    await wf(join(stepDir, 'source.json'), JSON.stringify({ ...fallback, fellBack: true, fallbackReason: 'kernel.org: unreachable' }));
+    await wf(join(stepDir, '.complete'), '{}');
+    const ctx = newContext({
+      cacheDir,
+      kernelSource: 'auto',
+      kernelVersion: '6.8.12',
+      kernelSha256: sha,
+      config: { kernel: { mirror, debianPackage: 'linux-source-6.12' } },
+      sourceDateEpoch: 0,
+    } as unknown as BuildOptions);
+    ctx.current = { name: 'fetch', seconds: 0, cpuSeconds: 0, cacheHit: false };
+    const warnings: string[] = [];
+    ctx.log = { info: () => {}, warn: (m) => warnings.push(m) };
+    await fetchKernel(ctx);
+    assert.equal(ctx.source!.origin, 'kernel.org');
+    assert.equal(ctx.source!.version, '6.8.12');
+    assert.equal(ctx.source!.fellBack, false);
+    assert.deepEqual(warnings, [], 'no fallback warning once kernel.org answers');
+  } finally {
+    server.close();
+  }
+});
