@@ -106,6 +106,8 @@ export interface BootReport {
   pressureEvents?: PressureEvent[];
   /** Which PSI triggers are registered, or why not. */
   pressureTriggers?: string[];
+  /** The console shell: on only when asked for (kernel flag aios.shell, or init.json shell). */
+  shell?: { on: boolean; tty: string | null; why: string };
 }
 
 export type ParseResult = { ok: true; report: BootReport } | { ok: false; error: string };

@@ -26,6 +26,10 @@ export interface QemuOptions {
   /** Interactive: serial and monitor on the terminal (Ctrl-A X quits). Headless: serial on stdout, QMP on a socket. */
   interactive: boolean;
   qmpSocket?: string;
+  /** Writes go to a temporary overlay, never to the disk image (aios run: the build's image stays as built). */
+  snapshot?: boolean;
+  /** QEMU's GDB stub on 127.0.0.1:port, the guest stopped before its first instruction. */
+  gdbPort?: number;
   extra: readonly string[];
 }
 
@@ -41,7 +45,7 @@ export function qemuArgs(o: QemuOptions): string[] {
   switch (o.path) {
     case 'direct':
       args.push('-kernel', o.kernel, '-initrd', o.initrd, '-append', `console=ttyS0 root=/dev/sda1 ro ${o.cmdline} panic=-1`.replace(/\s+/g, ' ').trim());
-      args.push('-drive', `file=${o.disk},format=raw,if=ide`);
+      args.push('-drive', `file=${o.disk},format=raw,if=ide${o.snapshot ? ',snapshot=on' : ''}`);
       break;
     case 'iso-bios':
       args.push('-cdrom', o.iso, '-boot', 'd');
@@ -60,8 +64,15 @@ export function qemuArgs(o: QemuOptions): string[] {
       );
       break;
   }
+  if (o.gdbPort) args.push('-gdb', `tcp:127.0.0.1:${o.gdbPort}`, '-S');
   args.push(...o.extra);
   return args;
+}
+
+/** The gdb command line that attaches to `aios run --gdb`, with the kernel's GDB scripts when the tree has them. */
+export function gdbCommand(vmlinux: string, port: number, gdbScripts?: string): string[] {
+  const scripts = gdbScripts ? ['-ex', `add-auto-load-safe-path ${gdbScripts}`, '-ex', `source ${gdbScripts}/vmlinux-gdb.py`] : [];
+  return ['gdb', '-q', vmlinux, ...scripts, '-ex', `target remote 127.0.0.1:${port}`];
 }
 
 export function parsePaths(p: string): BootPath[] {

@@ -58,8 +58,11 @@ async function main(argv: string[]): Promise<number> {
     )
     .command(
       'run',
-      'boot a build in QEMU with the serial console on this terminal (Ctrl-A X quits)',
-      (y) => vmOptions(y),
+      'boot a build in QEMU with the serial console on this terminal (Ctrl-A X quits); the disk is a snapshot, never written',
+      (y) =>
+        vmOptions(y)
+          .option('shell', { type: 'boolean', describe: 'a root shell (busybox sh) on the console beside aios-init (kernel flag aios.shell=1)' })
+          .option('gdb', { type: 'number', describe: 'QEMU GDB stub on 127.0.0.1:PORT, guest stopped at start; prints the gdb command line' }),
       (a) => set(runCommand(a)),
     )
     .command(

@@ -81,8 +81,11 @@ static napi_value js_umount(napi_env env, napi_callback_info info) {
 static napi_value js_reboot(napi_env env, napi_callback_info info) {
   ARGS(1);
   ARG_STR(0, how);
-  int cmd = strcmp(how, "restart") == 0 ? LINUX_REBOOT_CMD_RESTART : LINUX_REBOOT_CMD_POWER_OFF;
-  sync();
+  int cmd = strcmp(how, "restart") == 0 ? LINUX_REBOOT_CMD_RESTART
+          : strcmp(how, "halt") == 0 ? LINUX_REBOOT_CMD_HALT
+          : strcmp(how, "cad-off") == 0 ? LINUX_REBOOT_CMD_CAD_OFF
+          : LINUX_REBOOT_CMD_POWER_OFF;
+  if (cmd != LINUX_REBOOT_CMD_CAD_OFF) sync();
   if (reboot(cmd) != 0) return throw_errno(env, "reboot", errno);
   return undef(env);
 }

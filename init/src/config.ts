@@ -47,7 +47,9 @@ export const initSpec = {
     cpuWeight: num('cgroup cpu.weight (1-10000; inference services get more).', 100, { min: 1, max: 10000, integer: true }),
     memoryMax: str('cgroup memory.max (bytes, or "max").', 'max'),
     cpuset: str('cgroup cpuset.cpus (empty: all).', ''),
+    tty: str("A terminal device for the service's input and output (the console shell uses it); empty: output to the console.", ''),
   }),
+  shell: bool('Run a root shell (busybox sh, job control) on the console, as the kernel command-line flag `aios.shell=1` does.', false),
   inference: obj("The model server aios-init watches (written by `aios build` from aios.json's `runtime` and `model`).", {
     service: str('Name of the service that runs it; empty: no inference service.', ''),
     healthUrl: str('Polled until it answers 200 (ready), then every few seconds.', ''),

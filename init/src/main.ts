@@ -17,6 +17,8 @@ import { vramInfo } from './gpu-memory.ts';
 import { buildReport, serveStatus } from './status.ts';
 import { ownPids, runTracked } from './children.ts';
 import { loadAddon, unavailableSys, type Sys } from './sys.ts';
+import { PowerRequests, type PowerAction } from './signals.ts';
+import { consoleTty, SHELL_FLAG, shellFlag, shellService } from './shell.ts';
 
 const CONFIG_PATH = '/etc/aios/init.json';
 
@@ -41,6 +43,9 @@ export async function run(): Promise<void> {
     }
   };
 
+  // Signals first: a power request during a slow step is kept, never lost or misread.
+  const power = new PowerRequests();
+  power.listen();
   process.on('uncaughtException', (err) => log.warn(`uncaught: ${err.stack ?? err.message}`));
   process.on('unhandledRejection', (err) => log.warn(`unhandled rejection: ${String(err)}`));
   log.info(`starting as pid ${process.pid}`);
@@ -55,10 +60,21 @@ export async function run(): Promise<void> {
     sys = unavailableSys(addon.error!);
   }
 
+  try {
+    sys.reboot('cad-off');
+  } catch (err) {
+    log.warn(`Ctrl-Alt-Del stays with the kernel: ${(err as Error).message}`);
+  }
   await step('mount pseudo filesystems', () => {
     const r = mountPseudo(sys, fs, (m) => log.warn(m));
     return r;
   });
+  const buttons = watchPowerButton(
+    fs,
+    () => power.request('poweroff', 'power button'),
+    (m) => log.warn(m),
+  );
+  log.info(buttons.length ? `watching power button ${buttons.join(', ')}` : 'no power button found (ACPI_BUTTON, INPUT_EVDEV)');
   const fstab = existsSync('/etc/fstab') ? readFileSync('/etc/fstab', 'utf8') : '';
   await step('mount /etc/fstab', () => mountFstab(sys, fs, fstab, (m) => log.warn(m)));
 
@@ -73,6 +89,9 @@ export async function run(): Promise<void> {
     if (notes.length) log.info(`network: ${notes.join(', ')}`);
   });
 
+  const shell = consoleShell(fs, config);
+  if (shell.tty) config.services.push(shellService(shell.tty));
+  log.info(`console shell: ${shell.on ? `on ${shell.tty ?? 'no terminal'}` : 'off'} (${shell.why})`);
   const supervisor = new Supervisor(fs, (m) => log.info(m));
   await step('services', () => config.services.forEach((s) => supervisor.start(s)));
   const inference = config.inference.service ? watchInference(config, supervisor, log) : undefined;
@@ -111,11 +130,12 @@ export async function run(): Promise<void> {
       inference: inference?.info(),
       pressureEvents: pressure.events(),
       pressureTriggers: pressure.triggers(),
+      shell,
     });
   if (config.statusPort) serveStatus(config.statusPort, current, (m) => log.warn(m));
 
   let shuttingDown = false;
-  const shutdown = async (how: 'poweroff' | 'restart', why: string) => {
+  const shutdown = async (how: PowerAction, why: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
     log.info(`${why}: ${how}`);
@@ -131,17 +151,16 @@ export async function run(): Promise<void> {
       shuttingDown = false;
     }
   };
-  process.on('SIGTERM', () => void shutdown('poweroff', 'SIGTERM'));
-  process.on('SIGUSR2', () => void shutdown('poweroff', 'SIGUSR2'));
-  process.on('SIGINT', () => void shutdown('restart', 'SIGINT (Ctrl-Alt-Del)'));
-  const buttons = watchPowerButton(
-    fs,
-    () => void shutdown('poweroff', 'power button'),
-    (m) => log.warn(m),
-  );
-  log.info(buttons.length ? `watching power button ${buttons.join(', ')}` : 'no power button found (ACPI_BUTTON, INPUT_EVDEV)');
-
   log.raw(formatReportLine(current()));
+  power.ready((how, why) => void shutdown(how, why));
+}
+
+/** Whether a console shell runs, on which terminal, and what asked for it. */
+function consoleShell(fs: FsRoot, config: InitConfig): NonNullable<BootReport['shell']> {
+  const flag = shellFlag(readFileSync(fs.p('/proc/cmdline'), 'utf8'));
+  const on = flag ?? config.shell;
+  const why = flag !== undefined ? `kernel command line ${SHELL_FLAG}` : config.shell ? 'init.json shell: true' : 'not asked for';
+  return { on, tty: on ? consoleTty(fs) : null, why };
 }
 
 function watchInference(config: InitConfig, supervisor: Supervisor, log: Log): InferenceWatch {

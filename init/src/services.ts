@@ -1,5 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { ServiceInfo } from '../../common/boot-report.ts';
 import type { InitConfig } from './config.ts';
 import type { FsRoot } from './fsroot.ts';
@@ -32,6 +32,12 @@ interface Running {
   info: ServiceInfo;
   timer?: NodeJS.Timeout;
   startedAt?: number;
+}
+
+/** A terminal as a service's stdin, stdout and stderr (one descriptor, closed in aios-init after the spawn). */
+function openTty(path: string): StdioOptions {
+  const fd = openSync(path, 'r+');
+  return [fd, fd, fd];
 }
 
 /** The wrapper shell's exit codes for a command it cannot run: no restart can mend those. */
@@ -89,7 +95,12 @@ export class Supervisor {
     const [cmd, args] = cg ? ['/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cg, spec.command, ...spec.args]] : [spec.command, spec.args];
     let child: ChildProcess;
     try {
-      child = spawnTracked(cmd, args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...spec.env }, stdio: ['ignore', 'inherit', 'inherit'] });
+      const stdio: StdioOptions = spec.tty ? openTty(spec.tty) : ['ignore', 'inherit', 'inherit'];
+      try {
+        child = spawnTracked(cmd, args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...spec.env }, stdio });
+      } finally {
+        if (Array.isArray(stdio) && typeof stdio[0] === 'number') closeSync(stdio[0]);
+      }
     } catch (err) {
       r.info.state = 'failed';
       return this.log(`service ${spec.name}: cannot start: ${(err as Error).message}`);

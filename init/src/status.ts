@@ -45,6 +45,7 @@ export interface ReportInputs {
   inference?: BootReport['inference'];
   pressureEvents?: BootReport['pressureEvents'];
   pressureTriggers?: BootReport['pressureTriggers'];
+  shell?: BootReport['shell'];
 }
 
 export function buildReport(fs: FsRoot, inp: ReportInputs): BootReport {
@@ -76,6 +77,7 @@ export function buildReport(fs: FsRoot, inp: ReportInputs): BootReport {
     inference: inp.inference,
     pressureEvents: inp.pressureEvents,
     pressureTriggers: inp.pressureTriggers,
+    shell: inp.shell,
     zombies: zombieChildren(fs, 1),
   };
 }

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 export interface Sys {
   mount(source: string, target: string, fstype: string, flags: number, data: string): void;
   umount(target: string, flags: number): void;
-  reboot(how: 'poweroff' | 'restart'): void;
+  /** reboot(2): power off, restart, halt, or cad-off (Ctrl-Alt-Del becomes SIGINT to PID 1). */
+  reboot(how: 'poweroff' | 'restart' | 'halt' | 'cad-off'): void;
   sync(): void;
   sethostname(name: string): void;
   finitModule(path: string, params: string): void;

@@ -21,6 +21,7 @@ export async function writeOutputs(ctx: BuildContext): Promise<void> {
   const out = ctx.opts.outDir;
   await mkdir(out, { recursive: true });
   if (ctx.kernel) await place(ctx.kernel.bzImage, join(out, 'vmlinuz'));
+  if (ctx.kernel) await place(ctx.kernel.vmlinux, join(out, 'vmlinux'));
   if (ctx.kernelConfig) await place(ctx.kernelConfig.configPath, join(out, 'kernel.config'));
   if (ctx.initramfs) await place(ctx.initramfs.file, join(out, 'initramfs.img'));
   if (ctx.rootfs) await place(ctx.rootfs.manifest, join(out, 'manifest.json'));

@@ -5,7 +5,9 @@ import { dirname, join } from 'node:path';
 import { quoteCommand } from '../../common/exec.ts';
 import { killOnExit } from '../../common/cleanup.ts';
 import { requireTools } from './doctor.ts';
-import { OVMF_VARS, parsePaths, qemuArgs } from '../../qemu/cmdline.ts';
+import { OVMF_VARS, gdbCommand, parsePaths, qemuArgs } from '../../qemu/cmdline.ts';
+import { SHELL_FLAG } from '../../init/src/shell.ts';
+import { existsSync } from 'node:fs';
 import { QEMU, freePort } from '../../qemu/runner.ts';
 import { chooseAccel, readBuildRecord, vmOptions, type CheckArgs } from '../vm/options.ts';
 
@@ -17,7 +19,11 @@ export async function runCommand(args: CheckArgs): Promise<number> {
   const path = paths[0]!;
   const probe = await vmOptions(args, path, 'tcg');
   const { accel, why } = await chooseAccel(args.accel ?? 'auto', probe.kernel);
-  const o = { ...probe, accel, hostPort: await freePort() };
+  const o = { ...probe, accel, hostPort: await freePort(), snapshot: true, gdbPort: args.gdb };
+  if (args.shell) {
+    if (path === 'direct') o.cmdline = `${o.cmdline} ${SHELL_FLAG}=1`.trim();
+    else console.error(`--shell on ${path}: pick "aiOS with a console shell" in GRUB's menu (hold Esc as GRUB starts)`);
+  }
   const served = (await readBuildRecord(dirname(o.kernel))).inference;
   const serverPort = served ? await freePort() : 0;
   if (served) o.forwards = [{ host: serverPort, guest: served.port }];
@@ -29,6 +35,12 @@ export async function runCommand(args: CheckArgs): Promise<number> {
     console.error(`accelerator: ${accel.toUpperCase()} (${why}); status endpoint: http://127.0.0.1:${o.hostPort}/status`);
     if (served) console.error(`llama-server (${served.model.name}): http://127.0.0.1:${serverPort}/completion once /health answers`);
     console.error(`${quoteCommand(QEMU, argv)}\n(Ctrl-A X quits)`);
+    if (o.gdbPort) {
+      const vmlinux = join(dirname(o.kernel), 'vmlinux');
+      console.error(
+        `the guest is stopped at its first instruction; attach with:\n  ${quoteCommand('gdb', gdbCommand(vmlinux, o.gdbPort).slice(1))}\nthen \`continue\`. ${existsSync(vmlinux) ? '' : `(${vmlinux} is missing: rebuild with this aios) `}With a kernel.debug build, also: -ex 'source <kernel object tree>/vmlinux-gdb.py' for lx-dmesg, lx-ps.`,
+      );
+    }
     const child = spawn(QEMU, argv, { stdio: 'inherit' });
     killOnExit(child);
     return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));

@@ -42,7 +42,7 @@ export interface BuildContext {
   /** Filled in by the steps, in pipeline order. */
   source?: KernelSource;
   kernelConfig?: { dir: string; configPath: string; configSha256: string; problems: Problem[]; requested: number };
-  kernel?: { dir: string; bzImage: string; modulesDir: string; release: string; bzImageBytes: number };
+  kernel?: { dir: string; bzImage: string; vmlinux: string; modulesDir: string; release: string; bzImageBytes: number };
   init?: { dir: string; binary: string; addon: string; libs: string[]; bytes: number };
   runtime?: { dir: string; stage: string; srcDir: string; files: string[]; systemLibs: string[]; commit?: string; from: string };
   model?: { path: string; file: string; name: string; sha256: string; bytes: number; architecture: string; expect: string; from: string };

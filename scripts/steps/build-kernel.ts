@@ -9,7 +9,7 @@ import { sha256, sha256File } from '../lib/hash.ts';
 import { kbuildEnv, makeArgs, modulesInstallArgs, type MakeOptions } from '../kernel/make.ts';
 import { toolVersion } from '../doctor/tools.ts';
 
-const STEP_VERSION = 1;
+const STEP_VERSION = 2;
 
 export class SizeBudgetError extends Error {}
 
@@ -44,6 +44,8 @@ export async function buildKernel(ctx: BuildContext): Promise<void> {
     for (const link of ['build', 'source']) await rm(join(staging, 'lib/modules', release, link), { force: true });
     await copyFile(join(objDir, 'arch/x86/boot/bzImage'), join(out, 'bzImage'));
     await copyFile(join(objDir, 'System.map'), join(out, 'System.map'));
+    // The ELF kernel, for `aios run --gdb`: symbols always, DWARF only in a debug variant.
+    await copyFile(join(objDir, 'vmlinux'), join(out, 'vmlinux'));
     await copyFile(dotConfig, join(out, 'config'));
     await writeFile(join(out, 'release'), release);
   });
@@ -57,7 +59,7 @@ export async function buildKernel(ctx: BuildContext): Promise<void> {
       `bzImage is ${(bytes / 1e6).toFixed(2)} MB, over the ${ctx.opts.config.kernel.sizeBudgetMB} MB budget (kernel.sizeBudgetMB in aios.json)`,
     );
   const modulesDir = join(dir, 'modules', 'lib', 'modules', release);
-  ctx.kernel = { dir, bzImage, modulesDir, release, bzImageBytes: bytes };
+  ctx.kernel = { dir, bzImage, vmlinux: join(dir, 'vmlinux'), modulesDir, release, bzImageBytes: bytes };
   ctx.log.info(`${await countModules(modulesDir)} modules staged`);
 }
 

@@ -15,6 +15,10 @@ export interface CheckArgs {
   timeout?: number;
   accel?: string;
   config?: string;
+  /** aios run: a root shell on the console (kernel flag aios.shell=1). */
+  shell?: boolean;
+  /** aios run: QEMU's GDB stub on this port, the guest stopped at start. */
+  gdb?: number;
 }
 
 const GUEST_PORT = 8080;

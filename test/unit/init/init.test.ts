@@ -92,7 +92,7 @@ test('services: restart policy, back-off and cgroup limits', () => {
   assert.equal(shouldRestart('on-failure', 1, false), true);
   assert.equal(shouldRestart('always', 1, true), false, 'never during shutdown');
   assert.deepEqual([0, 1, 2, 10].map(backoffMs), [500, 1000, 2000, 30000]);
-  const svc = { name: 'llm', command: '/bin/llm', args: [], env: {}, restart: 'always' as const, cpuWeight: 800, memoryMax: '4G', cpuset: '0-1' };
+  const svc = { name: 'llm', command: '/bin/llm', args: [], env: {}, restart: 'always' as const, cpuWeight: 800, memoryMax: '4G', cpuset: '0-1', tty: '' };
   assert.deepEqual(cgroupFiles(svc), { 'cpu.weight': '800', 'memory.max': '4G', 'cpuset.cpus': '0-1' });
 });
 
