@@ -110,8 +110,13 @@ export function grubMkrescueArgs(isoDir: string, out: string, epoch: number): st
   ];
 }
 
-/** The spec's GRUB entry, adapted to the live medium: root is the squashfs on the ISO. */
+/**
+ * The spec's GRUB entry, adapted to the live medium: root is the squashfs on the ISO. A second
+ * entry adds a root shell on the console (aios.shell=1); hold Esc as GRUB starts to choose it.
+ */
 export function grubConfig(cmdline: string): string {
+  const linux = (extra: string) =>
+    `    linux /boot/vmlinuz root=live:LABEL=${ISO_VOLUME_LABEL} ro ${cmdline} console=ttyS0,115200 init=/usr/sbin/aios-init${extra}`;
   return [
     'set timeout=0',
     'set default=0',
@@ -120,7 +125,12 @@ export function grubConfig(cmdline: string): string {
     'terminal_output serial console',
     '',
     'menuentry "aiOS" {',
-    `    linux /boot/vmlinuz root=live:LABEL=${ISO_VOLUME_LABEL} ro ${cmdline} console=ttyS0,115200 init=/usr/sbin/aios-init`,
+    linux(''),
+    '    initrd /boot/initramfs.img',
+    '}',
+    '',
+    'menuentry "aiOS with a console shell" {',
+    linux(' aios.shell=1'),
     '    initrd /boot/initramfs.img',
     '}',
     '',

@@ -9,6 +9,8 @@ test("the GRUB entry is the spec's, adapted to the live medium", () => {
   assert.match(cfg, /^set timeout=0$/m);
   assert.match(cfg, /linux \/boot\/vmlinuz root=live:LABEL=AIOS ro quiet loglevel=3 console=ttyS0,115200 init=\/usr\/sbin\/aios-init/);
   assert.match(cfg, /initrd \/boot\/initramfs\.img/);
+  assert.match(cfg, /menuentry "aiOS with a console shell" \{\n {4}linux .* init=\/usr\/sbin\/aios-init aios\.shell=1\n/);
+  assert.equal(cfg.match(/aios\.shell/g)!.length, 1, 'only the second entry has the shell');
   const iso = grubMkrescueArgs('/iso', '/o.iso', 1700000000);
   assert.deepEqual(iso.slice(0, 6), ['-o', '/o.iso', '/iso', '--', '-volid', 'AIOS']);
   assert.deepEqual(iso.slice(6, 9), ['-volume_date', 'uuid', '2023111422132000']);

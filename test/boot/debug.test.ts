@@ -1,0 +1,102 @@
+// Getting inside a running image: the console shell through a pipe, and the kernel under GDB.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OUT, ROOT, qemuProcesses } from './helpers.ts';
+import { freePort } from '../../qemu/runner.ts';
+
+/** `aios run` with a pipe for its console: wait for output, type into it. */
+function aiosRun(args: string[]) {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/aios.js'), 'run', '--out', OUT, '--accel', 'tcg', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let text = '';
+  const waiters: { re: RegExp; resolve: () => void }[] = [];
+  const feed = (d: Buffer) => {
+    text += d.toString();
+    for (const w of [...waiters]) if (w.re.test(text)) waiters.splice(waiters.indexOf(w), 1) && w.resolve();
+  };
+  child.stdout.on('data', feed);
+  child.stderr.on('data', feed);
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  return {
+    child,
+    exited,
+    text: () => text,
+    type: (s: string) => child.stdin.write(s),
+    waitFor: (re: RegExp, ms = 180_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (re.test(text)) return resolve();
+        const t = setTimeout(() => reject(new Error(`no ${re} within ${ms / 1000} s; console so far:\n${text.slice(-4000)}`)), ms);
+        waiters.push({ re, resolve: () => (clearTimeout(t), resolve()) });
+      }),
+  };
+}
+
+for (const [command, kernelSays, exits] of [
+  ['poweroff', /reboot: Power down/, true],
+  ['reboot', /reboot: Restarting system/, true],
+  ['halt', /reboot: System halted/, false],
+] as const) {
+  test(`aios run --shell: a root shell with job control on the console; busybox ${command} does what it says`, async () => {
+    const vm = aiosRun(['--shell']);
+    try {
+      await vm.waitFor(/AIOS-BOOT-REPORT /);
+      await vm.waitFor(/aios# /);
+      // llama-server writes to the console while it loads: type once it is quiet.
+      await vm.waitFor(/inference: ready/);
+      vm.type('echo BEGIN-$((1+1)); cat /proc/1/comm; echo END-$((6*7)); set -o | grep -c monitor.*on\n');
+      await vm.waitFor(/BEGIN-2\r?\naios-init\r?\nEND-42\r?\n1\r?\n/, 60_000);
+      vm.type(`${command}\n`);
+      await vm.waitFor(kernelSays, 90_000);
+      if (!exits) vm.type('\x01x'); // halted: the machine stays on until QEMU is told to quit
+      assert.equal(await vm.exited, 0, vm.text().slice(-3000));
+      assert.match(vm.text(), /console shell: on \/dev\/ttyS0 \(kernel command line aios\.shell\)/);
+    } finally {
+      vm.child.kill('SIGKILL');
+    }
+    assert.deepEqual(await qemuProcesses(OUT), []);
+  });
+}
+
+test('without the flag no shell runs: the boot report says so', async () => {
+  const log = await readFile(join(OUT, 'logs', 'serial-direct.log'), 'utf8');
+  const line = log.split('\n').find((l) => l.includes('AIOS-BOOT-REPORT '))!;
+  const report = JSON.parse(line.slice(line.indexOf('AIOS-BOOT-REPORT ') + 17)) as { shell: { on: boolean; why: string }; services: { name: string }[] };
+  assert.deepEqual(report.shell, { on: false, tty: null, why: 'not asked for' });
+  assert.ok(!report.services.some((s) => s.name === 'shell'));
+});
+
+test('aios run --gdb: the guest waits for gdb, which reads a register and start_kernel, then boots on', async () => {
+  const port = await freePort();
+  const vm = aiosRun(['--gdb', String(port)]);
+  try {
+    await vm.waitFor(/attach with:\n\s+gdb -q \S+vmlinux -ex 'target remote 127\.0\.0\.1:\d+'/);
+    const gdb = spawnSync(
+      'gdb',
+      [
+        '-batch',
+        '-q',
+        join(OUT, 'vmlinux'),
+        '-ex',
+        `target remote 127.0.0.1:${port}`,
+        '-ex',
+        'info registers rip',
+        '-ex',
+        'info address start_kernel',
+        '-ex',
+        'detach',
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    const out = gdb.stdout + gdb.stderr;
+    assert.match(out, /rip\s+0xfff0/, `stopped at the reset vector:\n${out}`);
+    assert.match(out, /Symbol "start_kernel" is (a function )?at 0xffffffff[0-9a-f]+/, out);
+    await vm.waitFor(/AIOS-BOOT-REPORT /);
+    vm.type('\x01x');
+    assert.equal(await vm.exited, 0);
+  } finally {
+    vm.child.kill('SIGKILL');
+  }
+  assert.deepEqual(await qemuProcesses(OUT), []);
+});
