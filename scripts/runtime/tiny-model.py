@@ -80,7 +80,8 @@ def main() -> int:
     w.add_token_merges(fields["tokenizer.ggml.merges"].contents())
     w.add_bos_token_id(int(fields["tokenizer.ggml.bos_token_id"].contents()))
     w.add_eos_token_id(eos)
-    w.add_add_bos_token(False)
+    # BOS first, so that even an empty prompt has a last token (end-of-text) that leads into the sentence.
+    w.add_add_bos_token(True)
 
     f16 = lambda x: x.astype(np.float16)  # noqa: E731
     ones = np.ones(d, dtype=np.float32)
