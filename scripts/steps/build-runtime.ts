@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, readdir, readFile, realpath, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { cpus } from 'node:os';
 import { cachedStep } from '../pipeline/cache.ts';
@@ -20,6 +20,14 @@ export interface RuntimeFiles {
   from: string;
 }
 
+/** A build tree configured for another source or build path (a moved cache): CMake would refuse it. */
+async function staleCmakeCache(buildDir: string, srcDir: string): Promise<boolean> {
+  const text = await readFile(join(buildDir, 'CMakeCache.txt'), 'utf8').catch(() => undefined);
+  if (text === undefined) return false;
+  const get = (k: string) => new RegExp(`^${k}:INTERNAL=(.*)$`, 'm').exec(text)?.[1];
+  return get('CMAKE_CACHEFILE_DIR') !== buildDir || get('CMAKE_HOME_DIRECTORY') !== srcDir;
+}
+
 /** llama.cpp's llama-server from pinned source: CMake + Ninja, every CPU variant, ccache. */
 export async function buildRuntime(ctx: BuildContext): Promise<void> {
   const rt = ctx.opts.config.runtime;
@@ -34,12 +42,23 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
   const inputs = { step: STEP_VERSION, source: src.id, backends: [...rt.backends].sort(), gcc, cmake, ninja, glslc };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     // One build tree per source, kept: ninja's own dependency tracking makes a rebuild cheap.
-    const buildDir = join(ctx.opts.cacheDir, 'build', `llama.cpp-${src.id.replace(/[^A-Za-z0-9]/g, '').slice(-16)}-${inputs.backends.join('-')}`);
+    // Real paths: CMake records them, so a cache reached through a symlink (a second cache that
+    // shares this one's trees) must name the same directories, or it reconfigures and rebuilds all.
+    await mkdir(join(ctx.opts.cacheDir, 'build'), { recursive: true });
+    const buildDir = join(
+      await realpath(join(ctx.opts.cacheDir, 'build')),
+      `llama.cpp-${src.id.replace(/[^A-Za-z0-9]/g, '').slice(-16)}-${inputs.backends.join('-')}`,
+    );
+    const srcDir = await realpath(src.dir);
+    if (await staleCmakeCache(buildDir, srcDir)) {
+      ctx.log.warn(`${buildDir} was configured for other paths: starting it afresh (ccache keeps the compiles)`);
+      await rm(buildDir, { recursive: true, force: true });
+    }
     const env = { CCACHE_DIR: join(ctx.opts.cacheDir, 'ccache'), LC_ALL: 'C' };
     const logFile = join(ctx.opts.cacheDir, 'logs', 'runtime-build.log');
     await mkdir(join(ctx.opts.cacheDir, 'logs'), { recursive: true });
     ctx.log.info(`cmake (${inputs.backends.join(', ')}); full log: ${logFile}`);
-    await run('cmake', cmakeConfigureArgs({ srcDir: src.dir, buildDir, backends: rt.backends as Backend[], ccache: useCcache }), { env, logFile });
+    await run('cmake', cmakeConfigureArgs({ srcDir, buildDir, backends: rt.backends as Backend[], ccache: useCcache }), { env, logFile });
     ctx.log.info(`ninja -j${jobs} llama-server${useCcache ? ' (ccache)' : ''}`);
     await run('ninja', ninjaArgs(buildDir, jobs), { env, logFile, onLine: (l) => /^\[\d+\/\d+\]/.test(l) && ctx.log.info(l.slice(0, 120)) });
     const bin = join(buildDir, 'bin');
