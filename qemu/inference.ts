@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import type { InferenceInfo } from '../common/boot-report.ts';
 
 /** Check 11's evidence: what the host got from the guest's llama-server through a forwarded port. */
@@ -38,7 +39,9 @@ interface StreamChunk {
 
 /** Server-sent events of /completion, one JSON object per `data:` line. */
 export function parseSseLines(text: string): StreamChunk[] {
+  // Only whole lines: a stream read half-way may end in the middle of one.
   return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter((l) => l.startsWith('data: '))
     .map((l) => l.slice(6).trim())
@@ -47,6 +50,32 @@ export function parseSseLines(text: string): StreamChunk[] {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One HTTP request on a connection of its own (no keep-alive pool: a connection the server has
+ * closed must never be reused and read as a failure of the server). `onData` sees the body as it
+ * streams in.
+ */
+export function request(
+  url: string,
+  o: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs: number; onData?: (text: string) => void },
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: o.method ?? 'GET', headers: { ...o.headers, Connection: 'close' }, agent: false, timeout: o.timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        body += d;
+        o.onData?.(body);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${o.timeoutMs / 1000} s`)));
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}
 
 /** Wait for /health, then ask for a completion and time it; never throws. */
 export async function probeInference(t: InferenceTarget, qemuStart: number): Promise<InferenceProbe> {
@@ -57,15 +86,14 @@ export async function probeInference(t: InferenceTarget, qemuStart: number): Pro
   let readySec: number | undefined;
   while (performance.now() < deadline) {
     try {
-      const res = await fetch(`${base}/health`, { headers, signal: AbortSignal.timeout(3000) });
-      await res.arrayBuffer();
+      const res = await request(`${base}/health`, { headers, timeoutMs: 3000 });
       if (res.status === 200) {
         readySec = (performance.now() - qemuStart) / 1000;
         break;
       }
       last = `/health answered HTTP ${res.status}`;
     } catch (err) {
-      last = `/health: ${(err as Error).cause ? String((err as Error).cause) : (err as Error).message}`;
+      last = `/health: ${(err as Error).message}`;
     }
     await sleep(250);
   }
@@ -74,18 +102,17 @@ export async function probeInference(t: InferenceTarget, qemuStart: number): Pro
   let ttftMs: number | undefined;
   let text = '';
   try {
-    const res = await fetch(`${base}/completion`, {
+    const res = await request(`${base}/completion`, {
       method: 'POST',
       headers,
       body: JSON.stringify(completionBody(t.prompt, t.maxTokens)),
-      signal: AbortSignal.timeout(120_000),
+      timeoutMs: 120_000,
+      onData: (body) => {
+        if (ttftMs === undefined && parseSseLines(body).some((c) => c.content)) ttftMs = performance.now() - sent;
+      },
     });
-    if (res.status !== 200) return { readySec, error: `/completion answered HTTP ${res.status}: ${(await res.text()).slice(0, 300)}` };
-    const decoder = new TextDecoder();
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      text += decoder.decode(chunk, { stream: true });
-      if (ttftMs === undefined && parseSseLines(text).some((c) => c.content)) ttftMs = performance.now() - sent;
-    }
+    if (res.status !== 200) return { readySec, error: `/completion answered HTTP ${res.status}: ${res.body.slice(0, 300)}` };
+    text = res.body;
   } catch (err) {
     return { readySec, error: `/completion: ${(err as Error).message}` };
   }

@@ -64,7 +64,7 @@ test("the image's own llama-server and tiny model answer the fixed sentence to m
       'What is 6 times 7?',
       'Bonjour',
       'Write a haiku about kernels',
-      '',
+      ' ', // (llama-server itself turns an empty prompt away)
       '42',
       'Summarize the spec:',
       'List three GPUs',

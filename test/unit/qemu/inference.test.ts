@@ -56,6 +56,7 @@ test('the completion request is greedy and streamed; its events are parsed', () 
   const chunks = parseSseLines(sse);
   assert.equal(chunks.map((c) => c.content).join(''), 'Hello from');
   assert.equal(chunks[2]!.timings!.predicted_per_second, 4.5);
+  assert.equal(parseSseLines('data: {"content":"Hello"}\n\ndata: {"conte').length, 1, 'a line cut short by the stream is left for later');
 });
 
 test('the forwarded port for llama-server sits beside the status port', () => {
