@@ -2,7 +2,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { run } from '../../common/exec.ts';
-import { sha256File } from '../lib/hash.ts';
+import { fingerprintTree, sha256File } from '../lib/hash.ts';
 import { renameInto, withTempDir } from '../lib/atomic.ts';
 import { download, type DownloadOptions } from '../net/download.ts';
 import { fetchDeb } from '../lib/debian.ts';
@@ -19,6 +19,8 @@ export interface KernelSource {
   from: string;
   /** sha256 of the tarball (or of the .deb for Debian), checked again each time it is used. */
   sha256: string;
+  /** What identifies the content for cache keys: the sha256, or for a tree the user edits in place, its fingerprint. */
+  id: string;
   tarball?: string;
   dir: string;
   fellBack: boolean;
@@ -122,7 +124,7 @@ async function fromKernelOrg(o: SourceOptions): Promise<KernelSource> {
     await download(url, tarball, { sha256: pinned, onProgress: o.onProgress });
   }
   const { dir, version } = await unpackTarball(tarball, pinned, o.cacheDir);
-  return { version, requestedVersion: o.version, origin: 'kernel.org', from: url, sha256: pinned, tarball, dir, fellBack: false };
+  return { version, requestedVersion: o.version, origin: 'kernel.org', from: url, sha256: pinned, id: pinned, tarball, dir, fellBack: false };
 }
 
 async function fromDebian(o: SourceOptions): Promise<KernelSource> {
@@ -145,6 +147,7 @@ async function fromDebian(o: SourceOptions): Promise<KernelSource> {
     sha256: sha,
     tarball,
     dir,
+    id: sha,
     fellBack: false,
   };
 }
@@ -156,12 +159,14 @@ async function fromPath(o: SourceOptions, path: string): Promise<KernelSource> {
   });
   if (st.isDirectory()) {
     const version = await makefileVersion(abs);
-    return { version, requestedVersion: o.version, origin: 'path', from: abs, sha256: '', dir: abs, fellBack: false };
+    // Keyed by content, not by path: an edited file in the tree makes new steps.
+    const id = `tree-${await fingerprintTree(abs, (rel) => rel.startsWith('.git/'))}`;
+    return { version, requestedVersion: o.version, origin: 'path', from: abs, sha256: '', id, dir: abs, fellBack: false };
   }
   const sha = await sha256File(abs);
   if (o.sha256 && sha !== o.sha256) throw new Error(`checksum mismatch for ${abs}: expected sha256 ${o.sha256}, got ${sha}; refused`);
   const { dir, version } = await unpackTarball(abs, sha, o.cacheDir, `-${sha.slice(0, 12)}`);
-  return { version, requestedVersion: o.version, origin: 'path', from: abs, sha256: sha, tarball: abs, dir, fellBack: false };
+  return { version, requestedVersion: o.version, origin: 'path', from: abs, sha256: sha, id: sha, tarball: abs, dir, fellBack: false };
 }
 
 async function fromUrl(o: SourceOptions, url: string): Promise<KernelSource> {
@@ -170,7 +175,7 @@ async function fromUrl(o: SourceOptions, url: string): Promise<KernelSource> {
   if (!o.sha256) o.warn(`no --kernel-sha256 given for ${url}: the download is recorded but not verified`);
   const { sha256 } = await download(url, tarball, { sha256: o.sha256 || undefined, onProgress: o.onProgress });
   const { dir, version } = await unpackTarball(tarball, sha256, o.cacheDir, `-${sha256.slice(0, 12)}`);
-  return { version, requestedVersion: o.version, origin: 'url', from: url, sha256, tarball, dir, fellBack: false };
+  return { version, requestedVersion: o.version, origin: 'url', from: url, sha256, id: sha256, tarball, dir, fellBack: false };
 }
 
 /** Find the kernel source the options ask for; `auto` tries kernel.org, then Debian's package. */

@@ -27,7 +27,7 @@ export async function configureKernel(ctx: BuildContext): Promise<void> {
   const requests = mergeRequests(fragments.map((f) => parseFragment(f.text, f.name)));
   const inputs = {
     step: STEP_VERSION,
-    source: src.sha256 || src.dir,
+    source: src.id,
     version: src.version,
     fragments: fragments.map((f) => ({ name: basename(f.name), sha: sha256(f.text) })),
   };

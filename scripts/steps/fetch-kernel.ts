@@ -41,7 +41,8 @@ export async function fetchKernel(ctx: BuildContext): Promise<void> {
   let source = await read(dir);
   // A fallback is not final: kernel.org is asked again on the next build (a failed lookup costs
   // milliseconds, and the Debian package stays cached by its sha256).
-  const retry = source.fellBack && ctx.current?.cacheHit === true;
+  // A record from before sources had an id is resolved again too.
+  const retry = (source.fellBack && ctx.current?.cacheHit === true) || !source.id;
   if (retry || !(await verifyCached(source))) {
     if (!retry) ctx.log.warn(`the cached kernel source ${source.dir} no longer matches sha256 ${source.sha256}: fetching it again`);
     // Only what lives in the cache is thrown away, never a tree or tarball the user pointed at.

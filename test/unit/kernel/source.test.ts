@@ -132,3 +132,17 @@ test('a local tarball: hashed, unpacked once, and a fallback to another version 
   const again = await resolveKernelSource({ ...opts(cache, 'http://127.0.0.1:9', ''), spec: file });
   assert.equal(again.dir, src.dir);
 });
+
+test('a kernel tree given as a directory is keyed by its content: an edit changes its id', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'aios-tree-'));
+  await writeFile(join(dir, 'Makefile'), REAL_MAKEFILE_HEAD);
+  await mkdir(join(dir, 'kernel'));
+  await writeFile(join(dir, 'kernel', 'fork.c'), 'int x;\n');
+  const o = { ...opts(await mkdtemp(join(tmpdir(), 'aios-c-')), 'http://127.0.0.1:9', ''), spec: dir };
+  const a = await resolveKernelSource(o);
+  assert.equal(a.dir, dir);
+  assert.match(a.id, /^tree-[0-9a-f]{64}$/);
+  assert.equal((await resolveKernelSource(o)).id, a.id, 'unchanged: the same id');
+  await writeFile(join(dir, 'kernel', 'fork.c'), 'int x, y;\n');
+  assert.notEqual((await resolveKernelSource(o)).id, a.id, 'an edited source file makes a new id');
+});
