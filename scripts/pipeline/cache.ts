@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { writeAtomically } from '../lib/atomic.ts';
 import { hashValue } from '../lib/hash.ts';
 import type { BuildContext } from './context.ts';
+import { resolveInputs, type InputDecl } from './inputs.ts';
 
 /**
  * The output of a step for one input key, in `<cache>/steps/<step>/<key>`. It is produced in a
@@ -35,17 +36,16 @@ export async function cachedOutput(
   return { dir, hit: false, key, producedSeconds };
 }
 
-/** cachedOutput for the running step, recording in build.json whether it was a hit. */
-export async function cachedStep(ctx: BuildContext, inputs: unknown, produce: (dir: string) => Promise<void>): Promise<string> {
+/**
+ * cachedOutput for the running step, keyed by its declared inputs, recording in build.json
+ * whether it was a hit. `produce` gets the output directory and the key (a seed that is the same
+ * wherever the same inputs are built).
+ */
+export async function cachedStep(ctx: BuildContext, declared: InputDecl, produce: (dir: string, key: string) => Promise<void>): Promise<string> {
   const name = ctx.current?.name ?? 'step';
-  const r = await cachedOutput(ctx.opts.cacheDir, name, inputs, produce);
+  const inputs = await resolveInputs(declared);
+  const key = hashValue(inputs);
+  const r = await cachedOutput(ctx.opts.cacheDir, name, inputs, (dir) => produce(dir, key));
   if (ctx.current) Object.assign(ctx.current, { cacheHit: r.hit, key: r.key, producedSeconds: r.producedSeconds });
   return r.dir;
-}
-
-/** The key of a cached step output: what later steps hash, so that no cache path leaks into a key. */
-export function keyOf(dirOrFile: string): string {
-  const parts = dirOrFile.split('/');
-  const i = parts.lastIndexOf('steps');
-  return i >= 0 ? parts.slice(i + 1, i + 3).join('/') : dirOrFile;
 }

@@ -1,9 +1,8 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync, constants } from 'node:zlib';
-import { cachedStep, keyOf } from '../pipeline/cache.ts';
+import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
-import { hashTree } from '../lib/hash.ts';
 import { writeCpio, type CpioEntry } from '../initramfs/cpio.ts';
 import { rootModuleFiles } from '../initramfs/root-modules.ts';
 
@@ -35,12 +34,10 @@ export async function stage1Entries(busybox: Buffer, srcDir: string): Promise<Cp
 export async function buildInitramfs(ctx: BuildContext): Promise<void> {
   const src = join(ctx.opts.root, 'initramfs');
   const inputs = {
-    step: STEP_VERSION,
-    src: await hashTree(src),
-    rootfs: keyOf(ctx.rootfs!.dir),
-    kernel: keyOf(ctx.kernel!.dir),
-    epoch: ctx.sourceDateEpoch,
-    zlib: process.versions.zlib,
+    version: STEP_VERSION,
+    after: { rootfs: ctx.rootfs!.dir, kernel: ctx.kernel!.dir },
+    trees: { initramfs: src },
+    values: { epoch: ctx.sourceDateEpoch, zlib: process.versions.zlib },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const bb = await readFile(join(ctx.rootfs!.tree, 'bin/busybox'));

@@ -19,8 +19,7 @@ export async function buildKernel(ctx: BuildContext): Promise<void> {
   const cfg = ctx.kernelConfig!;
   const useCcache = ctx.opts.config.kernel.ccache && (await toolVersion('ccache')) !== undefined;
   const jobs = ctx.opts.jobs || cpus().length;
-  const [gcc, ld, make] = await Promise.all(['gcc', 'ld', 'make'].map((t) => toolVersion(t)));
-  const inputs = { step: STEP_VERSION, source: src.id, config: cfg.configSha256, env: kbuildEnv(), gcc, ld, make };
+  const inputs = { version: STEP_VERSION, tools: ['gcc', 'ld', 'make'], values: { source: src.id, config: cfg.configSha256, env: kbuildEnv() } };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     // One object tree per source: make's own dependency tracking makes a config change cheap.
     const objDir = join(ctx.opts.cacheDir, 'build', `linux-${src.version}-${(src.sha256 || sha256(src.dir)).slice(0, 12)}`);

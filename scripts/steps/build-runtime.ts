@@ -36,10 +36,12 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
   const src = await resolveLlamaSource({ cacheDir: ctx.opts.cacheDir, spec, sha256: rt.sha256, registry: rt.registry, info: (m) => ctx.log.info(m) });
   const useCcache = ctx.opts.config.kernel.ccache && (await toolVersion('ccache')) !== undefined;
   const jobs = ctx.opts.jobs || cpus().length;
-  const [gcc, cmake, ninja, glslc] = await Promise.all(
-    ['gcc', 'cmake', 'ninja', ...(rt.backends.includes('vulkan') ? ['glslc'] : [])].map((t) => toolVersion(t)),
-  );
-  const inputs = { step: STEP_VERSION, source: src.id, backends: [...rt.backends].sort(), gcc, cmake, ninja, glslc };
+  const backends = [...rt.backends].sort();
+  const inputs = {
+    version: STEP_VERSION,
+    tools: ['gcc', 'cmake', 'ninja', ...(backends.includes('vulkan') ? ['glslc'] : [])],
+    values: { source: src.id, backends },
+  };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     // One build tree per source, kept: ninja's own dependency tracking makes a rebuild cheap.
     // Real paths: CMake records them, so a cache reached through a symlink (a second cache that
@@ -47,7 +49,7 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
     await mkdir(join(ctx.opts.cacheDir, 'build'), { recursive: true });
     const buildDir = join(
       await realpath(join(ctx.opts.cacheDir, 'build')),
-      `llama.cpp-${src.id.replace(/[^A-Za-z0-9]/g, '').slice(-16)}-${inputs.backends.join('-')}`,
+      `llama.cpp-${src.id.replace(/[^A-Za-z0-9]/g, '').slice(-16)}-${backends.join('-')}`,
     );
     const srcDir = await realpath(src.dir);
     if (await staleCmakeCache(buildDir, srcDir)) {
@@ -57,7 +59,7 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
     const env = { CCACHE_DIR: join(ctx.opts.cacheDir, 'ccache'), LC_ALL: 'C' };
     const logFile = join(ctx.opts.cacheDir, 'logs', 'runtime-build.log');
     await mkdir(join(ctx.opts.cacheDir, 'logs'), { recursive: true });
-    ctx.log.info(`cmake (${inputs.backends.join(', ')}); full log: ${logFile}`);
+    ctx.log.info(`cmake (${backends.join(', ')}); full log: ${logFile}`);
     await run('cmake', cmakeConfigureArgs({ srcDir, buildDir, backends: rt.backends as Backend[], ccache: useCcache }), { env, logFile });
     ctx.log.info(`ninja -j${jobs} llama-server${useCcache ? ' (ccache)' : ''}`);
     await run('ninja', ninjaArgs(buildDir, jobs), { env, logFile, onLine: (l) => /^\[\d+\/\d+\]/.test(l) && ctx.log.info(l.slice(0, 120)) });

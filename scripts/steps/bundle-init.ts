@@ -6,8 +6,7 @@ import { build, version as esbuildVersion } from 'esbuild';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
-import { hashTree } from '../lib/hash.ts';
-import { NODE_INCLUDE_DIRS, toolVersion } from '../doctor/tools.ts';
+import { NODE_INCLUDE_DIRS } from '../doctor/tools.ts';
 import { neededLibs } from '../lib/elf.ts';
 import { seaConfig, postjectArgs, addonCompileArgs } from '../init/sea.ts';
 
@@ -26,14 +25,12 @@ function nodeIncludeDir(): string {
 export async function bundleInit(ctx: BuildContext): Promise<void> {
   const root = ctx.opts.root;
   const inputs = {
-    step: STEP_VERSION,
-    init: await hashTree(join(root, 'init')),
-    common: await hashTree(join(root, 'common')),
-    node: process.version,
-    nodeBytes: (await stat(process.execPath)).size,
-    gcc: await toolVersion('gcc'),
-    esbuild: esbuildVersion,
-    postject: (JSON.parse(await readFile(createRequire(import.meta.url).resolve('postject/package.json'), 'utf8')) as { version: string }).version,
+    version: STEP_VERSION,
+    trees: { init: join(root, 'init'), common: join(root, 'common') },
+    // The node binary itself becomes aios-init; esbuild and postject make it.
+    files: { node: process.execPath, postject: createRequire(import.meta.url).resolve('postject/package.json') },
+    tools: ['gcc'],
+    values: { esbuild: esbuildVersion },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     ctx.log.info('compiling the system-call addon');

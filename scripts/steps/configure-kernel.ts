@@ -26,10 +26,9 @@ export async function configureKernel(ctx: BuildContext): Promise<void> {
   const fragments = await Promise.all(ctx.opts.fragments.map(async (f) => ({ name: f, text: await readFile(f, 'utf8') })));
   const requests = mergeRequests(fragments.map((f) => parseFragment(f.text, f.name)));
   const inputs = {
-    step: STEP_VERSION,
-    source: src.id,
-    version: src.version,
-    fragments: fragments.map((f) => ({ name: basename(f.name), sha: sha256(f.text) })),
+    version: STEP_VERSION,
+    tools: ['make', 'gcc', 'flex', 'bison'],
+    values: { source: src.id, kernelVersion: src.version, fragments: fragments.map((f) => ({ name: basename(f.name), sha: sha256(f.text) })) },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const scratch = join(out, 'obj');

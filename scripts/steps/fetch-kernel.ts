@@ -16,7 +16,7 @@ function progressBar(received: number, total: number | undefined): string {
 /** Kernel source: the cache (verified again), then kernel.org, then Debian's package. */
 export async function fetchKernel(ctx: BuildContext): Promise<void> {
   const o = ctx.opts;
-  const inputs = {
+  const wanted = {
     spec: o.kernelSource,
     version: o.kernelVersion,
     sha256: o.kernelSha256,
@@ -25,10 +25,10 @@ export async function fetchKernel(ctx: BuildContext): Promise<void> {
     pins: KERNEL_ORG_SHA256,
   };
   const resolve = () =>
-    cachedStep(ctx, inputs, async (dir) => {
+    cachedStep(ctx, { version: 1, values: wanted }, async (dir) => {
       const src = await resolveKernelSource({
         cacheDir: o.cacheDir,
-        ...inputs,
+        ...wanted,
         warn: (m) => ctx.log.warn(m),
         info: (m) => ctx.log.info(m),
         onProgress: (rec, total) => ctx.log.info(progressBar(rec, total)),

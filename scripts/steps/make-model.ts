@@ -4,9 +4,10 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
-import { hashTree, sha256File } from '../lib/hash.ts';
+import { sha256File } from '../lib/hash.ts';
 import { download } from '../net/download.ts';
 import { inspectGguf } from '../runtime/gguf.ts';
+import type { InputDecl } from '../pipeline/inputs.ts';
 import { PYTHON, TINY_MODEL_ANSWER, TINY_MODEL_FILE, TINY_MODEL_TOKENS, TINY_MODEL_SEED, tinyModelArgs } from '../runtime/tiny-model.ts';
 
 const STEP_VERSION = 1;
@@ -26,18 +27,16 @@ export interface ModelRecord {
 export async function makeModel(ctx: BuildContext): Promise<void> {
   const m = ctx.opts.config.model;
   const configFile = ctx.opts.configFile;
-  let inputs: Record<string, unknown>;
+  let inputs: InputDecl;
   let produce: (out: string) => Promise<{ file: string; from: string; expect: string }>;
   if (!m.source) {
     const src = ctx.runtime!.srcDir;
     const script = join(ctx.opts.root, 'scripts', 'runtime', 'tiny-model.py');
     inputs = {
-      step: STEP_VERSION,
-      tiny: await sha256File(script),
-      ggufPy: await hashTree(join(src, 'gguf-py', 'gguf')),
-      vocab: await sha256File(join(src, 'models', 'ggml-vocab-gpt-2.gguf')),
-      tokens: TINY_MODEL_TOKENS,
-      seed: TINY_MODEL_SEED,
+      version: STEP_VERSION,
+      trees: { ggufPy: join(src, 'gguf-py', 'gguf') },
+      files: { script, vocab: join(src, 'models', 'ggml-vocab-gpt-2.gguf'), python: PYTHON },
+      values: { tokens: TINY_MODEL_TOKENS, seed: TINY_MODEL_SEED },
     };
     produce = async (out) => {
       ctx.log.info(`making the tiny model with ${src}/gguf-py`);
@@ -50,7 +49,7 @@ export async function makeModel(ctx: BuildContext): Promise<void> {
     if (url && !m.sha256) throw new Error(`${configFile}: model.sha256: a model URL needs its sha256 (model.source is ${m.source})`);
     const path = url ? '' : resolve(dirname(configFile), m.source);
     if (path && !existsSync(path)) throw new Error(`${configFile}: model.source: ${path} does not exist`);
-    inputs = { step: STEP_VERSION, source: url ? m.source : await sha256File(path), sha256: m.sha256, expect: m.expect };
+    inputs = { version: STEP_VERSION, ...(url ? {} : { files: { model: path } }), values: { url: url ? m.source : '', sha256: m.sha256, expect: m.expect } };
     produce = async (out) => {
       const file = join(out, basename(url ? new URL(m.source).pathname : path) || 'model.gguf');
       if (url) {

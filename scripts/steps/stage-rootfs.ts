@@ -1,10 +1,9 @@
 import { chmod, cp, mkdir, readFile, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cachedStep, keyOf } from '../pipeline/cache.ts';
+import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
-import { hashTree, sha256File } from '../lib/hash.ts';
 import { fetchDeb } from '../lib/debian.ts';
 import { buildManifest, unsafeEntries } from '../rootfs/manifest.ts';
 import { pinTimes } from '../rootfs/times.ts';
@@ -74,18 +73,12 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
   const busybox = await fetchDeb('busybox-static', join(ctx.opts.cacheDir, 'downloads'), (m) => ctx.log.info(m));
   // The host libraries copied in are inputs too: a glibc update must make a new image.
   const hostLibs = [...new Set([...init.libs, ...runtime.systemLibs])].sort();
-  const libHashes = Object.fromEntries(await Promise.all(hostLibs.map(async (l) => [l, await sha256File(l)] as const)));
   const inputs = {
-    step: STEP_VERSION,
-    init: keyOf(init.dir),
-    kernel: keyOf(kernel.dir),
-    runtime: keyOf(runtime.dir),
-    model: model.sha256,
-    runtimeConfig: ctx.opts.config.runtime,
-    overlay: await hashTree(overlay),
-    epoch: ctx.sourceDateEpoch,
-    busybox: busybox.sha256,
-    hostLibs: libHashes,
+    version: STEP_VERSION,
+    after: { init: init.dir, kernel: kernel.dir, runtime: runtime.dir },
+    trees: { overlay },
+    files: { busybox: busybox.deb, ...Object.fromEntries(hostLibs.map((l) => [l, l])) },
+    values: { model: model.sha256, runtimeConfig: ctx.opts.config.runtime, epoch: ctx.sourceDateEpoch },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const tree = join(out, 'tree');

@@ -1,10 +1,8 @@
 import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cachedStep, keyOf } from '../pipeline/cache.ts';
+import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
-import { hashValue } from '../lib/hash.ts';
-import { toolVersions } from '../doctor/tools.ts';
 import { debugfsPinScript, mke2fsArgs, sfdiskScript, uuidFrom } from '../images/commands.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 
@@ -15,13 +13,13 @@ const MiB = 1024 * 1024;
 export async function writeDisk(ctx: BuildContext): Promise<void> {
   const tree = ctx.rootfs!.tree;
   const inputs = {
-    step: STEP_VERSION,
-    rootfs: keyOf(ctx.rootfs!.dir),
-    epoch: ctx.sourceDateEpoch,
-    tools: await toolVersions(['/sbin/mke2fs', '/sbin/debugfs', '/sbin/sfdisk']),
+    version: STEP_VERSION,
+    after: { rootfs: ctx.rootfs!.dir },
+    tools: ['/sbin/mke2fs', '/sbin/debugfs', '/sbin/sfdisk'],
+    values: { epoch: ctx.sourceDateEpoch },
   };
-  const seed = hashValue(inputs);
-  const dir = await cachedStep(ctx, inputs, async (out) => {
+  // The step's key seeds the filesystem identities: the same inputs, the same UUIDs.
+  const dir = await cachedStep(ctx, inputs, async (out, seed) => {
     const { stdout } = await run('du', ['-sb', tree]);
     const bytes = Number(stdout.split(/\s/)[0]);
     const sizeMiB = Math.ceil((bytes * 1.25) / MiB) + 64;

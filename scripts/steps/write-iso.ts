@@ -1,12 +1,11 @@
 import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cachedStep, keyOf } from '../pipeline/cache.ts';
+import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
 import { grubConfig, grubMkrescueArgs, mformatWrapper, mksquashfsArgs } from '../images/commands.ts';
 import { chmod } from 'node:fs/promises';
 import { pinTimes } from '../rootfs/times.ts';
-import { toolVersions } from '../doctor/tools.ts';
 
 const STEP_VERSION = 2;
 
@@ -14,13 +13,10 @@ const STEP_VERSION = 2;
 export async function writeIso(ctx: BuildContext): Promise<void> {
   const cmdline = ctx.opts.config.boot.cmdline;
   const inputs = {
-    step: STEP_VERSION,
-    rootfs: keyOf(ctx.rootfs!.dir),
-    kernel: keyOf(ctx.kernel!.dir),
-    initramfs: keyOf(ctx.initramfs!.file),
-    cmdline,
-    epoch: ctx.sourceDateEpoch,
-    tools: await toolVersions(['grub-mkrescue', 'xorriso', 'mksquashfs', 'mformat']),
+    version: STEP_VERSION,
+    after: { rootfs: ctx.rootfs!.dir, kernel: ctx.kernel!.dir, initramfs: ctx.initramfs!.file },
+    tools: ['grub-mkrescue', 'xorriso', 'mksquashfs', 'mformat'],
+    values: { cmdline, epoch: ctx.sourceDateEpoch },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const iso = join(out, 'iso');
