@@ -1,5 +1,6 @@
 import { chmod, copyFile, mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
@@ -20,6 +21,21 @@ export interface RuntimeFiles {
   from: string;
 }
 
+/** The Vulkan backend compiles its shaders with glslc and needs the Vulkan and SPIR-V headers. */
+export const VULKAN_BUILD_FILES: readonly { path: string; pkg: string }[] = [
+  { path: '/usr/bin/glslc', pkg: 'glslc' },
+  { path: '/usr/include/vulkan/vulkan.h', pkg: 'libvulkan-dev' },
+  { path: '/usr/share/cmake/SPIRV-Headers/SPIRV-HeadersConfig.cmake', pkg: 'spirv-headers' },
+];
+
+async function requireVulkanTools(): Promise<void> {
+  const missing = VULKAN_BUILD_FILES.filter((f) => !existsSync(f.path));
+  if (missing.length)
+    throw new Error(
+      `runtime.backends asks for vulkan, which needs ${missing.map((m) => m.path).join(', ')}: apt-get install ${missing.map((m) => m.pkg).join(' ')}`,
+    );
+}
+
 /** A build tree configured for another source or build path (a moved cache): CMake would refuse it. */
 async function staleCmakeCache(buildDir: string, srcDir: string): Promise<boolean> {
   const text = await readFile(join(buildDir, 'CMakeCache.txt'), 'utf8').catch(() => undefined);
@@ -37,6 +53,7 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
   const useCcache = ctx.opts.config.kernel.ccache && (await toolVersion('ccache')) !== undefined;
   const jobs = ctx.opts.jobs || cpus().length;
   const backends = [...rt.backends].sort();
+  if (backends.includes('vulkan')) await requireVulkanTools();
   const inputs = {
     version: STEP_VERSION,
     tools: ['gcc', 'cmake', 'ninja', ...(backends.includes('vulkan') ? ['glslc'] : [])],
