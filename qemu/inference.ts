@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { request } from './http.ts';
 import type { InferenceInfo } from '../common/boot-report.ts';
 
 /** Check 11's evidence: what the host got from the guest's llama-server through a forwarded port. */
@@ -50,32 +50,6 @@ export function parseSseLines(text: string): StreamChunk[] {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * One HTTP request on a connection of its own (no keep-alive pool: a connection the server has
- * closed must never be reused and read as a failure of the server). `onData` sees the body as it
- * streams in.
- */
-export function request(
-  url: string,
-  o: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs: number; onData?: (text: string) => void },
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: o.method ?? 'GET', headers: { ...o.headers, Connection: 'close' }, agent: false, timeout: o.timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        body += d;
-        o.onData?.(body);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${o.timeoutMs / 1000} s`)));
-    req.on('error', reject);
-    req.end(o.body);
-  });
-}
 
 /** Wait for /health, then ask for a completion and time it; never throws. */
 export async function probeInference(t: InferenceTarget, qemuStart: number): Promise<InferenceProbe> {

@@ -11,6 +11,7 @@ import { killOnExit } from '../common/cleanup.ts';
 import { OVMF_VARS, qemuArgs, type Accel, type QemuOptions } from './cmdline.ts';
 import { qmpCommand } from './qmp.ts';
 import { probeInference, type InferenceTarget } from './inference.ts';
+import { request } from './http.ts';
 import type { BootObservation } from './checks.ts';
 
 export const QEMU = 'qemu-system-x86_64';
@@ -89,11 +90,12 @@ export interface BootRun extends BootObservation {
   exitCode: number | null;
 }
 
-async function httpStatus(port: number): Promise<{ ok: boolean; detail: string; live?: BootReport }> {
+async function httpStatus(port: number, token?: string): Promise<{ ok: boolean; detail: string; live?: BootReport }> {
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(10_000) });
-    const body = (await res.json()) as BootReport;
-    return { ok: res.status === 200 && Boolean(body.pid1), detail: `HTTP ${res.status}`, live: body };
+    const res = await request(`http://127.0.0.1:${port}/status`, { headers: token ? { Authorization: `Bearer ${token}` } : {}, timeoutMs: 10_000 });
+    if (res.status !== 200) return { ok: false, detail: `HTTP ${res.status}` };
+    const body = JSON.parse(res.body) as BootReport;
+    return { ok: Boolean(body.pid1), detail: `HTTP ${res.status}`, live: body };
   } catch (err) {
     return { ok: false, detail: (err as Error).message };
   }
@@ -107,11 +109,19 @@ export const ZOMBIE_AGE_MS = 1100;
 /** Boot headless: wait for the report, probe the status port, power off through QMP, wait for exit. */
 export async function bootHeadless(
   o: Omit<QemuOptions, 'interactive' | 'qmpSocket'>,
-  limits: { timeoutSec: number; shutdownSec: number },
-  serialLogFile: string,
-  onLine?: (l: string) => void,
-  inference?: InferenceTarget,
+  run: {
+    timeoutSec: number;
+    shutdownSec: number;
+    serialLogFile: string;
+    onLine?: (l: string) => void;
+    /** Ask llama-server for a completion through this forward (check 11). */
+    inference?: InferenceTarget;
+    /** The status endpoint's bearer token, when the image sets one. */
+    statusToken?: string;
+  },
 ): Promise<BootRun> {
+  const { serialLogFile, onLine, inference, statusToken } = run;
+  const limits = run;
   const tmp = await mkdtemp(join(tmpdir(), 'aios-qemu-'));
   const qmpSocket = join(tmp, 'qmp.sock');
   let ovmfVars = o.ovmfVars;
@@ -159,17 +169,17 @@ export async function bootHeadless(
     if (first === 'report') {
       if (o.hostPort) {
         await new Promise((r) => setTimeout(r, SETTLE_MS));
-        const h = await httpStatus(o.hostPort);
+        const h = await httpStatus(o.hostPort, statusToken);
         res.httpOk = h.ok;
         res.httpDetail = h.detail;
         res.live = h.live;
         await new Promise((r) => setTimeout(r, ZOMBIE_AGE_MS));
-        res.later = (await httpStatus(o.hostPort)).live;
+        res.later = (await httpStatus(o.hostPort, statusToken)).live;
       }
       if (inference) {
         res.inference = await probeInference(inference, t0);
         // The model's load time and any failure reason are aios-init's words: informational only.
-        if (o.hostPort) res.inference.initView = (await httpStatus(o.hostPort)).live?.inference;
+        if (o.hostPort) res.inference.initView = (await httpStatus(o.hostPort, statusToken)).live?.inference;
       }
       try {
         await qmpCommand(qmpSocket, 'system_powerdown');

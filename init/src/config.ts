@@ -4,6 +4,14 @@ import { bool, list, num, obj, oneOf, parseConfig, str, strList, strMap, type Co
 /** /etc/aios/init.json: typed, unknown keys and bad values reported, defaults used for them. */
 export const initSpec = {
   hostname: str('Host name set at boot.', 'aios'),
+  statusBind: str(
+    "Address of the status endpoint. 0.0.0.0 (default) lets the host reach it through QEMU's user network and a fleet manager over the LAN; 127.0.0.1 keeps it inside the machine.",
+    '0.0.0.0',
+  ),
+  statusToken: str(
+    'When set, the status endpoint answers only requests with `Authorization: Bearer <token>` (401 otherwise). Empty: the read-only report is open to whoever reaches the address.',
+    '',
+  ),
   statusPort: num('TCP port of the read-only status endpoint (the boot report as JSON); 0 turns it off.', 8080, { min: 0, max: 65535, integer: true }),
   modules: obj('Kernel module strategy (the spec\'s "Kernel Module Loading Strategy").', {
     always: strList('Loaded at every boot: storage, network, security. Built-in ones are noted, missing ones reported.', [
@@ -47,6 +55,11 @@ export const initSpec = {
     cpuWeight: num('cgroup cpu.weight (1-10000; inference services get more).', 100, { min: 1, max: 10000, integer: true }),
     memoryMax: str('cgroup memory.max (bytes, or "max").', 'max'),
     cpuset: str('cgroup cpuset.cpus (empty: all).', ''),
+    stableSeconds: num('A run this long counts as stable: the restart back-off starts over.', 10, { min: 0 }),
+    maxQuickFailures: num('After this many runs in a row shorter than stableSeconds, the service is marked failed and left alone.', 5, {
+      min: 1,
+      integer: true,
+    }),
     tty: str("A terminal device for the service's input and output (the console shell uses it); empty: output to the console.", ''),
   }),
   shell: bool('Run a root shell (busybox sh, job control) on the console, as the kernel command-line flag `aios.shell=1` does.', false),
@@ -67,6 +80,8 @@ export const initSpec = {
 
 export type InitConfig = Infer<typeof initSpec>;
 
+export const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
+
 export function loadInitConfig(path: string): { config: InitConfig; errors: ConfigError[] } {
   let text: string;
   try {
@@ -84,10 +99,16 @@ export function loadInitConfig(path: string): { config: InitConfig; errors: Conf
     };
   }
   const { value, errors } = parseConfig(initSpec, json, path);
+  const seen = new Set<string>();
   value.services.forEach((s, i) => {
+    // The name becomes a cgroup directory and a log file: no path tricks, no two alike.
     if (!s.name) errors.push({ file: path, key: `services[${i}].name`, message: 'a service needs a name' });
+    else if (!SERVICE_NAME.test(s.name)) errors.push({ file: path, key: `services[${i}].name`, message: `"${s.name}" may hold only letters, digits, - and _` });
+    else if (seen.has(s.name)) errors.push({ file: path, key: `services[${i}].name`, message: `"${s.name}" names two services` });
+    seen.add(s.name);
     if (!s.command.startsWith('/')) errors.push({ file: path, key: `services[${i}].command`, message: `"${s.command}" is not an absolute path` });
   });
-  value.services = value.services.filter((s) => s.name && s.command.startsWith('/'));
+  const first = new Map(value.services.map((s, i) => [s.name, i] as const));
+  value.services = value.services.filter((s, i) => SERVICE_NAME.test(s.name) && first.get(s.name) === i && s.command.startsWith('/'));
   return { config: value, errors };
 }

@@ -90,7 +90,9 @@ export async function run(): Promise<void> {
   });
 
   const shell = consoleShell(fs, config);
-  if (shell.tty) config.services.push(shellService(shell.tty));
+  if (shell.tty && config.services.some((s) => s.name === 'shell'))
+    log.warn('console shell: init.json already has a service named "shell"; that one runs instead');
+  else if (shell.tty) config.services.push(shellService(shell.tty));
   log.info(`console shell: ${shell.on ? `on ${shell.tty ?? 'no terminal'}` : 'off'} (${shell.why})`);
   const supervisor = new Supervisor(fs, (m) => log.info(m));
   await step('services', () => config.services.forEach((s) => supervisor.start(s)));
@@ -132,7 +134,7 @@ export async function run(): Promise<void> {
       pressureTriggers: pressure.triggers(),
       shell,
     });
-  if (config.statusPort) serveStatus(config.statusPort, current, (m) => log.warn(m));
+  if (config.statusPort) serveStatus({ port: config.statusPort, bind: config.statusBind, token: config.statusToken }, current, (m) => log.warn(m));
 
   let shuttingDown = false;
   const shutdown = async (how: PowerAction, why: string) => {

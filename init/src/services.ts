@@ -12,6 +12,20 @@ export function backoffMs(restarts: number): number {
   return Math.min(30_000, 500 * 2 ** Math.max(0, restarts));
 }
 
+/**
+ * After a run ends: a run that lasted `stableSeconds` starts the back-off over; `maxQuickFailures`
+ * short runs in a row give up on the service, with the reason.
+ */
+export function afterRun(
+  quickFailures: number,
+  runMs: number,
+  s: Pick<ServiceSpec, 'stableSeconds' | 'maxQuickFailures'>,
+): { quickFailures: number; giveUp?: string } {
+  if (runMs >= s.stableSeconds * 1000) return { quickFailures: 0 };
+  const n = quickFailures + 1;
+  return n >= s.maxQuickFailures ? { quickFailures: n, giveUp: `ended ${n} times in a row within ${s.stableSeconds} s of starting` } : { quickFailures: n };
+}
+
 export function shouldRestart(policy: ServiceSpec['restart'], code: number | null, stopping: boolean): boolean {
   if (stopping) return false;
   if (policy === 'always') return true;
@@ -32,6 +46,7 @@ interface Running {
   info: ServiceInfo;
   timer?: NodeJS.Timeout;
   startedAt?: number;
+  quickFailures: number;
 }
 
 /** A terminal as a service's stdin, stdout and stderr (one descriptor, closed in aios-init after the spawn). */
@@ -87,7 +102,12 @@ export class Supervisor {
   }
 
   start(spec: ServiceSpec): void {
-    const r: Running = this.services.get(spec.name) ?? { spec, child: null, info: { name: spec.name, pid: null, state: 'stopped', restarts: 0, cgroup: null } };
+    const r: Running = this.services.get(spec.name) ?? {
+      spec,
+      child: null,
+      info: { name: spec.name, pid: null, state: 'stopped', restarts: 0, cgroup: null },
+      quickFailures: 0,
+    };
     this.services.set(spec.name, r);
     const cg = this.cgroup(spec);
     r.info.cgroup = cg;
@@ -127,6 +147,14 @@ export class Supervisor {
         return this.log(`service ${spec.name} failed: ${cannot}; not restarted`);
       }
       if (shouldRestart(spec.restart, code, this.stopping)) {
+        const after = afterRun(r.quickFailures, performance.now() - (r.startedAt ?? 0), spec);
+        if (after.quickFailures === 0) r.info.restarts = 0; // a stable run: the back-off starts over
+        r.quickFailures = after.quickFailures;
+        if (after.giveUp) {
+          r.info.state = 'failed';
+          r.info.reason = `${after.giveUp} (last ${r.info.lastExit})`;
+          return this.log(`service ${spec.name} failed: ${r.info.reason}; left alone`);
+        }
         const delay = backoffMs(r.info.restarts);
         r.info.state = 'backoff';
         r.timer = setTimeout(() => {

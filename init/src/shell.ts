@@ -34,6 +34,9 @@ export function shellService(tty: string): ServiceSpec {
     cpuWeight: 100,
     memoryMax: 'max',
     cpuset: '',
+    // A shell that keeps ending at once (no terminal) must not spin forever.
+    stableSeconds: 10,
+    maxQuickFailures: 5,
     tty,
   };
 }

@@ -5,7 +5,7 @@ import { loadProjectConfig } from '../config/project.ts';
 import { PROJECT_ROOT } from '../pipeline/options.ts';
 import { parsePaths } from '../../qemu/cmdline.ts';
 import { bootHeadless, freePort, fsckPartition } from '../../qemu/runner.ts';
-import { chooseAccel, readBuildRecord, vmOptions, type CheckArgs } from '../vm/options.ts';
+import { chooseAccel, guestStatus, readBuildRecord, vmOptions, type CheckArgs } from '../vm/options.ts';
 import { judge, panicHint } from '../../qemu/checks.ts';
 import { junit, table, type PathResult } from '../../qemu/output.ts';
 import { CHECK_PROMPT } from '../../qemu/inference.ts';
@@ -26,6 +26,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
   const logs = join(out, 'logs');
   await mkdir(logs, { recursive: true });
   const results: PathResult[] = [];
+  const guest = await guestStatus();
   for (const path of paths) {
     const o = await vmOptions(args, path, accel);
     o.hostPort = await freePort();
@@ -45,7 +46,13 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
     const serialLog = join(logs, `serial-${path}.log`);
     console.log(`\n[${path}] booting (${accel.toUpperCase()}); serial log: ${serialLog}`);
     try {
-      const r = await bootHeadless(o, { timeoutSec: args.timeout ?? config.check.timeoutSeconds, shutdownSec: 60 }, serialLog, undefined, inference);
+      const r = await bootHeadless(o, {
+        timeoutSec: args.timeout ?? config.check.timeoutSeconds,
+        shutdownSec: 60,
+        serialLogFile: serialLog,
+        inference,
+        statusToken: guest.statusToken,
+      });
       console.log(`[${path}] ${r.command}`);
       const fsck = bootDisk ? await fsckPartition(bootDisk) : undefined;
       const checks = judge({

@@ -41,7 +41,7 @@ export async function vmOptions(args: CheckArgs, path: BootPath, accel: Accel): 
   const missing = need.filter((f) => !existsSync(join(out, f)));
   if (missing.length)
     throw new Error(`${out} has no ${missing.join(', ')}: run \`aios build --out ${out}\` first${path === 'direct' ? '' : ' (with --format iso)'}`);
-  const guestPort = await readGuestPort();
+  const guestPort = (await guestStatus()).port;
   return {
     path,
     kernel: join(out, 'vmlinuz'),
@@ -58,12 +58,13 @@ export async function vmOptions(args: CheckArgs, path: BootPath, accel: Accel): 
   };
 }
 
-async function readGuestPort(): Promise<number> {
+/** The image's status endpoint, as the project's init.json sets it: its port, and the token if any. */
+export async function guestStatus(): Promise<{ port: number; statusToken?: string }> {
   try {
-    const j = JSON.parse(await readFile(join(PROJECT_ROOT, 'rootfs/etc/aios/init.json'), 'utf8')) as { statusPort?: number };
-    return j.statusPort ?? GUEST_PORT;
+    const j = JSON.parse(await readFile(join(PROJECT_ROOT, 'rootfs/etc/aios/init.json'), 'utf8')) as { statusPort?: number; statusToken?: string };
+    return { port: j.statusPort ?? GUEST_PORT, statusToken: j.statusToken || undefined };
   } catch {
-    return GUEST_PORT;
+    return { port: GUEST_PORT };
   }
 }
 

@@ -92,7 +92,19 @@ test('services: restart policy, back-off and cgroup limits', () => {
   assert.equal(shouldRestart('on-failure', 1, false), true);
   assert.equal(shouldRestart('always', 1, true), false, 'never during shutdown');
   assert.deepEqual([0, 1, 2, 10].map(backoffMs), [500, 1000, 2000, 30000]);
-  const svc = { name: 'llm', command: '/bin/llm', args: [], env: {}, restart: 'always' as const, cpuWeight: 800, memoryMax: '4G', cpuset: '0-1', tty: '' };
+  const svc = {
+    name: 'llm',
+    command: '/bin/llm',
+    args: [],
+    env: {},
+    restart: 'always' as const,
+    cpuWeight: 800,
+    memoryMax: '4G',
+    cpuset: '0-1',
+    tty: '',
+    stableSeconds: 10,
+    maxQuickFailures: 5,
+  };
   assert.deepEqual(cgroupFiles(svc), { 'cpu.weight': '800', 'memory.max': '4G', 'cpuset.cpus': '0-1' });
 });
 
@@ -122,4 +134,36 @@ test('network: DHCP lease from our udhcpc script, physical Ethernet only', async
 test('pressure figures', () => {
   assert.deepEqual(parsePressure('some avg10=1.50 avg60=0.20 avg300=0.00 total=1\nfull avg10=0 avg60=0 avg300=0 total=0'), { avg10: 1.5, avg60: 0.2 });
   assert.equal(parsePressure(''), null);
+});
+
+test('supervision: a stable run resets the back-off; N quick failures in a row give up, with the reason', async () => {
+  const { afterRun } = await import('../../../init/src/services.ts');
+  const s = { stableSeconds: 10, maxQuickFailures: 3 };
+  assert.deepEqual(afterRun(2, 12_000, s), { quickFailures: 0 }, 'a run of 12 s is stable');
+  assert.deepEqual(afterRun(0, 500, s), { quickFailures: 1 });
+  assert.deepEqual(afterRun(1, 500, s), { quickFailures: 2 });
+  assert.deepEqual(afterRun(2, 500, s), { quickFailures: 3, giveUp: 'ended 3 times in a row within 10 s of starting' });
+});
+
+test('service names: letters, digits, - and _, each used once; the bad ones are reported and left out', async () => {
+  const { mkdtemp, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { loadInitConfig } = await import('../../../init/src/config.ts');
+  const file = join(await mkdtemp(join(tmpdir(), 'aios-names-')), 'init.json');
+  const svc = (name: string) => ({ name, command: '/bin/true' });
+  await writeFile(file, JSON.stringify({ services: [svc('web-1'), svc('../escape'), svc('web-1'), svc('a b'), svc('ok_2')] }));
+  const { config, errors } = loadInitConfig(file);
+  assert.deepEqual(
+    config.services.map((s) => s.name),
+    ['web-1', 'ok_2'],
+  );
+  assert.deepEqual(
+    errors.map((e) => `${e.key}: ${e.message}`),
+    [
+      'services[1].name: "../escape" may hold only letters, digits, - and _',
+      'services[2].name: "web-1" names two services',
+      'services[3].name: "a b" may hold only letters, digits, - and _',
+    ],
+  );
 });

@@ -19,7 +19,7 @@ function raw(port: number, text: string): Promise<string> {
 test('the status endpoint answers the report, and 4xx for what it does not understand', async () => {
   let n = 0;
   const server = serveStatus(
-    0,
+    { port: 0, bind: '127.0.0.1' },
     () => ({ ...goodReport(), uptimeAtReady: ++n }),
     () => {},
   );
@@ -36,6 +36,24 @@ test('the status endpoint answers the report, and 4xx for what it does not under
     assert.equal((await fetch(`http://127.0.0.1:${port}/status`, { method: 'POST', body: 'x' })).status, 405);
     assert.match(await raw(port, 'NOT HTTP AT ALL\r\n\r\n'), /^HTTP\/1\.1 400/);
     assert.equal((await fetch(`http://127.0.0.1:${port}/status`)).status, 200, 'still serving after a bad request');
+  } finally {
+    server.close();
+  }
+});
+
+test('with a token, the status endpoint answers only a request that carries it', async () => {
+  const server = serveStatus(
+    { port: 0, bind: '127.0.0.1', token: 's3cret' },
+    () => goodReport(),
+    () => {},
+  );
+  await new Promise((r) => server.once('listening', r));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    assert.equal((await fetch(`http://127.0.0.1:${port}/status`)).status, 401);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/status`, { headers: { Authorization: 'Bearer wrong' } })).status, 401);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/status`, { headers: { Authorization: 'Bearer s3cret' } })).status, 200);
+    assert.equal(server.maxConnections, 8);
   } finally {
     server.close();
   }
