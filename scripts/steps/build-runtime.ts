@@ -1,6 +1,8 @@
 import { chmod, copyFile, mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { withTempDir } from '../lib/atomic.ts';
 import { cpus } from 'node:os';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
@@ -28,12 +30,31 @@ export const VULKAN_BUILD_FILES: readonly { path: string; pkg: string }[] = [
   { path: '/usr/share/cmake/SPIRV-Headers/SPIRV-HeadersConfig.cmake', pkg: 'spirv-headers' },
 ];
 
+/** A compute shader using cooperative matrices, as llama.cpp's flash-attention shaders do unconditionally. */
+export const COOPMAT_PROBE = `#version 450
+#extension GL_KHR_cooperative_matrix : require
+#extension GL_KHR_memory_scope_semantics : require
+layout(local_size_x = 32) in;
+void main() { coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> m = coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>(0.0); }
+`;
+
 async function requireVulkanTools(): Promise<void> {
   const missing = VULKAN_BUILD_FILES.filter((f) => !existsSync(f.path));
   if (missing.length)
     throw new Error(
       `runtime.backends asks for vulkan, which needs ${missing.map((m) => m.path).join(', ')}: apt-get install ${missing.map((m) => m.pkg).join(' ')}`,
     );
+  // Found on Debian 12: its glslc (shaderc 2023.2) stops at flash_attn_decode_phase_1.comp, well into the build.
+  await withTempDir(join(tmpdir(), 'aios-glslc'), async (dir) => {
+    await writeFile(join(dir, 'probe.comp'), COOPMAT_PROBE);
+    const r = await run('glslc', ['--target-env=vulkan1.3', '-o', join(dir, 'probe.spv'), join(dir, 'probe.comp')]).catch((err: Error) => err);
+    if (r instanceof Error) {
+      const version = (await toolVersion('glslc')) ?? 'glslc';
+      throw new Error(
+        `runtime.backends asks for vulkan, but ${version} does not know GL_KHR_cooperative_matrix, which this llama.cpp's Vulkan shaders use: a glslc whose glslang knows it is needed (newer than Debian 12's shaderc 2023.2); build with runtime.backends ["cpu"] here`,
+      );
+    }
+  });
 }
 
 /** A build tree configured for another source or build path (a moved cache): CMake would refuse it. */
