@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { formatReportLine, type BootReport, type GpuInfo, type ModuleStrategy } from '../../common/boot-report.ts';
 import { formatErrors } from '../../common/schema.ts';
 import { loadInitConfig, type InitConfig } from './config.ts';
@@ -143,6 +143,7 @@ export async function run(): Promise<void> {
     log.info(`${why}: ${how}`);
     inference?.stop();
     await step('stop services', () => supervisor.stopAll(config.shutdownTimeoutSeconds * 1000));
+    await step('stop other processes', () => killEveryone(config.shutdownTimeoutSeconds * 1000));
     sys.sync();
     await step('unmount', () => unmountAll(sys, fs, (m) => log.warn(m)));
     log.info(`${how} now`);
@@ -155,6 +156,30 @@ export async function run(): Promise<void> {
   };
   log.raw(formatReportLine(current()));
   power.ready((how, why) => void shutdown(how, why));
+}
+
+/** kill(-1): every process but PID 1, SIGTERM and then SIGKILL, so none holds / open for writing. */
+async function killEveryone(graceMs: number): Promise<void> {
+  const others = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p) && p !== '1' && !isKernelThread(p));
+  try {
+    process.kill(-1, 'SIGTERM');
+  } catch {
+    return; // nobody left
+  }
+  for (let waited = 0; waited < Math.min(graceMs, 2000) && others().length; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  try {
+    process.kill(-1, 'SIGKILL');
+  } catch {
+    /* nobody left */
+  }
+}
+
+function isKernelThread(pid: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`).length === 0;
+  } catch {
+    return true;
+  }
 }
 
 /** Whether a console shell runs, on which terminal, and what asked for it. */

@@ -111,23 +111,37 @@ export function mountFstab(sys: Sys, fs: FsRoot, fstab: string, log: (m: string)
 }
 
 /** Unmount everything but the root in reverse order; remount / read-only when it stays busy. */
-export function unmountAll(sys: Sys, fs: FsRoot, log: (m: string) => void): void {
+/**
+ * Unmount everything but the pseudo filesystems (innermost first), then remount / read-only,
+ * each tried a few times: a process that is still closing its files makes the first try EBUSY.
+ */
+export async function unmountAll(sys: Sys, fs: FsRoot, log: (m: string) => void, tries = 3, pauseMs = 300): Promise<void> {
   const keep = new Set(['/', '/proc', '/sys', '/dev']);
-  for (const m of readMounts(fs).reverse()) {
-    if (keep.has(m.target)) continue;
-    try {
-      sys.umount(m.target, 0);
-    } catch {
+  for (let t = 1; t <= tries; t++) {
+    const left = readMounts(fs)
+      .reverse()
+      .filter((m) => !keep.has(m.target) && !m.target.startsWith('/proc/') && !m.target.startsWith('/sys/') && !m.target.startsWith('/dev/'));
+    const failed: string[] = [];
+    for (const m of left) {
       try {
-        sys.umount(m.target, MNT_DETACH);
+        sys.umount(m.target, t === tries ? MNT_DETACH : 0);
       } catch (err) {
-        log(`umount ${m.target}: ${(err as Error).message}`);
+        failed.push(`${m.target}: ${(err as Error).message}`);
       }
     }
+    if (!failed.length) break;
+    if (t === tries) log(`umount: ${failed.join('; ')}`);
+    else await sleep(pauseMs);
   }
-  try {
-    sys.mount('', '/', '', MS_REMOUNT | MS_RDONLY, '');
-  } catch (err) {
-    log(`remount / read-only: ${(err as Error).message}`);
+  for (let t = 1; t <= tries; t++) {
+    try {
+      sys.mount('', '/', '', MS_REMOUNT | MS_RDONLY, '');
+      return;
+    } catch (err) {
+      if (t === tries) log(`remount / read-only: ${(err as Error).message}`);
+      else await sleep(pauseMs);
+    }
   }
 }
+
+const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));

@@ -7,6 +7,8 @@ import { spawnTracked } from './children.ts';
 
 type ServiceSpec = InitConfig['services'][number];
 
+const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
+
 /** Restart delay after `restarts` restarts: 0.5 s doubling up to 30 s. */
 export function backoffMs(restarts: number): number {
   return Math.min(30_000, 500 * 2 ** Math.max(0, restarts));
@@ -182,17 +184,39 @@ export class Supervisor {
   }
 
   /** SIGTERM to every service, SIGKILL to those still running after the timeout. */
+  /**
+   * Stop services in reverse start order: SIGTERM, and after the timeout the whole cgroup is
+   * killed (cgroup.kill), so that nothing a service forked outlives it; then its cgroup is
+   * emptied the same way even when the main process went quietly.
+   */
   async stopAll(timeoutMs: number): Promise<void> {
     this.stopping = true;
-    const running = [...this.services.values()].filter((r) => {
-      clearTimeout(r.timer);
-      return r.child;
-    });
-    const exits = running.map((r) => new Promise<void>((res) => (r.child ? r.child.once('exit', () => res()) : res())));
-    for (const r of running) r.child?.kill('SIGTERM');
-    const timedOut = await Promise.race([Promise.all(exits).then(() => false), new Promise<boolean>((res) => setTimeout(() => res(true), timeoutMs))]);
-    if (timedOut) for (const r of running) r.child?.kill('SIGKILL');
-    await Promise.race([Promise.all(exits), new Promise((res) => setTimeout(res, 1000))]);
-    for (const r of this.services.values()) r.info.state = 'stopped';
+    for (const r of this.services.values()) clearTimeout(r.timer);
+    for (const r of [...this.services.values()].reverse()) {
+      const child = r.child;
+      if (child) {
+        const exited = new Promise<boolean>((res) => child.once('exit', () => res(true)));
+        child.kill('SIGTERM');
+        const inTime = await Promise.race([exited, sleep(timeoutMs).then(() => false)]);
+        if (!inTime) {
+          this.log(`service ${r.spec.name} ignored SIGTERM for ${timeoutMs / 1000} s: killing its cgroup`);
+          this.killCgroup(r) || child.kill('SIGKILL');
+          await Promise.race([exited, sleep(1000)]);
+        }
+      }
+      this.killCgroup(r);
+      r.info.state = 'stopped';
+    }
+  }
+
+  /** cgroup.kill (Linux 5.14): SIGKILL to every process in the service's cgroup at once. */
+  private killCgroup(r: Running): boolean {
+    if (!r.info.cgroup) return false;
+    try {
+      writeFileSync(`${r.info.cgroup}/cgroup.kill`, '1');
+      return true;
+    } catch {
+      return false;
+    }
   }
 }

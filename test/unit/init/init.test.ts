@@ -167,3 +167,40 @@ test('service names: letters, digits, - and _, each used once; the bad ones are 
     ],
   );
 });
+
+test('shutdown unmount: a mount busy at first is tried again, innermost first; then / goes read-only', async () => {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { unmountAll } = await import('../../../init/src/mounts.ts');
+  const { FsRoot } = await import('../../../init/src/fsroot.ts');
+  const mounts = [
+    '/dev/sda1 / ext4 rw 0 0',
+    'proc /proc proc rw 0 0',
+    'tmpfs /run tmpfs rw 0 0',
+    'tmpfs /var/tmp tmpfs rw 0 0',
+    'tmpfs /var/tmp/inner tmpfs rw 0 0',
+  ];
+  const root = await fixtureRoot({ 'proc/mounts': `${mounts.join('\n')}\n` });
+  const sys = fakeSys();
+  let busy = 1;
+  sys.umount = (target: string) => {
+    sys.calls.push(`umount ${target}`);
+    if (target === '/var/tmp' && busy-- > 0) throw Object.assign(new Error('EBUSY'), { code: 'EBUSY' });
+    const file = join(root, 'proc/mounts');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.split(' ')[1] !== target)
+        .join('\n'),
+    );
+  };
+  const warnings: string[] = [];
+  await unmountAll(sys, new FsRoot(root), (m) => warnings.push(m), 3, 1);
+  assert.deepEqual(
+    sys.calls.filter((c) => c.startsWith('umount')),
+    ['umount /var/tmp/inner', 'umount /var/tmp', 'umount /run', 'umount /var/tmp'],
+  );
+  assert.match(sys.calls.at(-1)!, /^mount {2}\/ {2}33/, 'remount read-only (MS_REMOUNT | MS_RDONLY)');
+  assert.deepEqual(warnings, []);
+});
