@@ -49,7 +49,7 @@ figures.noopRebuildSeconds = cli(ROOT, ['build', '--out', out]).seconds;
 
 // A change to init/ only, in a copy of the project sharing the cache: the kernel must stay cached.
 const copy = await mkdtemp(join(tmpdir(), 'aios-bench-'));
-for (const d of ['bin', 'scripts', 'common', 'init', 'initramfs', 'rootfs', 'kernel-config', 'qemu', 'package.json'])
+for (const d of ['bin', 'dist', 'scripts', 'common', 'init', 'initramfs', 'rootfs', 'kernel-config', 'qemu', 'package.json'])
   await cp(join(ROOT, d), join(copy, d), { recursive: true });
 await symlink(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
 await appendFile(join(copy, 'init/src/main.ts'), `\n// bench ${Date.now()}\n`);
