@@ -24,6 +24,8 @@ export interface BootObservation {
   inference?: InferenceProbe;
   cleanShutdown: boolean;
   shutdownDetail: string;
+  /** Serial lines from system_powerdown to QEMU's exit: the kernel says how the machine ended. */
+  powerOffLines?: string[];
 }
 
 /** What one boot produced, as the judge sees it: the observation and the facts around it. */
@@ -165,9 +167,25 @@ export function judge(o: BootOutcome): CheckResult[] {
     `bzImage ${(o.kernelBytes / 1e6).toFixed(2)} MB, budget ${(o.kernelBudgetBytes / 1e6).toFixed(0)} MB`,
   );
   if (o.inferenceExpect) out.push(judgeInference(o.inferenceExpect, o.inference));
-  add('shutdown', 'clean power-off', o.cleanShutdown, o.shutdownDetail);
+  out.push(judgePowerOff(o));
   if (o.e2fsck) add('fsck', 'root filesystem clean after shutdown', o.e2fsck.ok, o.e2fsck.detail);
   return out;
+}
+
+/**
+ * Power-off means power-off: QEMU ended by itself after system_powerdown, and the kernel said
+ * "reboot: Power down" with no panic, restart or halt on the way (with -no-reboot and panic=-1,
+ * a panic or a reboot would also end QEMU).
+ */
+export function judgePowerOff(o: Pick<BootObservation, 'cleanShutdown' | 'shutdownDetail' | 'powerOffLines'>): CheckResult {
+  const name = 'clean power-off';
+  if (!o.cleanShutdown) return { id: 'shutdown', name, ok: false, detail: o.shutdownDetail };
+  const lines = o.powerOffLines ?? [];
+  const bad = lines.find((l) => /Kernel panic|reboot: Restarting system|reboot: System halted|Attempted to kill init/.test(l));
+  if (bad) return { id: 'shutdown', name, ok: false, detail: `${o.shutdownDetail}, but the kernel said: ${bad.trim()}` };
+  if (!lines.some((l) => /reboot: Power down/.test(l)))
+    return { id: 'shutdown', name, ok: false, detail: `${o.shutdownDetail}, but the serial log has no "reboot: Power down" after it` };
+  return { id: 'shutdown', name, ok: true, detail: `${o.shutdownDetail}; the kernel said "reboot: Power down"` };
 }
 
 /** Map a kernel panic on the serial log to the options that are likely missing. */

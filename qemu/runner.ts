@@ -139,6 +139,7 @@ export async function bootHeadless(
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const stdoutClosed = new Promise<void>((resolve) => child.stdout.once('close', () => resolve()));
   let gotReport: () => void = () => {};
   const reportSeen = new Promise<void>((r) => (gotReport = r));
   let gotFatal: () => void = () => {};
@@ -181,6 +182,7 @@ export async function bootHeadless(
         // The model's load time and any failure reason are aios-init's words: informational only.
         if (o.hostPort) res.inference.initView = (await httpStatus(o.hostPort, statusToken)).live?.inference;
       }
+      const powerdownAt = res.lines.length;
       try {
         await qmpCommand(qmpSocket, 'system_powerdown');
       } catch (err) {
@@ -191,6 +193,9 @@ export async function bootHeadless(
         new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), limits.shutdownSec * 1000)),
       ]);
       res.cleanShutdown = how === 'exit';
+      // The kernel's last words come after QEMU's exit event: wait for the serial stream to end.
+      await Promise.race([stdoutClosed, new Promise((r) => setTimeout(r, 2000))]);
+      res.powerOffLines = res.lines.slice(powerdownAt);
       res.shutdownDetail =
         how === 'exit'
           ? `QEMU exited by itself ${((performance.now() - t0) / 1000).toFixed(1)} s after start, after system_powerdown`

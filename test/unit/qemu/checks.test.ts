@@ -96,3 +96,15 @@ test('JUnit: one test case per check and path, failures carry the detail; the ta
   assert.match(xml, /killed &lt;after&gt; 60 s/);
   assert.match(table(res), /iso-bios +clean power-off +FAIL/);
 });
+
+test('clean power-off needs "reboot: Power down" from the kernel, not only an exit of QEMU', async () => {
+  const { judgePowerOff } = await import('../../../qemu/checks.ts');
+  const exited = { cleanShutdown: true, shutdownDetail: 'QEMU exited by itself 9.0 s after start, after system_powerdown' };
+  assert.equal(judgePowerOff({ ...exited, powerOffLines: ['reboot: Power down'] }).ok, true);
+  const panic = judgePowerOff({ ...exited, powerOffLines: ['Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b', 'reboot: Power down'] });
+  assert.equal(panic.ok, false);
+  assert.match(panic.detail, /but the kernel said: Kernel panic - not syncing: Attempted to kill init/);
+  assert.match(judgePowerOff({ ...exited, powerOffLines: ['reboot: Restarting system'] }).detail, /Restarting system/);
+  assert.match(judgePowerOff({ ...exited, powerOffLines: ['aios-init: stop services'] }).detail, /no "reboot: Power down" after it/);
+  assert.equal(judgePowerOff({ cleanShutdown: false, shutdownDetail: 'QEMU still running 60 s after system_powerdown: killed' }).ok, false);
+});

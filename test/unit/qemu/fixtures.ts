@@ -51,6 +51,7 @@ export function outcome(over: Partial<BootOutcome> = {}): BootOutcome {
     live: goodReport(),
     later: goodReport(),
     cleanShutdown: true,
+    powerOffLines: ['aios-init: power button: poweroff', '[   12.3] reboot: Power down'],
     shutdownDetail: 'QEMU exited by itself',
     e2fsck: { ok: true, detail: 'clean' },
     kernelBytes: 3_300_000,
