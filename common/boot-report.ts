@@ -108,6 +108,8 @@ export interface BootReport {
   pressureTriggers?: string[];
   /** The console shell: on only when asked for (kernel flag aios.shell, or init.json shell). */
   shell?: { on: boolean; tty: string | null; why: string };
+  /** DHCP leases as udhcpc's script applied them (server, lease time): where the addresses came from. */
+  dhcp?: { interface: string; ip: string; router: string | null; dns: string[]; server: string | null; leaseSeconds: number | null; uptime: number | null }[];
 }
 
 export type ParseResult = { ok: true; report: BootReport } | { ok: false; error: string };

@@ -100,12 +100,19 @@ export function judge(o: BootOutcome): CheckResult[] {
     );
 
     const eth = r.interfaces.filter((i) => i.kind === 'ethernet' && i.up && i.addresses.some((a) => !a.startsWith('127.') && a.includes('.')));
-    const netOk = eth.length > 0 && o.httpOk === true;
+    // QEMU's user network hands out addresses by DHCP: an address without a lease is a static
+    // fallback covering for a broken DHCP client.
+    const leased = eth.filter((i) => r.dhcp?.some((l) => l.interface === i.name && i.addresses.some((a) => a.split('/')[0] === l.ip)));
+    const netOk = leased.length > 0 && o.httpOk === true;
+    const how = (name: string) => {
+      const l = r.dhcp?.find((x) => x.interface === name);
+      return l ? ` (DHCP from ${l.server ?? '?'}, lease ${l.leaseSeconds ?? '?'} s)` : ' (no DHCP lease: static or stale)';
+    };
     add(
       'network',
       'network up',
       netOk,
-      `${eth.length ? eth.map((i) => `${i.name} ${i.addresses.join(' ')}`).join(', ') : 'no Ethernet interface with an IPv4 address'}; host -> guest status port: ${o.httpOk ? 'answered' : `no answer${o.httpDetail ? ` (${o.httpDetail})` : ''}`}`,
+      `${eth.length ? eth.map((i) => `${i.name} ${i.addresses.join(' ')}${how(i.name)}`).join(', ') : 'no Ethernet interface with an IPv4 address'}; host -> guest status port: ${o.httpOk ? 'answered' : `no answer${o.httpDetail ? ` (${o.httpDetail})` : ''}`}`,
     );
 
     const needsModule = r.gpus.filter((g) => g.vendor === '0x10de' || g.vendor === '0x1002');

@@ -6,7 +6,7 @@ import { FsRoot } from './fsroot.ts';
 import { Log } from './log.ts';
 import { declaredMounts, mountFstab, mountPseudo, unmountAll } from './mounts.ts';
 import { builtinFromSysfs, loadedModules, loadModules, planModules, readModuleIndex } from './modules.ts';
-import { setupNetwork } from './network.ts';
+import { readLeases, setupNetwork } from './network.ts';
 import { gpuInfo, isDisplay, modulesFor, scanPci } from './pci.ts';
 import { watchPowerButton } from './power.ts';
 import { reapOrphans } from './reaper.ts';
@@ -84,8 +84,15 @@ export async function run(): Promise<void> {
 
   const strategy = await step('modules', () => setupModules(sys, fs, config, log));
   const gpus = strategy?.gpus ?? [];
+  const supervisor = new Supervisor(fs, (m) => log.info(m));
   await step('network', async () => {
-    const notes = await setupNetwork(sys, fs, config.network, (m) => log.warn(m));
+    const notes = await setupNetwork(
+      sys,
+      fs,
+      config.network,
+      (s) => supervisor.start(s),
+      (m) => log.warn(m),
+    );
     if (notes.length) log.info(`network: ${notes.join(', ')}`);
   });
 
@@ -94,7 +101,6 @@ export async function run(): Promise<void> {
     log.warn('console shell: init.json already has a service named "shell"; that one runs instead');
   else if (shell.tty) config.services.push(shellService(shell.tty));
   log.info(`console shell: ${shell.on ? `on ${shell.tty ?? 'no terminal'}` : 'off'} (${shell.why})`);
-  const supervisor = new Supervisor(fs, (m) => log.info(m));
   await step('services', () => config.services.forEach((s) => supervisor.start(s)));
   const inference = config.inference.service ? watchInference(config, supervisor, log) : undefined;
   const pressure = new PressureWatch(sys, fs, (m) => log.info(m));
@@ -133,6 +139,7 @@ export async function run(): Promise<void> {
       pressureEvents: pressure.events(),
       pressureTriggers: pressure.triggers(),
       shell,
+      dhcp: readLeases(fs),
     });
   if (config.statusPort) serveStatus({ port: config.statusPort, bind: config.statusBind, token: config.statusToken }, current, (m) => log.warn(m));
 

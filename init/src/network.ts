@@ -7,7 +7,6 @@ import type { InterfaceInfo } from '../../common/boot-report.ts';
 import type { FsRoot } from './fsroot.ts';
 import type { Sys } from './sys.ts';
 import type { InitConfig } from './config.ts';
-import { runTracked } from './children.ts';
 
 export function listInterfaces(fs: FsRoot): { name: string; kind: InterfaceInfo['kind']; mac: string; physical: boolean }[] {
   let names: string[];
@@ -62,32 +61,84 @@ export function defaultRoute(fs: FsRoot): string | null {
   return null;
 }
 
-export interface Lease {
+/** A DHCP lease as the udhcpc script leaves it in /run/aios/dhcp/<interface>.lease. */
+export interface DhcpLease {
+  interface: string;
+  event: string;
   ip: string;
   subnet: string;
-  router?: string;
+  router: string | null;
+  dns: string[];
+  server: string | null;
+  leaseSeconds: number | null;
+  /** Guest uptime when the lease was applied. */
+  uptime: number | null;
 }
 
-/** What our udhcpc script prints for a lease: `AIOS_DHCP ip=... subnet=... router=...`. */
-export function parseLease(stdout: string): Lease | undefined {
-  const line = stdout
-    .split('\n')
-    .reverse()
-    .find((l) => l.startsWith('AIOS_DHCP '));
-  if (!line) return undefined;
+export const LEASE_DIR = '/run/aios/dhcp';
+
+export function parseLeaseFile(iface: string, text: string): DhcpLease | undefined {
   const kv = Object.fromEntries(
-    line
-      .slice(10)
-      .trim()
-      .split(/\s+/)
-      .map((p) => p.split('=') as [string, string]),
+    text
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]),
   );
   if (!kv.ip) return undefined;
-  return { ip: kv.ip, subnet: kv.subnet || '255.255.255.0', router: kv.router?.split(',')[0] || undefined };
+  const num = (v?: string) => (v && /^\d+(\.\d+)?$/.test(v) ? Number(v) : null);
+  return {
+    interface: iface,
+    event: kv.event ?? '',
+    ip: kv.ip,
+    subnet: kv.subnet || '255.255.255.0',
+    router: kv.router?.split(/\s+/)[0] || null,
+    dns: (kv.dns ?? '').split(/\s+/).filter(Boolean),
+    server: kv.server || null,
+    leaseSeconds: num(kv.lease),
+    uptime: num(kv.uptime),
+  };
 }
 
-/** Bring up loopback and every physical Ethernet interface; DHCP, else the static fallback. */
-export async function setupNetwork(sys: Sys, fs: FsRoot, cfg: InitConfig['network'], log: (m: string) => void): Promise<string[]> {
+export function readLeases(fs: FsRoot): DhcpLease[] {
+  try {
+    return readdirSync(fs.p(LEASE_DIR))
+      .filter((f) => f.endsWith('.lease'))
+      .sort()
+      .flatMap((f) => parseLeaseFile(f.slice(0, -6), readFileSync(fs.p(`${LEASE_DIR}/${f}`), 'utf8')) ?? []);
+  } catch {
+    return [];
+  }
+}
+
+/** udhcpc kept running (renewals), as a supervised service of its own per interface. */
+export function dhcpService(iface: string, udhcpc: string): InitConfig['services'][number] {
+  return {
+    name: `dhcp-${iface}`,
+    command: udhcpc,
+    args: ['-i', iface, '-f', '-t', '5', '-T', '2', '-A', '3', '-s', '/usr/libexec/aios/udhcpc.script'],
+    env: {},
+    restart: 'always',
+    cpuWeight: 100,
+    memoryMax: 'max',
+    cpuset: '',
+    stableSeconds: 10,
+    maxQuickFailures: 5,
+    tty: '',
+  };
+}
+
+/**
+ * Bring up loopback and every physical Ethernet interface. With DHCP, a udhcpc per interface
+ * runs for good (it renews its lease and applies it with its script); the boot waits for the
+ * first lease, then falls back to the static address when one is configured.
+ */
+export async function setupNetwork(
+  sys: Sys,
+  fs: FsRoot,
+  cfg: InitConfig['network'],
+  startService: (s: InitConfig['services'][number]) => void,
+  log: (m: string) => void,
+): Promise<string[]> {
   const notes: string[] = [];
   try {
     sys.linkUp('lo');
@@ -96,6 +147,7 @@ export async function setupNetwork(sys: Sys, fs: FsRoot, cfg: InitConfig['networ
     log(`loopback: ${(err as Error).message}`);
   }
   const eths = listInterfaces(fs).filter((i) => i.kind === 'ethernet' && i.physical);
+  const udhcpc = UDHCPC.find((p) => existsSync(fs.p(p)));
   await Promise.all(
     eths.map(async (i) => {
       try {
@@ -103,36 +155,26 @@ export async function setupNetwork(sys: Sys, fs: FsRoot, cfg: InitConfig['networ
       } catch (err) {
         return void log(`${i.name}: cannot bring up: ${(err as Error).message}`);
       }
-      let lease: Lease | undefined;
-      if (cfg.dhcp) {
-        const r = await runTracked(
-          UDHCPC.find((p) => existsSync(p)) ?? 'udhcpc',
-          [
-            '-i',
-            i.name,
-            '-f',
-            '-q',
-            '-n',
-            '-t',
-            String(Math.max(2, Math.ceil(cfg.dhcpTimeoutSeconds / 2))),
-            '-T',
-            '2',
-            '-s',
-            '/usr/libexec/aios/udhcpc.script',
-          ],
-          cfg.dhcpTimeoutSeconds * 1000 + 2000,
-        );
-        lease = parseLease(r.stdout);
-        if (!lease) log(`${i.name}: no DHCP lease (udhcpc exit ${r.code}${r.stderr ? `: ${r.stderr.trim().split('\n').pop()}` : ''})`);
-      }
-      if (!lease && cfg.address) lease = { ip: cfg.address, subnet: cfg.netmask, router: cfg.gateway || undefined };
-      if (!lease) return;
+      if (cfg.dhcp && udhcpc) {
+        startService(dhcpService(i.name, udhcpc));
+        const deadline = performance.now() + cfg.dhcpTimeoutSeconds * 1000;
+        while (performance.now() < deadline) {
+          const lease = readLeases(fs).find((l) => l.interface === i.name);
+          if (lease)
+            return void notes.push(
+              `${i.name} ${lease.ip}/${lease.subnet} by DHCP from ${lease.server ?? '?'}${lease.router ? ` via ${lease.router}` : ''}, lease ${lease.leaseSeconds ?? '?'} s`,
+            );
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        log(`${i.name}: no DHCP lease within ${cfg.dhcpTimeoutSeconds} s (udhcpc keeps asking)`);
+      } else if (cfg.dhcp) log(`${i.name}: no udhcpc in the image (${UDHCPC.join(', ')})`);
+      if (!cfg.address) return;
       try {
-        sys.setAddress(i.name, lease.ip, lease.subnet);
-        if (lease.router) sys.addDefaultRoute(lease.router);
-        notes.push(`${i.name} ${lease.ip}/${lease.subnet}${lease.router ? ` via ${lease.router}` : ''}`);
+        sys.setAddress(i.name, cfg.address, cfg.netmask);
+        if (cfg.gateway) sys.addDefaultRoute(cfg.gateway);
+        notes.push(`${i.name} ${cfg.address}/${cfg.netmask} static${cfg.gateway ? ` via ${cfg.gateway}` : ''}`);
       } catch (err) {
-        log(`${i.name}: cannot set ${lease.ip}: ${(err as Error).message}`);
+        log(`${i.name}: cannot set ${cfg.address}: ${(err as Error).message}`);
       }
     }),
   );

@@ -46,6 +46,7 @@ export interface ReportInputs {
   pressureEvents?: BootReport['pressureEvents'];
   pressureTriggers?: BootReport['pressureTriggers'];
   shell?: BootReport['shell'];
+  dhcp?: BootReport['dhcp'];
 }
 
 export function buildReport(fs: FsRoot, inp: ReportInputs): BootReport {
@@ -78,6 +79,7 @@ export function buildReport(fs: FsRoot, inp: ReportInputs): BootReport {
     pressureEvents: inp.pressureEvents,
     pressureTriggers: inp.pressureTriggers,
     shell: inp.shell,
+    dhcp: inp.dhcp,
     zombies: zombieChildren(fs, 1),
   };
 }

@@ -47,6 +47,9 @@ for (const [command, kernelSays, exits] of [
       await vm.waitFor(/inference: ready/);
       vm.type('echo BEGIN-$((1+1)); cat /proc/1/comm; echo END-$((6*7)); set -o | grep -c monitor.*on\n');
       await vm.waitFor(/BEGIN-2\r?\naios-init\r?\nEND-42\r?\n1\r?\n/, 60_000);
+      // DHCP by a udhcpc that stays up to renew, and resolv.conf from the lease's DNS server.
+      vm.type('echo DNS-$(grep -c "^nameserver 10.0.2.3$" /etc/resolv.conf)-UDHCPC-$(pidof udhcpc | wc -w)\n');
+      await vm.waitFor(/DNS-1-UDHCPC-1\r?\n/, 30_000);
       vm.type(`${command}\n`);
       await vm.waitFor(kernelSays, 90_000);
       if (!exits) vm.type('\x01x'); // halted: the machine stays on until QEMU is told to quit

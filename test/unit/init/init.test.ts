@@ -7,7 +7,7 @@ import { declaredMounts, mountPseudo, parseMounts, PSEUDO_MOUNTS } from '../../.
 import { reapOrphans, zombieChildren } from '../../../init/src/reaper.ts';
 import { hasPowerPress, powerButtons } from '../../../init/src/power.ts';
 import { backoffMs, cgroupFiles, shouldRestart } from '../../../init/src/services.ts';
-import { parseLease, listInterfaces } from '../../../init/src/network.ts';
+import { parseLeaseFile, listInterfaces, dhcpService } from '../../../init/src/network.ts';
 import { parsePressure } from '../../../init/src/status.ts';
 import { fakeSys, fixtureRoot } from './fixtures.ts';
 
@@ -109,12 +109,25 @@ test('services: restart policy, back-off and cgroup limits', () => {
 });
 
 test('network: DHCP lease from our udhcpc script, physical Ethernet only', async () => {
-  assert.deepEqual(parseLease('noise\nAIOS_DHCP ip=10.0.2.15 subnet=255.255.255.0 router=10.0.2.2 dns=10.0.2.3\n'), {
+  const file = 'event=bound\nip=10.0.2.15\nsubnet=255.255.255.0\nrouter=10.0.2.2\ndns=10.0.2.3\nserver=10.0.2.2\nlease=86400\nuptime=3.51\n';
+  assert.deepEqual(parseLeaseFile('eth0', file), {
+    interface: 'eth0',
+    event: 'bound',
     ip: '10.0.2.15',
     subnet: '255.255.255.0',
     router: '10.0.2.2',
+    dns: ['10.0.2.3'],
+    server: '10.0.2.2',
+    leaseSeconds: 86400,
+    uptime: 3.51,
   });
-  assert.equal(parseLease('udhcpc: no lease\n'), undefined);
+  assert.equal(parseLeaseFile('eth0', 'event=deconfig\n'), undefined);
+  // udhcpc stays up to renew (no -q, no -n) and applies each lease with the script.
+  const svc = dhcpService('eth0', '/sbin/udhcpc');
+  assert.equal(svc.name, 'dhcp-eth0');
+  assert.equal(svc.restart, 'always');
+  assert.ok(!svc.args.includes('-q') && !svc.args.includes('-n'));
+  assert.deepEqual(svc.args.slice(-2), ['-s', '/usr/libexec/aios/udhcpc.script']);
   const root = await fixtureRoot({
     'sys/class/net/lo/type': '772',
     'sys/class/net/eth0/type': '1',

@@ -108,3 +108,14 @@ test('clean power-off needs "reboot: Power down" from the kernel, not only an ex
   assert.match(judgePowerOff({ ...exited, powerOffLines: ['aios-init: stop services'] }).detail, /no "reboot: Power down" after it/);
   assert.equal(judgePowerOff({ cleanShutdown: false, shutdownDetail: 'QEMU still running 60 s after system_powerdown: killed' }).ok, false);
 });
+
+test('network needs the address from a DHCP lease on the QEMU paths: a static fallback fails it', () => {
+  const net = (o: Parameters<typeof judge>[0]) => judge(o).find((c) => c.id === 'network')!;
+  const ok = net(outcome());
+  assert.equal(ok.ok, true);
+  assert.match(ok.detail, /eth0 10\.0\.2\.15\/24 \(DHCP from 10\.0\.2\.2, lease 86400 s\)/);
+  const report = { ...goodReport(), dhcp: [] };
+  const statik = net(outcome({ report }));
+  assert.equal(statik.ok, false);
+  assert.match(statik.detail, /no DHCP lease: static or stale/);
+});
