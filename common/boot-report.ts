@@ -109,6 +109,8 @@ export interface BootReport {
   /** The console shell: on only when asked for (kernel flag aios.shell, or init.json shell). */
   shell?: { on: boolean; tty: string | null; why: string };
   /** DHCP leases as udhcpc's script applied them (server, lease time): where the addresses came from. */
+  /** /etc/aios/init.json errors (file: key: message); defaults were used for those keys. */
+  configErrors?: string[];
   dhcp?: { interface: string; ip: string; router: string | null; dns: string[]; server: string | null; leaseSeconds: number | null; uptime: number | null }[];
 }
 

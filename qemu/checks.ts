@@ -84,6 +84,7 @@ export function judge(o: BootOutcome): CheckResult[] {
       ['pid1', 'PID 1 is aios-init'],
       ['orphans', 'orphans reaped'],
       ['modules', 'no unneeded modules loaded'],
+      ['config', 'image configuration accepted'],
     ] as const)
       add(id, name, false, NO_REPORT(o));
   } else {
@@ -139,6 +140,19 @@ export function judge(o: BootOutcome): CheckResult[] {
       '/proc and /sys populated',
       Object.keys(r.procFiles ?? {}).length > 0 && absent.length === 0,
       absent.length ? `missing: ${absent.join(', ')}` : `${Object.keys(r.procFiles).length} files present`,
+    );
+
+    // An image whose init.json aios-init could not take runs on defaults: it is not the image that was meant.
+    const cfgErrors = r.configErrors ?? [];
+    add(
+      'config',
+      'image configuration accepted',
+      r.configErrors !== undefined && cfgErrors.length === 0,
+      r.configErrors === undefined
+        ? 'the boot report says nothing of /etc/aios/init.json'
+        : cfgErrors.length
+          ? `init.json: ${cfgErrors.join('; ')}`
+          : '/etc/aios/init.json accepted without errors',
     );
 
     add('pid1', 'PID 1 is aios-init', r.pid1.pid === 1 && r.pid1.comm === 'aios-init', `pid ${r.pid1.pid}, comm "${r.pid1.comm}", exe ${r.pid1.exe}`);

@@ -140,6 +140,7 @@ export async function run(): Promise<void> {
       pressureTriggers: pressure.triggers(),
       shell,
       dhcp: readLeases(fs),
+      configErrors: errors.map((e) => formatErrors([e])),
     });
   if (config.statusPort) serveStatus({ port: config.statusPort, bind: config.statusBind, token: config.statusToken }, current, (m) => log.warn(m));
 

@@ -47,6 +47,7 @@ export interface ReportInputs {
   pressureTriggers?: BootReport['pressureTriggers'];
   shell?: BootReport['shell'];
   dhcp?: BootReport['dhcp'];
+  configErrors?: BootReport['configErrors'];
 }
 
 export function buildReport(fs: FsRoot, inp: ReportInputs): BootReport {
@@ -80,6 +81,7 @@ export function buildReport(fs: FsRoot, inp: ReportInputs): BootReport {
     pressureTriggers: inp.pressureTriggers,
     shell: inp.shell,
     dhcp: inp.dhcp,
+    configErrors: inp.configErrors,
     zombies: zombieChildren(fs, 1),
   };
 }

@@ -63,7 +63,7 @@ test('aios check --path all passes every check on the three boot paths', async (
   assert.equal(r.code, 0, r.out);
   const xml = await readFile(junitFile, 'utf8');
   assert.equal((xml.match(/<testsuite /g) ?? []).length, 3);
-  assert.equal((xml.match(/<testcase /g) ?? []).length, 12 + 11 + 11, 'one test case per check and path (fsck only on direct)');
+  assert.equal((xml.match(/<testcase /g) ?? []).length, 13 + 12 + 12, 'one test case per check and path (fsck only on direct)');
   assert.equal((xml.match(/<failure /g) ?? []).length, 0);
   // The issue's own figures: eth0 by DHCP from QEMU's user network, PID 1 named aios-init.
   for (const path of ['direct', 'iso-bios', 'iso-uefi']) assert.match(r.out, new RegExp(`${path} +network up +PASS +eth0 10\\.0\\.2\\.15/24`));

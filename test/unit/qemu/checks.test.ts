@@ -12,7 +12,7 @@ test('a good boot passes every check', () => {
     checks.filter((c) => !c.ok),
     [],
   );
-  assert.equal(checks.length, 11);
+  assert.equal(checks.length, 12);
 });
 
 test('each check fails on its own fixture', () => {
@@ -91,7 +91,7 @@ test('JUnit: one test case per check and path, failures carry the detail; the ta
     },
   ];
   const xml = junit(res);
-  assert.equal((xml.match(/<testcase /g) ?? []).length, 21);
+  assert.equal((xml.match(/<testcase /g) ?? []).length, 23);
   assert.equal((xml.match(/<failure /g) ?? []).length, 1);
   assert.match(xml, /killed &lt;after&gt; 60 s/);
   assert.match(table(res), /iso-bios +clean power-off +FAIL/);
@@ -118,4 +118,14 @@ test('network needs the address from a DHCP lease on the QEMU paths: a static fa
   const statik = net(outcome({ report }));
   assert.equal(statik.ok, false);
   assert.match(statik.detail, /no DHCP lease: static or stale/);
+});
+
+test('image configuration accepted: fails on init.json errors, and when the report says nothing of them', () => {
+  const cfg = (o: Parameters<typeof judge>[0]) => judge(o).find((c) => c.id === 'config')!;
+  assert.equal(cfg(outcome()).ok, true);
+  const bad = cfg(outcome({ report: { ...goodReport(), configErrors: ['/etc/aios/init.json: hostnme: unknown key (did you mean "hostname"?)'] } }));
+  assert.equal(bad.ok, false);
+  assert.match(bad.detail, /hostnme: unknown key/);
+  const { configErrors: _omit, ...silent } = goodReport();
+  assert.equal(cfg(outcome({ report: silent as ReturnType<typeof goodReport> })).ok, false);
 });
