@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { bool, list, num, obj, oneOf, parseConfig, str, strList, strMap, type ConfigError, type Infer } from '../../common/schema.ts';
+import { bool, defaults, list, num, obj, oneOf, parseConfig, str, strList, strMap, type ConfigError, type Infer } from '../../common/schema.ts';
 
 /** /etc/aios/init.json: typed, unknown keys and bad values reported, defaults used for them. */
 export const initSpec = {
@@ -81,6 +81,13 @@ export const initSpec = {
 export type InitConfig = Infer<typeof initSpec>;
 
 export const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
+
+/** A service of aios-init's own (DHCP, the console shell): init.json's defaults plus what differs. */
+export function ownService(
+  s: Pick<InitConfig['services'][number], 'name' | 'command' | 'args'> & Partial<InitConfig['services'][number]>,
+): InitConfig['services'][number] {
+  return { ...defaults(initSpec.services.item), ...s };
+}
 
 export function loadInitConfig(path: string): { config: InitConfig; errors: ConfigError[] } {
   let text: string;

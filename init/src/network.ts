@@ -6,7 +6,7 @@ import { networkInterfaces } from 'node:os';
 import type { InterfaceInfo } from '../../common/boot-report.ts';
 import type { FsRoot } from './fsroot.ts';
 import type { Sys } from './sys.ts';
-import type { InitConfig } from './config.ts';
+import { ownService, type InitConfig } from './config.ts';
 
 export function listInterfaces(fs: FsRoot): { name: string; kind: InterfaceInfo['kind']; mac: string; physical: boolean }[] {
   let names: string[];
@@ -112,19 +112,12 @@ export function readLeases(fs: FsRoot): DhcpLease[] {
 
 /** udhcpc kept running (renewals), as a supervised service of its own per interface. */
 export function dhcpService(iface: string, udhcpc: string): InitConfig['services'][number] {
-  return {
+  return ownService({
     name: `dhcp-${iface}`,
     command: udhcpc,
     args: ['-i', iface, '-f', '-t', '5', '-T', '2', '-A', '3', '-s', '/usr/libexec/aios/udhcpc.script'],
-    env: {},
     restart: 'always',
-    cpuWeight: 100,
-    memoryMax: 'max',
-    cpuset: '',
-    stableSeconds: 10,
-    maxQuickFailures: 5,
-    tty: '',
-  };
+  });
 }
 
 /**

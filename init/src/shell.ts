@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { InitConfig } from './config.ts';
+import { ownService, type InitConfig } from './config.ts';
 import type { FsRoot } from './fsroot.ts';
 
 type ServiceSpec = InitConfig['services'][number];
@@ -25,18 +25,12 @@ export function consoleTty(fs: FsRoot): string | null {
 
 /** A root shell with job control on `tty`: setsid -c makes the terminal its controlling one. */
 export function shellService(tty: string): ServiceSpec {
-  return {
+  return ownService({
     name: 'shell',
     command: '/bin/busybox',
     args: ['setsid', '-c', '/bin/sh', '-l'],
     env: { HOME: '/root', TERM: 'vt100', PS1: 'aios# ', SHELL: '/bin/sh' },
     restart: 'always',
-    cpuWeight: 100,
-    memoryMax: 'max',
-    cpuset: '',
-    // A shell that keeps ending at once (no terminal) must not spin forever.
-    stableSeconds: 10,
-    maxQuickFailures: 5,
     tty,
-  };
+  });
 }

@@ -29,3 +29,27 @@ export async function qemuProcesses(needle: string): Promise<string[]> {
   }
   return out;
 }
+
+/**
+ * A copy of the direct-path files of OUT in a scratch directory, with /etc/aios/init.json of its
+ * rootfs.img replaced by `edit(init.json)` through debugfs: a broken image made from test data
+ * alone, never from a switch in aios-init.
+ */
+export async function imageWithInitJson(edit: (j: Record<string, unknown>) => Record<string, unknown>): Promise<string> {
+  const { copyFile, mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { execFileSync } = await import('node:child_process');
+  const dir = await mkdtemp(join(tmpdir(), 'aios-variant-'));
+  for (const f of ['vmlinuz', 'initramfs.img', 'build.json', 'rootfs.img']) await copyFile(join(OUT, f), join(dir, f));
+  const part = join(dir, 'part.img');
+  execFileSync('dd', [`if=${join(dir, 'rootfs.img')}`, `of=${part}`, 'bs=1M', 'skip=1', 'status=none']);
+  const current = JSON.parse(
+    execFileSync('/sbin/debugfs', ['-R', 'cat /etc/aios/init.json', part], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+  ) as Record<string, unknown>;
+  await writeFile(join(dir, 'init.json'), JSON.stringify(edit(current)));
+  execFileSync('/sbin/debugfs', ['-w', '-R', 'rm /etc/aios/init.json', part], { stdio: 'ignore' });
+  execFileSync('/sbin/debugfs', ['-w', '-R', `write ${join(dir, 'init.json')} /etc/aios/init.json`, part], { stdio: 'ignore' });
+  execFileSync('dd', [`if=${part}`, `of=${join(dir, 'rootfs.img')}`, 'bs=1M', 'seek=1', 'conv=notrunc', 'status=none']);
+  await rm(part);
+  return dir;
+}
