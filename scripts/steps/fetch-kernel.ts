@@ -39,10 +39,11 @@ export async function fetchKernel(ctx: BuildContext): Promise<void> {
   // The resolution is cached; what it points to is hashed again before it is trusted.
   let dir = await resolve();
   let source = await read(dir);
-  // A fallback is not final: kernel.org is asked again on the next build (a failed lookup costs
-  // milliseconds, and the Debian package stays cached by its sha256).
-  // A record from before sources had an id is resolved again too.
-  const retry = (source.fellBack && ctx.current?.cacheHit === true) || !source.id;
+  // Resolved again on every build: a fallback, so that kernel.org is asked again (a failed lookup
+  // costs milliseconds, the Debian package stays cached by its sha256); and a tree the user edits
+  // in place, whose content fingerprint is what keys the steps after this one.
+  const tree = source.origin === 'path' && !source.tarball;
+  const retry = ctx.current?.cacheHit === true && (source.fellBack || tree);
   if (retry || !(await verifyCached(source))) {
     if (!retry) ctx.log.warn(`the cached kernel source ${source.dir} no longer matches sha256 ${source.sha256}: fetching it again`);
     // Only what lives in the cache is thrown away, never a tree or tarball the user pointed at.

@@ -99,3 +99,29 @@ test('a fallback is not kept: the next build asks kernel.org again and builds wh
     server.close();
   }
 });
+
+test('a kernel tree given as a directory: an edit inside it reaches the key of the steps after fetch', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'aios-treefetch-'));
+  const tree = join(work, 'linux');
+  await mkdir(join(tree, 'kernel'), { recursive: true });
+  await writeFile(join(tree, 'Makefile'), 'VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 1\nEXTRAVERSION =\n');
+  await writeFile(join(tree, 'kernel', 'fork.c'), 'int a;\n');
+  const opts = {
+    cacheDir: join(work, 'cache'),
+    kernelSource: tree,
+    kernelVersion: '6.12.1',
+    kernelSha256: '',
+    config: { kernel: { mirror: 'http://127.0.0.1:9', debianPackage: 'x' } },
+    sourceDateEpoch: 0,
+  } as unknown as BuildOptions;
+  const fetch = async () => {
+    const ctx = newContext(opts);
+    ctx.current = { name: 'fetch', seconds: 0, cpuSeconds: 0, cacheHit: false };
+    await fetchKernel(ctx);
+    return ctx.source!.id;
+  };
+  const before = await fetch();
+  assert.equal(await fetch(), before);
+  await writeFile(join(tree, 'kernel', 'fork.c'), 'int a, b;\n');
+  assert.notEqual(await fetch(), before, 'the cached resolution does not hide the edit');
+});
