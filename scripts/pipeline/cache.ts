@@ -15,9 +15,10 @@ export async function cachedOutput(
   cacheDir: string,
   step: string,
   inputs: unknown,
-  produce: (dir: string) => Promise<void>,
+  produce: (dir: string, hash: string) => Promise<void>,
 ): Promise<{ dir: string; hit: boolean; key: string; producedSeconds?: number }> {
-  const key = hashValue(inputs).slice(0, 24);
+  const hash = hashValue(inputs);
+  const key = hash.slice(0, 24);
   const dir = join(cacheDir, 'steps', step, key);
   const mark = join(dir, '.complete');
   if (existsSync(mark)) {
@@ -28,7 +29,7 @@ export async function cachedOutput(
   let producedSeconds = 0;
   await writeAtomically(dir, async (tmp) => {
     await mkdir(tmp, { recursive: true });
-    await produce(tmp);
+    await produce(tmp, hash);
     producedSeconds = +((performance.now() - t0) / 1000).toFixed(1);
     // How long the output took to make stays with it, so a cached build can still report it.
     await writeFile(join(tmp, '.complete'), JSON.stringify({ inputs, producedSeconds }, null, 2));
@@ -43,9 +44,7 @@ export async function cachedOutput(
  */
 export async function cachedStep(ctx: BuildContext, declared: InputDecl, produce: (dir: string, key: string) => Promise<void>): Promise<string> {
   const name = ctx.current?.name ?? 'step';
-  const inputs = await resolveInputs(declared);
-  const key = hashValue(inputs);
-  const r = await cachedOutput(ctx.opts.cacheDir, name, inputs, (dir) => produce(dir, key));
+  const r = await cachedOutput(ctx.opts.cacheDir, name, await resolveInputs(declared), produce);
   if (ctx.current) Object.assign(ctx.current, { cacheHit: r.hit, key: r.key, producedSeconds: r.producedSeconds });
   return r.dir;
 }

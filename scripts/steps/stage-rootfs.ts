@@ -46,17 +46,11 @@ export async function installBusybox(busybox: string, tree: string): Promise<voi
   }
 }
 
-/** llama-server and its libraries in RUNTIME_DIR, the host libraries they need, the model; returns the libraries. */
+/** llama-server and its libraries in RUNTIME_DIR and the model; returns every library it uses (its own and the host's). */
 async function installRuntime(tree: string, runtime: NonNullable<BuildContext['runtime']>, model: NonNullable<BuildContext['model']>): Promise<string[]> {
   await mkdir(join(tree, RUNTIME_DIR), { recursive: true });
   for (const f of runtime.files) await copyFile(join(runtime.stage, f), join(tree, RUNTIME_DIR, f));
   await symlink(`../lib/llama/llama-server`, join(tree, 'usr/bin/llama-server'));
-  for (const lib of runtime.systemLibs) {
-    if (existsSync(join(tree, lib))) continue;
-    await mkdir(join(tree, dirname(lib)), { recursive: true });
-    await copyFile(lib, join(tree, lib));
-    await chmod(join(tree, lib), 0o755);
-  }
   await mkdir(join(tree, MODELS_DIR), { recursive: true });
   await copyFile(model.path, join(tree, MODELS_DIR, model.file));
   await chmod(join(tree, MODELS_DIR, model.file), 0o644);
@@ -89,10 +83,10 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     ctx.log.info('busybox-static');
     await run('dpkg-deb', ['-x', busybox.deb, join(out, 'busybox-deb')]);
     await installBusybox(join(out, 'busybox-deb', 'bin', 'busybox'), tree);
-    ctx.log.info('aios-init and its shared libraries');
+    ctx.log.info('aios-init, and the host libraries it and llama-server need');
     await copyFile(init.binary, join(tree, 'usr/sbin/aios-init'));
     await chmod(join(tree, 'usr/sbin/aios-init'), 0o755);
-    for (const lib of init.libs) {
+    for (const lib of hostLibs) {
       await mkdir(join(tree, dirname(lib)), { recursive: true });
       await copyFile(lib, join(tree, lib));
       await chmod(join(tree, lib), 0o755);
