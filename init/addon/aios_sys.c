@@ -17,6 +17,8 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/reboot.h>
@@ -113,6 +115,17 @@ static napi_value js_finit_module(napi_env env, napi_callback_info info) {
   int err = errno;
   close(fd);
   if (r != 0) return throw_errno(env, path, err);
+  return undef(env);
+}
+
+// mknodChar(path, mode, major, minor): a character device node (NVIDIA's, which no devtmpfs
+// creates: the driver registers its majors but makes no device entries).
+static napi_value js_mknod_char(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  ARG_STR(0, path);
+  int64_t mode, major_n, minor_n;
+  if (get_int(env, argv[1], &mode) || get_int(env, argv[2], &major_n) || get_int(env, argv[3], &minor_n)) return NULL;
+  if (mknod(path, S_IFCHR | (mode_t)(mode & 07777), makedev((unsigned)major_n, (unsigned)minor_n)) != 0) return throw_errno(env, path, errno);
   return undef(env);
 }
 
@@ -269,6 +282,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"sync", 0, js_sync, 0, 0, 0, napi_default, 0},
     {"sethostname", 0, js_sethostname, 0, 0, 0, napi_default, 0},
     {"finitModule", 0, js_finit_module, 0, 0, 0, napi_default, 0},
+    {"mknodChar", 0, js_mknod_char, 0, 0, 0, napi_default, 0},
     {"waitpid", 0, js_waitpid, 0, 0, 0, napi_default, 0},
     {"linkUp", 0, js_link_up, 0, 0, 0, napi_default, 0},
     {"setAddress", 0, js_set_address, 0, 0, 0, napi_default, 0},

@@ -37,7 +37,7 @@ export const initSpec = {
       'ath',
     ]),
     extra: strList('More modules to load at boot.', []),
-    nvidiaInstaller: str('NVIDIA installer run once when an NVIDIA GPU is found.', '/usr/src/nvidia-driver.run'),
+    nvidiaModeset: bool('On an NVIDIA GPU, also load nvidia_modeset and nvidia_drm with modeset=1 (displays, DRM clients).', false),
   }),
   network: obj('Ethernet configuration.', {
     dhcp: bool('Ask for an IPv4 address by DHCP on every Ethernet interface.', true),

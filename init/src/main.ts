@@ -1,13 +1,13 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { formatReportLine, type BootReport, type GpuInfo, type ModuleStrategy } from '../../common/boot-report.ts';
 import { formatErrors } from '../../common/schema.ts';
 import { loadInitConfig, type InitConfig } from './config.ts';
 import { FsRoot } from './fsroot.ts';
 import { Log } from './log.ts';
 import { declaredMounts, mountFstab, mountPseudo, unmountAll } from './mounts.ts';
-import { builtinFromSysfs, loadedModules, loadModules, planModules, readModuleIndex } from './modules.ts';
+import { setupModules } from './drivers.ts';
+import { scanPci } from './pci.ts';
 import { readLeases, setupNetwork } from './network.ts';
-import { gpuInfo, isDisplay, modulesFor, scanPci } from './pci.ts';
 import { watchPowerButton } from './power.ts';
 import { reapOrphans } from './reaper.ts';
 import { Supervisor } from './services.ts';
@@ -15,7 +15,7 @@ import { InferenceWatch } from './inference.ts';
 import { PressureWatch } from './pressure.ts';
 import { vramInfo } from './gpu-memory.ts';
 import { buildReport, serveStatus } from './status.ts';
-import { ownPids, runTracked } from './children.ts';
+import { ownPids } from './children.ts';
 import { loadAddon, unavailableSys, type Sys } from './sys.ts';
 import { PowerRequests, type PowerAction } from './signals.ts';
 import { consoleTty, SHELL_FLAG, shellFlag, shellService } from './shell.ts';
@@ -210,42 +210,6 @@ function watchInference(config: InitConfig, supervisor: Supervisor, log: Log): I
 
 function emptyStrategy(config: InitConfig): ModuleStrategy {
   return { always: config.modules.always, detected: [], never: config.modules.never, refused: [], missing: [], builtin: [], planned: [] };
-}
-
-async function setupModules(sys: Sys, fs: FsRoot, config: InitConfig, log: Log): Promise<{ strategy: ModuleStrategy; gpus: GpuInfo[] }> {
-  const release = readFileSync(fs.p('/proc/sys/kernel/osrelease'), 'utf8').trim();
-  const index = readModuleIndex(fs, release);
-  const devices = scanPci(fs);
-  const display = devices.filter(isDisplay);
-  const detected: string[] = [];
-  const gpus: GpuInfo[] = [];
-  for (const d of display) {
-    const mods = modulesFor(d, (n) => index.deps.has(n));
-    detected.push(...mods);
-    gpus.push(gpuInfo(d, mods[0] ?? null));
-  }
-  if (display.some((d) => d.vendor === '0x10de') && !index.deps.has('nvidia')) await installNvidia(config, log);
-  const loaded = loadedModules(fs);
-  const fresh = readModuleIndex(fs, release);
-  for (const b of builtinFromSysfs(fs, loaded)) fresh.builtin.add(b);
-  const plan = planModules(fresh, { always: config.modules.always, detected, extra: config.modules.extra, never: config.modules.never, loaded });
-  if (plan.strategy.refused.length) log.warn(`refused never-load modules: ${plan.strategy.refused.join(', ')}`);
-  if (plan.strategy.missing.length) log.info(`modules not in this kernel: ${plan.strategy.missing.join(', ')}`);
-  loadModules(sys, plan.files, (m) => log.warn(m));
-  log.info(`GPUs: ${gpus.length ? gpus.map((g) => `${g.vendorName} ${g.device} -> ${g.module ?? 'no module'}`).join(', ') : 'none present'}`);
-  return { strategy: plan.strategy, gpus };
-}
-
-/** Run the NVIDIA installer once (marker in /var/lib/aios), silently, when it is in the image. */
-async function installNvidia(config: InitConfig, log: Log): Promise<void> {
-  const installer = config.modules.nvidiaInstaller;
-  const marker = '/var/lib/aios/nvidia-installed';
-  if (!existsSync(installer) || existsSync(marker)) return;
-  log.info(`NVIDIA GPU found: running ${installer} --silent --no-questions`);
-  const r = await runTracked(installer, ['--silent', '--no-questions'], 15 * 60_000);
-  if (r.code !== 0) return log.warn(`${installer} failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  mkdirSync('/var/lib/aios', { recursive: true });
-  writeFileSync(marker, new Date().toISOString());
 }
 
 run().catch((err: Error) => {

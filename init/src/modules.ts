@@ -131,7 +131,7 @@ export function planModules(
 }
 
 /** Load the planned files; a failure is reported and the rest still load. */
-export function loadModules(sys: Sys, files: readonly string[], log: (m: string) => void): string[] {
+export function loadModules(sys: Sys, files: readonly string[], log: (m: string) => void, params: Record<string, string> = {}): string[] {
   const failed: string[] = [];
   for (const f of files) {
     if (!existsSync(f)) {
@@ -140,7 +140,7 @@ export function loadModules(sys: Sys, files: readonly string[], log: (m: string)
       continue;
     }
     try {
-      sys.finitModule(f, '');
+      sys.finitModule(f, params[modName(f)] ?? '');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') continue;

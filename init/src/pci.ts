@@ -54,8 +54,10 @@ export function isDisplay(d: PciDevice): boolean {
 }
 
 /** Which modules a device asks for, following the spec's load-on-detection rules. */
-export function modulesFor(d: PciDevice, available: (name: string) => boolean): string[] {
-  if (d.vendor === '0x10de' && isDisplay(d)) return available('nvidia') ? ['nvidia', 'nvidia_uvm'] : ['nouveau'];
+export function modulesFor(d: PciDevice, available: (name: string) => boolean, want: { nvidiaModeset?: boolean } = {}): string[] {
+  // NVIDIA's open modules when the image has them (gpu.nvidia), else nouveau.
+  if (d.vendor === '0x10de' && isDisplay(d))
+    return available('nvidia') ? ['nvidia', 'nvidia_uvm', ...(want.nvidiaModeset ? ['nvidia_modeset', 'nvidia_drm'] : [])] : ['nouveau'];
   if (d.vendor === '0x1002' && isDisplay(d)) return ['amdgpu'];
   return [];
 }

@@ -10,6 +10,8 @@ export interface Sys {
   sync(): void;
   sethostname(name: string): void;
   finitModule(path: string, params: string): void;
+  /** mknod(2) of a character device (umask applies, as for any mknod). */
+  mknodChar(path: string, mode: number, major: number, minor: number): void;
   /** Reap `pid` if it has exited (WNOHANG); null when it has not. */
   waitpid(pid: number): { pid: number; status: number } | null;
   linkUp(name: string): void;
@@ -73,6 +75,7 @@ export function unavailableSys(reason: string): Sys {
     sync: () => {},
     sethostname: no('sethostname'),
     finitModule: no('finit_module'),
+    mknodChar: no('mknod'),
     waitpid: () => null,
     linkUp: no('link up'),
     setAddress: no('set address'),

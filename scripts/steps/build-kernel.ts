@@ -1,12 +1,11 @@
 import { copyFile, readFile, rm, stat, mkdir, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
-import { sha256, sha256File } from '../lib/hash.ts';
-import { kbuildEnv, makeArgs, modulesInstallArgs, type MakeOptions } from '../kernel/make.ts';
+import { kbuildEnv, makeArgs, modulesInstallArgs } from '../kernel/make.ts';
+import { makeKernel, objDirOf } from '../kernel/objdir.ts';
 import { toolVersion } from '../doctor/tools.ts';
 
 const STEP_VERSION = 2;
@@ -21,20 +20,8 @@ export async function buildKernel(ctx: BuildContext): Promise<void> {
   const jobs = ctx.opts.jobs || cpus().length;
   const inputs = { version: STEP_VERSION, tools: ['gcc', 'ld', 'make'], values: { source: src.id, config: cfg.configSha256, env: kbuildEnv() } };
   const dir = await cachedStep(ctx, inputs, async (out) => {
-    // One object tree per source: make's own dependency tracking makes a config change cheap.
-    const objDir = join(ctx.opts.cacheDir, 'build', `linux-${src.version}-${(src.sha256 || sha256(src.dir)).slice(0, 12)}`);
-    await mkdir(objDir, { recursive: true });
-    const dotConfig = join(objDir, '.config');
-    const same = existsSync(dotConfig) && (await sha256File(dotConfig)) === cfg.configSha256;
-    if (!same) await copyFile(cfg.configPath, dotConfig);
-    const m: MakeOptions = { srcDir: src.dir, objDir, jobs, ccache: useCcache };
-    const env = kbuildEnv(useCcache ? join(ctx.opts.cacheDir, 'ccache') : undefined);
-    const logFile = join(ctx.opts.cacheDir, 'logs', 'kernel-build.log');
-    await mkdir(join(ctx.opts.cacheDir, 'logs'), { recursive: true });
-    await rm(logFile, { force: true });
-    ctx.log.info(`make -j${jobs} bzImage modules${useCcache ? ' (ccache)' : ''}; full log: ${logFile}`);
-    let n = 0;
-    await run('make', makeArgs(m, ['bzImage', 'modules']), { env, logFile, onLine: (l) => ++n % 20 === 0 && ctx.log.info(`[${n}] ${l.trim()}`) });
+    const { m, env, logFile } = await makeKernel({ cacheDir: ctx.opts.cacheDir, source: src, ...cfgOf(cfg), jobs, ccache: useCcache, log: ctx.log });
+    const objDir = m.objDir;
     const staging = join(out, 'modules');
     await mkdir(staging);
     ctx.log.info('make modules_install');
@@ -45,7 +32,7 @@ export async function buildKernel(ctx: BuildContext): Promise<void> {
     await copyFile(join(objDir, 'System.map'), join(out, 'System.map'));
     // The ELF kernel, for `aios run --gdb`: symbols always, DWARF only in a debug variant.
     await copyFile(join(objDir, 'vmlinux'), join(out, 'vmlinux'));
-    await copyFile(dotConfig, join(out, 'config'));
+    await copyFile(join(objDir, '.config'), join(out, 'config'));
     await writeFile(join(out, 'release'), release);
   });
   const release = (await readFile(join(dir, 'release'), 'utf8')).trim();
@@ -58,9 +45,11 @@ export async function buildKernel(ctx: BuildContext): Promise<void> {
       `bzImage is ${(bytes / 1e6).toFixed(2)} MB, over the ${ctx.opts.config.kernel.sizeBudgetMB} MB budget (kernel.sizeBudgetMB in aios.json)`,
     );
   const modulesDir = join(dir, 'modules', 'lib', 'modules', release);
-  ctx.kernel = { dir, bzImage, vmlinux: join(dir, 'vmlinux'), modulesDir, release, bzImageBytes: bytes };
+  ctx.kernel = { dir, objDir: objDirOf(ctx.opts.cacheDir, src), bzImage, vmlinux: join(dir, 'vmlinux'), modulesDir, release, bzImageBytes: bytes };
   ctx.log.info(`${await countModules(modulesDir)} modules staged`);
 }
+
+const cfgOf = (c: NonNullable<BuildContext['kernelConfig']>) => ({ configPath: c.configPath, configSha256: c.configSha256 });
 
 async function countModules(dir: string): Promise<number> {
   const dep = await readFile(join(dir, 'modules.dep'), 'utf8').catch(() => '');

@@ -47,6 +47,7 @@ export function fakeSys(fail: Partial<Record<keyof Sys, string>> = {}): Sys & { 
     sync: rec('sync'),
     sethostname: rec('sethostname'),
     finitModule: rec('finitModule'),
+    mknodChar: rec('mknodChar'),
     waitpid: (pid: number) => (calls.push(`waitpid ${pid}`), { pid, status: 0 }),
     linkUp: rec('linkUp'),
     setAddress: rec('setAddress'),

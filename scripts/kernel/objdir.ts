@@ -1,0 +1,47 @@
+import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../../common/exec.ts';
+import { sha256, sha256File } from '../lib/hash.ts';
+import { kbuildEnv, makeArgs, type MakeOptions } from './make.ts';
+import type { KernelSource } from './source.ts';
+import type { Logger } from '../pipeline/context.ts';
+
+export interface ObjDirBuild {
+  cacheDir: string;
+  source: KernelSource;
+  configPath: string;
+  configSha256: string;
+  jobs: number;
+  ccache: boolean;
+  log: Logger;
+}
+
+/** One object tree per source: make's own dependency tracking makes a config change cheap. */
+export function objDirOf(cacheDir: string, src: KernelSource): string {
+  return join(cacheDir, 'build', `linux-${src.version}-${(src.sha256 || sha256(src.dir)).slice(0, 12)}`);
+}
+
+/** Whether the object tree was last built from this configuration (out-of-tree modules link against it). */
+export async function objDirHolds(objDir: string, configSha256: string): Promise<boolean> {
+  const cfg = join(objDir, '.config');
+  return existsSync(join(objDir, 'Module.symvers')) && existsSync(cfg) && (await sha256File(cfg)) === configSha256;
+}
+
+/** make bzImage modules in the persistent object tree, for this configuration. */
+export async function makeKernel(b: ObjDirBuild): Promise<{ m: MakeOptions; env: Record<string, string>; logFile: string }> {
+  const objDir = objDirOf(b.cacheDir, b.source);
+  await mkdir(objDir, { recursive: true });
+  const dotConfig = join(objDir, '.config');
+  const same = existsSync(dotConfig) && (await sha256File(dotConfig)) === b.configSha256;
+  if (!same) await copyFile(b.configPath, dotConfig);
+  const m: MakeOptions = { srcDir: b.source.dir, objDir, jobs: b.jobs, ccache: b.ccache };
+  const env = kbuildEnv(b.ccache ? join(b.cacheDir, 'ccache') : undefined);
+  const logFile = join(b.cacheDir, 'logs', 'kernel-build.log');
+  await mkdir(join(b.cacheDir, 'logs'), { recursive: true });
+  await rm(logFile, { force: true });
+  b.log.info(`make -j${b.jobs} bzImage modules${b.ccache ? ' (ccache)' : ''}; full log: ${logFile}`);
+  let n = 0;
+  await run('make', makeArgs(m, ['bzImage', 'modules']), { env, logFile, onLine: (l) => ++n % 20 === 0 && b.log.info(`[${n}] ${l.trim()}`) });
+  return { m, env, logFile };
+}
