@@ -49,7 +49,7 @@ figures.noopRebuildSeconds = cli(ROOT, ['build', '--out', out]).seconds;
 
 // A change to init/ only, in a copy of the project sharing the cache: the kernel must stay cached.
 const copy = await mkdtemp(join(tmpdir(), 'aios-bench-'));
-for (const d of ['bin', 'dist', 'scripts', 'common', 'init', 'initramfs', 'rootfs', 'kernel-config', 'qemu', 'package.json'])
+for (const d of ['bin', 'dist', 'scripts', 'common', 'init', 'initramfs', 'rootfs', 'kernel-config', 'gpu-modules', 'qemu', 'package.json'])
   await cp(join(ROOT, d), join(copy, d), { recursive: true });
 await symlink(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
 await appendFile(join(copy, 'init/src/main.ts'), `\n// bench ${Date.now()}\n`);
@@ -94,6 +94,21 @@ if (manifest.runtime) {
   };
 }
 
+// NVIDIA's open modules: what building them cost when they were built, and what they and the GSP firmware add.
+const gpu = (
+  JSON.parse(await readFile(join(out, 'build.json'), 'utf8')) as {
+    gpu?: { modules?: { driver: string; modules: { bytes: number }[]; firmware: { bytes: number }[] } };
+  }
+).gpu?.modules;
+if (gpu) {
+  figures.gpuModules = {
+    driver: gpu.driver,
+    buildSeconds: f0(figures, 'gpu-modules'),
+    moduleBytes: gpu.modules.reduce((n, m) => n + m.bytes, 0),
+    firmwareBytes: gpu.firmware.reduce((n, m) => n + m.bytes, 0),
+  };
+}
+
 if (!args.has('--no-boot')) {
   const json = join(out, 'bench-check.json');
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/aios.js'), 'check', '--out', out, '--path', 'all', '--json', json], {
@@ -121,8 +136,8 @@ if (!args.has('--no-boot')) {
 const f = figures as { warm: { steps: Step[] }; cold?: { steps: Step[] } };
 const rows = f.warm.steps.map((s) => {
   const c = f.cold?.steps.find((x) => x.name === s.name);
-  return `${s.name.padEnd(10)} ${(c ? `${c.seconds.toFixed(1)} s / ${c.cpuSeconds.toFixed(1)} s` : 'n/a').padEnd(24)} ${s.seconds.toFixed(2)} s / ${s.cpuSeconds.toFixed(2)} s${s.cacheHit ? ' (cached)' : ''}`;
+  return `${s.name.padEnd(12)} ${(c ? `${c.seconds.toFixed(1)} s / ${c.cpuSeconds.toFixed(1)} s` : 'n/a').padEnd(24)} ${s.seconds.toFixed(2)} s / ${s.cpuSeconds.toFixed(2)} s${s.cacheHit ? ' (cached)' : ''}`;
 });
-console.log(`step       cold wall / cpu          warm wall / cpu\n${rows.join('\n')}`);
+console.log(`step         cold wall / cpu          warm wall / cpu\n${rows.join('\n')}`);
 console.log(JSON.stringify(figures, null, 2));
 await writeFile(join(out, 'bench.json'), JSON.stringify(figures, null, 2));

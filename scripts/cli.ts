@@ -7,6 +7,8 @@ import { configCommand } from './commands/config.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { checkCommand } from './commands/check.ts';
 import { runCommand } from './commands/run.ts';
+import { initCommand } from './commands/init.ts';
+import { cleanCommand } from './commands/clean.ts';
 import { hookSignals } from './lib/atomic.ts';
 import { PROJECT_ROOT } from './pipeline/options.ts';
 
@@ -14,24 +16,30 @@ function aiosVersion(): string {
   return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
+/** --config and --project: where the user's project is (scripts/config/locate.ts). */
+function projectOptions<T>(y: Argv<T>) {
+  return y.option('config', { type: 'string', describe: 'project configuration file (default: aios.json in the project)' }).option('project', {
+    type: 'string',
+    describe: 'project directory holding aios.json (default: the working directory when it has one, else the built-in defaults)',
+  });
+}
+
 function vmOptions<T>(y: Argv<T>) {
-  return y
-    .option('out', { type: 'string', describe: 'output directory of `aios build` (default ./out)' })
+  return projectOptions(y)
+    .option('out', { type: 'string', describe: 'output directory of `aios build` (default: out/ of the project)' })
     .option('path', { type: 'string', describe: 'boot path: direct | iso-bios | iso-uefi (check also takes a comma list or all)', default: 'direct' })
     .option('qemu-arg', { type: 'string', array: true, describe: 'extra QEMU argument, repeatable: --qemu-arg=-device --qemu-arg=ati-vga' })
-    .option('accel', { type: 'string', choices: ['auto', 'kvm', 'tcg'], describe: 'accelerator (default auto: KVM when it answers, else TCG)' })
-    .option('config', { type: 'string', describe: 'project configuration file (default: aios.json in the project)' });
+    .option('accel', { type: 'string', choices: ['auto', 'kvm', 'tcg'], describe: 'accelerator (default auto: KVM when it answers, else TCG)' });
 }
 
 function sourceOptions<T>(y: Argv<T>) {
-  return y
+  return projectOptions(y)
     .option('cache', { type: 'string', describe: 'cache directory (default: $AIOS_CACHE or ~/.cache/aios)' })
     .option('kernel-source', { type: 'string', describe: 'auto | kernel.org | debian | PATH (tarball or tree) | URL', default: undefined })
     .option('kernel-version', { type: 'string', describe: 'kernel.org version to build (default 6.8.12)' })
     .option('kernel-sha256', { type: 'string', describe: 'expected sha256 of the kernel tarball' })
     .option('fragment', { type: 'string', array: true, describe: 'extra config fragment, merged after kernel-config/*.config (repeatable)' })
     .option('fragment-dir', { type: 'string', describe: 'replace kernel-config/ as the directory of base fragments' })
-    .option('config', { type: 'string', describe: 'project configuration file (default: aios.json in the project)' })
     .option('jobs', { type: 'number', describe: 'parallel make jobs (default: number of CPUs)' });
 }
 
@@ -75,8 +83,26 @@ async function main(argv: string[]): Promise<number> {
           .option('timeout', { type: 'number', describe: 'seconds to wait for the boot report before killing QEMU (default 180)' }),
       (a) => set(checkCommand(a)),
     )
+    .command(
+      'init <dir>',
+      'write a new project in DIR: aios.json, a kernel fragment, an overlay/ tree, a service, a README',
+      (y) => y.positional('dir', { type: 'string', demandOption: true, describe: 'directory of the new project' }),
+      (a) => set(initCommand({ dir: a.dir })),
+    )
+    .command(
+      'clean',
+      'list the cache with sizes; --unused removes step outputs the last build did not use, --all everything',
+      (y) =>
+        projectOptions(y)
+          .option('cache', { type: 'string', describe: 'cache directory (default: $AIOS_CACHE or ~/.cache/aios)' })
+          .option('out', { type: 'string', describe: 'output directory of the last build, whose build.json says what it used (default ./out)' })
+          .option('unused', { type: 'boolean', describe: 'remove the step outputs the last build did not use' })
+          .option('all', { type: 'boolean', describe: 'remove everything in the cache' })
+          .conflicts('unused', 'all'),
+      (a) => set(cleanCommand(a)),
+    )
     .command('doctor', 'check the host tools the build needs and print the apt-get line for what is missing', {}, () => set(doctorCommand()))
-    .demandCommand(1, 'name a command: build, config, doctor, run or check')
+    .demandCommand(1, 'name a command: init, build, config, run, check, clean or doctor')
     .strict()
     .help()
     .version(aiosVersion())

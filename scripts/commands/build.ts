@@ -1,6 +1,7 @@
-import { link, mkdir, rm, writeFile, copyFile } from 'node:fs/promises';
+import { link, mkdir, readdir, rename, rm, writeFile, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeAtomically } from '../lib/atomic.ts';
+import { withTempDir } from '../lib/atomic.ts';
+import { hookEnv, runHook } from '../rootfs/hooks.ts';
 import { newContext, runSteps } from '../pipeline/runner.ts';
 import { BUILD_STEPS } from '../pipeline/steps.ts';
 import { resolveOptions, type CommonArgs } from '../pipeline/options.ts';
@@ -10,24 +11,37 @@ import type { BuildContext } from '../pipeline/context.ts';
 import { HOST_TOOLS, toolVersion } from '../doctor/tools.ts';
 import { FORMATS } from '../images/formats.ts';
 
-/** Put a cached file at its place in the output directory (a hard link when it can be). */
-async function place(src: string, dest: string): Promise<void> {
-  await writeAtomically(dest, async (tmp) => {
-    await link(src, tmp).catch(() => copyFile(src, tmp));
+/**
+ * Write the outputs into a staging directory beside out/ (hard links to the cache, or copies when
+ * a finalize hook may change them), run the finalize hook there, then move each file into out/:
+ * a failing hook or Ctrl-C leaves out/ as the last good build left it.
+ */
+export async function writeOutputs(ctx: BuildContext): Promise<void> {
+  const final = ctx.opts.outDir;
+  await mkdir(final, { recursive: true });
+  const finalize = ctx.opts.config.hooks.finalize;
+  await withTempDir(join(final, '.staging'), async (out) => {
+    const place = (src: string, dest: string) => (finalize ? copyFile(src, dest) : link(src, dest).catch(() => copyFile(src, dest)));
+    await stageOutputs(ctx, out, place);
+    const env = hookEnv({ hook: 'finalize', out, project: ctx.opts.projectDir, epoch: ctx.sourceDateEpoch });
+    await runHook('finalize', finalize, env, ctx.opts.projectDir, (m) => ctx.log.info(m));
+    await writeBuildRecord(ctx, out);
+    for (const f of await readdir(out)) await rename(join(out, f), join(final, f));
+    // An image not asked for this time must not linger from an earlier build.
+    for (const [fmt, f] of Object.entries(FORMATS)) if (!(fmt in ctx.images)) await rm(join(final, f.file), { force: true });
   });
 }
 
-export async function writeOutputs(ctx: BuildContext): Promise<void> {
-  const out = ctx.opts.outDir;
-  await mkdir(out, { recursive: true });
+async function stageOutputs(ctx: BuildContext, out: string, place: (src: string, dest: string) => Promise<void>): Promise<void> {
   if (ctx.kernel) await place(ctx.kernel.bzImage, join(out, 'vmlinuz'));
   if (ctx.kernel) await place(ctx.kernel.vmlinux, join(out, 'vmlinux'));
   if (ctx.kernelConfig) await place(ctx.kernelConfig.configPath, join(out, 'kernel.config'));
   if (ctx.initramfs) await place(ctx.initramfs.file, join(out, 'initramfs.img'));
   if (ctx.rootfs) await place(ctx.rootfs.manifest, join(out, 'manifest.json'));
   for (const [fmt, file] of Object.entries(ctx.images)) await place(file, join(out, FORMATS[fmt as keyof typeof FORMATS].file));
-  // An image not asked for this time must not linger from an earlier build.
-  for (const [fmt, f] of Object.entries(FORMATS)) if (!(fmt in ctx.images)) await rm(join(out, f.file), { force: true });
+}
+
+async function writeBuildRecord(ctx: BuildContext, out: string): Promise<void> {
   const tools: Record<string, string> = {};
   const names = ['make', 'gcc', 'ld', 'ccache', 'cmake', 'ninja', '/sbin/mke2fs', 'mksquashfs', 'xorriso', 'grub-mkrescue', 'qemu-system-x86_64'];
   const versions = await Promise.all(names.map(toolVersion));
@@ -66,6 +80,20 @@ export async function writeOutputs(ctx: BuildContext): Promise<void> {
         backends: ctx.opts.config.runtime.backends,
       },
     },
+    project: {
+      dir: ctx.opts.projectDir,
+      config: ctx.opts.configFile,
+      packages: ctx.project?.packages ?? [],
+      images: ctx.project?.images ?? [],
+      overlay: ctx.opts.config.overlay,
+      hooks: ctx.opts.config.hooks,
+      // Debian's maintainer scripts are never run: what they would create (users, alternatives) is not in the image.
+      maintainerScriptsRun: false,
+    },
+    gpu: {
+      nvidia: ctx.opts.config.gpu.nvidia,
+      modules: ctx.gpuModules?.record,
+    },
     formats: ctx.opts.formats,
     sourceDateEpoch: ctx.sourceDateEpoch,
     steps: ctx.steps,
@@ -73,7 +101,7 @@ export async function writeOutputs(ctx: BuildContext): Promise<void> {
     tools,
     hostToolsChecked: HOST_TOOLS.length,
   };
-  await writeAtomically(join(out, 'build.json'), (tmp) => writeFile(tmp, JSON.stringify(record, null, 2) + '\n'));
+  await writeFile(join(out, 'build.json'), JSON.stringify(record, null, 2) + '\n');
 }
 
 export async function buildCommand(args: CommonArgs): Promise<number> {

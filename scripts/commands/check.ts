@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadProjectConfig } from '../config/project.ts';
-import { PROJECT_ROOT } from '../pipeline/options.ts';
+import { loadProject, PROJECT_ROOT } from '../pipeline/options.ts';
 import { parsePaths } from '../../qemu/cmdline.ts';
 import { bootHeadless, freePort, fsckPartition } from '../../qemu/runner.ts';
 import { chooseAccel, guestStatus, readBuildRecord, vmOptions, type CheckArgs } from '../vm/options.ts';
@@ -14,7 +13,7 @@ import { requireTools } from './doctor.ts';
 
 export async function checkCommand(args: CheckArgs): Promise<number> {
   await requireTools('boot');
-  const config = await loadProjectConfig(resolve(args.config ?? join(PROJECT_ROOT, 'aios.json')));
+  const { config } = await loadProject(args);
   const out = resolve(args.out ?? config.outDir);
   const paths = parsePaths(args.path ?? 'direct');
   const kernel = join(out, 'vmlinuz');

@@ -1,4 +1,16 @@
+import Docker from 'dockerode';
 import { HOST_TOOLS, doctorReport, missingTools } from '../doctor/tools.ts';
+import { START_ENGINE_HINT, engineAddress } from '../rootfs/docker-engine.ts';
+
+/** The Docker engine is needed only for aios.json `images` given by ref: a line, never a failure. */
+async function engineReport(): Promise<string> {
+  try {
+    const v = await new Docker().version();
+    return `Docker engine ${v.Version} at ${engineAddress()} (for \`images\` given by ref)`;
+  } catch (err) {
+    return `Docker engine: not reachable at ${engineAddress()} (${(err as Error).message}); needed only for \`images\` given by ref: ${START_ENGINE_HINT}`;
+  }
+}
 
 export class MissingToolsError extends Error {}
 
@@ -11,5 +23,6 @@ export async function requireTools(purpose: 'build' | 'boot'): Promise<void> {
 export async function doctorCommand(): Promise<number> {
   const missing = await missingTools();
   console.log(doctorReport(missing));
+  console.log(await engineReport());
   return missing.some((t) => !t.optional) ? 1 : 0;
 }

@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { bool, num, obj, oneOf, parseConfig, str, strList, formatErrors, type Infer, type ConfigError } from '../../common/schema.ts';
 import { FORMAT_NAMES } from '../images/formats.ts';
 import { BACKENDS } from '../runtime/cmake.ts';
+import { initSpec } from '../../init/src/config.ts';
+import { list } from '../../common/schema.ts';
 
 /** aios.json at the project root: every key optional, command-line flags win over it. */
 export const projectSpec = {
@@ -49,6 +51,34 @@ export const projectSpec = {
     }),
     expect: str("Text the answer to `aios check`'s prompt must hold (the tiny model's sentence by default; empty for your model: any answer).", ''),
   }),
+  gpu: obj('GPU drivers built with the kernel (nouveau and amdgpu are part of the kernel build).', {
+    nvidia: oneOf(
+      "`open`: NVIDIA's open GPU kernel modules built against this kernel, with the GSP firmware of their version; `none`: neither (NVIDIA GPUs then get nouveau).",
+      ['open', 'none'] as const,
+      'open',
+    ),
+    nvidiaSource: str(
+      '`debian` (nvidia-open-kernel-source from bookworm contrib, pinned in scripts/gpu/pins.ts), or a local tarball (with `gpu.nvidiaSha256`) or directory of the open modules.',
+      'debian',
+    ),
+    nvidiaSha256: str('sha256 of a tarball given in `gpu.nvidiaSource`.', '', { pattern: /^([0-9a-f]{64})?$/, patternHint: '64 hex digits' }),
+  }),
+  overlay: strList("Directories copied over the root filesystem, in order, after aiOS's own rootfs/ (owners root, times SOURCE_DATE_EPOCH).", []),
+  packages: strList(
+    'Debian packages (`name` or `name=version`) unpacked into the root filesystem with their dependencies; maintainer scripts are not run.',
+    [],
+  ),
+  services: list('More aios-init services, appended to /etc/aios/init.json (the same keys as there).', initSpec.services.item),
+  images: list('Container images laid into the root filesystem, from the Docker engine (dockerode) or a `docker save` tarball.', {
+    ref: str('Image reference in the Docker engine (`name:tag`); empty when `tarball` is given.', ''),
+    tarball: str('A `docker save` tarball, read without a daemon; empty: ask the engine for `ref`.', ''),
+    path: str("Where the image's filesystem goes in the root filesystem (`/` lays it over the root).", '/'),
+    service: str("Name of an aios-init service made from the image's Entrypoint, Cmd, Env and WorkingDir (chrooted into `path`); empty: none.", ''),
+  }),
+  hooks: obj('Scripts run by the build, with AIOS_ROOT, AIOS_OUT, AIOS_PROJECT and SOURCE_DATE_EPOCH set (see README).', {
+    postinst: str('Runs after the root filesystem is staged (in AIOS_ROOT), before any image is written.', ''),
+    finalize: str('Runs after the images are written into AIOS_OUT, before build.json.', ''),
+  }),
   boot: obj('The kernel command line of the images.', {
     cmdline: str('Arguments added after root= and console=.', 'quiet loglevel=3'),
   }),
@@ -64,6 +94,22 @@ export const projectSpec = {
 } as const;
 
 export type ProjectConfig = Infer<typeof projectSpec>;
+
+/** A Debian package as `packages` takes it: a name, optionally `=version`. */
+export const PACKAGE_SPEC = /^([a-z0-9][a-z0-9+.-]+)(?:=([A-Za-z0-9.+~:-]+))?$/;
+
+/** What the schema cannot say by itself; reported with the schema's errors. */
+function crossChecks(c: ProjectConfig, file: string): ConfigError[] {
+  const errors: ConfigError[] = [];
+  c.packages.forEach((p, i) => {
+    if (!PACKAGE_SPEC.test(p)) errors.push({ file, key: `packages[${i}]`, message: `"${p}" is not a Debian package name (optionally =version)` });
+  });
+  c.images.forEach((img, i) => {
+    if (!img.ref === !img.tarball)
+      errors.push({ file, key: `images[${i}]`, message: 'give either ref (an image in the Docker engine) or tarball (a `docker save` file)' });
+  });
+  return errors;
+}
 
 export class ConfigFileError extends Error {
   constructor(readonly errors: ConfigError[]) {
@@ -87,6 +133,7 @@ export async function loadProjectConfig(file: string): Promise<ProjectConfig> {
     throw new ConfigFileError([{ file, key: '', message: `not valid JSON: ${(err as Error).message}` }]);
   }
   const { value, errors } = parseConfig(projectSpec, json, file);
+  errors.push(...crossChecks(value, file));
   if (errors.length) throw new ConfigFileError(errors);
   return value;
 }

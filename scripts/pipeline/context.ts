@@ -2,9 +2,13 @@ import type { ProjectConfig } from '../config/project.ts';
 import type { FormatName } from '../images/formats.ts';
 import type { KernelSource } from '../kernel/source.ts';
 import type { Problem } from '../kernel/report.ts';
+import type { GpuModulesRecord } from '../steps/build-gpu-modules.ts';
+import type { ProjectInputs } from '../rootfs/project-inputs.ts';
 
 export interface BuildOptions {
   root: string; // the project checkout: kernel-config/, init/, initramfs/, rootfs/
+  /** The user's project directory: relative paths of aios.json resolved against it (the working directory without one). */
+  projectDir: string;
   /** aios.json (it need not exist): errors about its keys name it. */
   configFile: string;
   outDir: string;
@@ -34,19 +38,28 @@ export interface Logger {
   warn(msg: string): void;
 }
 
+/** What build.json says of the project's own inputs to the root filesystem. */
+export interface ProjectRecord {
+  packages: { name: string; version: string; sha256: string }[];
+  images: { ref: string; tarball: string; id: string; tags: string[]; path: string }[];
+}
+
 export interface BuildContext {
   opts: BuildOptions;
   log: Logger;
   steps: StepRecord[];
   warnings: string[];
   /** Filled in by the steps, in pipeline order. */
+  projectInputs?: ProjectInputs;
   source?: KernelSource;
   kernelConfig?: { dir: string; configPath: string; configSha256: string; problems: Problem[]; requested: number };
-  kernel?: { dir: string; bzImage: string; vmlinux: string; modulesDir: string; release: string; bzImageBytes: number };
+  kernel?: { dir: string; objDir: string; bzImage: string; vmlinux: string; modulesDir: string; release: string; bzImageBytes: number };
   init?: { dir: string; binary: string; addon: string; libs: string[]; bytes: number };
   runtime?: { dir: string; stage: string; srcDir: string; files: string[]; systemLibs: string[]; commit?: string; from: string };
   model?: { path: string; file: string; name: string; sha256: string; bytes: number; architecture: string; expect: string; from: string };
+  gpuModules?: { dir: string; modulesTree: string; firmwareTree: string; record: GpuModulesRecord };
   rootfs?: { dir: string; tree: string; manifest: string };
+  project?: ProjectRecord;
   initramfs?: { file: string };
   images: Partial<Record<FormatName, string>>;
   sourceDateEpoch: number;

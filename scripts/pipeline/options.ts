@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { loadProjectConfig, type ProjectConfig } from '../config/project.ts';
+import { locateProject, resolveConfigPaths } from '../config/locate.ts';
 import { parseFormats } from '../images/formats.ts';
 import type { BuildOptions } from './context.ts';
 
@@ -17,6 +18,7 @@ export interface CommonArgs {
   format?: string[];
   jobs?: number;
   config?: string;
+  project?: string;
 }
 
 /**
@@ -37,25 +39,33 @@ function findRoot(from: string): string {
   }
 }
 
+/** The project's aios.json (or the defaults), with its paths resolved against the project. */
+export async function loadProject(args: { project?: string; config?: string }): Promise<{ config: ProjectConfig; configFile: string; dir: string }> {
+  const where = locateProject(args);
+  const config = resolveConfigPaths(await loadProjectConfig(where.configFile), where.dir);
+  return { config, configFile: where.configFile, dir: where.dir };
+}
+
 export function defaultCacheDir(config: ProjectConfig): string {
   return config.cacheDir || process.env.AIOS_CACHE || join(homedir(), '.cache', 'aios');
 }
 
 /** Flags win over aios.json, which wins over the defaults. Everything is validated up front. */
 export async function resolveOptions(args: CommonArgs): Promise<BuildOptions> {
-  const configFile = resolve(args.config ?? join(PROJECT_ROOT, 'aios.json'));
-  const config = await loadProjectConfig(configFile);
+  const { config, configFile, dir } = await loadProject(args);
   const fragDir = resolve(args['fragment-dir'] ?? (config.kernel.fragmentDir || join(PROJECT_ROOT, 'kernel-config')));
   if (!existsSync(fragDir)) throw new Error(`fragment directory ${fragDir} does not exist`);
   const base = (await readdir(fragDir)).filter((f) => f.endsWith('.config')).sort();
   // aios.config (the spec) first, then the other fragments in name order, then the user's.
   base.sort((a, b) => (a === 'aios.config' ? -1 : b === 'aios.config' ? 1 : a.localeCompare(b)));
-  const extra = [...config.kernel.fragments, ...(args.fragment ?? [])].map((f) => resolve(f));
+  for (const f of config.kernel.fragments) if (!existsSync(f)) throw new Error(`${configFile}: kernel.fragments: ${f} does not exist`);
+  const extra = [...config.kernel.fragments, ...(args.fragment ?? []).map((f) => resolve(f))];
   for (const f of extra) if (!existsSync(f)) throw new Error(`--fragment ${f}: no such file`);
   const epoch = process.env.SOURCE_DATE_EPOCH;
   if (epoch !== undefined && !/^\d+$/.test(epoch)) throw new Error(`SOURCE_DATE_EPOCH=${epoch} is not a number of seconds`);
   return {
     root: PROJECT_ROOT,
+    projectDir: dir,
     configFile,
     outDir: resolve(args.out ?? config.outDir),
     cacheDir: resolve(args.cache ?? defaultCacheDir(config)),

@@ -4,6 +4,8 @@ import { configureKernel } from '../steps/configure-kernel.ts';
 import { buildKernel } from '../steps/build-kernel.ts';
 import { buildRuntime } from '../steps/build-runtime.ts';
 import { makeModel } from '../steps/make-model.ts';
+import { buildGpuModules } from '../steps/build-gpu-modules.ts';
+import { resolveProject } from '../steps/resolve-project.ts';
 import { bundleInit } from '../steps/bundle-init.ts';
 import { stageRootfs } from '../steps/stage-rootfs.ts';
 import { buildInitramfs } from '../steps/build-initramfs.ts';
@@ -19,10 +21,13 @@ export const CONFIG_STEPS: readonly Step[] = [
 // The runtime and the model come before the kernel build, so that a bad model is reported in
 // minutes, not after the half hour a cold kernel takes.
 export const BUILD_STEPS: readonly Step[] = [
+  // The project's own inputs first: a missing overlay or an unknown package is reported in seconds.
+  { name: 'project', title: 'Project inputs (overlays, Debian packages, container images, hooks)', run: resolveProject },
   ...CONFIG_STEPS,
   { name: 'runtime', title: 'llama-server (CMake + Ninja, CPU variants)', run: buildRuntime },
   { name: 'model', title: 'Model (GGUF, checked)', run: makeModel },
   { name: 'kernel', title: 'Kernel build', run: buildKernel },
+  { name: 'gpu-modules', title: 'NVIDIA open GPU kernel modules', when: (ctx) => ctx.opts.config.gpu.nvidia === 'open', run: buildGpuModules },
   { name: 'init', title: 'aios-init (esbuild + Node SEA + addon)', run: bundleInit },
   { name: 'rootfs', title: 'Root filesystem', run: stageRootfs },
   { name: 'initramfs', title: 'Initramfs (stage 1)', run: buildInitramfs },

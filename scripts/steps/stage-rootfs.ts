@@ -1,4 +1,4 @@
-import { chmod, cp, mkdir, readFile, symlink, writeFile, copyFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, rm, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
@@ -9,6 +9,10 @@ import { buildManifest, unsafeEntries } from '../rootfs/manifest.ts';
 import { pinTimes } from '../rootfs/times.ts';
 import { RUNTIME_DIR } from '../runtime/cmake.ts';
 import { MODELS_DIR, SERVER_PATH, withInference } from '../runtime/init-json.ts';
+import { applyProjectInputs, projectKey } from '../rootfs/project-inputs.ts';
+import { hookEnv, runHook } from '../rootfs/hooks.ts';
+import { withServices } from '../rootfs/services.ts';
+import type { ProjectRecord } from '../pipeline/context.ts';
 
 const STEP_VERSION = 2;
 export const ROOT_DIRS = [
@@ -64,15 +68,20 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
   const overlay = join(ctx.opts.root, 'rootfs');
   const runtime = ctx.runtime!;
   const model = ctx.model!;
-  const busybox = await fetchDeb('busybox-static', join(ctx.opts.cacheDir, 'downloads'), (m) => ctx.log.info(m));
+  const gpu = ctx.gpuModules;
+  const info = (m: string) => ctx.log.info(m);
+  const busybox = await fetchDeb('busybox-static', join(ctx.opts.cacheDir, 'downloads'), info);
+  const cfg = ctx.opts.config;
+  const project = ctx.projectInputs!;
   // The host libraries copied in are inputs too: a glibc update must make a new image.
   const hostLibs = [...new Set([...init.libs, ...runtime.systemLibs])].sort();
   const inputs = {
     version: STEP_VERSION,
-    after: { init: init.dir, kernel: kernel.dir, runtime: runtime.dir },
-    trees: { overlay },
-    files: { busybox: busybox.deb, ...Object.fromEntries(hostLibs.map((l) => [l, l])) },
-    values: { model: model.sha256, runtimeConfig: ctx.opts.config.runtime, epoch: ctx.sourceDateEpoch },
+    after: { init: init.dir, kernel: kernel.dir, runtime: runtime.dir, ...(gpu ? { gpuModules: gpu.dir } : {}) },
+    trees: { overlay, ...Object.fromEntries(project.overlays.map((o, i) => [`overlay[${i}]`, o])) },
+    tools: ['depmod', 'dpkg-deb'],
+    files: { busybox: busybox.deb, ...Object.fromEntries(hostLibs.map((l) => [l, l])), ...(cfg.hooks.postinst ? { postinst: cfg.hooks.postinst } : {}) },
+    values: { model: model.sha256, runtimeConfig: cfg.runtime, services: cfg.services, ...projectKey(project), epoch: ctx.sourceDateEpoch },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const tree = join(out, 'tree');
@@ -93,12 +102,24 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     }
     ctx.log.info(`kernel modules of ${kernel.release}`);
     await cp(join(kernel.dir, 'modules', 'lib', 'modules'), join(tree, 'lib', 'modules'), { recursive: true });
+    if (gpu) {
+      ctx.log.info(`NVIDIA ${gpu.record.driver} modules and GSP firmware; depmod`);
+      await cp(gpu.modulesTree, tree, { recursive: true });
+      await cp(gpu.firmwareTree, tree, { recursive: true });
+      // The kernel's modules.dep does not know extra/: depmod again over the whole tree, as the image will see it.
+      await run('depmod', ['-b', tree, '-F', join(kernel.dir, 'System.map'), kernel.release]);
+    }
     await cp(overlay, tree, { recursive: true });
+    const fromProject = await applyProjectInputs(project, tree, join(out, 'scratch'), ctx.opts.cacheDir, ctx.opts.configFile, info);
+    await rm(join(out, 'scratch'), { recursive: true, force: true });
     ctx.log.info(`llama-server and the model ${model.name}`);
     const libs = await installRuntime(tree, runtime, model);
     const initJson = join(tree, 'etc/aios/init.json');
     const base = existsSync(initJson) ? (JSON.parse(await readFile(initJson, 'utf8')) as Record<string, unknown>) : {};
-    await writeFile(initJson, JSON.stringify(withInference(base, ctx.opts.config.runtime, model, join(overlay, 'etc/aios/init.json')), null, 2) + '\n');
+    const withProject = withServices(base, [...cfg.services, ...fromProject.services], ctx.opts.configFile);
+    await writeFile(initJson, JSON.stringify(withInference(withProject, cfg.runtime, model, join(overlay, 'etc/aios/init.json')), null, 2) + '\n');
+    const env = hookEnv({ hook: 'postinst', root: tree, out: ctx.opts.outDir, project: ctx.opts.projectDir, epoch: ctx.sourceDateEpoch });
+    await runHook('postinst', cfg.hooks.postinst, env, ctx.opts.projectDir, info);
     await run('chmod', ['-R', 'go-w', tree]);
     await chmod(join(tree, 'tmp'), 0o1777);
     await chmod(join(tree, 'var/tmp'), 0o1777);
@@ -114,9 +135,24 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
       libraries: libs,
       model: { path: `${MODELS_DIR}/${model.file}`, name: model.name, sha256: model.sha256, bytes: model.bytes },
     };
-    await writeFile(join(out, 'manifest.json'), JSON.stringify({ release: kernel.release, runtime: runtimeRecord, files: manifest }, null, 1) + '\n');
+    const gpuRecord = gpu && {
+      driver: gpu.record.driver,
+      from: gpu.record.from,
+      firmwarePackage: gpu.record.firmwarePackage,
+      modules: gpu.record.modules,
+      firmware: gpu.record.firmware,
+    };
+    await writeFile(
+      join(out, 'manifest.json'),
+      JSON.stringify({ release: kernel.release, runtime: runtimeRecord, gpu: gpuRecord, files: manifest }, null, 1) + '\n',
+    );
   });
   ctx.rootfs = { dir, tree: join(dir, 'tree'), manifest: join(dir, 'manifest.json') };
-  const m = JSON.parse(await readFile(ctx.rootfs.manifest, 'utf8')) as { files: unknown[] };
+  const m = JSON.parse(await readFile(ctx.rootfs.manifest, 'utf8')) as {
+    files: unknown[];
+    packages: ProjectRecord['packages'];
+    images: ProjectRecord['images'];
+  };
+  ctx.project = { packages: m.packages, images: m.images };
   ctx.log.info(`${m.files.length} entries in the root filesystem`);
 }

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadProjectConfig } from '../config/project.ts';
-import { PROJECT_ROOT } from '../pipeline/options.ts';
+import { loadProject, PROJECT_ROOT } from '../pipeline/options.ts';
 import type { Accel, BootPath, QemuOptions } from '../../qemu/cmdline.ts';
 import { probeKvm } from '../../qemu/runner.ts';
 
@@ -35,7 +34,7 @@ export async function readBuildRecord(out: string): Promise<BuildRecord> {
 
 /** Options shared by `aios run` and `aios check`: the files of a build and the VM settings. */
 export async function vmOptions(args: CheckArgs, path: BootPath, accel: Accel): Promise<Omit<QemuOptions, 'interactive' | 'qmpSocket'>> {
-  const config = await loadProjectConfig(resolve(args.config ?? join(PROJECT_ROOT, 'aios.json')));
+  const { config } = await loadProject(args);
   const out = resolve(args.out ?? config.outDir);
   const need = path === 'direct' ? ['vmlinuz', 'initramfs.img', 'rootfs.img'] : ['aios.iso'];
   const missing = need.filter((f) => !existsSync(join(out, f)));

@@ -1,0 +1,39 @@
+import { accessSync, constants, existsSync } from 'node:fs';
+import { CommandError, run } from '../../common/exec.ts';
+
+export type HookName = 'postinst' | 'finalize';
+
+/** The environment a hook sees (documented in README, "Your own image"). */
+export function hookEnv(o: { root?: string; out: string; project: string; epoch: number; hook: HookName }): Record<string, string> {
+  return {
+    AIOS_HOOK: o.hook,
+    // Only postinst gets the staged root: after it, the tree is a cache entry that nothing may change.
+    ...(o.root ? { AIOS_ROOT: o.root } : {}),
+    AIOS_OUT: o.out,
+    AIOS_PROJECT: o.project,
+    SOURCE_DATE_EPOCH: String(o.epoch),
+  };
+}
+
+/** A hook that cannot run is an error of aios.json, found before any work. */
+export function checkHook(name: HookName, script: string, configFile: string): void {
+  if (!script) return;
+  if (!existsSync(script)) throw new Error(`${configFile}: hooks.${name}: ${script} does not exist`);
+  try {
+    accessSync(script, constants.X_OK);
+  } catch {
+    throw new Error(`${configFile}: hooks.${name}: ${script} is not executable; \`chmod +x ${script}\``);
+  }
+}
+
+/** Run the hook in the project directory; its output goes to the build's log, a failure ends the build. */
+export async function runHook(name: HookName, script: string, env: Record<string, string>, cwd: string, log: (m: string) => void): Promise<void> {
+  if (!script) return;
+  log(`hook ${name}: ${script}`);
+  try {
+    await run(script, [], { cwd, env: { ...process.env, ...env }, onLine: (l) => log(`[${name}] ${l}`) });
+  } catch (err) {
+    if (err instanceof CommandError) throw new Error(`hooks.${name} failed: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
