@@ -110,13 +110,15 @@ export async function applyLayers(layers: readonly string[], dest: string): Prom
 
 /**
  * An aios-init service that runs the image's Entrypoint + Cmd with its Env, in its WorkingDir,
- * chrooted into `path` unless the image was laid over `/`.
+ * chrooted into `path` unless the image was laid over `/`. chroot(8) moves to the new root's /,
+ * so a WorkingDir below a chroot needs the image's own /bin/sh to get there (`imageHasShell`).
  */
 export function serviceFromImage(
   name: string,
   path: string,
   c: ImageConfig,
   where: string,
+  imageHasShell = false,
 ): { name: string; command: string; args: string[]; env: Record<string, string> } {
   const argv = [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
   if (!argv.length)
@@ -124,11 +126,18 @@ export function serviceFromImage(
   const env = Object.fromEntries((c.Env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]).filter(([k]) => k));
   const root = path === '/' ? '' : path.replace(/\/+$/, '');
   const wd = c.WorkingDir || '/';
-  if (!root && wd === '/') {
-    if (!argv[0]!.startsWith('/')) throw new ImageError(`${where}: the image's command ${argv[0]} is not an absolute path`);
-    return { name, command: argv[0]!, args: argv.slice(1), env };
+  const cdThenExec = ['-c', 'cd "$0" && exec "$@"', wd];
+  if (!root) {
+    if (wd === '/') {
+      if (!argv[0]!.startsWith('/')) throw new ImageError(`${where}: the image's command ${argv[0]} is not an absolute path`);
+      return { name, command: argv[0]!, args: argv.slice(1), env };
+    }
+    return { name, command: '/bin/sh', args: [...cdThenExec, ...argv], env };
   }
-  // cd first: after chroot the working directory, given as a path below the new root, is where the image wants it.
-  const run = root ? ['/usr/sbin/chroot', root, ...argv] : argv;
-  return { name, command: '/bin/sh', args: ['-c', 'cd "$0" && exec "$@"', `${root}${wd}`, ...run], env };
+  if (wd === '/') return { name, command: '/usr/sbin/chroot', args: [root, ...argv], env };
+  if (!imageHasShell)
+    throw new ImageError(
+      `${where}: the image's WorkingDir ${wd} can be honoured under the chroot ${root} only with the image's own /bin/sh, which it has not; add one, or set WORKDIR /`,
+    );
+  return { name, command: '/usr/sbin/chroot', args: [root, '/bin/sh', ...cdThenExec, ...argv], env };
 }

@@ -95,7 +95,8 @@ export async function applyProjectInputs(
     info(`image ${img.ref || img.tarball} (${saved.id.slice(0, 19)}): ${saved.layers.length} layers onto ${img.path}`);
     await applyLayers(saved.layers, join(tree, img.path));
     await rm(unpacked, { recursive: true, force: true });
-    if (img.service) services.push(serviceFromImage(img.service, img.path, saved.config, where));
+    const hasShell = existsSync(join(tree, img.path, 'bin', 'sh'));
+    if (img.service) services.push(serviceFromImage(img.service, img.path, saved.config, where, hasShell));
     images.push({ ref: img.ref, tarball: img.tarball, id: saved.id, tags: saved.tags, path: img.path });
   }
   for (const o of p.overlays) {

@@ -14,7 +14,7 @@ import { hookEnv, runHook } from '../rootfs/hooks.ts';
 import { withServices } from '../rootfs/services.ts';
 import type { ProjectRecord } from '../pipeline/context.ts';
 
-const STEP_VERSION = 2;
+const STEP_VERSION = 3;
 export const ROOT_DIRS = [
   'bin',
   'sbin',
@@ -142,10 +142,9 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
       modules: gpu.record.modules,
       firmware: gpu.record.firmware,
     };
-    await writeFile(
-      join(out, 'manifest.json'),
-      JSON.stringify({ release: kernel.release, runtime: runtimeRecord, gpu: gpuRecord, files: manifest }, null, 1) + '\n',
-    );
+    const packages = project.packages.map((d) => ({ name: d.package, version: d.version, sha256: d.sha256 }));
+    const record = { release: kernel.release, runtime: runtimeRecord, gpu: gpuRecord, packages, images: fromProject.images, files: manifest };
+    await writeFile(join(out, 'manifest.json'), JSON.stringify(record, null, 1) + '\n');
   });
   ctx.rootfs = { dir, tree: join(dir, 'tree'), manifest: join(dir, 'manifest.json') };
   const m = JSON.parse(await readFile(ctx.rootfs.manifest, 'utf8')) as {
@@ -153,6 +152,6 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     packages: ProjectRecord['packages'];
     images: ProjectRecord['images'];
   };
-  ctx.project = { packages: m.packages, images: m.images };
+  ctx.project = { packages: m.packages ?? [], images: m.images ?? [] };
   ctx.log.info(`${m.files.length} entries in the root filesystem`);
 }

@@ -9,6 +9,7 @@ trap 'rm -rf "$work"' EXIT
 (cd "$work" && apt-get download -q busybox-static >/dev/null && dpkg-deb -x busybox-static_*.deb deb)
 mkdir -p "$work/root/bin" "$work/root/data"
 cp "$work/deb/bin/busybox" "$work/root/bin/busybox"
+ln -s busybox "$work/root/bin/sh"
 echo "hello from a container image" > "$work/root/data/greeting"
 # Fixed times: the same busybox gives the same image layer.
 find "$work/root" -exec touch -h -d @1700000000 {} +

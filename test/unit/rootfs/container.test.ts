@@ -89,14 +89,14 @@ test('a service from an image: Entrypoint + Cmd, Env, WorkingDir, chrooted when 
     args: ['--loud'],
     env: { PATH: '/bin', GREETING: 'a=b' },
   });
-  assert.deepEqual(serviceFromImage('hello', '/srv/hello/', c, 'w').args, [
-    '-c',
-    'cd "$0" && exec "$@"',
-    '/srv/hello/data',
-    '/usr/sbin/chroot',
-    '/srv/hello',
-    '/bin/hello',
-    '--loud',
-  ]);
+  assert.deepEqual(serviceFromImage('hello', '/', c, 'w').args, ['-c', 'cd "$0" && exec "$@"', '/data', '/bin/hello', '--loud']);
+  const chrooted = serviceFromImage('hello', '/srv/hello/', c, 'w', true);
+  assert.equal(chrooted.command, '/usr/sbin/chroot');
+  assert.deepEqual(chrooted.args, ['/srv/hello', '/bin/sh', '-c', 'cd "$0" && exec "$@"', '/data', '/bin/hello', '--loud']);
+  assert.deepEqual(serviceFromImage('hello', '/srv/hello', { ...c, WorkingDir: '/' }, 'w').args, ['/srv/hello', '/bin/hello', '--loud']);
+  assert.throws(
+    () => serviceFromImage('hello', '/srv/hello', c, 'images[0]'),
+    /images\[0\]: the image's WorkingDir \/data .*only with the image's own \/bin\/sh/,
+  );
   assert.throws(() => serviceFromImage('x', '/', {}, 'images[0]'), /images\[0\]: the image has neither Entrypoint nor Cmd/);
 });
