@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
@@ -64,7 +64,10 @@ export async function buildGpuModules(ctx: BuildContext): Promise<void> {
         log: ctx.log,
       });
     }
-    await withTempDir(join(ctx.opts.cacheDir, 'build', `nvidia-${src.id.slice(0, 12)}`), async (work) => {
+    await withTempDir(join(ctx.opts.cacheDir, 'build', `nvidia-${src.id.slice(0, 12)}`), async (tmp) => {
+      // NVIDIA's Makefile hands kbuild M=$(CURDIR), a real path; modules_install must name the
+      // same path, or it installs under extra/<the path> when the cache is reached by a symlink.
+      const work = await realpath(tmp);
       const tree = await unpackNvidiaSource(src, work);
       info(`NVIDIA open modules ${tree.driver} (${tree.layout} layout) from ${src.from}`);
       for (const p of (await readdir(patches).catch(() => [])).filter((f) => f.endsWith('.patch')).sort()) {
