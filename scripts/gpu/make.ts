@@ -22,6 +22,9 @@ export function nvidiaModulesArgs(m: NvidiaMake): string[] {
     // The compiler that built the kernel: ccache only adds a cache in front of the same gcc.
     `CC=${m.ccache ? 'ccache gcc' : 'gcc'}`,
     `NV_KERNEL_MODULES=${NVIDIA_MODULES.join(' ')}`,
+    // __FILE__ of the modules' own sources (WARN_ON, UVM's asserts) must not carry the build
+    // directory, or two builds in two places differ; the kernel maps its own tree the same way.
+    `KCFLAGS=-ffile-prefix-map=${m.tree}/=`,
     'modules',
   ];
 }

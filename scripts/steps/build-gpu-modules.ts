@@ -17,7 +17,7 @@ import { parseModinfo, vermagicMatches } from '../gpu/modinfo.ts';
 import { NVIDIA_MODULES, NVIDIA_OPEN, pickUpstream } from '../gpu/pins.ts';
 import { resolveNvidiaSource, unpackNvidiaSource } from '../gpu/source.ts';
 
-const STEP_VERSION = 1;
+const STEP_VERSION = 2;
 
 /** What build.json and the manifest say of the GPU modules. */
 export interface GpuModulesRecord {
