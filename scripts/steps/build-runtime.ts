@@ -97,6 +97,10 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
     const env = { CCACHE_DIR: join(ctx.opts.cacheDir, 'ccache'), LC_ALL: 'C' };
     const logFile = join(ctx.opts.cacheDir, 'logs', 'runtime-build.log');
     await mkdir(join(ctx.opts.cacheDir, 'logs'), { recursive: true });
+    // llama.cpp stamps "<commit>-dirty" into its libraries when `git diff-index` sees stat changes
+    // (a hard link of the tree, a touch), not only content changes: refresh the index first, so
+    // the stamp says what the content says and two builds of the same tree are the same bytes.
+    if (existsSync(join(srcDir, '.git'))) await run('git', ['-C', srcDir, 'update-index', '-q', '--refresh'], { okCodes: [1] });
     ctx.log.info(`cmake (${backends.join(', ')}); full log: ${logFile}`);
     await run('cmake', cmakeConfigureArgs({ srcDir, buildDir, backends: rt.backends as Backend[], ccache: useCcache }), { env, logFile });
     ctx.log.info(`ninja -j${jobs} llama-server${useCcache ? ' (ccache)' : ''}`);
