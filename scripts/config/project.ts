@@ -106,7 +106,12 @@ function crossChecks(c: ProjectConfig, file: string): ConfigError[] {
   });
   c.images.forEach((img, i) => {
     if (!img.ref === !img.tarball)
-      errors.push({ file, key: `images[${i}]`, message: 'give either ref (an image in the Docker engine) or tarball (a `docker save` file)' });
+      errors.push({
+        file,
+        key: `images[${i}]`,
+        message: `give either ref (an image in the Docker engine) or tarball (a \`docker save\` file), not ${img.ref ? 'both' : 'neither'}`,
+      });
+    if (!img.path.startsWith('/')) errors.push({ file, key: `images[${i}].path`, message: `${img.path} must be absolute` });
   });
   return errors;
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, readdir, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { run } from '../../common/exec.ts';
 import { fingerprintTree, sha256File } from '../lib/hash.ts';
 import { openApt } from '../lib/apt.ts';
@@ -45,8 +45,8 @@ export async function resolveNvidiaSource(
     const deb = await fetchDeb(NVIDIA_OPEN.sourcePackage, join(cacheDir, 'downloads'), info, { repo, version: NVIDIA_OPEN.version });
     return { spec, kind: 'deb', from: `Debian ${deb.package} ${deb.version}`, id: deb.sha256, deb };
   }
-  // Paths in aios.json resolve against that file.
-  const path = resolve(dirname(configFile), spec);
+  // Already resolved against aios.json's directory (config/locate.ts).
+  const path = spec;
   if (!existsSync(path))
     throw new Error(`${configFile}: gpu.nvidiaSource: ${path} does not exist; give a tarball or directory of NVIDIA's open GPU kernel modules, or "debian"`);
   if (!(await stat(path)).isDirectory()) {

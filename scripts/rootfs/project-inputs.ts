@@ -44,9 +44,7 @@ export async function resolveProjectInputs(c: ProjectConfig, configFile: string,
   const images: ResolvedImage[] = [];
   for (const [index, img] of c.images.entries()) {
     const where = `${configFile}: images[${index}]`;
-    if (!img.ref === !img.tarball)
-      throw new Error(`${where}: give either ref (an image in the Docker engine) or tarball (a \`docker save\` file), not ${img.ref ? 'both' : 'neither'}`);
-    if (!img.path.startsWith('/')) throw new Error(`${where}.path: ${img.path} must be absolute`);
+    // ref xor tarball and an absolute path were checked with the rest of aios.json (config/project.ts).
     if (img.tarball && !existsSync(img.tarball)) throw new Error(`${where}.tarball: ${img.tarball} does not exist`);
     if (img.tarball) await checkSavedImage(img.tarball, where);
     const id = img.tarball ? `file:${await sha256File(img.tarball)}` : await engineImageId(img.ref, where);

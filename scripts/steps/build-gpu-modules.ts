@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, realpath, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
@@ -154,8 +154,8 @@ async function installFirmware(
   const fwDir = join('lib', 'firmware', 'nvidia', driver);
   const dest = join(out, 'firmware', fwDir);
   await mkdir(join(out, 'firmware', 'lib', 'firmware', 'nvidia'), { recursive: true });
-  await run('mv', [join(unpacked, fwDir), dest]);
-  await run('rm', ['-rf', unpacked]);
+  await rename(join(unpacked, fwDir), dest);
+  await rm(unpacked, { recursive: true, force: true });
   const files = [];
   for (const f of (await readdir(dest)).sort()) files.push({ path: `/${fwDir}/${f}`, bytes: (await stat(join(dest, f))).size });
   if (!files.length) throw new ModuleBuildError(`${deb.package} ${deb.version} holds no firmware in /${fwDir}`);

@@ -1,5 +1,5 @@
 import { chmod, copyFile, mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { withTempDir } from '../lib/atomic.ts';
@@ -69,7 +69,7 @@ async function staleCmakeCache(buildDir: string, srcDir: string): Promise<boolea
 export async function buildRuntime(ctx: BuildContext): Promise<void> {
   const rt = ctx.opts.config.runtime;
   // A path in aios.json is taken from aios.json's directory.
-  const spec = rt.source === 'npm' || /^https?:\/\//.test(rt.source) ? rt.source : resolve(dirname(ctx.opts.configFile), rt.source);
+  const spec = rt.source; // a path in it is resolved against aios.json's directory (config/locate.ts)
   const src = await resolveLlamaSource({ cacheDir: ctx.opts.cacheDir, spec, sha256: rt.sha256, registry: rt.registry, info: (m) => ctx.log.info(m) });
   const useCcache = ctx.opts.config.kernel.ccache && (await toolVersion('ccache')) !== undefined;
   const jobs = ctx.opts.jobs || cpus().length;

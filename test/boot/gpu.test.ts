@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { aios, imageWithInitJson, OUT, qemuProcesses } from './helpers.ts';
+import { checkVariant, OUT } from './helpers.ts';
 
 interface Built {
   kernel: { release: string };
@@ -53,39 +53,36 @@ test("the NVIDIA modules in rootfs.img carry this kernel's release as vermagic, 
 test('loading nvidia.ko by hand in QEMU fails with "No such device": it links against this kernel', async () => {
   const b = await built();
   const nvidia = b.gpu.modules!.modules.find((m) => m.name === 'nvidia')!;
-  const dir = await imageWithInitJson((j) => ({
-    ...j,
-    services: [
-      ...(j.services as unknown[]),
-      {
-        name: 'nvidia-probe',
-        command: '/bin/sh',
-        // modprobe loads what modules.dep says nvidia needs first, as aios-init would.
-        args: ['-c', `modprobe nvidia; echo "nvidia-load-exit=$?"; insmod ${nvidia.path}; echo "nvidia-insmod-exit=$?"`],
-        restart: 'never',
-      },
-    ],
-  }));
-  try {
-    const r = await aios(['check', '--out', dir, '--path', 'direct', '--accel', 'tcg']);
-    const serial = await readFile(join(dir, 'logs', 'serial-direct.log'), 'utf8');
-    const lines = serial.split('\n').filter((l) => /nvidia|NVRM/i.test(l));
-    assert.match(serial, /modprobe: can't load module nvidia \(extra\/nvidia\.ko\): No such device/, lines.join('\n'));
-    assert.match(serial, /insmod: can't insert '[^']*nvidia\.ko': No such device/, lines.join('\n'));
-    assert.match(serial, /nvidia-insmod-exit=19/, 'ENODEV');
-    assert.doesNotMatch(serial, /Unknown symbol|Invalid module format|disagrees about version|Exec format error/, lines.join('\n'));
-    // modprobe left nvidia's own dependencies loaded: the checklist sees them, and nothing else fails.
-    const failed = r.out.split('\n').filter((l) => /^direct\s.*\sFAIL\s/.test(l));
-    assert.equal(failed.length, 1, r.out);
-    assert.match(failed[0]!, /no unneeded modules loaded\s+FAIL\s+\d+ loaded .*not allowed: /);
-    const notAllowed = /not allowed: (.*)$/.exec(failed[0]!)![1]!.split(', ');
-    const deps = new Set(['drm', 'i2c_core', 'drm_panel_orientation_quirks', 'backlight']);
-    assert.ok(
-      notAllowed.every((m) => deps.has(m)),
-      `only what nvidia.ko needs: ${notAllowed.join(', ')}`,
-    );
-    assert.deepEqual(await qemuProcesses(dir), []);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  await checkVariant(
+    (j) => ({
+      ...j,
+      services: [
+        ...(j.services as unknown[]),
+        {
+          name: 'nvidia-probe',
+          command: '/bin/sh',
+          // modprobe loads what modules.dep says nvidia needs first, as aios-init would.
+          args: ['-c', `modprobe nvidia; echo "nvidia-load-exit=$?"; insmod ${nvidia.path}; echo "nvidia-insmod-exit=$?"`],
+          restart: 'never',
+        },
+      ],
+    }),
+    ({ r, serial }) => {
+      const lines = serial.split('\n').filter((l) => /nvidia|NVRM/i.test(l));
+      assert.match(serial, /modprobe: can't load module nvidia \(extra\/nvidia\.ko\): No such device/, lines.join('\n'));
+      assert.match(serial, /insmod: can't insert '[^']*nvidia\.ko': No such device/, lines.join('\n'));
+      assert.match(serial, /nvidia-insmod-exit=19/, 'ENODEV');
+      assert.doesNotMatch(serial, /Unknown symbol|Invalid module format|disagrees about version|Exec format error/, lines.join('\n'));
+      // modprobe left nvidia's own dependencies loaded: the checklist sees them, and nothing else fails.
+      const failed = r.out.split('\n').filter((l) => /^direct\s.*\sFAIL\s/.test(l));
+      assert.equal(failed.length, 1, r.out);
+      assert.match(failed[0]!, /no unneeded modules loaded\s+FAIL\s+\d+ loaded .*not allowed: /);
+      const notAllowed = /not allowed: (.*)$/.exec(failed[0]!)![1]!.split(', ');
+      const deps = new Set(['drm', 'i2c_core', 'drm_panel_orientation_quirks', 'backlight']);
+      assert.ok(
+        notAllowed.every((m) => deps.has(m)),
+        `only what nvidia.ko needs: ${notAllowed.join(', ')}`,
+      );
+    },
+  );
 });

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -52,4 +53,35 @@ export async function imageWithInitJson(edit: (j: Record<string, unknown>) => Re
   execFileSync('dd', [`if=${part}`, `of=${join(dir, 'rootfs.img')}`, 'bs=1M', 'seek=1', 'conv=notrunc', 'status=none']);
   await rm(part);
   return dir;
+}
+
+export interface CheckedVariant {
+  /** aios check's exit code and output. */
+  r: { code: number; out: string };
+  /** The checks of the direct path that failed, from check.json. */
+  failed: { id: string; ok: boolean; detail: string }[];
+  serial: string;
+}
+
+/**
+ * `aios check` of the direct path on an image whose init.json is `edit(init.json)`; `judge` gets
+ * the outcome. Afterwards no QEMU of it may be left, and the variant is removed.
+ */
+export async function checkVariant(
+  edit: (j: Record<string, unknown>) => Record<string, unknown>,
+  judge: (v: CheckedVariant) => Promise<void> | void,
+): Promise<void> {
+  const { readFile, rm } = await import('node:fs/promises');
+  const dir = await imageWithInitJson(edit);
+  try {
+    const r = await aios(['check', '--out', dir, '--path', 'direct', '--accel', 'tcg', '--json', join(dir, 'check.json')]);
+    const json = JSON.parse(await readFile(join(dir, 'check.json'), 'utf8').catch(() => '{"results":[{"checks":[]}]}')) as {
+      results: { checks: CheckedVariant['failed'] }[];
+    };
+    const serial = await readFile(join(dir, 'logs', 'serial-direct.log'), 'utf8').catch(() => '');
+    await judge({ r, failed: json.results[0]!.checks.filter((c) => !c.ok), serial });
+    assert.deepEqual(await qemuProcesses(dir), []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
