@@ -1,6 +1,10 @@
 import type { BootReport } from '../common/boot-report.ts';
 import type { Accel, BootPath } from './cmdline.ts';
 import type { InferenceProbe } from './inference.ts';
+import type { ProbeResult } from '../common/probe.ts';
+import type { ImageFacts } from './image-facts.ts';
+import type { AttachedDisplay } from './policy.ts';
+import { judgeConfig, judgeFilesystems, judgeGpu, judgeModules, judgeNetwork, judgeOrphans, judgePid1, judgeProcSys } from './guest-checks.ts';
 
 export interface CheckResult {
   id: string;
@@ -26,6 +30,8 @@ export interface BootObservation {
   shutdownDetail: string;
   /** Serial lines from system_powerdown to QEMU's exit: the kernel says how the machine ended. */
   powerOffLines?: string[];
+  /** What the probe (busybox in the guest) printed, when aios check asked for it. */
+  probe?: ProbeResult;
 }
 
 /** What one boot produced, as the judge sees it: the observation and the facts around it. */
@@ -36,6 +42,11 @@ export interface BootOutcome extends BootObservation {
   kernelBytes: number;
   kernelBudgetBytes: number;
   budgets: { kvm: number; tcg: number };
+  /** The image's own files (fstab, init.json, modules), read on the host. */
+  image?: ImageFacts;
+  imageError?: string;
+  /** Display devices the host put on the guest's PCI bus. */
+  attached?: AttachedDisplay[];
   /** The image serves a model: the answer must hold `expect` (any answer when empty). */
   inferenceExpect?: { expect: string; model: string };
 }
@@ -58,6 +69,18 @@ export function judgeInference(want: { expect: string; model: string }, probe: I
   };
 }
 
+/** The checks that need a boot that reached aios-init's report. */
+const CHECKS_NEEDING_THE_BOOT = [
+  ['filesystems', 'filesystems mounted'],
+  ['network', 'network up'],
+  ['gpu', 'GPU detected when present'],
+  ['proc-sys', '/proc and /sys populated'],
+  ['pid1', 'PID 1 is aios-init'],
+  ['orphans', 'orphans reaped'],
+  ['modules', 'no unneeded modules loaded'],
+  ['config', 'image configuration accepted'],
+] as const;
+
 const NO_REPORT = (o: BootOutcome) => `no boot report${o.reportError ? ` (${o.reportError})` : ''}`;
 
 /** Judge the checklist of the spec on one boot; every check says why it passed or failed. */
@@ -76,109 +99,27 @@ export function judge(o: BootOutcome): CheckResult[] {
   );
 
   if (!r) {
-    for (const [id, name] of [
-      ['filesystems', 'filesystems mounted'],
-      ['network', 'network up'],
-      ['gpu', 'GPU detected when present'],
-      ['proc-sys', '/proc and /sys populated'],
-      ['pid1', 'PID 1 is aios-init'],
-      ['orphans', 'orphans reaped'],
-      ['modules', 'no unneeded modules loaded'],
-      ['config', 'image configuration accepted'],
-    ] as const)
-      add(id, name, false, NO_REPORT(o));
+    for (const [id, name] of CHECKS_NEEDING_THE_BOOT) add(id, name, false, NO_REPORT(o));
   } else {
-    const mounted = new Set(r.mounts.map((m) => m.target));
-    const wanted = [...new Set(['/', ...r.declaredMounts])];
-    const missing = wanted.filter((m) => !mounted.has(m));
-    add(
-      'filesystems',
-      'filesystems mounted',
-      missing.length === 0,
-      missing.length
-        ? `not mounted: ${missing.join(', ')}`
-        : `mounted: ${wanted.map((w) => `${w} (${r.mounts.filter((m) => m.target === w).pop()?.fstype})`).join(', ')}`,
-    );
-
-    const eth = r.interfaces.filter((i) => i.kind === 'ethernet' && i.up && i.addresses.some((a) => !a.startsWith('127.') && a.includes('.')));
-    // QEMU's user network hands out addresses by DHCP: an address without a lease is a static
-    // fallback covering for a broken DHCP client.
-    const leased = eth.filter((i) => r.dhcp?.some((l) => l.interface === i.name && i.addresses.some((a) => a.split('/')[0] === l.ip)));
-    const netOk = leased.length > 0 && o.httpOk === true;
-    const how = (name: string) => {
-      const l = r.dhcp?.find((x) => x.interface === name);
-      return l ? ` (DHCP from ${l.server ?? '?'}, lease ${l.leaseSeconds ?? '?'} s)` : ' (no DHCP lease: static or stale)';
-    };
-    add(
-      'network',
-      'network up',
-      netOk,
-      `${eth.length ? eth.map((i) => `${i.name} ${i.addresses.join(' ')}${how(i.name)}`).join(', ') : 'no Ethernet interface with an IPv4 address'}; host -> guest status port: ${o.httpOk ? 'answered' : `no answer${o.httpDetail ? ` (${o.httpDetail})` : ''}`}`,
-    );
-
-    const needsModule = r.gpus.filter((g) => g.vendor === '0x10de' || g.vendor === '0x1002');
-    const unserved = needsModule.filter((g) => !g.module || !(r.modules.includes(g.module) || r.moduleStrategy.builtin.includes(g.module)));
-    add(
-      'gpu',
-      'GPU detected when present',
-      unserved.length === 0,
-      r.gpus.length
-        ? r.gpus
-            .map(
-              (g) =>
-                `${g.vendorName} ${g.vendor}:${g.device} at ${g.slot}, driver ${g.driver ?? 'none bound'}, module ${g.module ?? 'none needed'}${unserved.includes(g) ? ' (module not loaded)' : ''}`,
-            )
-            .join('; ')
-        : 'none present',
-    );
-
-    const absent = Object.entries(r.procFiles ?? {})
-      .filter(([, ok]) => !ok)
-      .map(([f]) => f);
-    add(
-      'proc-sys',
-      '/proc and /sys populated',
-      Object.keys(r.procFiles ?? {}).length > 0 && absent.length === 0,
-      absent.length ? `missing: ${absent.join(', ')}` : `${Object.keys(r.procFiles).length} files present`,
-    );
-
-    // An image whose init.json aios-init could not take runs on defaults: it is not the image that was meant.
-    const cfgErrors = r.configErrors ?? [];
-    add(
-      'config',
-      'image configuration accepted',
-      r.configErrors !== undefined && cfgErrors.length === 0,
-      r.configErrors === undefined
-        ? 'the boot report says nothing of /etc/aios/init.json'
-        : cfgErrors.length
-          ? `init.json: ${cfgErrors.join('; ')}`
-          : '/etc/aios/init.json accepted without errors',
-    );
-
-    add('pid1', 'PID 1 is aios-init', r.pid1.pid === 1 && r.pid1.comm === 'aios-init', `pid ${r.pid1.pid}, comm "${r.pid1.comm}", exe ${r.pid1.exe}`);
-
-    const { live, later } = o;
-    const running = live?.services.filter((x) => x.state === 'running').length ?? 0;
-    const stale = live && later ? live.zombies.filter((z) => later.zombies.includes(z)) : [];
-    add(
-      'orphans',
-      'orphans reaped',
-      Boolean(live && later) && stale.length === 0,
-      live && later
-        ? `${stale.length ? `zombies left for more than a second: ${stale.join(', ')}` : 'no zombie outlived a second'} (two readings of the status endpoint); ${running} service(s) running`
-        : 'no live status from the guest',
-    );
-
-    const s = r.moduleStrategy;
-    const allowed = new Set([...s.always, ...s.detected, ...s.planned]);
-    const never = r.modules.filter((m) => s.never.some((p) => m === p || m.startsWith(p)));
-    const extra = r.modules.filter((m) => !allowed.has(m));
-    add(
-      'modules',
-      'no unneeded modules loaded',
-      never.length === 0 && extra.length === 0,
-      `${r.modules.length} loaded${r.modules.length ? ` (${r.modules.join(', ')})` : ''}${extra.length ? `; not allowed: ${extra.join(', ')}` : ''}${never.length ? `; never-load: ${never.join(', ')}` : ''}`,
-    );
+    const p = o.probe?.ok ? o.probe.evidence : undefined;
+    const image = o.image;
+    if (!p || !image) {
+      const why = !image
+        ? `the image's own files could not be read (${o.imageError ?? 'no rootfs.img'})`
+        : `no probe evidence: ${o.probe && !o.probe.ok ? o.probe.error : 'the probe did not run'}`;
+      for (const [id, name] of CHECKS_NEEDING_THE_BOOT) if (id !== 'config') add(id, name, false, why);
+    } else {
+      out.push(
+        judgeFilesystems(image, p),
+        judgeNetwork(p, o),
+        judgeGpu(o.attached ?? [], p, image),
+        judgeProcSys(p),
+        judgePid1(p),
+        judgeOrphans(p),
+        judgeModules(image, p),
+      );
+    }
+    out.push(judgeConfig(o));
   }
 
   add(

@@ -28,6 +28,8 @@ export interface QemuOptions {
   qmpSocket?: string;
   /** Writes go to a temporary overlay, never to the disk image (aios run: the build's image stays as built). */
   snapshot?: boolean;
+  /** ISO paths: a small FAT disk whose aios-check.cfg GRUB sources (the probe flag for this boot). */
+  probeDisk?: string;
   /** QEMU's GDB stub on 127.0.0.1:port, the guest stopped before its first instruction. */
   gdbPort?: number;
   extra: readonly string[];
@@ -64,6 +66,7 @@ export function qemuArgs(o: QemuOptions): string[] {
       );
       break;
   }
+  if (o.probeDisk && o.path !== 'direct') args.push('-drive', `file=${o.probeDisk},format=raw,if=ide,index=0`);
   if (o.gdbPort) args.push('-gdb', `tcp:127.0.0.1:${o.gdbPort}`, '-S');
   args.push(...o.extra);
   return args;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { FATAL_LINE, parseReportLine, type BootReport } from '../common/boot-report.ts';
+import { parseProbe, PROBE_MARK } from '../common/probe.ts';
 import { quoteCommand, run } from '../common/exec.ts';
 import { killOnExit } from '../common/cleanup.ts';
 import { OVMF_VARS, qemuArgs, type Accel, type QemuOptions } from './cmdline.ts';
@@ -101,6 +102,8 @@ async function httpStatus(port: number, token?: string): Promise<{ ok: boolean; 
   }
 }
 
+/** The probe sleeps a second, reads, sleeps a second more and prints: this is plenty, even under TCG. */
+export const PROBE_WAIT_MS = 20_000;
 /** Orphans need time to appear and be reaped: the live status is read this long after the report. */
 export const SETTLE_MS = 1500;
 /** A zombie seen in two readings this far apart was not reaped within a second. */
@@ -118,9 +121,11 @@ export async function bootHeadless(
     inference?: InferenceTarget;
     /** The status endpoint's bearer token, when the image sets one. */
     statusToken?: string;
+    /** This boot's probe nonce: its output is collected before power-off. */
+    probeNonce?: string;
   },
 ): Promise<BootRun> {
-  const { serialLogFile, onLine, inference, statusToken } = run;
+  const { serialLogFile, onLine, inference, statusToken, probeNonce } = run;
   const limits = run;
   const tmp = await mkdtemp(join(tmpdir(), 'aios-qemu-'));
   const qmpSocket = join(tmp, 'qmp.sock');
@@ -142,6 +147,9 @@ export async function bootHeadless(
   const stdoutClosed = new Promise<void>((resolve) => child.stdout.once('close', () => resolve()));
   let gotReport: () => void = () => {};
   const reportSeen = new Promise<void>((r) => (gotReport = r));
+  let probeEnded: () => void = () => {};
+  const probeEnd = new Promise<void>((r) => (probeEnded = r));
+  const probeEndLine = probeNonce ? new RegExp(`${PROBE_MARK} ${probeNonce} (\\d+) end \\1$`) : undefined;
   let gotFatal: () => void = () => {};
   const fatalSeen = new Promise<void>((r) => (gotFatal = r));
   child.stdout.once('data', () => (res.firstOutputSec = (performance.now() - t0) / 1000));
@@ -151,6 +159,7 @@ export async function bootHeadless(
     res.lines.push(line.length > 2000 ? `${line.slice(0, 2000)}...` : line);
     onLine?.(line);
     if (FATAL_LINE.test(line)) gotFatal();
+    if (probeEndLine?.test(line)) probeEnded();
     const parsed = parseReportLine(line);
     if (!parsed) return;
     if (res.report || res.reportError) return void (res.reportError ??= undefined); // a second report is ignored
@@ -177,6 +186,7 @@ export async function bootHeadless(
         await new Promise((r) => setTimeout(r, ZOMBIE_AGE_MS));
         res.later = (await httpStatus(o.hostPort, statusToken)).live;
       }
+      if (probeNonce) await Promise.race([probeEnd, new Promise((r) => setTimeout(r, PROBE_WAIT_MS))]);
       if (inference) {
         res.inference = await probeInference(inference, t0);
         // The model's load time and any failure reason are aios-init's words: informational only.
@@ -196,6 +206,7 @@ export async function bootHeadless(
       // The kernel's last words come after QEMU's exit event: wait for the serial stream to end.
       await Promise.race([stdoutClosed, new Promise((r) => setTimeout(r, 2000))]);
       res.powerOffLines = res.lines.slice(powerdownAt);
+      if (probeNonce) res.probe = parseProbe(res.lines.slice(0, powerdownAt), probeNonce);
       res.shutdownDetail =
         how === 'exit'
           ? `QEMU exited by itself ${((performance.now() - t0) / 1000).toFixed(1)} s after start, after system_powerdown`

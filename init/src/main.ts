@@ -19,6 +19,8 @@ import { ownPids } from './children.ts';
 import { loadAddon, unavailableSys, type Sys } from './sys.ts';
 import { PowerRequests, type PowerAction } from './signals.ts';
 import { consoleTty, SHELL_FLAG, shellFlag, shellService } from './shell.ts';
+import { probeNonce, probeService } from './probe.ts';
+import { PROBE_FLAG } from '../../common/probe.ts';
 
 const CONFIG_PATH = '/etc/aios/init.json';
 
@@ -96,11 +98,17 @@ export async function run(): Promise<void> {
     if (notes.length) log.info(`network: ${notes.join(', ')}`);
   });
 
-  const shell = consoleShell(fs, config);
+  const cmdline = readFileSync(fs.p('/proc/cmdline'), 'utf8');
+  const shell = consoleShell(fs, config, cmdline);
   if (shell.tty && config.services.some((s) => s.name === 'shell'))
     log.warn('console shell: init.json already has a service named "shell"; that one runs instead');
   else if (shell.tty) config.services.push(shellService(shell.tty));
   log.info(`console shell: ${shell.on ? `on ${shell.tty ?? 'no terminal'}` : 'off'} (${shell.why})`);
+  const nonce = probeNonce(cmdline);
+  if (nonce) {
+    config.services.push(probeService(nonce));
+    log.info(`check probe: on (kernel command line ${PROBE_FLAG})`);
+  }
   await step('services', () => config.services.forEach((s) => supervisor.start(s)));
   const inference = config.inference.service ? watchInference(config, supervisor, log) : undefined;
   const pressure = new PressureWatch(sys, fs, (m) => log.info(m));
@@ -191,8 +199,8 @@ function isKernelThread(pid: string): boolean {
 }
 
 /** Whether a console shell runs, on which terminal, and what asked for it. */
-function consoleShell(fs: FsRoot, config: InitConfig): NonNullable<BootReport['shell']> {
-  const flag = shellFlag(readFileSync(fs.p('/proc/cmdline'), 'utf8'));
+function consoleShell(fs: FsRoot, config: InitConfig, cmdline: string): NonNullable<BootReport['shell']> {
+  const flag = shellFlag(cmdline);
   const on = flag ?? config.shell;
   const why = flag !== undefined ? `kernel command line ${SHELL_FLAG}` : config.shell ? 'init.json shell: true' : 'not asked for';
   return { on, tty: on ? consoleTty(fs) : null, why };

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { GpuInfo } from '../../common/boot-report.ts';
+import { gpuModules, isDisplayClass } from '../../common/gpu-modules.ts';
 import type { FsRoot } from './fsroot.ts';
 
 export interface PciDevice {
@@ -50,16 +51,12 @@ export function scanPci(fs: FsRoot): PciDevice[] {
 
 /** Display controllers: PCI class 0x03xxxx. */
 export function isDisplay(d: PciDevice): boolean {
-  return d.class.startsWith('0x03');
+  return isDisplayClass(d.class);
 }
 
 /** Which modules a device asks for, following the spec's load-on-detection rules. */
 export function modulesFor(d: PciDevice, available: (name: string) => boolean, want: { nvidiaModeset?: boolean } = {}): string[] {
-  // NVIDIA's open modules when the image has them (gpu.nvidia), else nouveau.
-  if (d.vendor === '0x10de' && isDisplay(d))
-    return available('nvidia') ? ['nvidia', 'nvidia_uvm', ...(want.nvidiaModeset ? ['nvidia_modeset', 'nvidia_drm'] : [])] : ['nouveau'];
-  if (d.vendor === '0x1002' && isDisplay(d)) return ['amdgpu'];
-  return [];
+  return gpuModules(d.vendor, d.class, available, want);
 }
 
 export function gpuInfo(d: PciDevice, module: string | null): GpuInfo {

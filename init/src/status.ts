@@ -1,24 +1,12 @@
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { REPORT_VERSION, type BootReport, type GpuInfo, type ModuleStrategy, type ServiceInfo } from '../../common/boot-report.ts';
+import { PROBE_FILES } from '../../common/probe.ts';
 import type { FsRoot } from './fsroot.ts';
 import { readMounts } from './mounts.ts';
 import { defaultRoute, interfaceInfo } from './network.ts';
 import { loadedModules } from './modules.ts';
 import { zombieChildren } from './reaper.ts';
-
-/** Files that must exist on a populated /proc and /sys. */
-export const PROC_SYS_FILES = [
-  '/proc/cpuinfo',
-  '/proc/meminfo',
-  '/proc/mounts',
-  '/proc/uptime',
-  '/proc/self/status',
-  '/sys/kernel',
-  '/sys/class/net',
-  '/sys/bus/pci/devices',
-  '/sys/fs/cgroup/cgroup.controllers',
-];
 
 function read(fs: FsRoot, p: string): string {
   try {
@@ -74,7 +62,7 @@ export function buildReport(fs: FsRoot, inp: ReportInputs): BootReport {
     services: inp.services,
     pressure: Object.fromEntries(['cpu', 'memory', 'io'].map((k) => [k, parsePressure(read(fs, `/proc/pressure/${k}`))])),
     statusPort: inp.statusPort,
-    procFiles: Object.fromEntries(PROC_SYS_FILES.map((f) => [f, existsSync(fs.p(f))])),
+    procFiles: Object.fromEntries(PROBE_FILES.map((f) => [f, existsSync(fs.p(f))])),
     addon: inp.addon,
     inference: inp.inference,
     pressureEvents: inp.pressureEvents,

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { copyFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadProject, PROJECT_ROOT } from '../pipeline/options.ts';
 import { parsePaths } from '../../qemu/cmdline.ts';
@@ -10,6 +11,22 @@ import { junit, table, type PathResult } from '../../qemu/output.ts';
 import { CHECK_PROMPT } from '../../qemu/inference.ts';
 import { removeOnExit } from '../../common/cleanup.ts';
 import { requireTools } from './doctor.ts';
+import { PROBE_FLAG, probeNonce } from '../../common/probe.ts';
+import { readImageFacts, type ImageFacts } from '../../qemu/image-facts.ts';
+import { attachedDisplays, imageInitConfig } from '../../qemu/policy.ts';
+import { makeProbeDisk } from '../../qemu/probe-disk.ts';
+
+/** The built image's own files, read on the host: the policy the checks judge against. */
+async function imageFacts(out: string, release: string | undefined): Promise<{ image?: ImageFacts; imageError?: string }> {
+  const disk = join(out, 'rootfs.img');
+  if (!existsSync(disk)) return { imageError: `${out} has no rootfs.img` };
+  if (!release) return { imageError: `${join(out, 'build.json')} names no kernel release` };
+  try {
+    return { image: await readImageFacts(disk, release) };
+  } catch (err) {
+    return { imageError: (err as Error).message };
+  }
+}
 
 export async function checkCommand(args: CheckArgs): Promise<number> {
   await requireTools('boot');
@@ -25,78 +42,103 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
   const logs = join(out, 'logs');
   await mkdir(logs, { recursive: true });
   const results: PathResult[] = [];
-  const guest = await guestStatus();
-  for (const path of paths) {
-    const o = await vmOptions(args, path, accel);
-    o.hostPort = await freePort();
-    const inference = served
-      ? { hostPort: await freePort(), prompt: CHECK_PROMPT, apiKey: config.runtime.apiKey, maxTokens: 32, readyTimeoutSec: config.check.inferenceReadySeconds }
-      : undefined;
-    if (inference && served) o.forwards = [{ host: inference.hostPort, guest: served.port }];
-    let bootDisk: string | undefined;
-    let releaseDisk = () => {};
-    if (path === 'direct') {
-      // Boot a copy: the artifact stays byte-identical, and the copy is what e2fsck examines.
-      bootDisk = join(out, `.check-${process.pid}-rootfs.img`);
-      releaseDisk = removeOnExit(bootDisk);
-      await copyFile(o.disk, bootDisk);
-      o.disk = bootDisk;
-    }
-    const serialLog = join(logs, `serial-${path}.log`);
-    console.log(`\n[${path}] booting (${accel.toUpperCase()}); serial log: ${serialLog}`);
-    try {
-      const r = await bootHeadless(o, {
-        timeoutSec: args.timeout ?? config.check.timeoutSeconds,
-        shutdownSec: 60,
-        serialLogFile: serialLog,
-        inference,
-        statusToken: guest.statusToken,
-      });
-      console.log(`[${path}] ${r.command}`);
-      const fsck = bootDisk ? await fsckPartition(bootDisk) : undefined;
-      const checks = judge({
-        ...r,
-        path,
-        accel,
-        e2fsck: fsck,
-        kernelBytes: (await stat(kernel)).size,
-        kernelBudgetBytes: build.kernel?.sizeBudgetBytes ?? config.kernel.sizeBudgetMB * 1e6,
-        budgets: { kvm: config.check.kvmBudgetSeconds, tcg: config.check.tcgBudgetSeconds },
-        inferenceExpect: served && { expect: served.expect, model: served.model.name },
-      });
-      results.push({
-        path,
-        accel,
-        accelWhy: why,
-        command: r.command,
-        serialLog,
-        figures: {
-          firstOutputSec: r.firstOutputSec,
-          reportSec: r.reportSec,
-          uptimeAtReady: r.report?.uptimeAtReady,
-          execToReadyMs: r.report?.execToReadyMs,
-          pid1RssKB: r.live?.pid1.rssKB ?? r.report?.pid1.rssKB,
-          serverReadySec: r.inference?.readySec,
-          modelLoadMs: r.inference?.initView?.loadMs ?? undefined,
-          firstTokenMs: r.inference?.ttftMs,
-          tokensPerSecond: r.inference?.tokensPerSecond,
-        },
-        checks,
-      });
-      if (checks.some((c) => !c.ok)) {
-        console.log(
-          `[${path}] last 50 serial lines:\n${r.lines
-            .slice(-50)
-            .map((l) => `  | ${l}`)
-            .join('\n')}`,
-        );
-        const hint = panicHint(r.lines.join('\n'));
-        if (hint) console.log(`[${path}] hint: ${hint}`);
+  const facts = await imageFacts(out, build.kernel?.release);
+  // The status port and token as the image itself sets them.
+  const imageCfg = facts.image && imageInitConfig(facts.image.initJson).config;
+  const guest = imageCfg ? { port: imageCfg.statusPort, statusToken: imageCfg.statusToken || undefined } : await guestStatus();
+  const scratch = await mkdtemp(join(tmpdir(), 'aios-check-'));
+  const releaseScratch = removeOnExit(scratch);
+  try {
+    for (const path of paths) {
+      const o = await vmOptions(args, path, accel);
+      o.hostPort = await freePort();
+      o.guestPort = guest.port;
+      // The probe runs in this boot only: a flag on the kernel command line, or on the ISO paths a
+      // small disk whose GRUB snippet adds it.
+      const nonce = probeNonce();
+      if (path === 'direct') o.cmdline = `${o.cmdline} ${PROBE_FLAG}=${nonce}`;
+      else o.probeDisk = await makeProbeDisk(scratch, nonce);
+      const inference = served
+        ? {
+            hostPort: await freePort(),
+            prompt: CHECK_PROMPT,
+            apiKey: config.runtime.apiKey,
+            maxTokens: 32,
+            readyTimeoutSec: config.check.inferenceReadySeconds,
+          }
+        : undefined;
+      if (inference && served) o.forwards = [{ host: inference.hostPort, guest: served.port }];
+      let bootDisk: string | undefined;
+      let releaseDisk = () => {};
+      if (path === 'direct') {
+        // Boot a copy: the artifact stays byte-identical, and the copy is what e2fsck examines.
+        bootDisk = join(out, `.check-${process.pid}-rootfs.img`);
+        releaseDisk = removeOnExit(bootDisk);
+        await copyFile(o.disk, bootDisk);
+        o.disk = bootDisk;
       }
-    } finally {
-      if (bootDisk) await rm(bootDisk, { force: true });
-      releaseDisk();
+      const serialLog = join(logs, `serial-${path}.log`);
+      console.log(`\n[${path}] booting (${accel.toUpperCase()}); serial log: ${serialLog}`);
+      try {
+        const r = await bootHeadless(o, {
+          timeoutSec: args.timeout ?? config.check.timeoutSeconds,
+          shutdownSec: 60,
+          serialLogFile: serialLog,
+          inference,
+          statusToken: guest.statusToken,
+          probeNonce: nonce,
+        });
+        console.log(`[${path}] ${r.command}`);
+        const fsck = bootDisk ? await fsckPartition(bootDisk) : undefined;
+        const checks = judge({
+          ...r,
+          path,
+          accel,
+          e2fsck: fsck,
+          ...facts,
+          attached: attachedDisplays(o.extra),
+          kernelBytes: (await stat(kernel)).size,
+          kernelBudgetBytes: build.kernel?.sizeBudgetBytes ?? config.kernel.sizeBudgetMB * 1e6,
+          budgets: { kvm: config.check.kvmBudgetSeconds, tcg: config.check.tcgBudgetSeconds },
+          inferenceExpect: served && { expect: served.expect, model: served.model.name },
+        });
+        results.push({
+          path,
+          accel,
+          accelWhy: why,
+          command: r.command,
+          serialLog,
+          figures: {
+            firstOutputSec: r.firstOutputSec,
+            reportSec: r.reportSec,
+            uptimeAtReady: r.report?.uptimeAtReady,
+            execToReadyMs: r.report?.execToReadyMs,
+            pid1RssKB: r.live?.pid1.rssKB ?? r.report?.pid1.rssKB,
+            serverReadySec: r.inference?.readySec,
+            modelLoadMs: r.inference?.initView?.loadMs ?? undefined,
+            firstTokenMs: r.inference?.ttftMs,
+            tokensPerSecond: r.inference?.tokensPerSecond,
+          },
+          checks,
+        });
+        if (checks.some((c) => !c.ok)) {
+          console.log(
+            `[${path}] last 50 serial lines:\n${r.lines
+              .slice(-50)
+              .map((l) => `  | ${l}`)
+              .join('\n')}`,
+          );
+          const hint = panicHint(r.lines.join('\n'));
+          if (hint) console.log(`[${path}] hint: ${hint}`);
+        }
+      } finally {
+        if (bootDisk) await rm(bootDisk, { force: true });
+        releaseDisk();
+      }
     }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+    releaseScratch();
   }
   console.log(`\n${table(results)}`);
   const failed = results.flatMap((r) => r.checks.filter((c) => !c.ok));

@@ -1,3 +1,4 @@
+import { PROBE_DISK_CFG } from '../../common/probe.ts';
 /** Pure builders of the image tools' command lines, so that tests can check them. */
 
 /** A UUID-shaped value derived from a hash, so that the same inputs give the same filesystem. */
@@ -116,13 +117,18 @@ export function grubMkrescueArgs(isoDir: string, out: string, epoch: number): st
  */
 export function grubConfig(cmdline: string): string {
   const linux = (extra: string) =>
-    `    linux /boot/vmlinuz root=live:LABEL=${ISO_VOLUME_LABEL} ro ${cmdline} console=ttyS0,115200 init=/usr/sbin/aios-init${extra}`;
+    `    linux /boot/vmlinuz root=live:LABEL=${ISO_VOLUME_LABEL} ro ${cmdline} console=ttyS0,115200 init=/usr/sbin/aios-init${extra} $aios_check_args`;
   return [
     'set timeout=0',
     'set default=0',
     'serial --unit=0 --speed=115200',
     'terminal_input serial console',
     'terminal_output serial console',
+    '',
+    // aios check attaches a small disk holding /aios-check.cfg, which sets aios_check_args (its
+    // probe flag) for that one boot; without that disk the entries are as written.
+    'set aios_check_args=""',
+    `if search --no-floppy --set=aios_check --file /${PROBE_DISK_CFG}; then source ($aios_check)/${PROBE_DISK_CFG}; fi`,
     '',
     'menuentry "aiOS" {',
     linux(''),

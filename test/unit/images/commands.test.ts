@@ -9,7 +9,13 @@ test("the GRUB entry is the spec's, adapted to the live medium", () => {
   assert.match(cfg, /^set timeout=0$/m);
   assert.match(cfg, /linux \/boot\/vmlinuz root=live:LABEL=AIOS ro quiet loglevel=3 console=ttyS0,115200 init=\/usr\/sbin\/aios-init/);
   assert.match(cfg, /initrd \/boot\/initramfs\.img/);
-  assert.match(cfg, /menuentry "aiOS with a console shell" \{\n {4}linux .* init=\/usr\/sbin\/aios-init aios\.shell=1\n/);
+  assert.match(cfg, /menuentry "aiOS with a console shell" \{\n {4}linux .* init=\/usr\/sbin\/aios-init aios\.shell=1 \$aios_check_args\n/);
+  // aios check's small disk can add its probe flag; without the disk the variable is empty.
+  assert.match(
+    cfg,
+    /set aios_check_args=""\nif search --no-floppy --set=aios_check --file \/aios-check\.cfg; then source \(\$aios_check\)\/aios-check\.cfg; fi/,
+  );
+  assert.equal(cfg.match(/linux .*\$aios_check_args$/gm)!.length, 2);
   assert.equal(cfg.match(/aios\.shell/g)!.length, 1, 'only the second entry has the shell');
   const iso = grubMkrescueArgs('/iso', '/o.iso', 1700000000);
   assert.deepEqual(iso.slice(0, 6), ['-o', '/o.iso', '/iso', '--', '-volid', 'AIOS']);

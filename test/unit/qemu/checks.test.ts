@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { judge, panicHint } from '../../../qemu/checks.ts';
 import { junit, table } from '../../../qemu/output.ts';
-import { goodReport, outcome } from './fixtures.ts';
+import type { ProbeEvidence } from '../../../common/probe.ts';
+import type { BootOutcome } from '../../../qemu/checks.ts';
+import { goodImage, goodProbe, goodReport, outcome } from './fixtures.ts';
 
 const verdict = (o: ReturnType<typeof outcome>) => Object.fromEntries(judge(o).map((c) => [c.id, c.ok]));
 
@@ -15,53 +17,93 @@ test('a good boot passes every check', () => {
   assert.equal(checks.length, 12);
 });
 
-test('each check fails on its own fixture', () => {
-  const r = goodReport;
+const probe = (edit: (e: ProbeEvidence) => void): Partial<BootOutcome> => {
+  const e = goodProbe();
+  edit(e);
+  return { probe: { ok: true, evidence: e } };
+};
+const AMD = { slot: '0000:00:03.0', vendor: '0x1002', device: '0x5046', class: '0x030000', driver: null, modalias: 'pci:v00001002d00005046' };
+
+test('each check fails on its own fixture: the probe or the image says so, whatever the report claims', () => {
   assert.equal(verdict(outcome({ reportSec: 31 }))['boot-time'], false);
   assert.equal(verdict(outcome({ accel: 'kvm', reportSec: 6 }))['boot-time'], false);
-  assert.equal(verdict(outcome({ report: { ...r(), mounts: r().mounts.filter((m) => m.target !== '/var/tmp') } })).filesystems, false);
-  assert.equal(verdict(outcome({ report: { ...r(), interfaces: r().interfaces.filter((i) => i.kind !== 'ethernet') } })).network, false);
+  assert.equal(verdict(outcome(probe((e) => (e.mounts = e.mounts.filter((m) => m.target !== '/var/tmp'))))).filesystems, false);
+  const fstab = [...goodImage().fstab, { source: '/dev/sdb1', target: '/data', fstype: 'ext4', options: ['defaults'] }];
+  assert.equal(verdict(outcome({ image: goodImage({ fstab }) })).filesystems, false, 'an fstab entry that is not mounted');
+  assert.equal(verdict(outcome(probe((e) => delete e.interfaces.eth0))).network, false);
+  assert.equal(verdict(outcome(probe((e) => (e.leases = {})))).network, false, 'an address without a lease');
   assert.equal(verdict(outcome({ httpOk: false })).network, false);
-  assert.equal(
-    verdict(
-      outcome({
-        report: {
-          ...r(),
-          gpus: [{ slot: '0000:00:02.0', vendor: '0x1002', device: '0x5046', vendorName: 'AMD', class: '0x030000', driver: null, module: 'amdgpu' }],
-        },
-      }),
-    ).gpu,
-    false,
-  );
-  assert.equal(verdict(outcome({ report: { ...r(), procFiles: { '/proc/cpuinfo': false } } }))['proc-sys'], false);
-  assert.equal(verdict(outcome({ report: { ...r(), pid1: { pid: 1, comm: 'sh', exe: '/bin/busybox', rssKB: 1 } } })).pid1, false);
-  assert.equal(verdict(outcome({ live: { ...r(), zombies: [40, 41] }, later: { ...r(), zombies: [41] } })).orphans, false);
-  assert.equal(verdict(outcome({ live: { ...r(), zombies: [40] }, later: { ...r(), zombies: [42] } })).orphans, true, 'a fresh zombie reaped in time is fine');
-  assert.equal(verdict(outcome({ live: undefined })).orphans, false);
-  assert.equal(verdict(outcome({ report: { ...r(), modules: ['snd'] } })).modules, false);
-  assert.equal(verdict(outcome({ report: { ...r(), modules: ['floppy'] } })).modules, false);
+  assert.equal(verdict(outcome({ attached: [{ spec: 'ati-vga,addr=05.1', vendor: '0x1002', device: '0x5046' }] })).gpu, false, 'attached but not found');
+  assert.equal(verdict(outcome(probe((e) => e.pci.push(AMD)))).gpu, false, 'found, module not loaded');
+  assert.equal(verdict(outcome(probe((e) => (e.files['/sys/class/net'] = false))))['proc-sys'], false);
+  assert.equal(verdict(outcome(probe((e) => delete e.files['/proc/cpuinfo'])))['proc-sys'], false, 'not reported is not present');
+  assert.equal(verdict(outcome(probe((e) => (e.pid1 = { comm: 'sh', exe: '/bin/busybox' })))).pid1, false);
+  assert.equal(verdict(outcome(probe((e) => (e.pid1 = { comm: 'aios-init', exe: '/opt/aios/aios-init' })))).pid1, true);
+  const z = (pid: number) => ({ pid, ppid: 300, comm: 'sleep' });
+  assert.equal(verdict(outcome(probe((e) => (e.zombies = [[z(40), z(41)], [z(41)]])))).orphans, false);
+  assert.equal(verdict(outcome(probe((e) => (e.zombies = [[z(40)], [z(42)]])))).orphans, true, 'a fresh zombie reaped in time is fine');
+  assert.equal(verdict(outcome(probe((e) => (e.modules = { snd: 'Live' })))).modules, false);
+  assert.equal(verdict(outcome(probe((e) => (e.modules = { drm: 'Live' })))).modules, false, 'drm without a display device');
   assert.equal(verdict(outcome({ kernelBytes: 16_000_000 }))['kernel-size'], false);
   assert.equal(verdict(outcome({ cleanShutdown: false })).shutdown, false);
   assert.equal(verdict(outcome({ e2fsck: { ok: false, detail: 'errors' } })).fsck, false);
 });
 
-test('an AMD GPU with its module loaded passes and is named; no GPU is "none present"', () => {
+test("aios-init's report does not count where the probe saw otherwise", () => {
+  // The report claims all is well; the probe saw a shell as PID 1 and a zombie in both readings.
+  const liar = { ...goodReport(), pid1: { pid: 1, comm: 'aios-init', exe: '/usr/sbin/aios-init', rssKB: 1 } };
+  const v = verdict(
+    outcome({
+      report: liar,
+      ...probe((e) => ((e.pid1 = { comm: 'sh', exe: '/bin/busybox' }), (e.zombies = [[{ pid: 9, ppid: 8, comm: 'x' }], [{ pid: 9, ppid: 8, comm: 'x' }]]))),
+    }),
+  );
+  assert.equal(v.pid1, false);
+  assert.equal(v.orphans, false);
+  const none = judge(outcome({ probe: { ok: false, error: 'no probe output on the serial console' } }));
+  for (const id of ['filesystems', 'network', 'gpu', 'proc-sys', 'pid1', 'orphans', 'modules'])
+    assert.match(none.find((c) => c.id === id)!.detail, /no probe evidence: no probe output/, id);
+});
+
+test('an AMD GPU with its module loaded passes and is named; no GPU is "no display device"', () => {
+  const amdMods = [
+    'amdgpu',
+    'amdxcp',
+    'backlight',
+    'drm',
+    'drm_buddy',
+    'drm_display_helper',
+    'drm_exec',
+    'drm_kms_helper',
+    'drm_panel_orientation_quirks',
+    'drm_suballoc_helper',
+    'drm_ttm_helper',
+    'gpu_sched',
+    'hwmon',
+    'i2c_algo_bit',
+    'i2c_core',
+    'ttm',
+    'video',
+    'wmi',
+  ];
   const amd = judge(
     outcome({
-      report: {
-        ...goodReport(),
-        modules: ['amdgpu', 'drm'],
-        moduleStrategy: { ...goodReport().moduleStrategy, detected: ['amdgpu'], planned: ['drm', 'amdgpu'] },
-        gpus: [{ slot: '0000:00:02.0', vendor: '0x1002', device: '0x5046', vendorName: 'AMD', class: '0x030000', driver: null, module: 'amdgpu' }],
-      },
+      attached: [{ spec: 'ati-vga', vendor: '0x1002', device: '0x5046' }],
+      ...probe((e) => {
+        e.pci.push(AMD);
+        e.modules = Object.fromEntries(amdMods.map((m) => [m, 'Live']));
+      }),
     }),
   );
   assert.ok(
     amd.every((c) => c.ok),
     JSON.stringify(amd.filter((c) => !c.ok)),
   );
-  assert.match(amd.find((c) => c.id === 'gpu')!.detail, /AMD 0x1002:0x5046/);
-  assert.match(judge(outcome()).find((c) => c.id === 'gpu')!.detail, /none present/);
+  assert.match(
+    amd.find((c) => c.id === 'gpu')!.detail,
+    /host attached ati-vga \(0x1002:0x5046\); guest has 0x1002:0x5046 at 0000:00:03.0, driver none bound, module amdgpu loaded/,
+  );
+  assert.match(judge(outcome()).find((c) => c.id === 'gpu')!.detail, /host attached no display device; guest has no display device/);
 });
 
 test('no report: every report check fails and says why', () => {
@@ -114,18 +156,20 @@ test('network needs the address from a DHCP lease on the QEMU paths: a static fa
   const ok = net(outcome());
   assert.equal(ok.ok, true);
   assert.match(ok.detail, /eth0 10\.0\.2\.15\/24 \(DHCP from 10\.0\.2\.2, lease 86400 s\)/);
-  const report = { ...goodReport(), dhcp: [] };
-  const statik = net(outcome({ report }));
+  const statik = net(outcome(probe((e) => (e.leases.eth0!.ip = '10.0.2.99'))));
   assert.equal(statik.ok, false);
   assert.match(statik.detail, /no DHCP lease: static or stale/);
 });
 
-test('image configuration accepted: fails on init.json errors, and when the report says nothing of them', () => {
+test("image configuration accepted: the image's init.json is checked on the host, and the report's errors count too", () => {
   const cfg = (o: Parameters<typeof judge>[0]) => judge(o).find((c) => c.id === 'config')!;
   assert.equal(cfg(outcome()).ok, true);
   const bad = cfg(outcome({ report: { ...goodReport(), configErrors: ['/etc/aios/init.json: hostnme: unknown key (did you mean "hostname"?)'] } }));
   assert.equal(bad.ok, false);
   assert.match(bad.detail, /hostnme: unknown key/);
-  const { configErrors: _omit, ...silent } = goodReport();
-  assert.equal(cfg(outcome({ report: silent as ReturnType<typeof goodReport> })).ok, false);
+  const typo = cfg(outcome({ image: goodImage({ initJson: '{"hostnme": "x"}' }) }));
+  assert.equal(typo.ok, false, 'aios-init silent about it');
+  assert.match(typo.detail, /hostnme: unknown key.*\(aios-init did not report it\)/);
+  assert.equal(cfg(outcome({ image: goodImage({ initJson: '{' }) })).ok, false);
+  assert.equal(cfg(outcome({ image: undefined, imageError: 'no rootfs.img' })).ok, false);
 });

@@ -47,6 +47,13 @@ test('ISO on SeaBIOS and on OVMF', () => {
   assert.throws(() => qemuArgs({ ...base, path: 'iso-uefi' }), /OVMF_VARS/);
 });
 
+test('the probe disk is attached on the ISO paths only (the direct path takes the flag on -append)', () => {
+  const iso = qemuArgs({ ...base, path: 'iso-bios', probeDisk: '/tmp/c/aios-check.img' });
+  assert.equal(after(iso, '-drive'), 'file=/tmp/c/aios-check.img,format=raw,if=ide,index=0');
+  const direct = qemuArgs({ ...base, probeDisk: '/tmp/c/aios-check.img' });
+  assert.ok(!direct.some((a) => a.includes('aios-check.img')));
+});
+
 test('interactive runs put the console on the terminal; extra arguments go last', () => {
   const a = qemuArgs({ ...base, interactive: true, extra: ['-device', 'ati-vga'] });
   assert.ok(a.includes('-nographic'));

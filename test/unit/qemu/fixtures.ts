@@ -1,5 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BootReport } from '../../../common/boot-report.ts';
+import { parseProbe, type ProbeEvidence } from '../../../common/probe.ts';
 import type { BootOutcome } from '../../../qemu/checks.ts';
+import { parseFstab, parseModulesDep, type ImageFacts } from '../../../qemu/image-facts.ts';
+
+const FIX = join(import.meta.dirname, 'fixtures');
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+
+/** The probe's lines from a real boot of the default image (direct path, TCG). */
+export const PROBE_LOG = readFileSync(join(FIX, 'probe-direct.log'), 'utf8').trim().split('\n');
+export const PROBE_NONCE = PROBE_LOG[0]!.split(' ')[1]!;
+
+export function goodProbe(): ProbeEvidence {
+  const r = parseProbe(PROBE_LOG, PROBE_NONCE);
+  if (!r.ok) throw new Error(r.error);
+  return r.evidence;
+}
+
+/** The default image's fstab, init.json and modules.dep (taken from a real rootfs.img). */
+export function goodImage(over: Partial<ImageFacts> = {}): ImageFacts {
+  return {
+    source: 'fixture',
+    fstab: parseFstab(readFileSync(join(ROOT, 'rootfs/etc/fstab'), 'utf8')),
+    initJson: readFileSync(join(FIX, 'init.json'), 'utf8'),
+    moduleDeps: parseModulesDep(readFileSync(join(FIX, 'modules.dep'), 'utf8')),
+    builtin: new Set(['ext4', 'ata_piix', 'virtio_net']),
+    ...over,
+  };
+}
 
 export function goodReport(): BootReport {
   return {
@@ -59,6 +88,9 @@ export function outcome(over: Partial<BootOutcome> = {}): BootOutcome {
     kernelBytes: 3_300_000,
     kernelBudgetBytes: 15_000_000,
     budgets: { kvm: 5, tcg: 30 },
+    probe: { ok: true, evidence: goodProbe() },
+    image: goodImage(),
+    attached: [],
     ...over,
   };
 }

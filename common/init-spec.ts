@@ -1,0 +1,112 @@
+import { bool, list, num, obj, oneOf, parseConfig, str, strList, strMap, type ConfigError, type Infer } from './schema.ts';
+
+/** /etc/aios/init.json: typed, unknown keys and bad values reported, defaults used for them. */
+export const initSpec = {
+  hostname: str('Host name set at boot.', 'aios'),
+  statusBind: str(
+    "Address of the status endpoint. 0.0.0.0 (default) lets the host reach it through QEMU's user network and a fleet manager over the LAN; 127.0.0.1 keeps it inside the machine.",
+    '0.0.0.0',
+  ),
+  statusToken: str(
+    'When set, the status endpoint answers only requests with `Authorization: Bearer <token>` (401 otherwise). Empty: the read-only report is open to whoever reaches the address.',
+    '',
+  ),
+  statusPort: num('TCP port of the read-only status endpoint (the boot report as JSON); 0 turns it off.', 8080, { min: 0, max: 65535, integer: true }),
+  modules: obj('Kernel module strategy (the spec\'s "Kernel Module Loading Strategy").', {
+    always: strList('Loaded at every boot: storage, network, security. Built-in ones are noted, missing ones reported.', [
+      'nvme',
+      'ahci',
+      'ext4',
+      'xfs',
+      'virtio_net',
+      'e1000e',
+      'r8169',
+      'apparmor',
+    ]),
+    never: strList('Refused even when asked for: sound, HID, Bluetooth, wireless (prefixes).', [
+      'snd',
+      'soundcore',
+      'hid',
+      'usbhid',
+      'bluetooth',
+      'btusb',
+      'cfg80211',
+      'mac80211',
+      'iwlwifi',
+      'ath',
+    ]),
+    extra: strList('More modules to load at boot.', []),
+    nvidiaModeset: bool('On an NVIDIA GPU, also load nvidia_modeset and nvidia_drm with modeset=1 (displays, DRM clients).', false),
+  }),
+  network: obj('Ethernet configuration.', {
+    dhcp: bool('Ask for an IPv4 address by DHCP on every Ethernet interface.', true),
+    dhcpTimeoutSeconds: num('How long to wait for a DHCP lease.', 10, { min: 1 }),
+    address: str('Static fallback address when DHCP fails (empty: none).', ''),
+    netmask: str('Netmask of the static fallback.', '255.255.255.0'),
+    gateway: str('Default gateway of the static fallback.', ''),
+  }),
+  services: list('Services started and supervised by aios-init, each in its own cgroup.', {
+    name: str('Name (also the cgroup name under /sys/fs/cgroup/aios).', ''),
+    command: str('Absolute path of the program.', ''),
+    args: strList('Arguments.', []),
+    env: strMap('Extra environment.'),
+    restart: oneOf('Restart policy, with exponential back-off.', ['always', 'on-failure', 'never'] as const, 'on-failure'),
+    cpuWeight: num('cgroup cpu.weight (1-10000; inference services get more).', 100, { min: 1, max: 10000, integer: true }),
+    memoryMax: str('cgroup memory.max (bytes, or "max").', 'max'),
+    cpuset: str('cgroup cpuset.cpus (empty: all).', ''),
+    stableSeconds: num('A run this long counts as stable: the restart back-off starts over.', 10, { min: 0 }),
+    maxQuickFailures: num('After this many runs in a row shorter than stableSeconds, the service is marked failed and left alone.', 5, {
+      min: 1,
+      integer: true,
+    }),
+    tty: str("A terminal device for the service's input and output (the console shell uses it); empty: output to the console.", ''),
+  }),
+  shell: bool('Run a root shell (busybox sh, job control) on the console, as the kernel command-line flag `aios.shell=1` does.', false),
+  inference: obj("The model server aios-init watches (written by `aios build` from aios.json's `runtime` and `model`).", {
+    service: str('Name of the service that runs it; empty: no inference service.', ''),
+    healthUrl: str('Polled until it answers 200 (ready), then every few seconds.', ''),
+    model: str('Path of the model in the image.', ''),
+    modelName: str('Name of the model (its general.name).', ''),
+    modelSha256: str('sha256 of the model file.', ''),
+    unhealthyRestarts: num('Consecutive failed health checks after which the server is restarted.', 3, { min: 1, integer: true }),
+  }),
+  pressure: obj("Memory pressure (PSI) triggers on /proc/pressure/memory and on the inference service's cgroup.", {
+    stallUs: num('Stall time (µs) within the window that raises an event; 0 turns the triggers off.', 100_000, { min: 0, integer: true }),
+    windowUs: num('Window (µs, 500000 to 10000000).', 1_000_000, { min: 500_000, max: 10_000_000, integer: true }),
+  }),
+  shutdownTimeoutSeconds: num('Time services get between SIGTERM and SIGKILL at shutdown.', 5, { min: 0 }),
+} as const;
+
+export type InitConfig = Infer<typeof initSpec>;
+
+export const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * init.json's text checked against the spec, with the checks a schema cannot say (service names
+ * become cgroup directories and log files). Bad entries are dropped, everything else defaulted.
+ */
+export function parseInitConfig(text: string | null, path: string): { config: InitConfig; errors: ConfigError[] } {
+  if (text === null) return { config: parseConfig(initSpec, undefined, path).value, errors: [] };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return {
+      config: parseConfig(initSpec, undefined, path).value,
+      errors: [{ file: path, key: '', message: `not valid JSON (${(err as Error).message}); using defaults` }],
+    };
+  }
+  const { value, errors } = parseConfig(initSpec, json, path);
+  const seen = new Set<string>();
+  value.services.forEach((s, i) => {
+    // The name becomes a cgroup directory and a log file: no path tricks, no two alike.
+    if (!s.name) errors.push({ file: path, key: `services[${i}].name`, message: 'a service needs a name' });
+    else if (!SERVICE_NAME.test(s.name)) errors.push({ file: path, key: `services[${i}].name`, message: `"${s.name}" may hold only letters, digits, - and _` });
+    else if (seen.has(s.name)) errors.push({ file: path, key: `services[${i}].name`, message: `"${s.name}" names two services` });
+    seen.add(s.name);
+    if (!s.command.startsWith('/')) errors.push({ file: path, key: `services[${i}].command`, message: `"${s.command}" is not an absolute path` });
+  });
+  const first = new Map(value.services.map((s, i) => [s.name, i] as const));
+  value.services = value.services.filter((s, i) => SERVICE_NAME.test(s.name) && first.get(s.name) === i && s.command.startsWith('/'));
+  return { config: value, errors };
+}

@@ -1,0 +1,149 @@
+/**
+ * The checks whose facts live in the guest: judged from what the probe (busybox) printed and from
+ * the image's own files read on the host, with aios-init's report only where nothing else knows.
+ */
+import { PROBE_FILES, type ProbeEvidence } from '../common/probe.ts';
+import { gpuModules, isDisplayClass } from '../common/gpu-modules.ts';
+import { mountsWanted, type ImageFacts } from './image-facts.ts';
+import { allowedModules, imageInitConfig, isNeverLoad, type AttachedDisplay } from './policy.ts';
+import type { BootOutcome, CheckResult } from './checks.ts';
+
+const result = (id: string, name: string, ok: boolean, detail: string): CheckResult => ({ id, name, ok, detail });
+
+/** Every mount point the image's fstab asks for (parsed on the host) is in the probe's /proc/mounts. */
+export function judgeFilesystems(image: Pick<ImageFacts, 'fstab'>, p: ProbeEvidence): CheckResult {
+  const wanted = mountsWanted(image.fstab);
+  const missing = wanted.filter((w) => !p.mounts.some((m) => m.target === w.target));
+  const fstype = (t: string) => p.mounts.filter((m) => m.target === t).pop()?.fstype;
+  return result(
+    'filesystems',
+    'filesystems mounted',
+    missing.length === 0,
+    missing.length
+      ? `not mounted: ${missing.map((m) => `${m.target} (fstab: ${m.source}, ${m.fstype})`).join(', ')}`
+      : `mounted: ${wanted.map((w) => `${w.target} (${fstype(w.target)})`).join(', ')} (the image's fstab against /proc/mounts)`,
+  );
+}
+
+/** An Ethernet interface holds the address of a DHCP lease, and the host reached the guest through it. */
+export function judgeNetwork(p: ProbeEvidence, o: Pick<BootOutcome, 'httpOk' | 'httpDetail'>): CheckResult {
+  const eth = Object.entries(p.interfaces).filter(
+    ([name, i]) => name !== 'lo' && i.up && i.addresses.some((a) => /^\d+\.\d+\.\d+\.\d+\//.test(a) && !a.startsWith('127.')),
+  );
+  // QEMU's user network hands out addresses by DHCP: an address without a lease is a static
+  // fallback covering for a broken DHCP client.
+  const leaseOf = (name: string, addrs: string[]) => {
+    const l = p.leases[name];
+    return l?.ip && addrs.some((a) => a.split('/')[0] === l.ip) ? l : undefined;
+  };
+  const leased = eth.filter(([name, i]) => leaseOf(name, i.addresses));
+  const how = (name: string, addrs: string[]) => {
+    const l = leaseOf(name, addrs);
+    return l ? ` (DHCP from ${l.server || '?'}, lease ${l.lease || '?'} s)` : ' (no DHCP lease: static or stale)';
+  };
+  const v4 = (addrs: string[]) => addrs.filter((a) => a.includes('.'));
+  return result(
+    'network',
+    'network up',
+    leased.length > 0 && o.httpOk === true,
+    `${eth.length ? eth.map(([n, i]) => `${n} ${v4(i.addresses).join(' ')}${how(n, i.addresses)}`).join(', ') : 'no Ethernet interface up with an IPv4 address'}; host -> guest status port: ${o.httpOk ? 'answered' : `no answer${o.httpDetail ? ` (${o.httpDetail})` : ''}`}`,
+  );
+}
+
+/**
+ * Each display device the host attached is on the guest's PCI bus, and each NVIDIA or AMD one has
+ * its module loaded (or built in).
+ */
+export function judgeGpu(attached: readonly AttachedDisplay[], p: ProbeEvidence, image: Pick<ImageFacts, 'moduleDeps' | 'builtin'>): CheckResult {
+  const found = p.pci.filter((d) => isDisplayClass(d.class));
+  const unmatched = [...found];
+  const hidden = attached.filter((a) => {
+    const i = unmatched.findIndex((d) => d.vendor === a.vendor && d.device === a.device);
+    if (i < 0) return true;
+    unmatched.splice(i, 1);
+    return false;
+  });
+  const problems: string[] = hidden.map((a) => `the host attached ${a.spec} (${a.vendor}:${a.device}), but the guest's PCI bus has no such device`);
+  const seen = found.map((d) => {
+    const want = gpuModules(d.vendor, d.class, (n) => image.moduleDeps.has(n))[0];
+    const served = !want || p.modules[want] !== undefined || image.builtin.has(want);
+    if (!served) problems.push(`${d.vendor}:${d.device} at ${d.slot} needs ${want}, which is not loaded`);
+    return `${d.vendor}:${d.device} at ${d.slot}, driver ${d.driver ?? 'none bound'}, module ${want ? `${want}${served ? ' loaded' : ' NOT loaded'}` : 'none needed'}`;
+  });
+  const host = attached.length ? `host attached ${attached.map((a) => `${a.spec} (${a.vendor}:${a.device})`).join(', ')}` : 'host attached no display device';
+  return result(
+    'gpu',
+    'GPU detected when present',
+    problems.length === 0,
+    `${problems.length ? `${problems.join('; ')}; ` : ''}${host}; guest has ${seen.length ? seen.join('; ') : 'no display device'}`,
+  );
+}
+
+export function judgeProcSys(p: ProbeEvidence): CheckResult {
+  const absent = PROBE_FILES.filter((f) => p.files[f] !== true);
+  return result(
+    'proc-sys',
+    '/proc and /sys populated',
+    absent.length === 0,
+    absent.length
+      ? `missing: ${absent.map((f) => `${f}${p.files[f] === undefined ? ' (not reported by the probe)' : ''}`).join(', ')}`
+      : `${PROBE_FILES.length} files present`,
+  );
+}
+
+export function judgePid1(p: ProbeEvidence): CheckResult {
+  const ok = p.pid1.comm === 'aios-init' && /\/aios-init$/.test(p.pid1.exe);
+  return result('pid1', 'PID 1 is aios-init', ok, `/proc/1/comm "${p.pid1.comm}", /proc/1/exe ${p.pid1.exe || '(unreadable)'}`);
+}
+
+/** A zombie in both of the probe's readings, a second apart, was reaped by nobody. */
+export function judgeOrphans(p: ProbeEvidence): CheckResult {
+  const [first, second] = p.zombies;
+  const stale = second.filter((z) => first.some((f) => f.pid === z.pid));
+  return result(
+    'orphans',
+    'orphans reaped',
+    stale.length === 0,
+    stale.length
+      ? `zombies left for more than a second: ${stale.map((z) => `pid ${z.pid} (${z.comm}), child of pid ${z.ppid}`).join(', ')}`
+      : `no zombie outlived a second (${first.length} seen in the first reading)`,
+  );
+}
+
+/** Loaded modules (the probe's /proc/modules) against the image's policy, computed here. */
+export function judgeModules(image: Pick<ImageFacts, 'initJson' | 'moduleDeps'>, p: ProbeEvidence): CheckResult {
+  const { config } = imageInitConfig(image.initJson);
+  const allowed = allowedModules(
+    config,
+    image,
+    p.pci.filter((d) => isDisplayClass(d.class)),
+  );
+  const loaded = Object.keys(p.modules).sort();
+  const never = loaded.filter((m) => isNeverLoad(m, config));
+  const extra = loaded.filter((m) => !allowed.has(m) && !never.includes(m));
+  return result(
+    'modules',
+    'no unneeded modules loaded',
+    never.length === 0 && extra.length === 0,
+    `${loaded.length} loaded${loaded.length ? ` (${loaded.join(', ')})` : ''}${extra.length ? `; not allowed: ${extra.join(', ')}` : ''}${never.length ? `; never-load (init.json modules.never): ${never.join(', ')}` : ''}`,
+  );
+}
+
+/** init.json checked on the host with its own schema; aios-init's view of it is added when it differs. */
+export function judgeConfig(o: Pick<BootOutcome, 'image' | 'report'>): CheckResult {
+  const name = 'image configuration accepted';
+  if (!o.image) return result('config', name, false, "the image's /etc/aios/init.json could not be read");
+  const host = imageInitConfig(o.image.initJson).errors;
+  const guest = o.report?.configErrors ?? [];
+  const all = [...new Set([...host, ...guest])];
+  return result(
+    'config',
+    name,
+    all.length === 0,
+    all.length
+      ? `init.json: ${all.join('; ')}${guest.length === 0 ? ' (aios-init did not report it)' : ''}`
+      : o.image.initJson === null
+        ? 'the image has no /etc/aios/init.json: defaults'
+        : '/etc/aios/init.json accepted without errors',
+  );
+}
