@@ -132,7 +132,7 @@ export function parseProbe(lines: readonly string[], nonce: string): ProbeResult
         break;
       case 'zombie-1':
       case 'zombie-2':
-        if (f.length >= 3) e.zombies[section === 'zombie-1' ? 0 : 1].push({ pid: Number(f[0]), ppid: Number(f[1]), comm: f.slice(2).join(' ') });
+        if (f.length >= 3) e.zombies[section === 'zombie-1' ? 0 : 1].push({ pid: parseInt(f[0]!, 10), ppid: parseInt(f[1]!, 10), comm: f.slice(2).join(' ') });
         break;
     }
   }

@@ -230,16 +230,29 @@ export async function bootHeadless(
   return res;
 }
 
-/** e2fsck -fn of partition 1 of a disk image (extracted at its 1 MiB offset). */
+/**
+ * Was the root file system left as a clean shutdown leaves it? e2fsck -fn finds damage, but it
+ * skips the journal and calls a file system that was never unmounted clean, so the superblock
+ * is read too: the journal must not need recovery, and the state must be "clean".
+ */
+export function superblockVerdict(dumpe2fs: string): { ok: boolean; detail: string } {
+  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(dumpe2fs)?.[1]?.trim();
+  const features = (field('Filesystem features') ?? '').split(/\s+/);
+  const state = field('Filesystem state') ?? 'unknown';
+  if (features.includes('needs_recovery'))
+    return { ok: false, detail: 'the journal needs recovery: / was neither unmounted nor remounted read-only before power-off' };
+  if (state !== 'clean') return { ok: false, detail: `file system state "${state}"` };
+  return { ok: true, detail: 'superblock clean, journal empty' };
+}
+
+/** e2fsck -fn of partition 1 of a disk image, and its superblock's state. */
 export async function fsckPartition(disk: string): Promise<{ ok: boolean; detail: string }> {
-  const part = `${disk}.p1`;
+  const part = `${disk}?offset=${1 << 20}`;
   try {
-    await run('dd', [`if=${disk}`, `of=${part}`, 'bs=1M', 'skip=1', 'status=none', 'conv=sparse']);
     const r = await run('/sbin/e2fsck', ['-fn', part], { okCodes: [1, 4, 8] });
-    return { ok: r.exitCode === 0, detail: `e2fsck -fn exit ${r.exitCode}: ${r.stdout.trim().split('\n').pop() ?? ''}` };
+    const sb = superblockVerdict((await run('/sbin/dumpe2fs', ['-h', part])).stdout);
+    return { ok: r.exitCode === 0 && sb.ok, detail: `e2fsck -fn exit ${r.exitCode}: ${r.stdout.trim().split('\n').pop() ?? ''}; ${sb.detail}` };
   } catch (err) {
     return { ok: false, detail: (err as Error).message };
-  } finally {
-    await rm(part, { force: true });
   }
 }

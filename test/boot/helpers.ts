@@ -31,27 +31,47 @@ export async function qemuProcesses(needle: string): Promise<string[]> {
   return out;
 }
 
-/**
- * A copy of the direct-path files of OUT in a scratch directory, with /etc/aios/init.json of its
- * rootfs.img replaced by `edit(init.json)` through debugfs: a broken image made from test data
- * alone, never from a switch in aios-init.
- */
-export async function imageWithInitJson(edit: (j: Record<string, unknown>) => Record<string, unknown>): Promise<string> {
-  const { copyFile, mkdtemp, rm, writeFile } = await import('node:fs/promises');
+/** A broken image made from test data alone (never from a switch in aios-init), and how to check it. */
+export interface Variant {
+  /** /etc/aios/init.json of the image replaced by this edit of it. */
+  initJson?: (j: Record<string, unknown>) => Record<string, unknown>;
+  /** Files written into the image: path -> text (mode 0644 unless given). */
+  files?: Record<string, { text: string; mode?: number }>;
+  /** vmlinuz padded with zeros to this many bytes (a bzImage ignores what follows it). */
+  kernelBytes?: number;
+  /** aios.json of a project the check reads (its budgets, its kernel command line). */
+  project?: Record<string, unknown>;
+  /** More arguments for aios check. */
+  args?: string[];
+}
+
+/** A copy of the direct-path files of OUT in a scratch directory, changed as `v` says. */
+export async function makeVariant(v: Variant): Promise<string> {
+  const { copyFile, mkdtemp, rm, writeFile, truncate } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
   const { execFileSync } = await import('node:child_process');
   const dir = await mkdtemp(join(tmpdir(), 'aios-variant-'));
   for (const f of ['vmlinuz', 'initramfs.img', 'build.json', 'rootfs.img']) await copyFile(join(OUT, f), join(dir, f));
-  const part = join(dir, 'part.img');
-  execFileSync('dd', [`if=${join(dir, 'rootfs.img')}`, `of=${part}`, 'bs=1M', 'skip=1', 'status=none']);
-  const current = JSON.parse(
-    execFileSync('/sbin/debugfs', ['-R', 'cat /etc/aios/init.json', part], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
-  ) as Record<string, unknown>;
-  await writeFile(join(dir, 'init.json'), JSON.stringify(edit(current)));
-  execFileSync('/sbin/debugfs', ['-w', '-R', 'rm /etc/aios/init.json', part], { stdio: 'ignore' });
-  execFileSync('/sbin/debugfs', ['-w', '-R', `write ${join(dir, 'init.json')} /etc/aios/init.json`, part], { stdio: 'ignore' });
-  execFileSync('dd', [`if=${part}`, `of=${join(dir, 'rootfs.img')}`, 'bs=1M', 'seek=1', 'conv=notrunc', 'status=none']);
-  await rm(part);
+  if (v.kernelBytes) await truncate(join(dir, 'vmlinuz'), v.kernelBytes);
+  if (v.project) await writeFile(join(dir, 'aios.json'), JSON.stringify(v.project));
+  const files = { ...v.files };
+  const part = `${join(dir, 'rootfs.img')}?offset=${1 << 20}`;
+  const debugfs = (cmd: string) => execFileSync('/sbin/debugfs', ['-w', '-R', cmd, part], { stdio: 'ignore' });
+  if (v.initJson) {
+    const current = JSON.parse(
+      execFileSync('/sbin/debugfs', ['-R', 'cat /etc/aios/init.json', part], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+    ) as Record<string, unknown>;
+    files['/etc/aios/init.json'] = { text: JSON.stringify(v.initJson(current)) };
+  }
+  let n = 0;
+  for (const [path, f] of Object.entries(files)) {
+    const src = join(dir, `file-${n++}`);
+    await writeFile(src, f.text);
+    debugfs(`rm ${path}`);
+    debugfs(`write ${src} ${path}`);
+    debugfs(`sif ${path} mode 0${(0o100000 | (f.mode ?? 0o644)).toString(8)}`);
+    await rm(src);
+  }
   return dir;
 }
 
@@ -64,17 +84,19 @@ export interface CheckedVariant {
 }
 
 /**
- * `aios check` of the direct path on an image whose init.json is `edit(init.json)`; `judge` gets
- * the outcome. Afterwards no QEMU of it may be left, and the variant is removed.
+ * `aios check` of the direct path on a variant image; `judge` gets the outcome. Afterwards no
+ * QEMU of it may be left, and the variant is removed.
  */
 export async function checkVariant(
-  edit: (j: Record<string, unknown>) => Record<string, unknown>,
+  variant: Variant | ((j: Record<string, unknown>) => Record<string, unknown>),
   judge: (v: CheckedVariant) => Promise<void> | void,
 ): Promise<void> {
   const { readFile, rm } = await import('node:fs/promises');
-  const dir = await imageWithInitJson(edit);
+  const v = typeof variant === 'function' ? { initJson: variant } : variant;
+  const dir = await makeVariant(v);
   try {
-    const r = await aios(['check', '--out', dir, '--path', 'direct', '--accel', 'tcg', '--json', join(dir, 'check.json')]);
+    const project = v.project ? ['--project', dir] : [];
+    const r = await aios(['check', ...project, '--out', dir, '--path', 'direct', '--accel', 'tcg', '--json', join(dir, 'check.json'), ...(v.args ?? [])]);
     const json = JSON.parse(await readFile(join(dir, 'check.json'), 'utf8').catch(() => '{"results":[{"checks":[]}]}')) as {
       results: { checks: CheckedVariant['failed'] }[];
     };
@@ -84,4 +106,18 @@ export async function checkVariant(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The variant fails exactly `id`, with a detail that matches `detail`. */
+export function failsOnly(id: string, detail: RegExp): (v: CheckedVariant) => void {
+  return ({ r, failed, serial }) => {
+    const tail = `${r.out}\n--- serial (last 60 lines) ---\n${serial.split('\n').slice(-60).join('\n')}`;
+    assert.equal(r.code, 1, tail);
+    assert.deepEqual(
+      failed.map((c) => c.id),
+      [id],
+      tail,
+    );
+    assert.match(failed[0]!.detail, detail, tail);
+  };
 }

@@ -5,23 +5,25 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { aios, imageWithInitJson, qemuProcesses } from './helpers.ts';
+import { aios, makeVariant, qemuProcesses } from './helpers.ts';
 
 test('a service that ignores SIGTERM and holds / open still leaves the disk clean; crash loops and missing binaries end "failed"', async () => {
-  const dir = await imageWithInitJson((j) => ({
-    ...j,
-    services: [
-      ...(j.services as unknown[]),
-      {
-        name: 'stubborn',
-        command: '/bin/sh',
-        args: ['-c', 'trap "" TERM; exec 3>>/var/lib/aios/stubborn.log; while :; do echo tick >&3; sleep 1; done'],
-        restart: 'always',
-      },
-      { name: 'crashloop', command: '/bin/sh', args: ['-c', 'exit 3'], restart: 'always', stableSeconds: 5, maxQuickFailures: 3 },
-      { name: 'missing', command: '/usr/bin/does-not-exist', restart: 'always' },
-    ],
-  }));
+  const dir = await makeVariant({
+    initJson: (j) => ({
+      ...j,
+      services: [
+        ...(j.services as unknown[]),
+        {
+          name: 'stubborn',
+          command: '/bin/sh',
+          args: ['-c', 'trap "" TERM; exec 3>>/var/lib/aios/stubborn.log; while :; do echo tick >&3; sleep 1; done'],
+          restart: 'always',
+        },
+        { name: 'crashloop', command: '/bin/sh', args: ['-c', 'exit 3'], restart: 'always', stableSeconds: 5, maxQuickFailures: 3 },
+        { name: 'missing', command: '/usr/bin/does-not-exist', restart: 'always' },
+      ],
+    }),
+  });
   try {
     const r = await aios(['check', '--out', dir, '--path', 'direct', '--accel', 'tcg']);
     assert.equal(r.code, 0, r.out);

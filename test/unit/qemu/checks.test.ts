@@ -173,3 +173,14 @@ test("image configuration accepted: the image's init.json is checked on the host
   assert.equal(cfg(outcome({ image: goodImage({ initJson: '{' }) })).ok, false);
   assert.equal(cfg(outcome({ image: undefined, imageError: 'no rootfs.img' })).ok, false);
 });
+
+test('a clean disk needs a clean superblock and an empty journal, not only e2fsck -fn exit 0', async () => {
+  const { superblockVerdict } = await import('../../../qemu/runner.ts');
+  const sb = (features: string, state: string) =>
+    `Filesystem volume name:   aios-root\nFilesystem features:      ${features}\nFilesystem state:         ${state}\n`;
+  assert.equal(superblockVerdict(sb('has_journal ext_attr extent 64bit', 'clean')).ok, true);
+  const dirty = superblockVerdict(sb('has_journal ext_attr needs_recovery extent', 'clean'));
+  assert.equal(dirty.ok, false);
+  assert.match(dirty.detail, /journal needs recovery/);
+  assert.match(superblockVerdict(sb('has_journal', 'not clean with errors')).detail, /state "not clean with errors"/);
+});

@@ -1,0 +1,86 @@
+// Every check of the checklist has an image broken for it, made from test data alone (init.json,
+// files, fstab, QEMU arguments, the project's budgets), never from a switch in aios-init; each
+// boots the cached kernel and fails exactly its own check, with a detail that names the cause.
+// (PID 1 missing and the inference server missing are in boot.test.ts and inference.test.ts.)
+import { test } from 'node:test';
+import { checkVariant, failsOnly } from './helpers.ts';
+
+const service = (name: string, script: string) => ({ name, command: '/bin/sh', args: ['-c', script], restart: 'never' });
+const withServices =
+  (...add: unknown[]) =>
+  (j: Record<string, unknown>) => ({ ...j, services: [...(j.services as unknown[]), ...add] });
+
+test('a misspelt key in init.json fails "image configuration accepted", and only that check', async () => {
+  await checkVariant((j) => ({ ...j, hostnme: 'typo' }), failsOnly('config', /hostnme: unknown key \(did you mean "hostname"\?\)/));
+});
+
+test('DHCP off with a static address that QEMU would also have given: "network up" fails, and only it', async () => {
+  await checkVariant(
+    (j) => ({ ...j, network: { dhcp: false, address: '10.0.2.15', netmask: '255.255.255.0', gateway: '10.0.2.2' } }),
+    failsOnly('network', /eth0 10\.0\.2\.15\/24 \(no DHCP lease: static or stale\); host -> guest status port: answered/),
+  );
+});
+
+test('a boot budget the image does not meet fails "boots fast", and only it', async () => {
+  await checkVariant({ project: { check: { tcgBudgetSeconds: 1 } } }, failsOnly('boot-time', /boot report \d+\.\d s; budget 1 s \(TCG budget\)/));
+});
+
+test('an fstab entry that cannot mount fails "filesystems mounted", and only it', async () => {
+  const fstab = '/dev/root / auto rw 0 1\ntmpfs /var/tmp tmpfs mode=1777 0 0\n/dev/sdb1 /data ext4 defaults 0 2\n';
+  await checkVariant({ files: { '/etc/fstab': { text: fstab } } }, failsOnly('filesystems', /not mounted: \/data \(fstab: \/dev\/sdb1, ext4\)/));
+});
+
+test('a display device the host attached where the guest cannot see it fails "GPU detected when present", and only it', async () => {
+  // Function 1 of a slot whose function 0 is empty: QEMU attaches it, Linux never scans it.
+  await checkVariant(
+    { args: ['--qemu-arg=-device', '--qemu-arg=ati-vga,addr=05.1'] },
+    failsOnly('gpu', /the host attached ati-vga,addr=05\.1 \(0x1002:0x5046\), but the guest's PCI bus has no such device/),
+  );
+});
+
+test('a never-load module loaded by a service fails "no unneeded modules loaded", and only it', async () => {
+  await checkVariant(
+    (j) => ({
+      ...withServices(service('loader', 'modprobe hwmon'))(j),
+      modules: { ...(j.modules as object), never: ['snd', 'hid', 'hwmon'] },
+    }),
+    failsOnly('modules', /never-load \(init\.json modules\.never\): hwmon/),
+  );
+});
+
+test('a /sys directory hidden by a service fails "/proc and /sys populated", and only it', async () => {
+  await checkVariant(withServices(service('hider', 'mount -t tmpfs none /sys/class')), failsOnly('proc-sys', /^missing: \/sys\/class\/net$/));
+});
+
+test('a service leaving a zombie nobody reaps fails "orphans reaped", and only it', async () => {
+  // The shell forks a short sleep, then becomes a long one that never waits for the child it
+  // inherited: the child's exit after the exec leaves a zombie only its parent could reap.
+  await checkVariant(
+    withServices(service('zombie-maker', 'sleep 0.3 & exec sleep 100000')),
+    failsOnly('orphans', /zombies left for more than a second: pid \d+ \(sleep\), child of pid \d+/),
+  );
+});
+
+test('a kernel over its size budget fails "kernel under its size budget", and only it', async () => {
+  await checkVariant({ kernelBytes: 16_000_000 }, failsOnly('kernel-size', /bzImage 16\.00 MB, budget 15 MB/));
+});
+
+test('a machine that reboots instead of powering off fails "clean power-off", and only it', async () => {
+  // / stays read-only (so the disk stays clean), and a service answers SIGTERM with reboot(2).
+  const fstab = '/dev/root / auto ro 0 1\ntmpfs /var/tmp tmpfs mode=1777 0 0\n';
+  await checkVariant(
+    { files: { '/etc/fstab': { text: fstab } }, initJson: withServices(service('rebooter', 'trap "reboot -f" TERM; while :; do sleep 1; done')) },
+    failsOnly('shutdown', /but the kernel said: .*reboot: Restarting system/),
+  );
+});
+
+test('a root file system still busy at power-off fails "root filesystem clean after shutdown", and only it', async () => {
+  // A loop device backed by a file on / keeps it open for writing in the kernel: / cannot be
+  // remounted read-only, and no kill reaches a kernel reference.
+  await checkVariant(
+    withServices(
+      service('holder', 'dd if=/dev/zero of=/var/lib/aios/hold.img bs=1k count=0 seek=1024 && losetup /dev/loop7 /var/lib/aios/hold.img && exec sleep 100000'),
+    ),
+    failsOnly('fsck', /journal needs recovery|state "not clean/),
+  );
+});
