@@ -1,7 +1,8 @@
 // Every check of the checklist has an image broken for it, made from test data alone (init.json,
 // files, fstab, QEMU arguments, the project's budgets), never from a switch in aios-init; each
 // boots the cached kernel and fails exactly its own check, with a detail that names the cause.
-// (PID 1 missing and the inference server missing are in boot.test.ts and inference.test.ts.)
+// (an image without aios-init and one without its inference server are in boot.test.ts and
+// inference.test.ts.)
 import { test } from 'node:test';
 import { checkVariant, failsOnly } from './helpers.ts';
 
@@ -50,6 +51,17 @@ test('a never-load module loaded by a service fails "no unneeded modules loaded"
 
 test('a /sys directory hidden by a service fails "/proc and /sys populated", and only it', async () => {
   await checkVariant(withServices(service('hider', 'mount -t tmpfs none /sys/class')), failsOnly('proc-sys', /^missing: \/sys\/class\/net$/));
+});
+
+test('an init that is not aios-init (a shell that runs aios-init as its child) fails "PID 1 is aios-init", and only it', async () => {
+  // aios-init still boots the machine and reports; only the probe can tell that PID 1 is a shell.
+  await checkVariant(
+    {
+      files: { '/usr/libexec/aios/not-aios-init': { text: '#!/bin/sh\n/usr/sbin/aios-init\n', mode: 0o755 } },
+      project: { boot: { cmdline: 'quiet loglevel=3 init=/usr/libexec/aios/not-aios-init' } },
+    },
+    failsOnly('pid1', /\/proc\/1\/comm "not-aios-init", \/proc\/1\/exe \/bin\/busybox/),
+  );
 });
 
 test('a service leaving a zombie nobody reaps fails "orphans reaped", and only it', async () => {
