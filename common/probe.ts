@@ -60,8 +60,8 @@ export interface ProbeEvidence {
 
 export type ProbeResult = { ok: true; evidence: ProbeEvidence } | { ok: false; error: string };
 
-/** /proc/mounts escapes spaces and the like as octal (\040). */
-const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+/** /proc/mounts and fstab escape spaces and the like as octal (\040). */
+export const unescapeOctal = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
 /** Parse this boot's probe lines out of the serial log; any line lost or garbled makes it incomplete. */
 export function parseProbe(lines: readonly string[], nonce: string): ProbeResult {
@@ -101,7 +101,7 @@ export function parseProbe(lines: readonly string[], nonce: string): ProbeResult
         e.pid1 = { comm: f[0] ?? '', exe: f[1] ?? '' };
         break;
       case 'mount':
-        if (f.length >= 4) e.mounts.push({ source: unescape(f[0]!), target: unescape(f[1]!), fstype: f[2]!, options: f[3]! });
+        if (f.length >= 4) e.mounts.push({ source: unescapeOctal(f[0]!), target: unescapeOctal(f[1]!), fstype: f[2]!, options: f[3]! });
         break;
       case 'link': {
         // "2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 ..."

@@ -21,9 +21,8 @@ export interface BootObservation {
   reportSec?: number;
   httpOk?: boolean;
   httpDetail?: string;
-  /** The status endpoint's report, read a while after boot, and again a second later. */
+  /** The status endpoint's report, read a while after boot (figures only: the checks use the probe). */
   live?: BootReport;
-  later?: BootReport;
   /** What the host got from llama-server through its forwarded port. */
   inference?: InferenceProbe;
   cleanShutdown: boolean;

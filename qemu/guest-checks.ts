@@ -5,7 +5,8 @@
 import { PROBE_FILES, type ProbeEvidence } from '../common/probe.ts';
 import { gpuModules, isDisplayClass } from '../common/gpu-modules.ts';
 import { mountsWanted, type ImageFacts } from './image-facts.ts';
-import { allowedModules, imageInitConfig, isNeverLoad, type AttachedDisplay } from './policy.ts';
+import { allowedModules, imageInitConfig, type AttachedDisplay } from './policy.ts';
+import { isNeverLoad } from '../common/module-names.ts';
 import type { BootOutcome, CheckResult } from './checks.ts';
 
 const result = (id: string, name: string, ok: boolean, detail: string): CheckResult => ({ id, name, ok, detail });
@@ -119,7 +120,7 @@ export function judgeModules(image: Pick<ImageFacts, 'initJson' | 'moduleDeps'>,
     p.pci.filter((d) => isDisplayClass(d.class)),
   );
   const loaded = Object.keys(p.modules).sort();
-  const never = loaded.filter((m) => isNeverLoad(m, config));
+  const never = loaded.filter((m) => isNeverLoad(m, config.modules.never));
   const extra = loaded.filter((m) => !allowed.has(m) && !never.includes(m));
   return result(
     'modules',

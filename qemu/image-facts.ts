@@ -1,4 +1,6 @@
 import { run } from '../common/exec.ts';
+import { modName } from '../common/module-names.ts';
+import { unescapeOctal } from '../common/probe.ts';
 
 /**
  * What the built image says it should be, read on the host from its root filesystem with
@@ -25,21 +27,13 @@ export interface FstabEntry {
 /** Partition 1 of rootfs.img starts at 1 MiB; e2fsprogs open it in place with ?offset=. */
 export const PARTITION_OFFSET = 1 << 20;
 
-/** Module names use _ and - interchangeably; the kernel reports them with _. */
-export const moduleName = (path: string) =>
-  path
-    .replace(/^.*\//, '')
-    .replace(/\.ko(\.[a-z]+)?$/, '')
-    .replace(/-/g, '_');
-
 /** fstab(5), parsed here apart from aios-init's own reader, so that the judge does not share its mistakes. */
 export function parseFstab(text: string): FstabEntry[] {
   const out: FstabEntry[] = [];
   for (const line of text.split('\n')) {
     const f = line.replace(/#.*/, '').trim().split(/\s+/).filter(Boolean);
     if (f.length < 3) continue;
-    const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    out.push({ source: unescape(f[0]!), target: unescape(f[1]!), fstype: f[2]!, options: (f[3] ?? 'defaults').split(',') });
+    out.push({ source: unescapeOctal(f[0]!), target: unescapeOctal(f[1]!), fstype: f[2]!, options: (f[3] ?? 'defaults').split(',') });
   }
   return out;
 }
@@ -57,7 +51,7 @@ export function parseModulesDep(text: string): Map<string, string[]> {
   for (const line of text.split('\n')) {
     const [file, rest = ''] = line.split(':');
     if (!file?.trim()) continue;
-    deps.set(moduleName(file.trim()), rest.trim().split(/\s+/).filter(Boolean).map(moduleName));
+    deps.set(modName(file.trim()), rest.trim().split(/\s+/).filter(Boolean).map(modName));
   }
   return deps;
 }
@@ -83,6 +77,6 @@ export async function readImageFacts(disk: string, release: string): Promise<Ima
     fstab: parseFstab(fstab ?? ''),
     initJson,
     moduleDeps: parseModulesDep(dep ?? ''),
-    builtin: new Set((builtin ?? '').split('\n').filter(Boolean).map(moduleName)),
+    builtin: new Set((builtin ?? '').split('\n').filter(Boolean).map(modName)),
   };
 }

@@ -4,6 +4,7 @@ import { gpuModules, isDisplayClass } from '../common/gpu-modules.ts';
 import type { ProbePci } from '../common/probe.ts';
 import { parseInitConfig, type InitConfig } from '../common/init-spec.ts';
 import type { ImageFacts } from './image-facts.ts';
+import { isNeverLoad, modName } from '../common/module-names.ts';
 
 const INIT_JSON = '/etc/aios/init.json';
 
@@ -13,9 +14,6 @@ export function imageInitConfig(text: string | null): { config: InitConfig; erro
   return { config, errors: errors.map((e) => formatErrors([e])) };
 }
 
-const matchesPrefix = (name: string, prefixes: readonly string[]) =>
-  prefixes.some((p) => name === p.replace(/-/g, '_') || name.startsWith(p.replace(/-/g, '_')));
-
 /**
  * The modules this image may load on this machine, each with the reason: what init.json always
  * loads, what the display devices the guest has ask for, and what those need (modules.dep);
@@ -24,11 +22,11 @@ const matchesPrefix = (name: string, prefixes: readonly string[]) =>
 export function allowedModules(config: InitConfig, facts: Pick<ImageFacts, 'moduleDeps'>, pci: readonly ProbePci[]): Map<string, string> {
   const allowed = new Map<string, string>();
   const add = (name: string, why: string) => {
-    const n = name.replace(/-/g, '_');
-    if (allowed.has(n) || matchesPrefix(n, config.modules.never)) return;
+    const n = modName(name);
+    if (allowed.has(n) || isNeverLoad(n, config.modules.never)) return;
     allowed.set(n, why);
     // depmod writes every module's whole closure on its line: no need to follow it further.
-    for (const d of facts.moduleDeps.get(n) ?? []) if (!allowed.has(d) && !matchesPrefix(d, config.modules.never)) allowed.set(d, `needed by ${n}`);
+    for (const d of facts.moduleDeps.get(n) ?? []) if (!allowed.has(d) && !isNeverLoad(d, config.modules.never)) allowed.set(d, `needed by ${n}`);
   };
   for (const m of config.modules.always) add(m, 'init.json modules.always');
   for (const m of config.modules.extra) add(m, 'init.json modules.extra');
@@ -37,8 +35,6 @@ export function allowedModules(config: InitConfig, facts: Pick<ImageFacts, 'modu
       add(m, `for the display device ${d.vendor}:${d.device} at ${d.slot}`);
   return allowed;
 }
-
-export const isNeverLoad = (name: string, config: InitConfig) => matchesPrefix(name, config.modules.never);
 
 /** A display device the host put on the guest's PCI bus. */
 export interface AttachedDisplay {
@@ -84,7 +80,8 @@ export function attachedDisplays(args: readonly string[], hostSysfs = '/sys/bus/
     if (driver === 'vfio-pci') {
       const host = opt('host');
       if (!host) continue;
-      const dir = `${hostSysfs}/${host.includes(':') && host.split(':').length === 2 ? `0000:${host}` : host}`;
+      // QEMU takes the host address with or without its PCI domain; sysfs names it with one.
+      const dir = `${hostSysfs}/${/^[0-9a-f]{4}:[0-9a-f]{2}:/i.test(host) ? host : `0000:${host}`}`;
       const read = (f: string) => (existsSync(`${dir}/${f}`) ? readFileSync(`${dir}/${f}`, 'utf8').trim().toLowerCase() : '');
       if (isDisplayClass(read('class'))) out.push({ spec: value, vendor: read('vendor'), device: read('device') });
       continue;

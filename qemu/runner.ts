@@ -83,7 +83,7 @@ export async function probeKvm(kernel: string, limitMs = 8000): Promise<{ accel:
   });
 }
 
-/** A headless boot: what the judge needs (live is read SETTLE_MS after the report, later ZOMBIE_AGE_MS after that), and the run itself. */
+/** A headless boot: what the judge needs (live is read SETTLE_MS after the report), and the run itself. */
 export interface BootRun extends BootObservation {
   command: string;
   serialLog: string;
@@ -104,10 +104,8 @@ async function httpStatus(port: number, token?: string): Promise<{ ok: boolean; 
 
 /** The probe sleeps a second, reads, sleeps a second more and prints: this is plenty, even under TCG. */
 export const PROBE_WAIT_MS = 20_000;
-/** Orphans need time to appear and be reaped: the live status is read this long after the report. */
+/** The live status (PID 1 settled after the boot, for its memory figure) is read this long after the report. */
 export const SETTLE_MS = 1500;
-/** A zombie seen in two readings this far apart was not reaped within a second. */
-export const ZOMBIE_AGE_MS = 1100;
 
 /** Boot headless: wait for the report, probe the status port, power off through QMP, wait for exit. */
 export async function bootHeadless(
@@ -183,8 +181,6 @@ export async function bootHeadless(
         res.httpOk = h.ok;
         res.httpDetail = h.detail;
         res.live = h.live;
-        await new Promise((r) => setTimeout(r, ZOMBIE_AGE_MS));
-        res.later = (await httpStatus(o.hostPort, statusToken)).live;
       }
       if (probeNonce) await Promise.race([probeEnd, new Promise((r) => setTimeout(r, PROBE_WAIT_MS))]);
       if (inference) {

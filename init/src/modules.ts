@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModuleStrategy } from '../../common/boot-report.ts';
+import { isNeverLoad, modName } from '../../common/module-names.ts';
 import type { FsRoot } from './fsroot.ts';
 import type { Sys } from './sys.ts';
 
@@ -11,12 +12,7 @@ export interface ModuleIndex {
   builtin: Set<string>;
 }
 
-/** Module names use _ and - interchangeably; the kernel reports them with _. */
-export const modName = (s: string) =>
-  s
-    .replace(/\.ko(\.[a-z]+)?$/, '')
-    .replace(/^.*\//, '')
-    .replace(/-/g, '_');
+export { isNeverLoad, modName } from '../../common/module-names.ts';
 
 export function readModuleIndex(fs: FsRoot, release: string): ModuleIndex {
   const dir = fs.p(`/lib/modules/${release}`);
@@ -69,11 +65,6 @@ export function loadedModules(fs: FsRoot): string[] {
   } catch {
     return [];
   }
-}
-
-export function isNeverLoad(name: string, never: readonly string[]): boolean {
-  const n = modName(name);
-  return never.some((p) => n === modName(p) || n.startsWith(modName(p)));
 }
 
 export interface ModulePlan {

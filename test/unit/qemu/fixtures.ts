@@ -80,7 +80,6 @@ export function outcome(over: Partial<BootOutcome> = {}): BootOutcome {
     reportSec: 12,
     httpOk: true,
     live: goodReport(),
-    later: goodReport(),
     cleanShutdown: true,
     powerOffLines: ['aios-init: power button: poweroff', '[   12.3] reboot: Power down'],
     shutdownDetail: 'QEMU exited by itself',
