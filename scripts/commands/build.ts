@@ -60,6 +60,8 @@ async function writeBuildRecord(ctx: BuildContext, out: string): Promise<void> {
       release: ctx.kernel?.release,
       bzImageBytes: ctx.kernel?.bzImageBytes,
       sizeBudgetBytes: ctx.opts.config.kernel.sizeBudgetMB * 1e6,
+      debug: ctx.opts.config.kernel.debug,
+      gdbScripts: ctx.kernel?.gdbScripts,
     },
     inference: ctx.model && {
       port: ctx.opts.config.runtime.port,

@@ -24,7 +24,10 @@ export async function runCommand(args: CheckArgs): Promise<number> {
     if (path === 'direct') o.cmdline = `${o.cmdline} ${SHELL_FLAG}=1`.trim();
     else console.error(`--shell on ${path}: pick "aiOS with a console shell" in GRUB's menu (hold Esc as GRUB starts)`);
   }
-  const served = (await readBuildRecord(dirname(o.kernel))).inference;
+  // Breakpoints are set at link addresses: a kernel that relocates itself would never hit them.
+  if (o.gdbPort && path === 'direct') o.cmdline = `${o.cmdline} nokaslr`.trim();
+  const record = await readBuildRecord(dirname(o.kernel));
+  const served = record.inference;
   const serverPort = served ? await freePort() : 0;
   if (served) o.forwards = [{ host: serverPort, guest: served.port }];
   const tmp = await mkdtemp(join(tmpdir(), 'aios-run-'));
@@ -37,8 +40,20 @@ export async function runCommand(args: CheckArgs): Promise<number> {
     console.error(`${quoteCommand(QEMU, argv)}\n(Ctrl-A X quits)`);
     if (o.gdbPort) {
       const vmlinux = join(dirname(o.kernel), 'vmlinux');
+      const scripts = record.kernel?.gdbScripts && existsSync(join(record.kernel.gdbScripts, 'vmlinux-gdb.py')) ? record.kernel.gdbScripts : undefined;
       console.error(
-        `the guest is stopped at its first instruction; attach with:\n  ${quoteCommand('gdb', gdbCommand(vmlinux, o.gdbPort).slice(1))}\nthen \`continue\`. ${existsSync(vmlinux) ? '' : `(${vmlinux} is missing: rebuild with this aios) `}With a kernel.debug build, also: -ex 'source <kernel object tree>/vmlinux-gdb.py' for lx-dmesg, lx-ps.`,
+        [
+          `the guest is stopped at its first instruction; attach with:\n  ${quoteCommand('gdb', gdbCommand(vmlinux, o.gdbPort, scripts).slice(1))}\nthen \`continue\`.`,
+          existsSync(vmlinux) ? '' : `${vmlinux} is missing: rebuild with this aios.`,
+          path === 'direct' ? '' : 'For breakpoints, add nokaslr to the linux line in GRUB (press e).',
+          record.kernel?.debug
+            ? scripts
+              ? 'DWARF kernel: source lines, types, and the helpers lx-dmesg, lx-ps, lx-symbols.'
+              : `the GDB scripts of this debug kernel (${record.kernel.gdbScripts}) are gone from the cache: rebuild.`
+            : 'Symbols only: set kernel.debug in aios.json for DWARF and the lx- helpers.',
+        ]
+          .filter(Boolean)
+          .join('\n'),
       );
     }
     const child = spawn(QEMU, argv, { stdio: 'inherit' });

@@ -24,6 +24,10 @@ export const projectSpec = {
     sizeBudgetMB: num('The build fails when bzImage is larger than this (MB, 10^6 bytes).', 15, { min: 1 }),
     jobs: num('Parallel make jobs; 0 means the number of CPUs.', 0, { min: 0, integer: true }),
     ccache: bool('Use ccache when it is installed.', true),
+    debug: bool(
+      'Build the kernel variant with DWARF debug information and the GDB helper scripts (kernel-config/variants/debug.config), in its own object tree and cache entry, for `aios run --gdb`. About as long as a cold kernel build the first time.',
+      false,
+    ),
   }),
   runtime: obj("The inference runtime: llama.cpp's llama-server, built from pinned source and run by aios-init as the service `inference`.", {
     source: str(

@@ -14,12 +14,21 @@ export interface ObjDirBuild {
   configSha256: string;
   jobs: number;
   ccache: boolean;
+  debug: boolean;
   log: Logger;
 }
 
-/** One object tree per source: make's own dependency tracking makes a config change cheap. */
-export function objDirOf(cacheDir: string, src: KernelSource): string {
-  return join(cacheDir, 'build', `linux-${src.version}-${(src.sha256 || sha256(src.dir)).slice(0, 12)}`);
+/**
+ * One object tree per source and variant: make's own dependency tracking makes a config change
+ * cheap, and switching kernel.debug on and off does not rebuild either tree from scratch.
+ */
+export function objDirOf(cacheDir: string, src: KernelSource, debug: boolean): string {
+  return join(cacheDir, 'build', `linux-${src.version}-${(src.sha256 || sha256(src.dir)).slice(0, 12)}${debug ? '-debug' : ''}`);
+}
+
+/** What make builds: the debug variant also links the GDB helper scripts into the tree. */
+export function kernelTargets(debug: boolean): string[] {
+  return ['bzImage', 'modules', ...(debug ? ['scripts_gdb'] : [])];
 }
 
 /** Whether the object tree was last built from this configuration (out-of-tree modules link against it). */
@@ -30,7 +39,7 @@ export async function objDirHolds(objDir: string, configSha256: string): Promise
 
 /** make bzImage modules in the persistent object tree, for this configuration. */
 export async function makeKernel(b: ObjDirBuild): Promise<{ m: MakeOptions; env: Record<string, string>; logFile: string }> {
-  const objDir = objDirOf(b.cacheDir, b.source);
+  const objDir = objDirOf(b.cacheDir, b.source, b.debug);
   await mkdir(objDir, { recursive: true });
   const dotConfig = join(objDir, '.config');
   const same = existsSync(dotConfig) && (await sha256File(dotConfig)) === b.configSha256;
@@ -40,8 +49,9 @@ export async function makeKernel(b: ObjDirBuild): Promise<{ m: MakeOptions; env:
   const logFile = join(b.cacheDir, 'logs', 'kernel-build.log');
   await mkdir(join(b.cacheDir, 'logs'), { recursive: true });
   await rm(logFile, { force: true });
-  b.log.info(`make -j${b.jobs} bzImage modules${b.ccache ? ' (ccache)' : ''}; full log: ${logFile}`);
+  const targets = kernelTargets(b.debug);
+  b.log.info(`make -j${b.jobs} ${targets.join(' ')}${b.ccache ? ' (ccache)' : ''}; full log: ${logFile}`);
   let n = 0;
-  await run('make', makeArgs(m, ['bzImage', 'modules']), { env, logFile, onLine: (l) => ++n % 20 === 0 && b.log.info(`[${n}] ${l.trim()}`) });
+  await run('make', makeArgs(m, targets), { env, logFile, onLine: (l) => ++n % 20 === 0 && b.log.info(`[${n}] ${l.trim()}`) });
   return { m, env, logFile };
 }

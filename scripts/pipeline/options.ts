@@ -27,6 +27,8 @@ export interface CommonArgs {
  * compiled CLI (dist/) of an installed package alike.
  */
 export const PROJECT_ROOT = findRoot(import.meta.dirname);
+/** kernel.debug's fragment: merged after the base fragments, before the user's own. */
+export const DEBUG_FRAGMENT = join(PROJECT_ROOT, 'kernel-config', 'variants', 'debug.config');
 
 function findRoot(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
@@ -72,7 +74,7 @@ export async function resolveOptions(args: CommonArgs): Promise<BuildOptions> {
     kernelSource: args['kernel-source'] ?? config.kernel.source,
     kernelVersion: args['kernel-version'] ?? config.kernel.version,
     kernelSha256: args['kernel-sha256'] ?? config.kernel.sha256,
-    fragments: [...base.map((f) => join(fragDir, f)), ...extra],
+    fragments: [...base.map((f) => join(fragDir, f)), ...(config.kernel.debug ? [DEBUG_FRAGMENT] : []), ...extra],
     formats: parseFormats(args.format?.length ? args.format : config.formats),
     jobs: args.jobs ?? config.kernel.jobs,
     config,

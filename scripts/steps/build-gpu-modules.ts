@@ -61,6 +61,7 @@ export async function buildGpuModules(ctx: BuildContext): Promise<void> {
         configSha256: cfg.configSha256,
         jobs,
         ccache: useCcache,
+        debug: ctx.opts.config.kernel.debug,
         log: ctx.log,
       });
     }

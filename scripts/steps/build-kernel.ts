@@ -1,5 +1,6 @@
-import { copyFile, readFile, rm, stat, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, copyFile, readFile, rm, stat, mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { cpus } from 'node:os';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
@@ -18,9 +19,10 @@ export async function buildKernel(ctx: BuildContext): Promise<void> {
   const cfg = ctx.kernelConfig!;
   const useCcache = ctx.opts.config.kernel.ccache && (await toolVersion('ccache')) !== undefined;
   const jobs = ctx.opts.jobs || cpus().length;
+  const debug = ctx.opts.config.kernel.debug;
   const inputs = { version: STEP_VERSION, tools: ['gcc', 'ld', 'make'], values: { source: src.id, config: cfg.configSha256, env: kbuildEnv() } };
   const dir = await cachedStep(ctx, inputs, async (out) => {
-    const { m, env, logFile } = await makeKernel({ cacheDir: ctx.opts.cacheDir, source: src, ...cfgOf(cfg), jobs, ccache: useCcache, log: ctx.log });
+    const { m, env, logFile } = await makeKernel({ cacheDir: ctx.opts.cacheDir, source: src, ...cfgOf(cfg), jobs, ccache: useCcache, debug, log: ctx.log });
     const objDir = m.objDir;
     const staging = join(out, 'modules');
     await mkdir(staging);
@@ -34,6 +36,7 @@ export async function buildKernel(ctx: BuildContext): Promise<void> {
     await copyFile(join(objDir, 'vmlinux'), join(out, 'vmlinux'));
     await copyFile(join(objDir, '.config'), join(out, 'config'));
     await writeFile(join(out, 'release'), release);
+    if (debug) await copyGdbScripts(objDir, join(out, GDB_DIR));
   });
   const release = (await readFile(join(dir, 'release'), 'utf8')).trim();
   const bzImage = join(dir, 'bzImage');
@@ -45,8 +48,37 @@ export async function buildKernel(ctx: BuildContext): Promise<void> {
       `bzImage is ${(bytes / 1e6).toFixed(2)} MB, over the ${ctx.opts.config.kernel.sizeBudgetMB} MB budget (kernel.sizeBudgetMB in aios.json)`,
     );
   const modulesDir = join(dir, 'modules', 'lib', 'modules', release);
-  ctx.kernel = { dir, objDir: objDirOf(ctx.opts.cacheDir, src), bzImage, vmlinux: join(dir, 'vmlinux'), modulesDir, release, bzImageBytes: bytes };
+  const gdbScripts = existsSync(join(dir, GDB_DIR, 'vmlinux-gdb.py')) ? join(dir, GDB_DIR) : undefined;
+  ctx.kernel = {
+    dir,
+    objDir: objDirOf(ctx.opts.cacheDir, src, debug),
+    bzImage,
+    vmlinux: join(dir, 'vmlinux'),
+    modulesDir,
+    release,
+    bzImageBytes: bytes,
+    gdbScripts,
+  };
+  if (debug) ctx.log.info(`debug kernel: DWARF in ${ctx.kernel.vmlinux}; GDB scripts ${gdbScripts ?? 'missing (CONFIG_GDB_SCRIPTS did not land)'}`);
   ctx.log.info(`${await countModules(modulesDir)} modules staged`);
+}
+
+const GDB_DIR = 'gdb';
+
+/**
+ * vmlinux-gdb.py and the `linux` package beside it, as files: in the object tree they are links
+ * into the source tree, and the generated constants.py exists only there.
+ */
+async function copyGdbScripts(objDir: string, dest: string): Promise<void> {
+  if (!existsSync(join(objDir, 'vmlinux-gdb.py')))
+    throw new Error(`${objDir}/vmlinux-gdb.py was not made: is CONFIG_GDB_SCRIPTS=y in the debug variant's .config?`);
+  await mkdir(join(dest, 'scripts', 'gdb'), { recursive: true });
+  await copyFile(join(objDir, 'vmlinux-gdb.py'), join(dest, 'vmlinux-gdb.py'));
+  await cp(join(objDir, 'scripts', 'gdb', 'linux'), join(dest, 'scripts', 'gdb', 'linux'), {
+    recursive: true,
+    dereference: true,
+    filter: (f) => !basename(f).startsWith('.'),
+  });
 }
 
 const cfgOf = (c: NonNullable<BuildContext['kernelConfig']>) => ({ configPath: c.configPath, configSha256: c.configSha256 });

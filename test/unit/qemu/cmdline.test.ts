@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePaths, qemuArgs, OVMF_CODE, type QemuOptions } from '../../../qemu/cmdline.ts';
+import { gdbCommand, parsePaths, qemuArgs, OVMF_CODE, type QemuOptions } from '../../../qemu/cmdline.ts';
 
 const base: QemuOptions = {
   path: 'direct',
@@ -65,4 +65,19 @@ test('boot path names', () => {
   assert.deepEqual(parsePaths('all'), ['direct', 'iso-bios', 'iso-uefi']);
   assert.deepEqual(parsePaths('iso-uefi'), ['iso-uefi']);
   assert.throws(() => parsePaths('floppy'), /unknown boot path floppy/);
+});
+
+test("the gdb command: vmlinux and the stub, plus the kernel's helper scripts when the build has them", () => {
+  assert.deepEqual(gdbCommand('/o/vmlinux', 1234), ['gdb', '-q', '/o/vmlinux', '-ex', 'target remote 127.0.0.1:1234']);
+  assert.deepEqual(gdbCommand('/o/vmlinux', 1234, '/c/gdb'), [
+    'gdb',
+    '-q',
+    '/o/vmlinux',
+    '-ex',
+    'add-auto-load-safe-path /c/gdb',
+    '-ex',
+    'source /c/gdb/vmlinux-gdb.py',
+    '-ex',
+    'target remote 127.0.0.1:1234',
+  ]);
 });
