@@ -66,6 +66,8 @@ export interface ServiceInfo {
   cgroup: string | null;
   lastExit?: string;
   reason?: string;
+  /** Its output file in the guest (services without a tty). */
+  log?: string;
 }
 /** planned: every module aios-init chose to load, dependencies included: the allowed set. */
 export interface ModuleStrategy {
@@ -86,6 +88,8 @@ export interface BootReport {
   uptimeAtReady: number;
   /** Time from aios-init's exec to the report (ms, from its own clock). */
   execToReadyMs: number;
+  /** Where the time before aios-init's first step went (ms from exec): Node's own bootstrap, then aios-init's code loaded. */
+  startup?: { nodeBootstrapMs: number; mainMs: number };
   steps: { name: string; ms: number; ok: boolean; detail?: string }[];
   mounts: MountInfo[];
   /** Mount points the image declares (/etc/fstab), which must all be mounted. */

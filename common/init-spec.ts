@@ -59,7 +59,18 @@ export const initSpec = {
       min: 1,
       integer: true,
     }),
-    tty: str("A terminal device for the service's input and output (the console shell uses it); empty: output to the console.", ''),
+    tty: str(
+      "A terminal device for the service's input and output (the console shell uses it); empty: each output line goes to the console as `<name>: <line>` and to /run/aios/log/<name>.log.",
+      '',
+    ),
+    logMaxKB: num('Size cap of /run/aios/log/<name>.log (KiB, on the tmpfs /run): when full it becomes <name>.log.1 and a new file starts.', 1024, {
+      min: 4,
+      integer: true,
+    }),
+    consoleLinesPerSecond: num('Output lines a second that reach the console; the rest go to the log file only, and the console says how many.', 200, {
+      min: 0,
+      integer: true,
+    }),
   }),
   shell: bool('Run a root shell (busybox sh, job control) on the console, as the kernel command-line flag `aios.shell=1` does.', false),
   inference: obj("The model server aios-init watches (written by `aios build` from aios.json's `runtime` and `model`).", {

@@ -12,6 +12,8 @@ export interface PathResult {
     reportSec?: number;
     uptimeAtReady?: number;
     execToReadyMs?: number;
+    nodeBootstrapMs?: number;
+    mainStartMs?: number;
     pid1RssKB?: number;
     serverReadySec?: number;
     modelLoadMs?: number;

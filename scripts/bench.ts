@@ -139,5 +139,10 @@ const rows = f.warm.steps.map((s) => {
   return `${s.name.padEnd(12)} ${(c ? `${c.seconds.toFixed(1)} s / ${c.cpuSeconds.toFixed(1)} s` : 'n/a').padEnd(24)} ${s.seconds.toFixed(2)} s / ${s.cpuSeconds.toFixed(2)} s${s.cacheHit ? ' (cached)' : ''}`;
 });
 console.log(`step         cold wall / cpu          warm wall / cpu\n${rows.join('\n')}`);
+const boot = (figures.boot as { paths?: Record<string, Record<string, number | undefined>> } | undefined)?.paths ?? {};
+for (const [path, b] of Object.entries(boot))
+  console.log(
+    `${path.padEnd(9)} exec to ready ${b.execToReadyMs} ms (Node bootstrapped at ${b.nodeBootstrapMs} ms, aios-init loaded at ${b.mainStartMs} ms); boot report ${b.reportSec?.toFixed(1)} s after QEMU start`,
+  );
 console.log(JSON.stringify(figures, null, 2));
 await writeFile(join(out, 'bench.json'), JSON.stringify(figures, null, 2));

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { formatReportLine, type BootReport, type GpuInfo, type ModuleStrategy } from '../../common/boot-report.ts';
 import { formatErrors } from '../../common/schema.ts';
@@ -7,14 +8,15 @@ import { Log } from './log.ts';
 import { declaredMounts, mountFstab, mountPseudo, unmountAll } from './mounts.ts';
 import { setupModules } from './drivers.ts';
 import { scanPci } from './pci.ts';
-import { readLeases, setupNetwork } from './network.ts';
+import { readLeases, startNetwork } from './network.ts';
 import { watchPowerButton } from './power.ts';
 import { reapOrphans } from './reaper.ts';
 import { Supervisor } from './services.ts';
 import { InferenceWatch } from './inference.ts';
 import { PressureWatch } from './pressure.ts';
 import { vramInfo } from './gpu-memory.ts';
-import { buildReport, serveStatus } from './status.ts';
+import { buildReport } from './status.ts';
+import type { Server } from 'node:http';
 import { ownPids } from './children.ts';
 import { loadAddon, unavailableSys, type Sys } from './sys.ts';
 import { PowerRequests, type PowerAction } from './signals.ts';
@@ -23,6 +25,8 @@ import { probeNonce, probeService } from './probe.ts';
 import { PROBE_FLAG } from '../../common/probe.ts';
 
 const CONFIG_PATH = '/etc/aios/init.json';
+// Evaluated once every module of the bundle has been: what Node and loading our own code cost.
+const startup = { nodeBootstrapMs: Math.round(performance.nodeTiming.bootstrapComplete), mainMs: Math.round(performance.now()) };
 
 /** aios-init: PID 1. Every step is timed and logged; no exception ends the process. */
 export async function run(): Promise<void> {
@@ -50,7 +54,7 @@ export async function run(): Promise<void> {
   power.listen();
   process.on('uncaughtException', (err) => log.warn(`uncaught: ${err.stack ?? err.message}`));
   process.on('unhandledRejection', (err) => log.warn(`unhandled rejection: ${String(err)}`));
-  log.info(`starting as pid ${process.pid}`);
+  log.info(`starting as pid ${process.pid} (Node bootstrapped at ${startup.nodeBootstrapMs} ms, aios-init loaded at ${startup.mainMs} ms)`);
 
   let sys: Sys;
   let addon: BootReport['addon'] = { loaded: true };
@@ -84,17 +88,28 @@ export async function run(): Promise<void> {
   if (errors.length) log.warn(`${CONFIG_PATH}: defaults used for:\n${formatErrors(errors)}`);
   await step('hostname', () => sys.sethostname(config.hostname));
 
-  const strategy = await step('modules', () => setupModules(sys, fs, config, log));
-  const gpus = strategy?.gpus ?? [];
-  const supervisor = new Supervisor(fs, (m) => log.info(m));
-  await step('network', async () => {
-    const notes = await setupNetwork(
+  const supervisor = new Supervisor(
+    fs,
+    (m) => log.info(m),
+    (line) => log.raw(line),
+  );
+  // DHCP on the interfaces there now runs while the modules load; those that come with a module
+  // start after it. The leases are awaited before the services start.
+  const handled = new Set<string>();
+  const network = () =>
+    startNetwork(
       sys,
       fs,
       config.network,
       (s) => supervisor.start(s),
       (m) => log.warn(m),
+      handled,
     );
+  const leases = (await step('network start', network)) ?? [];
+  const strategy = await step('modules', () => setupModules(sys, fs, config, log));
+  const gpus = strategy?.gpus ?? [];
+  await step('network', async () => {
+    const notes = (await Promise.all([...leases, ...network()])).flat();
     if (notes.length) log.info(`network: ${notes.join(', ')}`);
   });
 
@@ -133,6 +148,7 @@ export async function run(): Promise<void> {
   const current = (): BootReport =>
     buildReport(fs, {
       startedAt: 0,
+      startup,
       steps,
       declaredMounts: declaredMounts(fstab),
       strategy: strategy?.strategy ?? emptyStrategy(config),
@@ -150,13 +166,16 @@ export async function run(): Promise<void> {
       dhcp: readLeases(fs),
       configErrors: errors.map((e) => formatErrors([e])),
     });
-  if (config.statusPort) serveStatus({ port: config.statusPort, bind: config.statusBind, token: config.statusToken }, current, (m) => log.warn(m));
+  let status: Server | undefined;
 
   let shuttingDown = false;
   const shutdown = async (how: PowerAction, why: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
     log.info(`${why}: ${how}`);
+    // Nobody's requests take PID 1's time from here on.
+    status?.close();
+    status?.closeAllConnections();
     inference?.stop();
     await step('stop services', () => supervisor.stopAll(config.shutdownTimeoutSeconds * 1000));
     await step('stop other processes', () => killEveryone(config.shutdownTimeoutSeconds * 1000));
@@ -172,6 +191,10 @@ export async function run(): Promise<void> {
   };
   log.raw(formatReportLine(current()));
   power.ready((how, why) => void shutdown(how, why));
+  if (config.statusPort && !shuttingDown) {
+    const { serveStatus } = await import('./status-server.ts');
+    status = serveStatus({ port: config.statusPort, bind: config.statusBind, token: config.statusToken }, current, (m) => log.warn(m));
+  }
 }
 
 /** kill(-1): every process but PID 1, SIGTERM and then SIGKILL, so none holds / open for writing. */

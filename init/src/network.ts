@@ -121,55 +121,62 @@ export function dhcpService(iface: string, udhcpc: string): InitConfig['services
 }
 
 /**
- * Bring up loopback and every physical Ethernet interface. With DHCP, a udhcpc per interface
- * runs for good (it renews its lease and applies it with its script); the boot waits for the
- * first lease, then falls back to the static address when one is configured.
+ * Bring up loopback and every physical Ethernet interface not in `handled` yet, and return at
+ * once: one promise per interface, with a note once it has its address. With DHCP, a udhcpc per
+ * interface runs for good (it renews its lease and applies it with its script); the promise waits
+ * for the first lease, then falls back to the static address when one is configured. Called
+ * before the modules are loaded (DHCP then overlaps them) and again after, for the interfaces
+ * whose drivers are modules.
  */
-export async function setupNetwork(
+export function startNetwork(
   sys: Sys,
   fs: FsRoot,
   cfg: InitConfig['network'],
   startService: (s: InitConfig['services'][number]) => void,
   log: (m: string) => void,
-): Promise<string[]> {
-  const notes: string[] = [];
-  try {
-    sys.linkUp('lo');
-    sys.setAddress('lo', '127.0.0.1', '255.0.0.0');
-  } catch (err) {
-    log(`loopback: ${(err as Error).message}`);
+  handled: Set<string>,
+): Promise<string[]>[] {
+  if (!handled.has('lo')) {
+    handled.add('lo');
+    try {
+      sys.linkUp('lo');
+      sys.setAddress('lo', '127.0.0.1', '255.0.0.0');
+    } catch (err) {
+      log(`loopback: ${(err as Error).message}`);
+    }
   }
-  const eths = listInterfaces(fs).filter((i) => i.kind === 'ethernet' && i.physical);
+  const eths = listInterfaces(fs).filter((i) => i.kind === 'ethernet' && i.physical && !handled.has(i.name));
   const udhcpc = UDHCPC.find((p) => existsSync(fs.p(p)));
-  await Promise.all(
-    eths.map(async (i) => {
-      try {
-        sys.linkUp(i.name);
-      } catch (err) {
-        return void log(`${i.name}: cannot bring up: ${(err as Error).message}`);
+  return eths.map(async (i) => {
+    handled.add(i.name);
+    const notes: string[] = [];
+    try {
+      sys.linkUp(i.name);
+    } catch (err) {
+      log(`${i.name}: cannot bring up: ${(err as Error).message}`);
+      return notes;
+    }
+    if (cfg.dhcp && udhcpc) {
+      startService(dhcpService(i.name, udhcpc));
+      const deadline = performance.now() + cfg.dhcpTimeoutSeconds * 1000;
+      while (performance.now() < deadline) {
+        const lease = readLeases(fs).find((l) => l.interface === i.name);
+        if (lease)
+          return [
+            `${i.name} ${lease.ip}/${lease.subnet} by DHCP from ${lease.server ?? '?'}${lease.router ? ` via ${lease.router}` : ''}, lease ${lease.leaseSeconds ?? '?'} s`,
+          ];
+        await new Promise((r) => setTimeout(r, 50));
       }
-      if (cfg.dhcp && udhcpc) {
-        startService(dhcpService(i.name, udhcpc));
-        const deadline = performance.now() + cfg.dhcpTimeoutSeconds * 1000;
-        while (performance.now() < deadline) {
-          const lease = readLeases(fs).find((l) => l.interface === i.name);
-          if (lease)
-            return void notes.push(
-              `${i.name} ${lease.ip}/${lease.subnet} by DHCP from ${lease.server ?? '?'}${lease.router ? ` via ${lease.router}` : ''}, lease ${lease.leaseSeconds ?? '?'} s`,
-            );
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        log(`${i.name}: no DHCP lease within ${cfg.dhcpTimeoutSeconds} s (udhcpc keeps asking)`);
-      } else if (cfg.dhcp) log(`${i.name}: no udhcpc in the image (${UDHCPC.join(', ')})`);
-      if (!cfg.address) return;
-      try {
-        sys.setAddress(i.name, cfg.address, cfg.netmask);
-        if (cfg.gateway) sys.addDefaultRoute(cfg.gateway);
-        notes.push(`${i.name} ${cfg.address}/${cfg.netmask} static${cfg.gateway ? ` via ${cfg.gateway}` : ''}`);
-      } catch (err) {
-        log(`${i.name}: cannot set ${cfg.address}: ${(err as Error).message}`);
-      }
-    }),
-  );
-  return notes;
+      log(`${i.name}: no DHCP lease within ${cfg.dhcpTimeoutSeconds} s (udhcpc keeps asking)`);
+    } else if (cfg.dhcp) log(`${i.name}: no udhcpc in the image (${UDHCPC.join(', ')})`);
+    if (!cfg.address) return notes;
+    try {
+      sys.setAddress(i.name, cfg.address, cfg.netmask);
+      if (cfg.gateway) sys.addDefaultRoute(cfg.gateway);
+      notes.push(`${i.name} ${cfg.address}/${cfg.netmask} static${cfg.gateway ? ` via ${cfg.gateway}` : ''}`);
+    } catch (err) {
+      log(`${i.name}: cannot set ${cfg.address}: ${(err as Error).message}`);
+    }
+    return notes;
+  });
 }

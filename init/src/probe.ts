@@ -9,7 +9,10 @@ export function probeNonce(cmdline: string): string | undefined {
   return new RegExp(`(?:^|\\s)${PROBE_FLAG.replace('.', '\\.')}=([A-Za-z0-9]{1,64})(?=\\s|$)`).exec(cmdline)?.[1];
 }
 
-/** A one-shot service: the probe runs once, its output goes to the console. */
+/**
+ * A one-shot service: the probe runs once and writes to the console itself, not through
+ * aios-init's service log, so that what aios check reads has not passed through aios-init.
+ */
 export function probeService(nonce: string): InitConfig['services'][number] {
-  return ownService({ name: 'aios-probe', command: PROBE_PATH, args: [nonce], restart: 'never' });
+  return ownService({ name: 'aios-probe', command: PROBE_PATH, args: [nonce], restart: 'never', tty: '/dev/console' });
 }

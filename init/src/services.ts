@@ -4,6 +4,7 @@ import type { ServiceInfo } from '../../common/boot-report.ts';
 import type { InitConfig } from './config.ts';
 import type { FsRoot } from './fsroot.ts';
 import { spawnTracked } from './children.ts';
+import { LOG_DIR, ServiceLog } from './service-log.ts';
 
 type ServiceSpec = InitConfig['services'][number];
 
@@ -67,11 +68,28 @@ export function unrunnable(code: number | null, command: string): string | undef
 /** Starts services in their own cgroups and keeps them running by their restart policy. */
 export class Supervisor {
   private services = new Map<string, Running>();
+  private logs = new Map<string, ServiceLog>();
   private stopping = false;
   constructor(
     private readonly fs: FsRoot,
     private readonly log: (m: string) => void,
+    private readonly console: (line: string) => void,
   ) {}
+
+  /** One log per service, kept across its restarts. */
+  private serviceLog(s: ServiceSpec): ServiceLog {
+    let l = this.logs.get(s.name);
+    if (!l) {
+      l = new ServiceLog(s.name, {
+        dir: this.fs.p(LOG_DIR),
+        maxBytes: s.logMaxKB * 1024,
+        consoleLinesPerSecond: s.consoleLinesPerSecond,
+        console: this.console,
+      });
+      this.logs.set(s.name, l);
+    }
+    return l;
+  }
 
   /** Create /sys/fs/cgroup/aios/<name> with the limits; null when cgroups are not usable. */
   private cgroup(s: ServiceSpec): string | null {
@@ -117,7 +135,7 @@ export class Supervisor {
     const [cmd, args] = cg ? ['/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cg, spec.command, ...spec.args]] : [spec.command, spec.args];
     let child: ChildProcess;
     try {
-      const stdio: StdioOptions = spec.tty ? openTty(spec.tty) : ['ignore', 'inherit', 'inherit'];
+      const stdio: StdioOptions = spec.tty ? openTty(spec.tty) : ['ignore', 'pipe', 'pipe'];
       try {
         child = spawnTracked(cmd, args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...spec.env }, stdio });
       } finally {
@@ -126,6 +144,12 @@ export class Supervisor {
     } catch (err) {
       r.info.state = 'failed';
       return this.log(`service ${spec.name}: cannot start: ${(err as Error).message}`);
+    }
+    if (!spec.tty) {
+      const out = this.serviceLog(spec);
+      out.attach(child.stdout);
+      out.attach(child.stderr);
+      r.info.log = `${LOG_DIR}/${spec.name}.log`;
     }
     r.child = child;
     r.startedAt = performance.now();
@@ -207,6 +231,7 @@ export class Supervisor {
       this.killCgroup(r);
       r.info.state = 'stopped';
     }
+    for (const l of this.logs.values()) l.close();
   }
 
   /** cgroup.kill (Linux 5.14): SIGKILL to every process in the service's cgroup at once. */

@@ -1,3 +1,5 @@
+// Static, not import(): a single executable with a code cache has no dynamic import of built-ins.
+import * as sea from 'node:sea';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -41,7 +43,6 @@ const ADDON_DIRS = ['/run/aios', '/dev/.aios', '/tmp/aios'];
 export async function loadAddon(): Promise<Sys> {
   let path = process.env.AIOS_ADDON;
   if (!path) {
-    const sea = await import('node:sea');
     if (!sea.isSea()) throw new Error('not running as a single executable and AIOS_ADDON is not set');
     const bytes = Buffer.from(sea.getAsset(ADDON_ASSET));
     const errors: string[] = [];

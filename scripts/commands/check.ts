@@ -113,6 +113,8 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
             reportSec: r.reportSec,
             uptimeAtReady: r.report?.uptimeAtReady,
             execToReadyMs: r.report?.execToReadyMs,
+            nodeBootstrapMs: r.report?.startup?.nodeBootstrapMs,
+            mainStartMs: r.report?.startup?.mainMs,
             pid1RssKB: r.live?.pid1.rssKB ?? r.report?.pid1.rssKB,
             serverReadySec: r.inference?.readySec,
             modelLoadMs: r.inference?.initView?.loadMs ?? undefined,

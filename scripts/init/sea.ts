@@ -1,8 +1,9 @@
 /** Pure builders for the single-executable steps, checked by unit tests. */
+import type { BuildOptions } from 'esbuild';
 export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 export function seaConfig(main: string, output: string, addon: string): Record<string, unknown> {
-  return { main, output, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets: { 'aios_sys.node': addon } };
+  return { main, output, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: true, assets: { 'aios_sys.node': addon } };
 }
 
 export function postjectArgs(binary: string, blob: string): string[] {
@@ -11,4 +12,22 @@ export function postjectArgs(binary: string, blob: string): string[] {
 
 export function addonCompileArgs(source: string, output: string, includeDir: string): string[] {
   return ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', `-I${includeDir}`, '-DNODE_GYP_MODULE_NAME=aios_sys', '-o', output, source];
+}
+
+/**
+ * aios-init as one CommonJS file. The executable carries V8's code cache of it (useCodeCache), and
+ * such a main script cannot import() at run time: every module must be bundled or required.
+ */
+export function initBundleOptions(entry: string, outfile: string): BuildOptions {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'silent',
+  };
 }

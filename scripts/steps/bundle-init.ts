@@ -8,7 +8,7 @@ import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
 import { NODE_INCLUDE_DIRS } from '../doctor/tools.ts';
 import { neededLibs } from '../lib/elf.ts';
-import { seaConfig, postjectArgs, addonCompileArgs } from '../init/sea.ts';
+import { seaConfig, postjectArgs, addonCompileArgs, initBundleOptions } from '../init/sea.ts';
 
 const STEP_VERSION = 2;
 
@@ -38,17 +38,7 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
     await run('gcc', addonCompileArgs(join(root, 'init/addon/aios_sys.c'), addon, nodeIncludeDir()));
     ctx.log.info('bundling init/src with esbuild');
     const bundle = join(out, 'aios-init.cjs');
-    await build({
-      entryPoints: [join(root, 'init/src/main.ts')],
-      outfile: bundle,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      minify: true,
-      legalComments: 'none',
-      logLevel: 'silent',
-    });
+    await build(initBundleOptions(join(root, 'init/src/main.ts'), bundle));
     const blob = join(out, 'sea.blob');
     const cfgFile = join(out, 'sea-config.json');
     // Relative names: the blob records the main script's path, which must not be the cache's.

@@ -50,8 +50,23 @@ for (const [command, kernelSays, exits] of [
       // DHCP by a udhcpc that stays up to renew, and resolv.conf from the lease's DNS server.
       vm.type('echo DNS-$(grep -c "^nameserver 10.0.2.3$" /etc/resolv.conf)-UDHCPC-$(pidof udhcpc | wc -w)\n');
       await vm.waitFor(/DNS-1-UDHCPC-1\r?\n/, 30_000);
+      if (command === 'halt') {
+        // busybox halt is SIGUSR1, on which Node opens its inspector unless PID 1 handles it. A
+        // watcher that outlives the shell's SIGTERM looks for port 9229 (0x2405) until the halt.
+        // It leaves the shell's cgroup, so that only the last kill(-1) of the shutdown ends it.
+        vm.type(
+          `sh -c 'echo $$ > /sys/fs/cgroup/cgroup.procs; trap "" TERM HUP; while :; do echo "INSPECTOR-$(grep -c ":2405 " /proc/net/tcp)"; sleep 0.3; done' &\n`,
+        );
+        await vm.waitFor(/INSPECTOR-0\r?\n/, 30_000);
+      }
       vm.type(`${command}\n`);
       await vm.waitFor(kernelSays, 90_000);
+      if (command === 'halt') {
+        const after = vm.text().slice(vm.text().indexOf('SIGUSR1 (busybox halt)'));
+        assert.ok(after.length < vm.text().length, 'aios-init took SIGUSR1 as halt');
+        assert.ok((after.match(/INSPECTOR-0\r?\n/g) ?? []).length >= 2, `the watcher looked after SIGUSR1:\n${after.slice(0, 3000)}`);
+        assert.doesNotMatch(after, /INSPECTOR-[1-9]/, 'nothing listens on 9229 after SIGUSR1');
+      }
       if (!exits) vm.type('\x01x'); // halted: the machine stays on until QEMU is told to quit
       assert.equal(await vm.exited, 0, vm.text().slice(-3000));
       assert.match(vm.text(), /console shell: on \/dev\/ttyS0 \(kernel command line aios\.shell\)/);

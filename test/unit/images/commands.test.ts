@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { grubConfig, grubMkrescueArgs, mke2fsArgs, mksquashfsArgs, sfdiskScript, uuidFrom } from '../../../scripts/images/commands.ts';
-import { addonCompileArgs, postjectArgs, seaConfig, SEA_FUSE } from '../../../scripts/init/sea.ts';
+import { addonCompileArgs, initBundleOptions, postjectArgs, seaConfig, SEA_FUSE } from '../../../scripts/init/sea.ts';
 import { parseLddList } from '../../../scripts/lib/elf.ts';
 
 test("the GRUB entry is the spec's, adapted to the live medium", () => {
@@ -56,4 +56,18 @@ test('the debugfs pass pins owner and every time of every inode, the root includ
 test("the mformat wrapper pins the EFI partition's FAT serial", async () => {
   const { mformatWrapper } = await import('../../../scripts/images/commands.ts');
   assert.equal(mformatWrapper(0x6af85a61), '#!/bin/sh\nexec /usr/bin/mformat -N 6af85a61 "$@"\n');
+});
+
+test('aios-init bundles into one file with a code cache and nothing left to import() at run time', async () => {
+  const { build } = await import('esbuild');
+  const { mkdtemp, readFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const out = join(await mkdtemp(join(tmpdir(), 'aios-bundle-')), 'aios-init.cjs');
+  await build(initBundleOptions(join(import.meta.dirname, '../../../init/src/main.ts'), out));
+  const code = await readFile(out, 'utf8');
+  assert.equal(seaConfig('/b/main.cjs', '/b/blob', '/b/a.node').useCodeCache, true);
+  // V8 refuses import() from a main script that comes with a code cache ("A dynamic import callback was not specified").
+  assert.doesNotMatch(code, /\bimport\(/, 'a dynamic import in the bundle');
+  assert.match(code, /require\("node:sea"\)/);
 });

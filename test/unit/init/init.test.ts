@@ -104,6 +104,8 @@ test('services: restart policy, back-off and cgroup limits', () => {
     tty: '',
     stableSeconds: 10,
     maxQuickFailures: 5,
+    logMaxKB: 1024,
+    consoleLinesPerSecond: 200,
   };
   assert.deepEqual(cgroupFiles(svc), { 'cpu.weight': '800', 'memory.max': '4G', 'cpuset.cpus': '0-1' });
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { serveStatus } from '../../../init/src/status.ts';
+import { memoize, serveStatus, STATUS_LIMITS } from '../../../init/src/status-server.ts';
 import { goodReport } from '../qemu/fixtures.ts';
 
 function raw(port: number, text: string): Promise<string> {
@@ -31,7 +31,12 @@ test('the status endpoint answers the report, and 4xx for what it does not under
     assert.equal(ok.headers.get('content-type'), 'application/json');
     const body = (await ok.json()) as { pid1: { comm: string }; uptimeAtReady: number };
     assert.equal(body.pid1.comm, 'aios-init');
-    assert.equal(((await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { uptimeAtReady: number }).uptimeAtReady, 2, 'kept current: built per request');
+    await new Promise((r) => setTimeout(r, STATUS_LIMITS.reportMaxAgeMs + 10));
+    assert.equal(
+      ((await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { uptimeAtReady: number }).uptimeAtReady,
+      2,
+      'kept current: built again once old',
+    );
     assert.equal((await fetch(`http://127.0.0.1:${port}/etc/shadow`)).status, 404);
     assert.equal((await fetch(`http://127.0.0.1:${port}/status`, { method: 'POST', body: 'x' })).status, 405);
     assert.match(await raw(port, 'NOT HTTP AT ALL\r\n\r\n'), /^HTTP\/1\.1 400/);
@@ -54,6 +59,48 @@ test('with a token, the status endpoint answers only a request that carries it',
     assert.equal((await fetch(`http://127.0.0.1:${port}/status`, { headers: { Authorization: 'Bearer wrong' } })).status, 401);
     assert.equal((await fetch(`http://127.0.0.1:${port}/status`, { headers: { Authorization: 'Bearer s3cret' } })).status, 200);
     assert.equal(server.maxConnections, 8);
+  } finally {
+    server.close();
+  }
+});
+
+test('the report is built at most once per reportMaxAgeMs, however many ask', () => {
+  let now = 0;
+  let built = 0;
+  const get = memoize(
+    () => ++built,
+    250,
+    () => now,
+  );
+  assert.equal(get(), 1);
+  now = 249;
+  assert.equal(get(), 1);
+  now = 250;
+  assert.equal(get(), 2);
+});
+
+test('a flood of concurrent requests: at most maxConnections are served at once, the report is built a few times, not per request', async () => {
+  let built = 0;
+  const server = serveStatus(
+    { port: 0, bind: '127.0.0.1' },
+    () => (built++, goodReport()),
+    () => {},
+  );
+  await new Promise((r) => server.once('listening', r));
+  const port = (server.address() as AddressInfo).port;
+  let open = 0;
+  let most = 0;
+  server.on('connection', (s) => {
+    most = Math.max(most, ++open);
+    s.on('close', () => open--);
+  });
+  try {
+    const results = await Promise.all(Array.from({ length: 64 }, () => raw(port, 'GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')));
+    const answered = results.filter((r) => r.startsWith('HTTP/1.1 200')).length;
+    assert.ok(answered >= 1, 'some are answered');
+    assert.ok(most <= STATUS_LIMITS.maxConnections, `${most} connections at once`);
+    assert.ok(built <= 3, `report built ${built} times for ${answered} answers`);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/status`)).status, 200, 'still serving after the flood');
   } finally {
     server.close();
   }

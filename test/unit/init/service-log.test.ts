@@ -1,0 +1,78 @@
+// Service output: lines named on the console, kept in a size-capped file, a flood cut off the console.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CappedFile, LineSplitter, ServiceLog } from '../../../init/src/service-log.ts';
+import { Supervisor } from '../../../init/src/services.ts';
+import { ownService } from '../../../init/src/config.ts';
+import { FsRoot } from '../../../init/src/fsroot.ts';
+
+test('lines: split across chunks, \\r\\n, UTF-8 cut mid-character, long lines cut, the rest at the end', () => {
+  const s = new LineSplitter(8);
+  const euro = Buffer.from('€'); // three bytes
+  assert.deepEqual(s.push(Buffer.from('one\r\ntw')), ['one']);
+  assert.deepEqual(s.push(Buffer.concat([Buffer.from('o '), euro.subarray(0, 1)])), []);
+  assert.deepEqual(s.push(Buffer.concat([euro.subarray(1), Buffer.from('\n')])), ['two €']);
+  assert.deepEqual(s.push(Buffer.from('0123456789abcdefXY\n')), ['01234567', '89abcdef', 'XY']);
+  assert.deepEqual(s.push(Buffer.from('0123456789')), ['01234567'], 'a line with no end yet is cut too');
+  assert.deepEqual(s.end(), ['89']);
+  assert.deepEqual(s.end(), []);
+});
+
+test('a capped file: past the cap it becomes .1 and a new one starts; never more than the cap each', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'aios-log-'));
+  const f = new CappedFile(join(dir, 'svc.log'), 100);
+  for (let i = 0; i < 30; i++) f.write(`line ${String(i).padStart(2, '0')}\n`); // 8 bytes each
+  f.close();
+  assert.deepEqual((await readdir(dir)).sort(), ['svc.log', 'svc.log.1']);
+  const now = await readFile(join(dir, 'svc.log'), 'utf8');
+  const before = await readFile(join(dir, 'svc.log.1'), 'utf8');
+  assert.ok((await stat(join(dir, 'svc.log'))).size <= 100 && (await stat(join(dir, 'svc.log.1'))).size <= 100);
+  assert.ok(now.endsWith('line 29\n'), 'the newest line is kept');
+  assert.equal(`${before}${now}`.split('\n').filter(Boolean).at(0), 'line 12', 'whole files of the oldest lines went first (12 lines of 8 bytes fit in 100)');
+  const big = new CappedFile(join(dir, 'big.log'), 10);
+  big.write('0123456789ABCDEF');
+  big.close();
+  assert.equal(await readFile(join(dir, 'big.log'), 'utf8'), '6789ABCDEF', 'one write over the cap keeps its tail');
+});
+
+test('a flood: the console gets N lines a second and a count of the rest; the file gets every line', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'aios-log-'));
+  const shown: string[] = [];
+  let now = 10_000;
+  const log = new ServiceLog('chatty', { dir, maxBytes: 1 << 20, consoleLinesPerSecond: 3, console: (l) => shown.push(l), now: () => now });
+  log.lines(['a', 'b', 'c', 'd', 'e']);
+  now += 1000;
+  log.lines(['f']);
+  log.close();
+  log.lines(['after close']);
+  assert.deepEqual(shown, [
+    'chatty: a',
+    'chatty: b',
+    'chatty: c',
+    `chatty: (2 more line(s) in ${dir}/chatty.log only: over 3 per second)`,
+    'chatty: f',
+    'chatty: after close',
+  ]);
+  assert.equal(await readFile(join(dir, 'chatty.log'), 'utf8'), 'a\nb\nc\nd\ne\nf\n', 'closed: /run can be unmounted');
+});
+
+test('a supervised service: stdout and stderr reach the console with its name and /run/aios/log/<name>.log', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'aios-root-'));
+  const shown: string[] = [];
+  const sup = new Supervisor(
+    new FsRoot(root),
+    () => {},
+    (l) => shown.push(l),
+  );
+  sup.start(ownService({ name: 'talker', command: '/bin/sh', args: ['-c', 'echo out-line; echo err-line >&2; printf "no newline"'], restart: 'never' }));
+  for (let i = 0; i < 100 && sup.info()[0]!.state === 'running'; i++) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(shown.sort(), ['talker: err-line', 'talker: no newline', 'talker: out-line']);
+  assert.equal(sup.info()[0]!.log, '/run/aios/log/talker.log');
+  const file = await readFile(join(root, 'run/aios/log/talker.log'), 'utf8');
+  assert.deepEqual(file.split('\n').filter(Boolean).sort(), ['err-line', 'no newline', 'out-line']);
+  await sup.stopAll(1000);
+});
