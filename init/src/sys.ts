@@ -1,4 +1,3 @@
-// Static, not import(): a single executable with a code cache has no dynamic import of built-ins.
 import * as sea from 'node:sea';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -3,7 +3,7 @@ import type { BuildOptions } from 'esbuild';
 export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 export function seaConfig(main: string, output: string, addon: string): Record<string, unknown> {
-  return { main, output, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: true, assets: { 'aios_sys.node': addon } };
+  return { main, output, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets: { 'aios_sys.node': addon } };
 }
 
 export function postjectArgs(binary: string, blob: string): string[] {
@@ -15,8 +15,8 @@ export function addonCompileArgs(source: string, output: string, includeDir: str
 }
 
 /**
- * aios-init as one CommonJS file. The executable carries V8's code cache of it (useCodeCache), and
- * such a main script cannot import() at run time: every module must be bundled or required.
+ * aios-init as one CommonJS file. No V8 code cache goes with it (useCodeCache): V8 writes a
+ * different one on every build, and two builds of the same inputs must give the same image.
  */
 export function initBundleOptions(entry: string, outfile: string): BuildOptions {
   return {

@@ -58,16 +58,13 @@ test("the mformat wrapper pins the EFI partition's FAT serial", async () => {
   assert.equal(mformatWrapper(0x6af85a61), '#!/bin/sh\nexec /usr/bin/mformat -N 6af85a61 "$@"\n');
 });
 
-test('aios-init bundles into one file with a code cache and nothing left to import() at run time', async () => {
+test('aios-init is one bundled file, with no code cache: V8 writes a different one each build', async () => {
   const { build } = await import('esbuild');
   const { mkdtemp, readFile } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const out = join(await mkdtemp(join(tmpdir(), 'aios-bundle-')), 'aios-init.cjs');
   await build(initBundleOptions(join(import.meta.dirname, '../../../init/src/main.ts'), out));
-  const code = await readFile(out, 'utf8');
-  assert.equal(seaConfig('/b/main.cjs', '/b/blob', '/b/a.node').useCodeCache, true);
-  // V8 refuses import() from a main script that comes with a code cache ("A dynamic import callback was not specified").
-  assert.doesNotMatch(code, /\bimport\(/, 'a dynamic import in the bundle');
-  assert.match(code, /require\("node:sea"\)/);
+  assert.doesNotMatch(await readFile(out, 'utf8'), /require\("\.\/|from "\.\//, 'every module of init/src is inside the bundle');
+  assert.equal(seaConfig('/b/main.cjs', '/b/blob', '/b/a.node').useCodeCache, false, 'images must be byte-identical across builds');
 });
