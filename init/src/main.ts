@@ -58,8 +58,10 @@ export async function run(): Promise<void> {
 
   let sys: Sys;
   let addon: BootReport['addon'] = { loaded: true };
+  const addonAt = performance.now();
   try {
     sys = await loadAddon();
+    steps.push({ name: 'system-call addon', ms: Math.round(performance.now() - addonAt), ok: true });
   } catch (err) {
     addon = { loaded: false, error: (err as Error).message };
     log.warn(`system-call addon not loaded: ${addon.error}; the machine stays up without mounts, modules and network set by aios-init`);
@@ -84,7 +86,14 @@ export async function run(): Promise<void> {
   const fstab = existsSync('/etc/fstab') ? readFileSync('/etc/fstab', 'utf8') : '';
   await step('mount /etc/fstab', () => mountFstab(sys, fs, fstab, (m) => log.warn(m)));
 
+  const configAt = performance.now();
   const { config, errors } = loadInitConfig(CONFIG_PATH);
+  steps.push({
+    name: 'read init.json',
+    ms: Math.round(performance.now() - configAt),
+    ok: !errors.length,
+    ...(errors.length ? { detail: `${errors.length} key(s) rejected; defaults used` } : {}),
+  });
   if (errors.length) log.warn(`${CONFIG_PATH}: defaults used for:\n${formatErrors(errors)}`);
   await step('hostname', () => sys.sethostname(config.hostname));
 
@@ -189,7 +198,11 @@ export async function run(): Promise<void> {
       shuttingDown = false;
     }
   };
-  log.raw(formatReportLine(current()));
+  const reportAt = performance.now();
+  const line = formatReportLine(current());
+  const built = performance.now() - reportAt;
+  log.raw(line);
+  log.info(`boot report made in ${Math.round(built)} ms, written to the console in ${Math.round(performance.now() - reportAt - built)} ms`);
   power.ready((how, why) => void shutdown(how, why));
   if (config.statusPort && !shuttingDown) {
     const { serveStatus } = await import('./status-server.ts');
