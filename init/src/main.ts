@@ -33,17 +33,20 @@ export async function run(): Promise<void> {
   const log = new Log();
   const fs = new FsRoot('/');
   const steps: BootReport['steps'] = [];
+  /** Put a step that began at `t0` into the report; its duration in ms. */
+  const record = (name: string, t0: number, ok: boolean, detail?: string): number => {
+    const ms = Math.round(performance.now() - t0);
+    steps.push({ name, ms, ok, ...(detail ? { detail } : {}) });
+    return ms;
+  };
   const step = async <T>(name: string, fn: () => T | Promise<T>): Promise<T | undefined> => {
     const t0 = performance.now();
     try {
       const v = await fn();
-      const ms = Math.round(performance.now() - t0);
-      steps.push({ name, ms, ok: true });
-      log.info(`${name} (${ms} ms)`);
+      log.info(`${name} (${record(name, t0, true)} ms)`);
       return v;
     } catch (err) {
-      const ms = Math.round(performance.now() - t0);
-      steps.push({ name, ms, ok: false, detail: (err as Error).message });
+      const ms = record(name, t0, false, (err as Error).message);
       log.warn(`${name} failed after ${ms} ms: ${(err as Error).message}`);
       return undefined;
     }
@@ -61,7 +64,7 @@ export async function run(): Promise<void> {
   const addonAt = performance.now();
   try {
     sys = await loadAddon();
-    steps.push({ name: 'system-call addon', ms: Math.round(performance.now() - addonAt), ok: true });
+    record('system-call addon', addonAt, true);
   } catch (err) {
     addon = { loaded: false, error: (err as Error).message };
     log.warn(`system-call addon not loaded: ${addon.error}; the machine stays up without mounts, modules and network set by aios-init`);
@@ -88,12 +91,7 @@ export async function run(): Promise<void> {
 
   const configAt = performance.now();
   const { config, errors } = loadInitConfig(CONFIG_PATH);
-  steps.push({
-    name: 'read init.json',
-    ms: Math.round(performance.now() - configAt),
-    ok: !errors.length,
-    ...(errors.length ? { detail: `${errors.length} key(s) rejected; defaults used` } : {}),
-  });
+  record('read init.json', configAt, !errors.length, errors.length ? `${errors.length} key(s) rejected; defaults used` : undefined);
   if (errors.length) log.warn(`${CONFIG_PATH}: defaults used for:\n${formatErrors(errors)}`);
   await step('hostname', () => sys.sethostname(config.hostname));
 

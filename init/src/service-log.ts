@@ -1,9 +1,11 @@
 import { closeSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 
-/** Where each service's output is kept, on the tmpfs /run: `<dir>/<name>.log`. */
+/** Where each service's output is kept, on the tmpfs /run. */
 export const LOG_DIR = '/run/aios/log';
+export const logFile = (name: string): string => `${LOG_DIR}/${name}.log`;
 /** Longer lines are cut into pieces of this many characters, so no line grows without end in memory. */
 export const MAX_LINE = 4096;
 
@@ -81,7 +83,8 @@ export class CappedFile {
 }
 
 export interface ServiceLogOptions {
-  dir: string;
+  /** The file as aios-init opens it (logFile(name) under its FsRoot). */
+  path: string;
   maxBytes: number;
   /** Console lines a service may write per second; the rest go to its file only. */
   consoleLinesPerSecond: number;
@@ -108,7 +111,7 @@ export class ServiceLog {
   ) {}
 
   get path(): string {
-    return `${this.o.dir}/${this.name}.log`;
+    return this.o.path;
   }
 
   /** Read a child's stdout or stderr until it closes. */
@@ -166,7 +169,7 @@ export class ServiceLog {
     if (this.fileError) return;
     try {
       if (!this.file) {
-        mkdirSync(this.o.dir, { recursive: true, mode: 0o750 });
+        mkdirSync(dirname(this.o.path), { recursive: true, mode: 0o750 });
         this.file = new CappedFile(this.path, this.o.maxBytes);
       }
       this.file.write(`${lines.join('\n')}\n`);

@@ -4,7 +4,7 @@ import type { ServiceInfo } from '../../common/boot-report.ts';
 import type { InitConfig } from './config.ts';
 import type { FsRoot } from './fsroot.ts';
 import { spawnTracked } from './children.ts';
-import { LOG_DIR, ServiceLog } from './service-log.ts';
+import { logFile, ServiceLog } from './service-log.ts';
 
 type ServiceSpec = InitConfig['services'][number];
 
@@ -81,7 +81,7 @@ export class Supervisor {
     let l = this.logs.get(s.name);
     if (!l) {
       l = new ServiceLog(s.name, {
-        dir: this.fs.p(LOG_DIR),
+        path: this.fs.p(logFile(s.name)),
         maxBytes: s.logMaxKB * 1024,
         consoleLinesPerSecond: s.consoleLinesPerSecond,
         console: this.console,
@@ -149,7 +149,7 @@ export class Supervisor {
       const out = this.serviceLog(spec);
       out.attach(child.stdout);
       out.attach(child.stderr);
-      r.info.log = `${LOG_DIR}/${spec.name}.log`;
+      r.info.log = logFile(spec.name);
     }
     r.child = child;
     r.startedAt = performance.now();

@@ -42,7 +42,13 @@ test('a flood: the console gets N lines a second and a count of the rest; the fi
   const dir = await mkdtemp(join(tmpdir(), 'aios-log-'));
   const shown: string[] = [];
   let now = 10_000;
-  const log = new ServiceLog('chatty', { dir, maxBytes: 1 << 20, consoleLinesPerSecond: 3, console: (l) => shown.push(l), now: () => now });
+  const log = new ServiceLog('chatty', {
+    path: join(dir, 'chatty.log'),
+    maxBytes: 1 << 20,
+    consoleLinesPerSecond: 3,
+    console: (l) => shown.push(l),
+    now: () => now,
+  });
   log.lines(['a', 'b', 'c', 'd', 'e']);
   now += 1000;
   log.lines(['f']);
