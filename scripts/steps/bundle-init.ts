@@ -30,7 +30,13 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
     // The node binary itself becomes aios-init; esbuild and postject make it.
     files: { node: process.execPath, postject: createRequire(import.meta.url).resolve('postject/package.json') },
     tools: ['gcc'],
-    values: { esbuild: esbuildVersion },
+    // The bundle and SEA settings are inputs too: a change to them must not reuse an old binary.
+    values: {
+      esbuild: esbuildVersion,
+      bundle: JSON.stringify(initBundleOptions('main.ts', 'out.cjs')),
+      sea: JSON.stringify(seaConfig('main', 'blob', 'addon')),
+      addon: addonCompileArgs('src', 'out', 'include').join(' '),
+    },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     ctx.log.info('compiling the system-call addon');
