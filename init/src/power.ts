@@ -1,4 +1,4 @@
-import { createReadStream, readdirSync, readFileSync } from 'node:fs';
+import { open, read, readdirSync, readFileSync } from 'node:fs';
 import type { FsRoot } from './fsroot.ts';
 
 const EV_KEY = 1;
@@ -33,19 +33,36 @@ export function powerButtons(fs: FsRoot): string[] {
     .map((n) => fs.p(`/dev/input/${n}`));
 }
 
-/** Call `onPress` when any power button is pressed. Returns the devices watched. */
+/**
+ * Call `onPress` when any power button is pressed. Returns the devices watched. A plain read loop
+ * (fs.read on the thread pool), not a ReadStream: the stream modules cost PID 1 some 50 ms to load
+ * under TCG, before anything else may start.
+ */
 export function watchPowerButton(fs: FsRoot, onPress: () => void, log: (m: string) => void): string[] {
   const devices = powerButtons(fs);
   for (const dev of devices) {
-    let pending = Buffer.alloc(0);
-    const stream = createReadStream(dev, { highWaterMark: EVENT_SIZE * 8 });
-    stream.on('data', (chunk) => {
-      pending = Buffer.concat([pending, chunk as Buffer]);
-      const whole = pending.length - (pending.length % EVENT_SIZE);
-      if (hasPowerPress(pending.subarray(0, whole))) onPress();
-      pending = pending.subarray(whole);
+    open(dev, 'r', (err, fd) => {
+      if (err) return log(`power button ${dev}: ${err.message}`);
+      readEvents(fd, onPress, (e) => log(`power button ${dev}: ${e.message}`));
     });
-    stream.on('error', (err) => log(`power button ${dev}: ${err.message}`));
   }
   return devices;
+}
+
+/** Read whole evdev events from `fd` for good, calling `onPress` at each power key-down. */
+export function readEvents(fd: number, onPress: () => void, onError: (err: Error) => void): void {
+  const buf = Buffer.alloc(EVENT_SIZE * 8);
+  let have = 0;
+  const next = (): void =>
+    read(fd, buf, have, buf.length - have, null, (err, n) => {
+      if (err) return onError(err);
+      if (n === 0) return onError(new Error('end of file'));
+      have += n;
+      const whole = have - (have % EVENT_SIZE);
+      if (hasPowerPress(buf.subarray(0, whole))) onPress();
+      buf.copy(buf, 0, whole, have);
+      have -= whole;
+      next();
+    });
+  next();
 }

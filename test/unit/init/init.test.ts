@@ -4,8 +4,12 @@ import { join } from 'node:path';
 import { FsRoot } from '../../../init/src/fsroot.ts';
 import { loadInitConfig } from '../../../init/src/config.ts';
 import { declaredMounts, mountPseudo, parseMounts, PSEUDO_MOUNTS } from '../../../init/src/mounts.ts';
-import { reapOrphans, zombieChildren } from '../../../init/src/reaper.ts';
-import { hasPowerPress, powerButtons } from '../../../init/src/power.ts';
+import { reapExited, reapOrphans, zombieChildren } from '../../../init/src/reaper.ts';
+import { hasPowerPress, powerButtons, readEvents } from '../../../init/src/power.ts';
+import { closeSync, open, openSync, writeSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { backoffMs, cgroupFiles, shouldRestart } from '../../../init/src/services.ts';
 import { parseLeaseFile, listInterfaces, dhcpService } from '../../../init/src/network.ts';
 import { parsePressure } from '../../../init/src/status.ts';
@@ -71,19 +75,61 @@ test('orphans: zombies whose parent is us are reaped by pid; our own children ar
   assert.deepEqual(sys.calls, ['waitpid 10']);
 });
 
+test('orphans on SIGCHLD: exited children are reaped in order until one of our own stands first', () => {
+  const sys = fakeSys();
+  sys.exited.push(20, 21, 30, 22);
+  assert.deepEqual(reapExited(sys, new Set([30])), [20, 21], 'pid 30 is left for Node, and 22 behind it for the next round');
+  assert.deepEqual(sys.exited, [30, 22]);
+  sys.exited.shift(); // Node reaps 30
+  assert.deepEqual(reapExited(sys, new Set()), [22]);
+  assert.deepEqual(reapExited(sys, new Set()), [], 'nothing exited: nothing reaped');
+});
+
+/** One struct input_event (64-bit): type, code and value after the 16-byte timestamp. */
+function ev(type: number, code: number, value: number): Buffer {
+  const b = Buffer.alloc(24);
+  b.writeUInt16LE(type, 16);
+  b.writeUInt16LE(code, 18);
+  b.writeInt32LE(value, 20);
+  return b;
+}
+
 test('power button: KEY_POWER key-down is found in evdev events; the device is found by name', async () => {
-  const ev = (type: number, code: number, value: number) => {
-    const b = Buffer.alloc(24);
-    b.writeUInt16LE(type, 16);
-    b.writeUInt16LE(code, 18);
-    b.writeInt32LE(value, 20);
-    return b;
-  };
   assert.equal(hasPowerPress(Buffer.concat([ev(4, 4, 1), ev(1, 116, 1), ev(0, 0, 0)])), true);
   assert.equal(hasPowerPress(ev(1, 116, 0)), false, 'key-up is not a press');
   assert.equal(hasPowerPress(ev(1, 30, 1)), false);
   const root = await fixtureRoot({ 'sys/class/input/event0/device/name': 'Power Button\n', 'sys/class/input/event1/device/name': 'AT Keyboard\n' });
   assert.deepEqual(powerButtons(new FsRoot(root)), [join(root, '/dev/input/event0')]);
+});
+
+test('power button: events split across reads are put together; one press, one call', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'aios-evdev-'));
+  const fifo = join(dir, 'event0');
+  execFileSync('mkfifo', [fifo]);
+  const events = Buffer.concat([...Array.from({ length: 8 }, () => ev(4, 4, 1)), ev(1, 116, 1), ev(0, 0, 0), ev(1, 116, 0)]);
+  let presses = 0;
+  const ended = new Promise<string>((resolve) => {
+    open(fifo, 'r', (err, fd) => {
+      assert.ifError(err);
+      readEvents(
+        fd,
+        () => presses++,
+        (e) => {
+          closeSync(fd);
+          resolve(e.message);
+        },
+      );
+    });
+  });
+  const w = openSync(fifo, 'w');
+  // The press straddles two writes: 8 events and 10 bytes of it, then the rest.
+  writeSync(w, events.subarray(0, 24 * 8 + 10));
+  await new Promise((r) => setTimeout(r, 50));
+  writeSync(w, events.subarray(24 * 8 + 10));
+  closeSync(w);
+  assert.equal(await ended, 'end of file');
+  assert.equal(presses, 1);
+  await rm(dir, { recursive: true });
 });
 
 test('services: restart policy, back-off and cgroup limits', () => {
