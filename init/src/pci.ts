@@ -1,5 +1,4 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { GpuInfo } from '../../common/boot-report.ts';
 import { gpuModules, isDisplayClass } from '../../common/gpu-modules.ts';
 import type { FsRoot } from './fsroot.ts';
@@ -21,6 +20,10 @@ const VENDORS: Record<string, string> = {
   '0x1b36': 'Red Hat (QEMU)',
 };
 
+/**
+ * Every PCI device from its sysfs `uevent`: one read per device gives the IDs, the class and the
+ * bound driver (four reads each cost PID 1 about 80 ms at start under TCG).
+ */
 export function scanPci(fs: FsRoot): PciDevice[] {
   const dir = fs.p('/sys/bus/pci/devices');
   let slots: string[];
@@ -29,24 +32,27 @@ export function scanPci(fs: FsRoot): PciDevice[] {
   } catch {
     return [];
   }
-  const read = (slot: string, f: string) => {
+  return slots.flatMap((slot) => {
     try {
-      return readFileSync(join(dir, slot, f), 'utf8')
-        .trim()
-        .toLowerCase();
+      return [parsePciUevent(slot, readFileSync(`${dir}/${slot}/uevent`, 'utf8'))];
     } catch {
-      return '';
+      return [];
     }
-  };
-  return slots.map((slot) => {
-    let driver: string | null = null;
-    try {
-      driver = basename(readlinkSync(join(dir, slot, 'driver')));
-    } catch {
-      driver = null;
-    }
-    return { slot, vendor: read(slot, 'vendor'), device: read(slot, 'device'), class: read(slot, 'class'), driver };
   });
+}
+
+/** PCI_ID=10DE:2204, PCI_CLASS=30000, DRIVER=nvidia -> the sysfs spellings 0x10de, 0x2204, 0x030000. */
+export function parsePciUevent(slot: string, text: string): PciDevice {
+  const kv = new Map(text.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const [vendor = '', device = ''] = (kv.get('PCI_ID') ?? '').toLowerCase().split(':');
+  const cls = (kv.get('PCI_CLASS') ?? '').toLowerCase();
+  return {
+    slot,
+    vendor: vendor && `0x${vendor}`,
+    device: device && `0x${device}`,
+    class: cls && `0x${cls.padStart(6, '0')}`,
+    driver: kv.get('DRIVER') || null,
+  };
 }
 
 /** Display controllers: PCI class 0x03xxxx. */

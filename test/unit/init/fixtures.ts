@@ -22,12 +22,21 @@ export function pciDevice(slot: string, vendor: string, device: string, cls: str
     [`${base}/device`]: `${device}\n`,
     [`${base}/class`]: `${cls}\n`,
     ...(driver ? { [`${base}/driver`]: { link: `../../../../bus/pci/drivers/${driver}` } } : {}),
+    // As the kernel writes it: upper-case IDs, the class without 0x and leading zeros.
+    [`${base}/uevent`]: [
+      ...(driver ? [`DRIVER=${driver}`] : []),
+      `PCI_CLASS=${cls.slice(2).replace(/^0+/, '').toUpperCase()}`,
+      `PCI_ID=${vendor.slice(2).toUpperCase()}:${device.slice(2).toUpperCase()}`,
+      `PCI_SLOT_NAME=${slot}`,
+      '',
+    ].join('\n'),
   };
 }
 
-/** A Sys that records every call and can be told to fail some. */
-export function fakeSys(fail: Partial<Record<keyof Sys, string>> = {}): Sys & { calls: string[] } {
+/** A Sys that records every call and can be told to fail some; `exited` is its children that have exited, in the kernel's order. */
+export function fakeSys(fail: Partial<Record<keyof Sys, string>> = {}): Sys & { calls: string[]; exited: number[] } {
   const calls: string[] = [];
+  const exited: number[] = [];
   const rec =
     (name: keyof Sys) =>
     (...args: unknown[]) => {
@@ -48,7 +57,14 @@ export function fakeSys(fail: Partial<Record<keyof Sys, string>> = {}): Sys & { 
     sethostname: rec('sethostname'),
     finitModule: rec('finitModule'),
     mknodChar: rec('mknodChar'),
-    waitpid: (pid: number) => (calls.push(`waitpid ${pid}`), { pid, status: 0 }),
+    waitpid: (pid: number) => {
+      calls.push(`waitpid ${pid}`);
+      const i = exited.indexOf(pid);
+      if (i >= 0) exited.splice(i, 1);
+      return { pid, status: 0 };
+    },
+    nextExited: () => exited[0] ?? null,
+    exited,
     linkUp: rec('linkUp'),
     setAddress: rec('setAddress'),
     addDefaultRoute: rec('addDefaultRoute'),

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FsRoot } from '../../../init/src/fsroot.ts';
-import { gpuInfo, isDisplay, modulesFor, scanPci } from '../../../init/src/pci.ts';
+import { gpuInfo, isDisplay, modulesFor, parsePciUevent, scanPci } from '../../../init/src/pci.ts';
 import { loadModules, planModules, readModuleIndex } from '../../../init/src/modules.ts';
 import { fakeSys, fixtureRoot, pciDevice } from './fixtures.ts';
 
@@ -98,4 +98,14 @@ test('built-in code seen only in /sys/module (AppArmor) counts as built in, load
   const root = await fixtureRoot({ 'sys/module/apparmor/parameters/enabled': 'Y', 'sys/module/drm/refcnt': '1' });
   assert.deepEqual(builtinFromSysfs(new FsRoot(root), ['drm']), ['apparmor']);
   assert.deepEqual(builtinFromSysfs(new FsRoot('/nonexistent-aios'), []), []);
+});
+
+test('PCI uevent: IDs and class in the spelling of the sysfs files; no DRIVER line is no driver', () => {
+  const nvidia =
+    'DRIVER=nvidia\nPCI_CLASS=30000\nPCI_ID=10DE:2204\nPCI_SUBSYS_ID=10DE:1454\nPCI_SLOT_NAME=0000:01:00.0\nMODALIAS=pci:v000010DEd00002204sv000010DEsd00001454bc03sc00i00\n';
+  assert.deepEqual(parsePciUevent('0000:01:00.0', nvidia), { slot: '0000:01:00.0', vendor: '0x10de', device: '0x2204', class: '0x030000', driver: 'nvidia' });
+  const bridge = parsePciUevent('0000:00:00.0', 'PCI_CLASS=60000\nPCI_ID=8086:1237\n');
+  assert.equal(bridge.driver, null);
+  assert.equal(bridge.class, '0x060000');
+  assert.equal(parsePciUevent('0000:00:01.0', 'DRIVER=virtio-pci\nPCI_CLASS=FFFF00\nPCI_ID=1AF4:1045\n').class, '0xffff00');
 });
