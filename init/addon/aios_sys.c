@@ -147,6 +147,21 @@ static napi_value js_waitpid(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// nextExited(): the pid of a child that has exited, left waitable (WNOWAIT), or null when none
+// has: the reaper looks before it reaps, so a child that Node started keeps its status for Node.
+static napi_value js_next_exited(napi_env env, napi_callback_info info) {
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  napi_value out;
+  if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
+    if (errno == ECHILD) { napi_get_null(env, &out); return out; }
+    return throw_errno(env, "waitid", errno);
+  }
+  if (si.si_pid == 0) { napi_get_null(env, &out); return out; }
+  napi_create_int32(env, si.si_pid, &out);
+  return out;
+}
+
 static int ifreq_for(const char *name, struct ifreq *ifr) {
   memset(ifr, 0, sizeof *ifr);
   if (strlen(name) >= IFNAMSIZ) { errno = EINVAL; return -1; }
@@ -284,6 +299,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"finitModule", 0, js_finit_module, 0, 0, 0, napi_default, 0},
     {"mknodChar", 0, js_mknod_char, 0, 0, 0, napi_default, 0},
     {"waitpid", 0, js_waitpid, 0, 0, 0, napi_default, 0},
+    {"nextExited", 0, js_next_exited, 0, 0, 0, napi_default, 0},
     {"linkUp", 0, js_link_up, 0, 0, 0, napi_default, 0},
     {"setAddress", 0, js_set_address, 0, 0, 0, napi_default, 0},
     {"addDefaultRoute", 0, js_add_default_route, 0, 0, 0, napi_default, 0},

@@ -6,13 +6,22 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
  */
 export const ownPids = new Set<number>();
 
+let afterOwnReaped: () => void = () => {};
+/** Run `fn` each time Node has reaped a child it started (the orphan reaper's next round). */
+export function onOwnReaped(fn: () => void): void {
+  afterOwnReaped = fn;
+}
+
 export function spawnTracked(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
   const child = spawn(command, args, options);
   if (child.pid) {
     const pid = child.pid;
     ownPids.add(pid);
     // 'close' fires after libuv has reaped the child; until then its zombie is ours, not an orphan.
-    child.once('close', () => ownPids.delete(pid));
+    child.once('close', () => {
+      ownPids.delete(pid);
+      afterOwnReaped();
+    });
   }
   return child;
 }

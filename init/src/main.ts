@@ -4,20 +4,20 @@ import { formatReportLine, type BootReport, type GpuInfo, type ModuleStrategy } 
 import { formatErrors } from '../../common/schema.ts';
 import { loadInitConfig, type InitConfig } from './config.ts';
 import { FsRoot } from './fsroot.ts';
-import { Log } from './log.ts';
+import { Log, writeAll } from './log.ts';
 import { declaredMounts, mountFstab, mountPseudo, unmountAll } from './mounts.ts';
 import { setupModules } from './drivers.ts';
 import { scanPci } from './pci.ts';
 import { readLeases, startNetwork } from './network.ts';
 import { watchPowerButton } from './power.ts';
-import { reapOrphans } from './reaper.ts';
+import { reapExited, reapOrphans } from './reaper.ts';
 import { Supervisor } from './services.ts';
 import { InferenceWatch } from './inference.ts';
 import { PressureWatch } from './pressure.ts';
 import { vramInfo } from './gpu-memory.ts';
 import { buildReport } from './status.ts';
 import type { Server } from 'node:http';
-import { ownPids } from './children.ts';
+import { onOwnReaped, ownPids } from './children.ts';
 import { loadAddon, unavailableSys, type Sys } from './sys.ts';
 import { PowerRequests, type PowerAction } from './signals.ts';
 import { consoleTty, SHELL_FLAG, shellFlag, shellService } from './shell.ts';
@@ -142,15 +142,23 @@ export async function run(): Promise<void> {
     await step('pressure triggers', () => pressure.register(groups, config.pressure.stallUs, config.pressure.windowUs));
   }
 
-  const reap = () => {
+  // Orphans are reaped as they exit (SIGCHLD, and after Node reaps one of its own, which may have
+  // stood first in line); a slow /proc scan is the safety net for anything a round missed.
+  const reaper = (what: () => unknown) => () => {
     try {
-      reapOrphans(sys, fs, ownPids);
+      what();
     } catch (err) {
       log.warn(`reaper: ${(err as Error).message}`);
     }
   };
-  setInterval(reap, 250);
+  const reap = reaper(() => reapExited(sys, ownPids));
   process.on('SIGCHLD', reap);
+  onOwnReaped(reap);
+  setInterval(
+    reaper(() => reapOrphans(sys, fs, ownPids)),
+    5000,
+  ); // also what keeps PID 1's event loop alive when nothing else would
+  reap();
 
   const current = (): BootReport =>
     buildReport(fs, {
@@ -202,6 +210,9 @@ export async function run(): Promise<void> {
   log.raw(line);
   log.info(`boot report made in ${Math.round(built)} ms, written to the console in ${Math.round(performance.now() - reportAt - built)} ms`);
   power.ready((how, why) => void shutdown(how, why));
+  // The first health request loads Node's HTTP client (some 90 ms under TCG); llama-server needs
+  // seconds to load its model, so the watch starts once the machine is ready.
+  if (!shuttingDown) inference?.start();
   if (config.statusPort && !shuttingDown) {
     const { serveStatus } = await import('./status-server.ts');
     status = serveStatus({ port: config.statusPort, bind: config.statusBind, token: config.statusToken }, current, (m) => log.warn(m));
@@ -246,7 +257,6 @@ function watchInference(config: InitConfig, supervisor: Supervisor, log: Log): I
     { info: (n) => supervisor.info().find((s) => s.name === n), startedAt: (n) => supervisor.startedAt(n), restart: (n, why) => supervisor.restart(n, why) },
     (m) => log.info(m),
   );
-  w.start();
   return w;
 }
 
@@ -256,6 +266,6 @@ function emptyStrategy(config: InitConfig): ModuleStrategy {
 
 run().catch((err: Error) => {
   // Never exit: PID 1 exiting panics the kernel. Say what happened and keep the loop alive.
-  process.stdout.write(`aios-init: fatal during boot: ${err.stack ?? err.message}\n`);
+  writeAll(1, `aios-init: fatal during boot: ${err.stack ?? err.message}\n`);
   setInterval(() => {}, 1 << 30);
 });

@@ -39,3 +39,17 @@ export function reapOrphans(sys: Sys, fs: FsRoot, own: ReadonlySet<number>, self
   }
   return reaped;
 }
+
+/**
+ * Reap the orphans that have exited, on SIGCHLD, without reading /proc: look at the next exited
+ * child (WNOWAIT) and reap it unless Node started it. An exited child of Node's own stops the
+ * round, since it stays first in line until Node reaps it; call again once Node has.
+ */
+export function reapExited(sys: Sys, own: ReadonlySet<number>): number[] {
+  const reaped: number[] = [];
+  for (let pid = sys.nextExited(); pid !== null && !own.has(pid); pid = sys.nextExited()) {
+    if (!sys.waitpid(pid)) break; // someone else reaped it between the look and the wait
+    reaped.push(pid);
+  }
+  return reaped;
+}

@@ -15,6 +15,8 @@ export interface Sys {
   mknodChar(path: string, mode: number, major: number, minor: number): void;
   /** Reap `pid` if it has exited (WNOHANG); null when it has not. */
   waitpid(pid: number): { pid: number; status: number } | null;
+  /** A child that has exited, left unreaped (waitid WNOWAIT); null when none has. */
+  nextExited(): number | null;
   linkUp(name: string): void;
   setAddress(name: string, ip: string, netmask: string): void;
   addDefaultRoute(gateway: string): void;
@@ -77,6 +79,7 @@ export function unavailableSys(reason: string): Sys {
     finitModule: no('finit_module'),
     mknodChar: no('mknod'),
     waitpid: () => null,
+    nextExited: () => null,
     linkUp: no('link up'),
     setAddress: no('set address'),
     addDefaultRoute: no('add default route'),
