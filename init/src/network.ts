@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 
 /** busybox puts its applets in different directories across versions. */
 const UDHCPC = ['/sbin/udhcpc', '/usr/sbin/udhcpc', '/bin/udhcpc', '/usr/bin/udhcpc'];
@@ -157,6 +157,11 @@ export function startNetwork(
       return notes;
     }
     if (cfg.dhcp && udhcpc) {
+      try {
+        mkdirSync(fs.p(LEASE_DIR), { recursive: true }); // so that the script need not fork a mkdir
+      } catch {
+        /* the script makes it */
+      }
       startService(dhcpService(i.name, udhcpc));
       const deadline = performance.now() + cfg.dhcpTimeoutSeconds * 1000;
       while (performance.now() < deadline) {
@@ -165,7 +170,7 @@ export function startNetwork(
           return [
             `${i.name} ${lease.ip}/${lease.subnet} by DHCP from ${lease.server ?? '?'}${lease.router ? ` via ${lease.router}` : ''}, lease ${lease.leaseSeconds ?? '?'} s`,
           ];
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 20));
       }
       log(`${i.name}: no DHCP lease within ${cfg.dhcpTimeoutSeconds} s (udhcpc keeps asking)`);
     } else if (cfg.dhcp) log(`${i.name}: no udhcpc in the image (${UDHCPC.join(', ')})`);
