@@ -100,6 +100,17 @@ export async function run(): Promise<void> {
     (m) => log.info(m),
     (line) => log.raw(line),
   );
+  const cmdline = readFileSync(fs.p('/proc/cmdline'), 'utf8');
+  const shell = consoleShell(fs, config, cmdline);
+  if (shell.tty && config.services.some((s) => s.name === 'shell'))
+    log.warn('console shell: init.json already has a service named "shell"; that one runs instead');
+  else if (shell.tty) config.services.push(shellService(shell.tty));
+  log.info(`console shell: ${shell.on ? `on ${shell.tty ?? 'no terminal'}` : 'off'} (${shell.why})`);
+  const nonce = probeNonce(cmdline);
+  if (nonce) {
+    config.services.push(probeService(nonce));
+    log.info(`check probe: on (kernel command line ${PROBE_FLAG})`);
+  }
   // DHCP on the interfaces there now runs while the modules load; those that come with a module
   // start after it. The leases are awaited before the services start.
   const handled = new Set<string>();
@@ -113,6 +124,8 @@ export async function run(): Promise<void> {
       handled,
     );
   const leases = (await step('network start', network)) ?? [];
+  // After DHCP's own cgroup: cgroup creation is serialised in the kernel, and udhcpc goes first.
+  const cgroupsMade = supervisor.prepare(config.services);
   const strategy = await step('modules', () => setupModules(sys, fs, config, log));
   const gpus = strategy?.gpus ?? [];
   await step('network', async () => {
@@ -120,18 +133,10 @@ export async function run(): Promise<void> {
     if (notes.length) log.info(`network: ${notes.join(', ')}`);
   });
 
-  const cmdline = readFileSync(fs.p('/proc/cmdline'), 'utf8');
-  const shell = consoleShell(fs, config, cmdline);
-  if (shell.tty && config.services.some((s) => s.name === 'shell'))
-    log.warn('console shell: init.json already has a service named "shell"; that one runs instead');
-  else if (shell.tty) config.services.push(shellService(shell.tty));
-  log.info(`console shell: ${shell.on ? `on ${shell.tty ?? 'no terminal'}` : 'off'} (${shell.why})`);
-  const nonce = probeNonce(cmdline);
-  if (nonce) {
-    config.services.push(probeService(nonce));
-    log.info(`check probe: on (kernel command line ${PROBE_FLAG})`);
-  }
-  await step('services', () => config.services.forEach((s) => supervisor.start(s)));
+  await step('services', async () => {
+    await cgroupsMade;
+    config.services.forEach((s) => supervisor.start(s));
+  });
   const inference = config.inference.service ? watchInference(config, supervisor, log) : undefined;
   const pressure = new PressureWatch(sys, fs, (m) => log.info(m));
   if (config.pressure.stallUs) {

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdir, mkdirSync, openSync, writeFile, writeFileSync } from 'node:fs';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { ServiceInfo } from '../../common/boot-report.ts';
 import type { InitConfig } from './config.ts';
@@ -69,6 +69,9 @@ export function unrunnable(code: number | null, command: string): string | undef
 export class Supervisor {
   private services = new Map<string, Running>();
   private logs = new Map<string, ServiceLog>();
+  /** Cgroups made, by service name. */
+  private made = new Map<string, string>();
+  private parent: string | null | undefined;
   private stopping = false;
   constructor(
     private readonly fs: FsRoot,
@@ -91,8 +94,9 @@ export class Supervisor {
     return l;
   }
 
-  /** Create /sys/fs/cgroup/aios/<name> with the limits; null when cgroups are not usable. */
-  private cgroup(s: ServiceSpec): string | null {
+  /** /sys/fs/cgroup/aios with its controllers on, once; null when cgroups are not usable. */
+  private cgroupParent(): string | null {
+    if (this.parent !== undefined) return this.parent;
     const root = this.fs.p('/sys/fs/cgroup');
     try {
       for (const dir of [root, `${root}/aios`]) {
@@ -105,7 +109,22 @@ export class Supervisor {
           }
         }
       }
-      const dir = `${root}/aios/${s.name}`;
+      this.parent = `${root}/aios`;
+    } catch (err) {
+      this.log(`no cgroups for services (${(err as Error).message})`);
+      this.parent = null;
+    }
+    return this.parent;
+  }
+
+  /** Create /sys/fs/cgroup/aios/<name> with the limits; null when cgroups are not usable. */
+  private cgroup(s: ServiceSpec): string | null {
+    const made = this.made.get(s.name);
+    if (made) return made;
+    const parent = this.cgroupParent();
+    if (!parent) return null;
+    try {
+      const dir = `${parent}/${s.name}`;
       mkdirSync(dir, { recursive: true });
       for (const [f, v] of Object.entries(cgroupFiles(s))) {
         try {
@@ -114,11 +133,40 @@ export class Supervisor {
           this.log(`service ${s.name}: ${f}=${v}: ${(err as Error).message}`);
         }
       }
+      this.made.set(s.name, dir);
       return dir;
     } catch (err) {
       this.log(`service ${s.name}: no cgroup (${(err as Error).message})`);
       return null;
     }
+  }
+
+  /**
+   * Make the cgroups of services that start later on the thread pool, which runs beside PID 1's
+   * own work (a memory cgroup's mkdir takes some 35 ms under TCG). Resolves when all are made;
+   * start() makes any that failed here itself, and says why.
+   */
+  prepare(specs: readonly ServiceSpec[]): Promise<void> {
+    const parent = this.cgroupParent();
+    if (!parent) return Promise.resolve();
+    const made = (s: ServiceSpec) =>
+      new Promise<void>((resolve) => {
+        const dir = `${parent}/${s.name}`;
+        mkdir(dir, (err) => {
+          if (err && err.code !== 'EEXIST') return resolve();
+          const files = Object.entries(cgroupFiles(s));
+          let left = files.length;
+          let ok = true;
+          for (const [f, v] of files)
+            writeFile(`${dir}/${f}`, v, (e) => {
+              ok &&= !e;
+              if (--left) return;
+              if (ok) this.made.set(s.name, dir);
+              resolve();
+            });
+        });
+      });
+    return Promise.all(specs.filter((s) => !this.made.has(s.name)).map(made)).then(() => {});
   }
 
   start(spec: ServiceSpec): void {

@@ -82,3 +82,29 @@ test('a supervised service: stdout and stderr reach the console with its name an
   assert.deepEqual(file.split('\n').filter(Boolean).sort(), ['err-line', 'no newline', 'out-line']);
   await sup.stopAll(1000);
 });
+
+test('cgroups made ahead on the thread pool carry the limits, and the service starts in its own', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'aios-root-'));
+  const logged: string[] = [];
+  const sup = new Supervisor(
+    new FsRoot(root),
+    (m) => logged.push(m),
+    () => {},
+  );
+  const a = ownService({ name: 'a', command: '/bin/sh', args: ['-c', 'exit 0'], restart: 'never', memoryMax: '64M', cpuWeight: 200 });
+  const b = ownService({ name: 'b', command: '/bin/sh', args: ['-c', 'exit 0'], restart: 'never' });
+  await sup.prepare([a, b]);
+  const cg = (n: string, f: string) => readFile(join(root, 'sys/fs/cgroup/aios', n, f), 'utf8');
+  assert.equal(await cg('a', 'memory.max'), '64M');
+  assert.equal(await cg('a', 'cpu.weight'), '200');
+  assert.equal(await cg('b', 'memory.max'), 'max');
+  sup.start(a);
+  assert.equal(sup.info()[0]!.cgroup, join(root, 'sys/fs/cgroup/aios/a'));
+  for (let i = 0; i < 100 && sup.info()[0]!.state === 'running'; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.match(await cg('a', 'cgroup.procs'), /^\d+\n$/, 'the wrapper put itself in the cgroup before exec');
+  assert.deepEqual(
+    logged.filter((m) => /cgroup/.test(m)),
+    [],
+  );
+  await sup.stopAll(1000);
+});
