@@ -39,7 +39,23 @@ test('pseudo filesystems: what stage 1 mounted is kept, the rest mounted once', 
     r.mounted,
     PSEUDO_MOUNTS.map((m) => m.target).filter((t) => !['/proc', '/sys', '/dev'].includes(t)),
   );
-  assert.ok(sys.calls.some((c) => c.includes('cgroup2')));
+  assert.ok(sys.calls.some((c) => c.includes('cgroup2') && c.endsWith('favordynmods')));
+});
+
+test('cgroup2 without favordynmods (a kernel before 6.0 says EINVAL): mounted without it', async () => {
+  const root = await fixtureRoot({ 'proc/mounts': 'proc /proc proc rw 0 0\n' });
+  const sys = fakeSys();
+  const mount = sys.mount;
+  sys.mount = (...a) => {
+    if (a[4].includes('favordynmods')) throw Object.assign(new Error('Invalid argument'), { code: 'EINVAL' });
+    return mount(...a);
+  };
+  const r = mountPseudo(sys, new FsRoot(root), () => {});
+  assert.ok(r.mounted.includes('/sys/fs/cgroup'));
+  assert.deepEqual(
+    sys.calls.filter((c) => c.includes('cgroup2')),
+    [`mount cgroup2 ${join(root, '/sys/fs/cgroup')} cgroup2 14 `.trim()],
+  );
 });
 
 test('a failing mount is reported and the others go on', async () => {
