@@ -23,6 +23,7 @@ import { PowerRequests, type PowerAction } from './signals.ts';
 import { consoleTty, SHELL_FLAG, shellFlag, shellService } from './shell.ts';
 import { probeNonce, probeService } from './probe.ts';
 import { PROBE_FLAG } from '../../common/probe.ts';
+import { notPid1 } from './pid1.ts';
 
 const CONFIG_PATH = '/etc/aios/init.json';
 // Evaluated once every module of the bundle has been: what Node and loading our own code cost.
@@ -269,8 +270,13 @@ function emptyStrategy(config: InitConfig): ModuleStrategy {
   return { always: config.modules.always, detected: [], never: config.modules.never, refused: [], missing: [], builtin: [], planned: [] };
 }
 
-run().catch((err: Error) => {
-  // Never exit: PID 1 exiting panics the kernel. Say what happened and keep the loop alive.
-  writeAll(1, `aios-init: fatal during boot: ${err.stack ?? err.message}\n`);
-  setInterval(() => {}, 1 << 30);
-});
+const refused = notPid1(process.pid);
+if (refused) {
+  writeAll(2, refused);
+  process.exitCode = 2;
+} else
+  run().catch((err: Error) => {
+    // Never exit: PID 1 exiting panics the kernel. Say what happened and keep the loop alive.
+    writeAll(1, `aios-init: fatal during boot: ${err.stack ?? err.message}\n`);
+    setInterval(() => {}, 1 << 30);
+  });

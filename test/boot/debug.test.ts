@@ -50,6 +50,11 @@ for (const [command, kernelSays, exits] of [
       // DHCP by a udhcpc that stays up to renew, and resolv.conf from the lease's DNS server.
       vm.type('echo DNS-$(grep -c "^nameserver 10.0.2.3$" /etc/resolv.conf)-UDHCPC-$(pidof udhcpc | wc -w)\n');
       await vm.waitFor(/DNS-1-UDHCPC-1\r?\n/, 30_000);
+      if (command === 'poweroff') {
+        // aios-init started from the shell refuses to be a second init: no second udhcpc.
+        vm.type('/usr/sbin/aios-init; echo RC-$?-UDHCPC-$(pidof udhcpc | wc -w)\n');
+        await vm.waitFor(/it is process \d+, so it did nothing\.[\s\S]*RC-2-UDHCPC-1\r?\n/, 60_000);
+      }
       if (command === 'halt') {
         // busybox halt is SIGUSR1, on which Node opens its inspector unless PID 1 handles it. A
         // watcher that outlives the shell's SIGTERM looks for port 9229 (0x2405) until the halt.

@@ -43,3 +43,11 @@ test('console shell: the kernel flag turns it on or off, the console terminal is
   assert.equal(svc.tty, '/dev/ttyS0');
   assert.equal(svc.restart, 'always');
 });
+
+test('aios-init does nothing unless it is process 1, and says why', async () => {
+  const { notPid1 } = await import('../../../init/src/pid1.ts');
+  assert.equal(notPid1(1), null);
+  const why = notPid1(130);
+  assert.match(why ?? '', /runs only as process 1; it is process 130, so it did nothing/);
+  assert.ok(why?.endsWith('\n'));
+});
