@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { grubConfig, grubMkrescueArgs, mke2fsArgs, mksquashfsArgs, sfdiskScript, uuidFrom } from '../../../scripts/images/commands.ts';
 import { addonCompileArgs, initBundleOptions, postjectArgs, seaConfig, SEA_FUSE } from '../../../scripts/init/sea.ts';
 import { parseLddList } from '../../../scripts/lib/elf.ts';
+import { scratchDir } from '../scratch.ts';
 
 test("the GRUB entry is the spec's, adapted to the live medium", () => {
   const cfg = grubConfig('quiet loglevel=3');
@@ -60,10 +61,9 @@ test("the mformat wrapper pins the EFI partition's FAT serial", async () => {
 
 test('aios-init is one bundled file, with no code cache: V8 writes a different one each build', async () => {
   const { build } = await import('esbuild');
-  const { mkdtemp, readFile } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
+  const { readFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
-  const out = join(await mkdtemp(join(tmpdir(), 'aios-bundle-')), 'aios-init.cjs');
+  const out = join(scratchDir('aios-bundle-'), 'aios-init.cjs');
   await build(initBundleOptions(join(import.meta.dirname, '../../../init/src/main.ts'), out));
   assert.doesNotMatch(await readFile(out, 'utf8'), /require\("\.\/|from "\.\//, 'every module of init/src is inside the bundle');
   assert.equal(seaConfig('/b/main.cjs', '/b/blob', '/b/a.node').useCodeCache, false, 'images must be byte-identical across builds');

@@ -1,20 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { addonCompileArgs } from '../../../scripts/init/sea.ts';
 import { NODE_INCLUDE_DIRS } from '../../../scripts/doctor/tools.ts';
 import type { Sys } from '../../../init/src/sys.ts';
+import { scratchDir } from '../scratch.ts';
 
 /** The system-call addon itself, compiled as the build compiles it, for what needs no root. */
 async function loadRealAddon(): Promise<{ sys: Sys; cleanup: () => Promise<void> }> {
   const include = NODE_INCLUDE_DIRS.find((d) => existsSync(join(d, 'node_api.h')));
   assert.ok(include, `node_api.h in one of ${NODE_INCLUDE_DIRS.join(', ')}`);
-  const dir = await mkdtemp(join(tmpdir(), 'aios-addon-'));
+  const dir = scratchDir('aios-addon-');
   const out = join(dir, 'aios_sys.node');
   execFileSync('gcc', addonCompileArgs(join(import.meta.dirname, '../../../init/addon/aios_sys.c'), out, include));
   const mod = { exports: {} as Sys };

@@ -1,11 +1,11 @@
-import { mkdtemp, mkdir, writeFile, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile, symlink } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import type { Sys } from '../../../init/src/sys.ts';
+import { scratchDir } from '../scratch.ts';
 
 /** Build a fixture root from a map of path -> file content (or { link } for a symlink). */
 export async function fixtureRoot(files: Record<string, string | { link: string }>): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'aios-root-'));
+  const root = scratchDir('aios-root-');
   for (const [p, v] of Object.entries(files)) {
     const full = join(root, p);
     await mkdir(dirname(full), { recursive: true });

@@ -14,6 +14,7 @@ import { backoffMs, cgroupFiles, shouldRestart } from '../../../init/src/service
 import { parseLeaseFile, listInterfaces, dhcpService } from '../../../init/src/network.ts';
 import { parsePressure } from '../../../init/src/status.ts';
 import { fakeSys, fixtureRoot } from './fixtures.ts';
+import { scratchDir } from '../scratch.ts';
 
 test('a broken init.json: each bad key is reported and defaults are used; a missing file is defaults', async () => {
   const root = await fixtureRoot({
@@ -119,7 +120,7 @@ test('power button: KEY_POWER key-down is found in evdev events; the device is f
 });
 
 test('power button: events split across reads are put together; one press, one call', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'aios-evdev-'));
+  const dir = scratchDir('aios-evdev-');
   const fifo = join(dir, 'event0');
   execFileSync('mkfifo', [fifo]);
   const events = Buffer.concat([...Array.from({ length: 8 }, () => ev(4, 4, 1)), ev(1, 116, 1), ev(0, 0, 0), ev(1, 116, 0)]);
@@ -164,6 +165,7 @@ test('services: restart policy, back-off and cgroup limits', () => {
     memoryMax: '4G',
     cpuset: '0-1',
     tty: '',
+    waitForNetwork: false,
     stableSeconds: 10,
     maxQuickFailures: 5,
     logMaxKB: 1024,
@@ -223,11 +225,10 @@ test('supervision: a stable run resets the back-off; N quick failures in a row g
 });
 
 test('service names: letters, digits, - and _, each used once; the bad ones are reported and left out', async () => {
-  const { mkdtemp, writeFile } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
+  const { writeFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
   const { loadInitConfig } = await import('../../../init/src/config.ts');
-  const file = join(await mkdtemp(join(tmpdir(), 'aios-names-')), 'init.json');
+  const file = join(scratchDir('aios-names-'), 'init.json');
   const svc = (name: string) => ({ name, command: '/bin/true' });
   await writeFile(file, JSON.stringify({ services: [svc('web-1'), svc('../escape'), svc('web-1'), svc('a b'), svc('ok_2')] }));
   const { config, errors } = loadInitConfig(file);

@@ -1,13 +1,13 @@
 // Service output: lines named on the console, kept in a size-capped file, a flood cut off the console.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CappedFile, LineSplitter, ServiceLog } from '../../../init/src/service-log.ts';
 import { Supervisor } from '../../../init/src/services.ts';
 import { ownService } from '../../../init/src/config.ts';
 import { FsRoot } from '../../../init/src/fsroot.ts';
+import { scratchDir } from '../scratch.ts';
 
 test('lines: split across chunks, \\r\\n, UTF-8 cut mid-character, long lines cut, the rest at the end', () => {
   const s = new LineSplitter(8);
@@ -22,7 +22,7 @@ test('lines: split across chunks, \\r\\n, UTF-8 cut mid-character, long lines cu
 });
 
 test('a capped file: past the cap it becomes .1 and a new one starts; never more than the cap each', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'aios-log-'));
+  const dir = scratchDir('aios-log-');
   const f = new CappedFile(join(dir, 'svc.log'), 100);
   for (let i = 0; i < 30; i++) f.write(`line ${String(i).padStart(2, '0')}\n`); // 8 bytes each
   f.close();
@@ -39,7 +39,7 @@ test('a capped file: past the cap it becomes .1 and a new one starts; never more
 });
 
 test('a flood: the console gets N lines a second and a count of the rest; the file gets every line', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'aios-log-'));
+  const dir = scratchDir('aios-log-');
   const shown: string[] = [];
   let now = 10_000;
   const log = new ServiceLog('chatty', {
@@ -66,7 +66,7 @@ test('a flood: the console gets N lines a second and a count of the rest; the fi
 });
 
 test('a supervised service: stdout and stderr reach the console with its name and /run/aios/log/<name>.log', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'aios-root-'));
+  const root = scratchDir('aios-root-');
   const shown: string[] = [];
   const sup = new Supervisor(
     new FsRoot(root),
@@ -84,7 +84,7 @@ test('a supervised service: stdout and stderr reach the console with its name an
 });
 
 test('cgroups made ahead on the thread pool carry the limits, and the service starts in its own', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'aios-root-'));
+  const root = scratchDir('aios-root-');
   const logged: string[] = [];
   const sup = new Supervisor(
     new FsRoot(root),

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, readlink, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeCpio, type CpioEntry } from '../../../scripts/initramfs/cpio.ts';
+import { scratchDir } from '../scratch.ts';
 
 const entries: CpioEntry[] = [
   { path: 'init', type: 'file', mode: 0o755, data: Buffer.from('#!/bin/sh\necho hi\n') },
@@ -19,7 +19,7 @@ test('GNU cpio lists our archive, sorted', () => {
 });
 
 test('GNU cpio extracts the same bytes, modes, links and mtime', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'aios-cpio-'));
+  const dir = scratchDir('aios-cpio-');
   execFileSync('cpio', ['-i', '--quiet', '--make-directories', '--preserve-modification-time', '--no-absolute-filenames'], {
     cwd: dir,
     input: writeCpio(entries, 1700000000),

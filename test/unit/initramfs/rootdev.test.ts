@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, writeFile, mkdir, chmod } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile, mkdir, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
+import { scratchDir } from '../scratch.ts';
 
 const lib = join(import.meta.dirname, '../../../initramfs/lib/rootdev.sh');
 
 /** Run find_root against a fixture /dev and a fake findfs that knows the devices in `table`. */
 async function findRoot(spec: string, devNodes: string[], table: string[]): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'aios-root-'));
+  const dir = scratchDir('aios-root-');
   await mkdir(join(dir, 'dev'));
   for (const n of devNodes) await writeFile(join(dir, 'dev', n), '');
   const findfs = join(dir, 'findfs');

@@ -1,16 +1,16 @@
 // kernel.debug: a DWARF kernel beside the default one, in its own fragment, object tree and cache entry.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { DEBUG_FRAGMENT, resolveOptions } from '../../../scripts/pipeline/options.ts';
 import { kernelTargets, objDirOf } from '../../../scripts/kernel/objdir.ts';
 import { parseFragment } from '../../../scripts/kernel/fragments.ts';
 import type { KernelSource } from '../../../scripts/kernel/source.ts';
+import { scratchDir } from '../scratch.ts';
 
 async function project(json: unknown): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'aios-debug-'));
+  const dir = scratchDir('aios-debug-');
   await writeFile(join(dir, 'aios.json'), JSON.stringify(json));
   await writeFile(join(dir, 'mine.config'), 'CONFIG_IKCONFIG=y\n');
   return dir;

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchKernel } from '../../../scripts/steps/fetch-kernel.ts';
 import { newContext } from '../../../scripts/pipeline/runner.ts';
 import type { BuildOptions } from '../../../scripts/pipeline/context.ts';
+import { scratchDir } from '../scratch.ts';
 
 async function tarball(dir: string, extra: string): Promise<string> {
   await mkdir(join(dir, 'linux-6.12.1'), { recursive: true });
@@ -18,7 +18,7 @@ async function tarball(dir: string, extra: string): Promise<string> {
 }
 
 test("a cached source that no longer verifies is fetched again; the user's own tarball is never deleted", async () => {
-  const work = await mkdtemp(join(tmpdir(), 'aios-fetch-'));
+  const work = scratchDir('aios-fetch-');
   const cacheDir = join(work, 'cache');
   const file = await tarball(work, 'first');
   const opts = {
@@ -57,7 +57,7 @@ test('a fallback is not kept: the next build asks kernel.org again and builds wh
   const { createHash } = await import('node:crypto');
   const { hashValue } = await import('../../../scripts/lib/hash.ts');
   const { KERNEL_ORG_SHA256 } = await import('../../../scripts/kernel/pins.ts');
-  const work = await mkdtemp(join(tmpdir(), 'aios-retry-'));
+  const work = scratchDir('aios-retry-');
   const cacheDir = join(work, 'cache');
   // What kernel.org serves once it answers again: a tiny 6.8.12 whose sha256 the user pinned.
   await mkdir(join(work, 'linux-6.8.12'));
@@ -101,7 +101,7 @@ test('a fallback is not kept: the next build asks kernel.org again and builds wh
 });
 
 test('a kernel tree given as a directory: an edit inside it reaches the key of the steps after fetch', async () => {
-  const work = await mkdtemp(join(tmpdir(), 'aios-treefetch-'));
+  const work = scratchDir('aios-treefetch-');
   const tree = join(work, 'linux');
   await mkdir(join(tree, 'kernel'), { recursive: true });
   await writeFile(join(tree, 'Makefile'), 'VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 1\nEXTRAVERSION =\n');

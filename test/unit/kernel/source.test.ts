@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { appendFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { resolveKernelSource, verifyCached, fallbackWarning } from '../../../scripts/kernel/source.ts';
 import { KERNEL_ORG_SHA256, kernelOrgUrl } from '../../../scripts/kernel/pins.ts';
 import { makefileVersion, parseMakefileVersion } from '../../../scripts/kernel/source.ts';
+import { scratchDir } from '../scratch.ts';
 
 /** The first lines of a real release Makefile (Linux 6.12.117): EXTRAVERSION is empty, NAME follows. */
 const REAL_MAKEFILE_HEAD = `# SPDX-License-Identifier: GPL-2.0
@@ -26,7 +26,7 @@ NAME = Baby Opossum Posse
 test('kernel version: an empty EXTRAVERSION does not swallow NAME; -rc suffixes are kept', async () => {
   assert.equal(parseMakefileVersion(REAL_MAKEFILE_HEAD, 'x'), '6.12.117');
   assert.equal(parseMakefileVersion(REAL_MAKEFILE_HEAD.replace('EXTRAVERSION =', 'EXTRAVERSION = -rc3'), 'x'), '6.12.117-rc3');
-  const dir = await mkdtemp(join(tmpdir(), 'aios-mk-'));
+  const dir = scratchDir('aios-mk-');
   await writeFile(join(dir, 'Makefile'), REAL_MAKEFILE_HEAD);
   assert.equal(await makefileVersion(dir), '6.12.117');
   // The kernel's own answer wins where its Makefile has the target.
@@ -40,7 +40,7 @@ test("the spec's 6.8.12 is pinned to kernel.org's sha256", () => {
 
 /** A tiny "kernel" tarball: one top directory with a Makefile that names the version. */
 async function tinyTarball(version: string): Promise<{ file: string; sha: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'aios-tiny-'));
+  const dir = scratchDir('aios-tiny-');
   const [v, p, s] = version.split('.');
   await mkdir(join(dir, `linux-${version}`));
   await writeFile(join(dir, `linux-${version}`, 'Makefile'), `VERSION = ${v}\nPATCHLEVEL = ${p}\nSUBLEVEL = ${s}\nEXTRAVERSION =\n`);
@@ -84,7 +84,7 @@ test('kernel.org URL layout', () => {
 test('kernel.org: download from the mirror, verify, unpack, read the version; the cache is re-verified', async () => {
   const { file, sha } = await tinyTarball('6.8.12');
   const m = await mirror(file);
-  const cache = await mkdtemp(join(tmpdir(), 'aios-src-'));
+  const cache = scratchDir('aios-src-');
   try {
     const src = await resolveKernelSource(opts(cache, m.url, sha));
     assert.equal(src.version, '6.8.12');
@@ -102,7 +102,7 @@ test('kernel.org: download from the mirror, verify, unpack, read the version; th
 test('kernel.org: a checksum mismatch is refused and nothing is kept; no pin and no --kernel-sha256 is refused', async () => {
   const { file } = await tinyTarball('6.8.12');
   const m = await mirror(file);
-  const cache = await mkdtemp(join(tmpdir(), 'aios-src-'));
+  const cache = scratchDir('aios-src-');
   try {
     await assert.rejects(resolveKernelSource(opts(cache, m.url, 'f'.repeat(64))), /checksum mismatch/);
     assert.equal(existsSync(join(cache, 'downloads', 'linux-6.8.12.tar.xz')), false);
@@ -124,7 +124,7 @@ test('kernel.org: a checksum mismatch is refused and nothing is kept; no pin and
 
 test('a local tarball: hashed, unpacked once, and a fallback to another version is said loudly', async () => {
   const { file, sha } = await tinyTarball('6.12.117');
-  const cache = await mkdtemp(join(tmpdir(), 'aios-src-'));
+  const cache = scratchDir('aios-src-');
   const src = await resolveKernelSource({ ...opts(cache, 'http://127.0.0.1:9', ''), spec: file });
   assert.equal(src.sha256, sha);
   assert.equal(src.version, '6.12.117');
@@ -134,11 +134,11 @@ test('a local tarball: hashed, unpacked once, and a fallback to another version 
 });
 
 test('a kernel tree given as a directory is keyed by its content: an edit changes its id', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'aios-tree-'));
+  const dir = scratchDir('aios-tree-');
   await writeFile(join(dir, 'Makefile'), REAL_MAKEFILE_HEAD);
   await mkdir(join(dir, 'kernel'));
   await writeFile(join(dir, 'kernel', 'fork.c'), 'int x;\n');
-  const o = { ...opts(await mkdtemp(join(tmpdir(), 'aios-c-')), 'http://127.0.0.1:9', ''), spec: dir };
+  const o = { ...opts(scratchDir('aios-c-'), 'http://127.0.0.1:9', ''), spec: dir };
   const a = await resolveKernelSource(o);
   assert.equal(a.dir, dir);
   assert.match(a.id, /^tree-[0-9a-f]{64}$/);

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { download, ChecksumError } from '../../../scripts/net/download.ts';
+import { scratchDir } from '../scratch.ts';
 
 const payload = randomBytes(300_000);
 const sha = createHash('sha256').update(payload).digest('hex');
@@ -37,7 +37,7 @@ async function serve(opts: { cutFirstAt?: number } = {}): Promise<{ server: Serv
 
 test('a cut transfer resumes with a Range request and the file is whole', async () => {
   const { server, url, ranges } = await serve({ cutFirstAt: 100_000 });
-  const dir = await mkdtemp(join(tmpdir(), 'aios-dl-'));
+  const dir = scratchDir('aios-dl-');
   const dest = join(dir, 'linux.tar.xz');
   try {
     await assert.rejects(download(url, dest, { sha256: sha }));
@@ -54,7 +54,7 @@ test('a cut transfer resumes with a Range request and the file is whole', async 
 
 test('a tarball whose checksum does not match is refused and not kept', async () => {
   const { server, url } = await serve();
-  const dir = await mkdtemp(join(tmpdir(), 'aios-dl-'));
+  const dir = scratchDir('aios-dl-');
   const dest = join(dir, 'linux.tar.xz');
   try {
     await assert.rejects(download(url, dest, { sha256: '0'.repeat(64) }), (e) => e instanceof ChecksumError && /checksum mismatch/.test(e.message));
@@ -67,7 +67,7 @@ test('a tarball whose checksum does not match is refused and not kept', async ()
 
 test('a part already complete is verified without downloading again', async () => {
   const { server, url } = await serve();
-  const dir = await mkdtemp(join(tmpdir(), 'aios-dl-'));
+  const dir = scratchDir('aios-dl-');
   const dest = join(dir, 'linux.tar.xz');
   await writeFile(`${dest}.part`, payload);
   try {
@@ -87,7 +87,7 @@ test('a server that stalls mid-transfer is given up on, keeping the part for a r
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
-    const dir = await mkdtemp(join(tmpdir(), 'aios-dl-'));
+    const dir = scratchDir('aios-dl-');
     const dest = join(dir, 'f.tar');
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/f.tar`;
     await assert.rejects(download(url, dest, { stallTimeoutMs: 400 }), /the download of http:.*f\.tar stalled: no data for 0\.4 s \(1000 bytes kept/);

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cachedOutput } from '../../../scripts/pipeline/cache.ts';
 import { hashTree, hashValue } from '../../../scripts/lib/hash.ts';
+import { scratchDir } from '../scratch.ts';
 
 test('the cache key changes when, and only when, an input changes', () => {
   const a = { source: 'abc', fragments: [{ name: 'aios.config', sha: '1' }], jobs: undefined };
@@ -15,7 +15,7 @@ test('the cache key changes when, and only when, an input changes', () => {
 });
 
 test('a tree hash follows file contents and names, not timestamps', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'aios-tree-'));
+  const dir = scratchDir('aios-tree-');
   await mkdir(join(dir, 'src'));
   await writeFile(join(dir, 'src/main.ts'), 'one');
   const h1 = await hashTree(dir);
@@ -26,7 +26,7 @@ test('a tree hash follows file contents and names, not timestamps', async () => 
 });
 
 test('a step runs once per key; a failed step leaves nothing trusted behind', async () => {
-  const cache = await mkdtemp(join(tmpdir(), 'aios-cache-'));
+  const cache = scratchDir('aios-cache-');
   let runs = 0;
   const produce = async (d: string) => {
     runs++;

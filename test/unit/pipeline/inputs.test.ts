@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { keyOf, resolveInputs } from '../../../scripts/pipeline/inputs.ts';
 import { hashValue } from '../../../scripts/lib/hash.ts';
+import { scratchDir } from '../scratch.ts';
 
 test('declared inputs: files and trees count by content, earlier steps by key, tools by version; no cache path leaks', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'aios-in-'));
+  const dir = scratchDir('aios-in-');
   await mkdir(join(dir, 'overlay'));
   await writeFile(join(dir, 'overlay', 'motd'), 'hi');
   await writeFile(join(dir, 'lib.so'), 'v1');

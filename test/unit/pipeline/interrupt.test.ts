@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { scratchDir } from '../scratch.ts';
 
 test('Ctrl-C in the middle of a step exits 130 and leaves no half-written output', async () => {
-  const cache = await mkdtemp(join(tmpdir(), 'aios-int-'));
+  const cache = scratchDir('aios-int-');
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/interrupted-build.ts'), cache], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CI: '1' },

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lockCache } from '../../../scripts/pipeline/lock.ts';
+import { scratchDir } from '../scratch.ts';
 
 const fixture = (name: string) => join(import.meta.dirname, 'fixtures', name);
 function node(script: string, args: string[], env: Record<string, string> = {}) {
@@ -18,7 +18,7 @@ function node(script: string, args: string[], env: Record<string, string> = {}) 
 }
 
 test('two builds on one cache take turns: the second waits for the first, saying for whom', async () => {
-  const cache = await mkdtemp(join(tmpdir(), 'aios-lock-'));
+  const cache = scratchDir('aios-lock-');
   const a = node(fixture('locked-build.ts'), [cache, 'a']);
   const b = node(fixture('locked-build.ts'), [cache, 'b']);
   const [ra, rb] = await Promise.all([a.done, b.done]);
@@ -37,7 +37,7 @@ test('two builds on one cache take turns: the second waits for the first, saying
 });
 
 test('a lock left by a build that died is taken over', async () => {
-  const cache = await mkdtemp(join(tmpdir(), 'aios-lock-'));
+  const cache = scratchDir('aios-lock-');
   await writeFile(join(cache, '.lock'), '999999999');
   const release = await lockCache(cache, () => assert.fail('must not wait for a dead owner'));
   assert.equal((await readFile(join(cache, '.lock'), 'utf8')).trim(), String(process.pid));
@@ -45,7 +45,7 @@ test('a lock left by a build that died is taken over', async () => {
 });
 
 test('SIGTERM in the middle of unpacking leaves no temporary tree and no tar behind', async () => {
-  const work = await mkdtemp(join(tmpdir(), 'aios-unpack-'));
+  const work = scratchDir('aios-unpack-');
   const bin = join(work, 'bin');
   await (await import('node:fs/promises')).mkdir(bin);
   // A tar that writes part of a tree, says so, and then takes its time.

@@ -1,17 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatEntries, listCache, usedStepKeys } from '../../../scripts/commands/clean.ts';
 import { initCommand } from '../../../scripts/commands/init.ts';
 import { loadProjectConfig } from '../../../scripts/config/project.ts';
 import { checkHook, hookEnv, runHook } from '../../../scripts/rootfs/hooks.ts';
 import { withServices } from '../../../scripts/rootfs/services.ts';
+import { scratchDir } from '../scratch.ts';
 
 test('aios init writes a project that loads without an error, and never over an existing one', async () => {
-  const dir = join(await mkdtemp(join(tmpdir(), 'aios-init-')), 'my-appliance');
+  const dir = join(scratchDir('aios-init-'), 'my-appliance');
   const log = console.log;
   console.log = () => {};
   try {
@@ -27,7 +27,7 @@ test('aios init writes a project that loads without an error, and never over an 
 });
 
 test('aios clean: step outputs marked by whether the last build used them, shared stores listed with sizes', async () => {
-  const cache = await mkdtemp(join(tmpdir(), 'aios-cache-'));
+  const cache = scratchDir('aios-cache-');
   for (const d of ['steps/kernel/aaa', 'steps/kernel/bbb', 'steps/rootfs/ccc', 'build/linux-6.12', 'downloads'])
     await mkdir(join(cache, d), { recursive: true });
   await writeFile(join(cache, 'steps/kernel/bbb/bzImage'), Buffer.alloc(200_000));
@@ -55,7 +55,7 @@ test('hooks: their environment, a script that cannot run, and a failure that nam
     AIOS_PROJECT: '/p',
     SOURCE_DATE_EPOCH: '1700000000',
   });
-  const dir = await mkdtemp(join(tmpdir(), 'aios-hook-'));
+  const dir = scratchDir('aios-hook-');
   const script = join(dir, 'h.sh');
   await writeFile(script, '#!/bin/sh\necho "root=$AIOS_ROOT"\necho "$AIOS_HOOK" > "$AIOS_OUT/ran"\necho broken >&2\nexit 1\n');
   assert.throws(() => checkHook('postinst', script, '/p/aios.json'), /\/p\/aios\.json: hooks\.postinst: .*is not executable; `chmod \+x/);

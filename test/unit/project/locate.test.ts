@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { locateProject, projectPath, resolveConfigPaths } from '../../../scripts/config/locate.ts';
 import { loadProjectConfig } from '../../../scripts/config/project.ts';
+import { scratchDir } from '../scratch.ts';
 
 test('the project: --project DIR, else --config, else ./aios.json, else the defaults against the working directory', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'aios-proj-'));
+  const root = scratchDir('aios-proj-');
   await mkdir(join(root, 'p'));
   await writeFile(join(root, 'p', 'aios.json'), '{}');
   assert.deepEqual(locateProject({ project: 'p' }, root), { configFile: join(root, 'p', 'aios.json'), dir: join(root, 'p'), found: true });
@@ -26,7 +26,7 @@ test('paths in aios.json resolve against its directory; keywords, URLs and absol
   assert.equal(projectPath('/p', 'https://x/y.tar.gz'), 'https://x/y.tar.gz');
   assert.equal(projectPath('/p', 'npm', ['npm']), 'npm');
   assert.equal(projectPath('/p', ''), '');
-  const dir = await mkdtemp(join(tmpdir(), 'aios-proj-'));
+  const dir = scratchDir('aios-proj-');
   await writeFile(
     join(dir, 'aios.json'),
     JSON.stringify({
@@ -50,7 +50,7 @@ test('paths in aios.json resolve against its directory; keywords, URLs and absol
 });
 
 test('aios.json: a service of the project is checked with the keys of init.json, all errors at once', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'aios-proj-'));
+  const dir = scratchDir('aios-proj-');
   const file = join(dir, 'aios.json');
   await writeFile(
     file,

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allowedModules, attachedDisplays, imageInitConfig } from '../../../qemu/policy.ts';
 import { mountsWanted, parseFstab } from '../../../qemu/image-facts.ts';
 import { goodImage } from './fixtures.ts';
+import { scratchDir } from '../scratch.ts';
 
 test("the allowed modules come from the image's init.json, its modules.dep and the display devices found", () => {
   const image = goodImage();
@@ -31,7 +31,7 @@ test("display devices in QEMU's arguments, by QEMU's fixed IDs or the host's sys
     { spec: 'ati-vga,model=rv100', vendor: '0x1002', device: '0x5159' },
     { spec: '-vga std', vendor: '0x1234', device: '0x1111' },
   ]);
-  const sys = mkdtempSync(join(tmpdir(), 'aios-sysfs-'));
+  const sys = scratchDir('aios-sysfs-');
   for (const [slot, cls] of [
     ['0000:01:00.0', '0x030200'],
     ['0000:02:00.0', '0x020000'],

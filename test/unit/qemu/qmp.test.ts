@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { scratchDir } from '../scratch.ts';
 
 test('a QMP line that is not JSON is an error, not an exception in a socket handler', async () => {
   const { createServer } = await import('node:net');
-  const { mkdtemp } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { qmpCommand } = await import('../../../qemu/qmp.ts');
-  const sock = join(await mkdtemp(join(tmpdir(), 'aios-qmp-')), 'q.sock');
+  const sock = join(scratchDir('aios-qmp-'), 'q.sock');
   const server = createServer((c) => c.write('{"QMP": {}}\nnot json at all\n'));
   await new Promise<void>((r) => server.listen(sock, r));
   try {

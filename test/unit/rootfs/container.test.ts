@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { applyLayers, checkSavedImage, readSavedImage, serviceFromImage, whiteouts } from '../../../scripts/rootfs/container.ts';
+import { scratchDir } from '../scratch.ts';
 
 /** A `docker save` tarball (legacy layout) of two layers: the second deletes and replaces files of the first. */
 async function savedImage(dir: string): Promise<{ file: string; configSha: string }> {
@@ -39,7 +39,7 @@ async function savedImage(dir: string): Promise<{ file: string; configSha: strin
 }
 
 test('a docker save tarball: its ID, tags and config; layers applied bottom first with whiteouts and opaque directories', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'aios-img-'));
+  const dir = scratchDir('aios-img-');
   const { file, configSha } = await savedImage(dir);
   const img = await readSavedImage(file, join(dir, 'unpacked'), 'images[0]');
   assert.equal(img.id, `sha256:${configSha}`);
@@ -59,7 +59,7 @@ test('a docker save tarball: its ID, tags and config; layers applied bottom firs
 });
 
 test('a corrupt or foreign tarball is an error naming the input', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'aios-img-'));
+  const dir = scratchDir('aios-img-');
   const { file } = await savedImage(dir);
   const bytes = await readFile(file);
   await writeFile(join(dir, 'truncated.tar'), bytes.subarray(0, 3000));

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { buildManifest, unsafeEntries } from '../../../scripts/rootfs/manifest.ts';
+import { scratchDir } from '../scratch.ts';
 
 async function tree(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'aios-manifest-'));
+  const root = scratchDir('aios-manifest-');
   await mkdir(join(root, 'etc'));
   await mkdir(join(root, 'tmp'));
   await chmod(join(root, 'tmp'), 0o1777);

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspectGguf } from '../../../scripts/runtime/gguf.ts';
 import { ggufBytes } from './gguf-fixture.ts';
+import { scratchDir } from '../scratch.ts';
 
 async function file(name: string, bytes: Buffer): Promise<string> {
-  const p = join(await mkdtemp(join(tmpdir(), 'aios-gguf-')), name);
+  const p = join(scratchDir('aios-gguf-'), name);
   await writeFile(p, bytes);
   return p;
 }

@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveLlamaSource } from '../../../scripts/runtime/source.ts';
 import { integrityOf } from '../../../scripts/lib/hash.ts';
+import { scratchDir } from '../scratch.ts';
 
 /** A llama.cpp-shaped git repository, bundled and packed as node-llama-cpp packs it. */
 async function fakePackage(work: string): Promise<{ tgz: string; commit: string }> {
@@ -38,7 +38,7 @@ async function registry(body: Buffer): Promise<{ url: string; hits: string[]; cl
 }
 
 test('llama.cpp from the npm package: integrity and commit verified, cloned once, then served from the cache', async () => {
-  const work = await mkdtemp(join(tmpdir(), 'aios-llama-'));
+  const work = scratchDir('aios-llama-');
   const { tgz, commit } = await fakePackage(work);
   const reg = await registry(await readFile(tgz));
   const pin = { pkg: 'fake-llama', version: '1.0.0', integrity: await integrityOf(tgz), bundle: 'package/llama/gitRelease.bundle', commit };
@@ -66,7 +66,7 @@ test('llama.cpp from the npm package: integrity and commit verified, cloned once
 });
 
 test('llama.cpp from the npm package: a download that does not match the pinned integrity is refused and deleted', async () => {
-  const work = await mkdtemp(join(tmpdir(), 'aios-llama-'));
+  const work = scratchDir('aios-llama-');
   const { tgz, commit } = await fakePackage(work);
   const reg = await registry(Buffer.concat([await readFile(tgz), Buffer.from('tampered')]));
   const pin = { pkg: 'fake-llama', version: '1.0.0', integrity: await integrityOf(tgz), bundle: 'package/llama/gitRelease.bundle', commit };
@@ -82,7 +82,7 @@ test('llama.cpp from the npm package: a download that does not match the pinned 
 });
 
 test('llama.cpp from a directory: an edited file changes its identity; a URL needs a sha256', async () => {
-  const work = await mkdtemp(join(tmpdir(), 'aios-llama-'));
+  const work = scratchDir('aios-llama-');
   const dir = join(work, 'llama.cpp');
   await mkdir(join(dir, 'tools', 'server'), { recursive: true });
   await writeFile(join(dir, 'CMakeLists.txt'), 'project(a)\n');
