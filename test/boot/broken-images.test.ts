@@ -4,6 +4,7 @@
 // (an image without aios-init and one without its inference server are in boot.test.ts and
 // inference.test.ts.)
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { checkVariant, failsOnly } from './helpers.ts';
 
 const service = (name: string, script: string) => ({ name, command: '/bin/sh', args: ['-c', script], restart: 'never' });
@@ -53,14 +54,31 @@ test('a /sys directory hidden by a service fails "/proc and /sys populated", and
   await checkVariant(withServices(service('hider', 'mount -t tmpfs none /sys/class')), failsOnly('proc-sys', /^missing: \/sys\/class\/net$/));
 });
 
-test('an init that is not aios-init (a shell that runs aios-init as its child) fails "PID 1 is aios-init", and only it', async () => {
-  // aios-init still boots the machine and reports; only the probe can tell that PID 1 is a shell.
+test('an init that is another file (init= names a second link to the binary) fails "PID 1 is aios-init", and only it', async () => {
+  // The same program boots the machine and reports; only the probe's reading of /proc/1 can tell.
+  await checkVariant(
+    {
+      links: { '/usr/libexec/aios/old-aios-init': '/usr/sbin/aios-init' },
+      project: { boot: { cmdline: 'quiet loglevel=3 init=/usr/libexec/aios/old-aios-init' } },
+    },
+    failsOnly('pid1', /\/proc\/1\/comm "old-aios-init", \/proc\/1\/exe \/usr\/libexec\/aios\/old-aios-init/),
+  );
+});
+
+test('a shell as init that runs aios-init as its child: aios-init refuses, and the check fails', async () => {
   await checkVariant(
     {
       files: { '/usr/libexec/aios/not-aios-init': { text: '#!/bin/sh\n/usr/sbin/aios-init\n', mode: 0o755 } },
       project: { boot: { cmdline: 'quiet loglevel=3 init=/usr/libexec/aios/not-aios-init' } },
     },
-    failsOnly('pid1', /\/proc\/1\/comm "not-aios-init", \/proc\/1\/exe \/bin\/busybox/),
+    ({ r, failed, serial }) => {
+      assert.equal(r.code, 1, r.out);
+      assert.ok(
+        failed.some((c) => c.id === 'pid1' && /no boot report/.test(c.detail)),
+        r.out,
+      );
+      assert.match(serial, /aios-init: this is the machine's init and runs only as process 1; it is process \d+, so it did nothing\./);
+    },
   );
 });
 

@@ -37,6 +37,8 @@ export interface Variant {
   initJson?: (j: Record<string, unknown>) => Record<string, unknown>;
   /** Files written into the image: path -> text (mode 0644 unless given). */
   files?: Record<string, { text: string; mode?: number }>;
+  /** Hard links made in the image: new path -> the existing file it names too. */
+  links?: Record<string, string>;
   /** vmlinuz padded with zeros to this many bytes (a bzImage ignores what follows it). */
   kernelBytes?: number;
   /** aios.json of a project the check reads (its budgets, its kernel command line). */
@@ -71,6 +73,13 @@ export async function makeVariant(v: Variant): Promise<string> {
     debugfs(`write ${src} ${path}`);
     debugfs(`sif ${path} mode 0${(0o100000 | (f.mode ?? 0o644)).toString(8)}`);
     await rm(src);
+  }
+  for (const [path, target] of Object.entries(v.links ?? {})) {
+    // debugfs's ln leaves the link count alone; e2fsck -fn after the boot would see it wrong.
+    const stat = execFileSync('/sbin/debugfs', ['-R', `stat ${target}`, part], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const links = Number(/Links: (\d+)/.exec(stat)?.[1]);
+    debugfs(`ln ${target} ${path}`);
+    debugfs(`sif ${target} links_count ${links + 1}`);
   }
   return dir;
 }
