@@ -54,6 +54,10 @@ export const initSpec = {
     cpuWeight: num('cgroup cpu.weight (1-10000; inference services get more).', 100, { min: 1, max: 10000, integer: true }),
     memoryMax: str('cgroup memory.max (bytes, or "max").', 'max'),
     cpuset: str('cgroup cpuset.cpus (empty: all).', ''),
+    waitForNetwork: bool(
+      'Start once every Ethernet interface has its address (DHCP lease, or the static fallback after dhcpTimeoutSeconds). false: start as soon as the modules are loaded, while DHCP runs; a program that binds 0.0.0.0 needs no address to start.',
+      false,
+    ),
     stableSeconds: num('A run this long counts as stable: the restart back-off starts over.', 10, { min: 0 }),
     maxQuickFailures: num('After this many runs in a row shorter than stableSeconds, the service is marked failed and left alone.', 5, {
       min: 1,

@@ -129,15 +129,17 @@ export async function run(): Promise<void> {
   const cgroupsMade = supervisor.prepare(config.services);
   const strategy = await step('modules', () => setupModules(sys, fs, config, log));
   const gpus = strategy?.gpus ?? [];
+  // Services start beside DHCP, which then runs on the other CPU; those that need an address wait.
+  const [early, late] = [config.services.filter((s) => !s.waitForNetwork), config.services.filter((s) => s.waitForNetwork)];
+  await step('services', async () => {
+    await cgroupsMade;
+    early.forEach((s) => supervisor.start(s));
+  });
   await step('network', async () => {
     const notes = (await Promise.all([...leases, ...network()])).flat();
     if (notes.length) log.info(`network: ${notes.join(', ')}`);
   });
-
-  await step('services', async () => {
-    await cgroupsMade;
-    config.services.forEach((s) => supervisor.start(s));
-  });
+  if (late.length) await step('services after the network', () => late.forEach((s) => supervisor.start(s)));
   const inference = config.inference.service ? watchInference(config, supervisor, log) : undefined;
   const pressure = new PressureWatch(sys, fs, (m) => log.info(m));
   if (config.pressure.stallUs) {

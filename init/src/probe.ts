@@ -10,9 +10,10 @@ export function probeNonce(cmdline: string): string | undefined {
 }
 
 /**
- * A one-shot service: the probe runs once and writes to the console itself, not through
- * aios-init's service log, so that what aios check reads has not passed through aios-init.
+ * A one-shot service: the probe runs once the network is up (it reads the addresses), and writes
+ * to the console itself, not through aios-init's service log, so that what aios check reads has
+ * not passed through aios-init.
  */
 export function probeService(nonce: string): InitConfig['services'][number] {
-  return ownService({ name: 'aios-probe', command: PROBE_PATH, args: [nonce], restart: 'never', tty: '/dev/console' });
+  return ownService({ name: 'aios-probe', command: PROBE_PATH, args: [nonce], restart: 'never', tty: '/dev/console', waitForNetwork: true });
 }

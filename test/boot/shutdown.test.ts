@@ -1,6 +1,7 @@
 // PID 1's shutdown and supervision on a real boot: an image whose init.json (changed with
 // debugfs in a copy of rootfs.img, nothing in aios-init) adds a service that ignores SIGTERM
-// while holding a file on / open for writing, one that crash-loops, and one whose binary is missing.
+// while holding a file on / open for writing, one that crash-loops, one whose binary is missing,
+// and one that waits for the network.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
@@ -21,6 +22,7 @@ test('a service that ignores SIGTERM and holds / open still leaves the disk clea
         },
         { name: 'crashloop', command: '/bin/sh', args: ['-c', 'exit 3'], restart: 'always', stableSeconds: 5, maxQuickFailures: 3 },
         { name: 'missing', command: '/usr/bin/does-not-exist', restart: 'always' },
+        { name: 'needs-net', command: '/bin/sh', args: ['-c', 'echo "addr: $(ip -4 -o addr show eth0)"'], restart: 'never', waitForNetwork: true },
       ],
     }),
   });
@@ -33,6 +35,14 @@ test('a service that ignores SIGTERM and holds / open still leaves the disk clea
     assert.match(serial, /service stubborn ignored SIGTERM for 5 s: killing its cgroup/);
     assert.match(serial, /service crashloop failed: ended 3 times in a row within 5 s of starting \(last exit 3\); left alone/);
     assert.match(serial, /service missing failed: \/usr\/bin\/does-not-exist: not found \(exit 127\); not restarted/);
+    // Services start beside DHCP; one that asks to wait starts once eth0 has its address.
+    const [early, lease, late] = ['service stubborn started', 'aios-init: network (', 'service needs-net started'].map((l) => serial.indexOf(l)) as [
+      number,
+      number,
+      number,
+    ];
+    assert.ok(early >= 0 && early < lease && lease < late, `stubborn, then the lease, then needs-net:\n${serial.slice(0, 4000)}`);
+    assert.match(serial, /needs-net: addr: .*inet 10\.0\.2\.15\//);
     assert.deepEqual(await qemuProcesses(dir), []);
   } finally {
     await rm(dir, { recursive: true, force: true });
