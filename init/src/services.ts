@@ -255,11 +255,10 @@ export class Supervisor {
     return [...this.services.values()].map((r) => ({ ...r.info }));
   }
 
-  /** SIGTERM to every service, SIGKILL to those still running after the timeout. */
   /**
-   * Stop services in reverse start order: SIGTERM, and after the timeout the whole cgroup is
-   * killed (cgroup.kill), so that nothing a service forked outlives it; then its cgroup is
-   * emptied the same way even when the main process went quietly.
+   * Stop services in reverse start order: SIGTERM (and SIGHUP to one on a terminal), and after the
+   * timeout the whole cgroup is killed (cgroup.kill), so that nothing a service forked outlives it;
+   * then its cgroup is emptied the same way even when the main process went quietly.
    */
   async stopAll(timeoutMs: number): Promise<void> {
     this.stopping = true;
@@ -269,10 +268,14 @@ export class Supervisor {
       if (child) {
         const exited = new Promise<boolean>((res) => child.once('exit', () => res(true)));
         child.kill('SIGTERM');
+        // An interactive shell ignores SIGTERM; a hangup of its terminal is what ends it.
+        if (r.spec.tty) child.kill('SIGHUP');
         const inTime = await Promise.race([exited, sleep(timeoutMs).then(() => false)]);
         if (!inTime) {
           this.log(`service ${r.spec.name} ignored SIGTERM for ${timeoutMs / 1000} s: killing its cgroup`);
-          this.killCgroup(r) || child.kill('SIGKILL');
+          this.killCgroup(r);
+          // Also the main process itself, in case it never got into its cgroup.
+          child.kill('SIGKILL');
           await Promise.race([exited, sleep(1000)]);
         }
       }

@@ -33,6 +33,13 @@ function aiosRun(args: string[]) {
   };
 }
 
+/** SIGTERM, on which aios run kills its QEMU too (SIGKILL would leave the QEMU running). */
+async function stop(vm: ReturnType<typeof aiosRun>): Promise<void> {
+  if (vm.child.exitCode !== null || vm.child.signalCode !== null) return;
+  vm.child.kill('SIGTERM');
+  await vm.exited;
+}
+
 for (const [command, kernelSays, exits] of [
   ['poweroff', /reboot: Power down/, true],
   ['reboot', /reboot: Restarting system/, true],
@@ -58,14 +65,17 @@ for (const [command, kernelSays, exits] of [
       if (command === 'halt') {
         // busybox halt is SIGUSR1, on which Node opens its inspector unless PID 1 handles it. A
         // watcher that outlives the shell's SIGTERM looks for port 9229 (0x2405) until the halt.
-        // It leaves the shell's cgroup, so that only the last kill(-1) of the shutdown ends it.
+        // It leaves the shell's cgroup, so that only the last kill(-1) of the shutdown ends it, and
+        // writes to /dev/console: the shell's terminal is hung up when the shell ends.
         vm.type(
-          `sh -c 'echo $$ > /sys/fs/cgroup/cgroup.procs; trap "" TERM HUP; while :; do echo "INSPECTOR-$(grep -c ":2405 " /proc/net/tcp)"; sleep 0.3; done' &\n`,
+          `sh -c 'echo $$ > /sys/fs/cgroup/cgroup.procs; trap "" TERM HUP; while :; do echo "INSPECTOR-$(grep -c ":2405 " /proc/net/tcp)" > /dev/console; sleep 0.3; done' &\n`,
         );
         await vm.waitFor(/INSPECTOR-0\r?\n/, 30_000);
       }
       vm.type(`${command}\n`);
       await vm.waitFor(kernelSays, 90_000);
+      // The shell ignores SIGTERM as every interactive shell does; it is hung up instead.
+      assert.doesNotMatch(vm.text(), /service shell ignored SIGTERM/);
       if (command === 'halt') {
         const after = vm.text().slice(vm.text().indexOf('SIGUSR1 (busybox halt)'));
         assert.ok(after.length < vm.text().length, 'aios-init took SIGUSR1 as halt');
@@ -76,7 +86,7 @@ for (const [command, kernelSays, exits] of [
       assert.equal(await vm.exited, 0, vm.text().slice(-3000));
       assert.match(vm.text(), /console shell: on \/dev\/ttyS0 \(kernel command line aios\.shell\)/);
     } finally {
-      vm.child.kill('SIGKILL');
+      await stop(vm);
     }
     assert.deepEqual(await qemuProcesses(OUT), []);
   });
@@ -119,7 +129,7 @@ test('aios run --gdb: the guest waits for gdb, which reads a register and start_
     vm.type('\x01x');
     assert.equal(await vm.exited, 0);
   } finally {
-    vm.child.kill('SIGKILL');
+    await stop(vm);
   }
   assert.deepEqual(await qemuProcesses(OUT), []);
 });
