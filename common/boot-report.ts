@@ -88,8 +88,8 @@ export interface BootReport {
   uptimeAtReady: number;
   /** Time from aios-init's exec to the report (ms, from its own clock). */
   execToReadyMs: number;
-  /** Where the time before aios-init's first step went (ms from exec): Node's own bootstrap, then aios-init's code loaded. */
-  startup?: { nodeBootstrapMs: number; mainMs: number };
+  /** Where the time before aios-init's first step went (ms from exec): V8 started, Node's own bootstrap done, then aios-init's code loaded. */
+  startup?: { v8StartMs: number; nodeBootstrapMs: number; mainMs: number };
   steps: { name: string; ms: number; ok: boolean; detail?: string }[];
   mounts: MountInfo[];
   /** Mount points the image declares (/etc/fstab), which must all be mounted. */

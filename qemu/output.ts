@@ -12,6 +12,7 @@ export interface PathResult {
     reportSec?: number;
     uptimeAtReady?: number;
     execToReadyMs?: number;
+    v8StartMs?: number;
     nodeBootstrapMs?: number;
     mainStartMs?: number;
     pid1RssKB?: number;

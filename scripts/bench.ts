@@ -150,6 +150,7 @@ if (!args.has('--no-boot') && boots > 0) {
   figures.directStartup = {
     boots: runs.length,
     execToReadyMs: spread('execToReadyMs'),
+    v8StartMs: spread('v8StartMs'),
     nodeBootstrapMs: spread('nodeBootstrapMs'),
     mainStartMs: spread('mainStartMs'),
   };
@@ -164,13 +165,13 @@ console.log(`step         cold wall / cpu          warm wall / cpu\n${rows.join(
 const boot = (figures.boot as { paths?: Record<string, Record<string, number | undefined>> } | undefined)?.paths ?? {};
 for (const [path, b] of Object.entries(boot))
   console.log(
-    `${path.padEnd(9)} exec to ready ${b.execToReadyMs} ms (Node bootstrapped at ${b.nodeBootstrapMs} ms, aios-init loaded at ${b.mainStartMs} ms); boot report ${b.reportSec?.toFixed(1)} s after QEMU start`,
+    `${path.padEnd(9)} exec to ready ${b.execToReadyMs} ms (V8 started at ${b.v8StartMs} ms, Node bootstrapped at ${b.nodeBootstrapMs} ms, aios-init loaded at ${b.mainStartMs} ms); boot report ${b.reportSec?.toFixed(1)} s after QEMU start`,
   );
 const ds = figures.directStartup as Record<string, { median: number; min: number; max: number }> & { boots: number };
 if (ds?.boots) {
   const fmt = (k: string) => `${ds[k]!.median} ms (${ds[k]!.min}–${ds[k]!.max})`;
   console.log(
-    `direct    over ${ds.boots} boots, median (min–max): exec to ready ${fmt('execToReadyMs')}; Node bootstrapped at ${fmt('nodeBootstrapMs')}; aios-init loaded at ${fmt('mainStartMs')}`,
+    `direct    over ${ds.boots} boots, median (min–max): exec to ready ${fmt('execToReadyMs')}; V8 started at ${fmt('v8StartMs')}; Node bootstrapped at ${fmt('nodeBootstrapMs')}; aios-init loaded at ${fmt('mainStartMs')}`,
   );
 }
 console.log(JSON.stringify(figures, null, 2));

@@ -27,7 +27,11 @@ import { notPid1 } from './pid1.ts';
 
 const CONFIG_PATH = '/etc/aios/init.json';
 // Evaluated once every module of the bundle has been: what Node and loading our own code cost.
-const startup = { nodeBootstrapMs: Math.round(performance.nodeTiming.bootstrapComplete), mainMs: Math.round(performance.now()) };
+const startup = {
+  v8StartMs: Math.round(performance.nodeTiming.v8Start),
+  nodeBootstrapMs: Math.round(performance.nodeTiming.bootstrapComplete),
+  mainMs: Math.round(performance.now()),
+};
 
 /** aios-init: PID 1. Every step is timed and logged; no exception ends the process. */
 export async function run(): Promise<void> {

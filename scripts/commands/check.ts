@@ -113,6 +113,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
             reportSec: r.reportSec,
             uptimeAtReady: r.report?.uptimeAtReady,
             execToReadyMs: r.report?.execToReadyMs,
+            v8StartMs: r.report?.startup?.v8StartMs,
             nodeBootstrapMs: r.report?.startup?.nodeBootstrapMs,
             mainStartMs: r.report?.startup?.mainMs,
             pid1RssKB: r.live?.pid1.rssKB ?? r.report?.pid1.rssKB,

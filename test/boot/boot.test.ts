@@ -74,6 +74,15 @@ test('aios check --path all passes every check on the three boot paths', async (
   // Check 11 on every path: the host got the tiny model's sentence from llama-server itself.
   for (const path of ['direct', 'iso-bios', 'iso-uefi'])
     assert.match(r.out, new RegExp(`${path} +inference answers +PASS +aios-tiny answered "Hello from the aiOS appliance"`));
+  // The start-up figures `npm run bench` reads, in the order they happen after aios-init's exec.
+  const json = JSON.parse(await readFile(join(OUT, 'check.json'), 'utf8')) as { results: { path: string; figures: Record<string, number> }[] };
+  for (const { path, figures: f } of json.results) {
+    const order = [f.v8StartMs, f.nodeBootstrapMs, f.mainStartMs, f.execToReadyMs];
+    assert.ok(
+      order.every((ms, i) => ms! > (order[i - 1] ?? 0)),
+      `${path}: V8 start, Node bootstrap, aios-init loaded, ready: ${order.join(', ')}`,
+    );
+  }
   assert.deepEqual(await qemuProcesses(OUT), []);
 });
 
