@@ -74,6 +74,13 @@ test('aios check --path all passes every check on the three boot paths', async (
   // Check 11 on every path: the host got the tiny model's sentence from llama-server itself.
   for (const path of ['direct', 'iso-bios', 'iso-uefi'])
     assert.match(r.out, new RegExp(`${path} +inference answers +PASS +aios-tiny answered "Hello from the aiOS appliance"`));
+  // Without aios.shell no console shell runs, and the boot report says why.
+  const log = await readFile(join(OUT, 'logs', 'serial-direct.log'), 'utf8');
+  const line = log.split('\n').find((l) => l.includes('AIOS-BOOT-REPORT '));
+  assert.ok(line, 'a boot report in the serial log');
+  const report = JSON.parse(line.slice(line.indexOf('AIOS-BOOT-REPORT ') + 17)) as { shell: unknown; services: { name: string }[] };
+  assert.deepEqual(report.shell, { on: false, tty: null, why: 'not asked for' });
+  assert.ok(!report.services.some((s) => s.name === 'shell'));
   // The start-up figures `npm run bench` reads, in the order they happen after aios-init's exec.
   const json = JSON.parse(await readFile(join(OUT, 'check.json'), 'utf8')) as { results: { path: string; figures: Record<string, number> }[] };
   for (const { path, figures: f } of json.results) {

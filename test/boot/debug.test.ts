@@ -2,7 +2,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OUT, ROOT, qemuProcesses } from './helpers.ts';
 import { freePort } from '../../qemu/runner.ts';
@@ -91,14 +90,6 @@ for (const [command, kernelSays, exits] of [
     assert.deepEqual(await qemuProcesses(OUT), []);
   });
 }
-
-test('without the flag no shell runs: the boot report says so', async () => {
-  const log = await readFile(join(OUT, 'logs', 'serial-direct.log'), 'utf8');
-  const line = log.split('\n').find((l) => l.includes('AIOS-BOOT-REPORT '))!;
-  const report = JSON.parse(line.slice(line.indexOf('AIOS-BOOT-REPORT ') + 17)) as { shell: { on: boolean; why: string }; services: { name: string }[] };
-  assert.deepEqual(report.shell, { on: false, tty: null, why: 'not asked for' });
-  assert.ok(!report.services.some((s) => s.name === 'shell'));
-});
 
 test('aios run --gdb: the guest waits for gdb, which reads a register and start_kernel, then boots on', async () => {
   const port = await freePort();
