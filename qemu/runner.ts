@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,14 +18,30 @@ import type { BootObservation } from './checks.ts';
 export const QEMU = 'qemu-system-x86_64';
 
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
+  return (await freePorts(1))[0]!;
+}
+
+/**
+ * `count` distinct free ports on 127.0.0.1, none of them in `avoid` (a port the user gave, such
+ * as --gdb's): all are held open together, so that two picks cannot return the same port.
+ */
+export async function freePorts(count: number, avoid: readonly number[] = []): Promise<number[]> {
+  const held: Server[] = [];
+  const ports: number[] = [];
+  try {
+    while (ports.length < count) {
+      const srv = createServer();
+      held.push(srv);
+      const port = await new Promise<number>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', () => resolve((srv.address() as { port: number }).port));
+      });
+      if (!avoid.includes(port)) ports.push(port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(held.map((srv) => new Promise((r) => srv.close(r))));
+  }
 }
 
 /**

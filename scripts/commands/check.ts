@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadProject, PROJECT_ROOT } from '../pipeline/options.ts';
 import { parsePaths } from '../../qemu/cmdline.ts';
-import { bootHeadless, freePort, fsckPartition } from '../../qemu/runner.ts';
+import { bootHeadless, freePorts, fsckPartition } from '../../qemu/runner.ts';
 import { chooseAccel, guestStatus, readBuildRecord, vmOptions, type CheckArgs } from '../vm/options.ts';
 import { judge, panicHint } from '../../qemu/checks.ts';
 import { junit, table, type PathResult } from '../../qemu/output.ts';
@@ -51,7 +51,8 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
   try {
     for (const path of paths) {
       const o = await vmOptions(args, path, accel);
-      o.hostPort = await freePort();
+      const [hostPort, serverPort] = (await freePorts(2)) as [number, number];
+      o.hostPort = hostPort;
       o.guestPort = guest.port;
       // The probe runs in this boot only: a flag on the kernel command line, or on the ISO paths a
       // small disk whose GRUB snippet adds it.
@@ -60,7 +61,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
       else o.probeDisk = await makeProbeDisk(scratch, nonce);
       const inference = served
         ? {
-            hostPort: await freePort(),
+            hostPort: serverPort,
             prompt: CHECK_PROMPT,
             apiKey: config.runtime.apiKey,
             maxTokens: 32,

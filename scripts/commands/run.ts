@@ -8,7 +8,7 @@ import { requireTools } from './doctor.ts';
 import { OVMF_VARS, gdbCommand, parsePaths, qemuArgs } from '../../qemu/cmdline.ts';
 import { SHELL_FLAG } from '../../init/src/shell.ts';
 import { existsSync } from 'node:fs';
-import { QEMU, freePort } from '../../qemu/runner.ts';
+import { QEMU, freePorts } from '../../qemu/runner.ts';
 import { chooseAccel, readBuildRecord, vmOptions, type CheckArgs } from '../vm/options.ts';
 
 /** `aios run`: boot interactively, serial console on this terminal; Ctrl-A X quits. */
@@ -19,7 +19,8 @@ export async function runCommand(args: CheckArgs): Promise<number> {
   const path = paths[0]!;
   const probe = await vmOptions(args, path, 'tcg');
   const { accel, why } = await chooseAccel(args.accel ?? 'auto', probe.kernel);
-  const o = { ...probe, accel, hostPort: await freePort(), snapshot: true, gdbPort: args.gdb };
+  const [hostPort, serverPort] = (await freePorts(2, args.gdb ? [args.gdb] : [])) as [number, number];
+  const o = { ...probe, accel, hostPort, snapshot: true, gdbPort: args.gdb };
   if (args.shell) {
     if (path === 'direct') o.cmdline = `${o.cmdline} ${SHELL_FLAG}=1`.trim();
     else console.error(`--shell on ${path}: pick "aiOS with a console shell" in GRUB's menu (hold Esc as GRUB starts)`);
@@ -28,7 +29,6 @@ export async function runCommand(args: CheckArgs): Promise<number> {
   if (o.gdbPort && path === 'direct') o.cmdline = `${o.cmdline} nokaslr`.trim();
   const record = await readBuildRecord(dirname(o.kernel));
   const served = record.inference;
-  const serverPort = served ? await freePort() : 0;
   if (served) o.forwards = [{ host: serverPort, guest: served.port }];
   const tmp = await mkdtemp(join(tmpdir(), 'aios-run-'));
   try {

@@ -114,7 +114,7 @@ test('aios run --gdb: the guest waits for gdb, which reads a register and start_
       { encoding: 'utf8', timeout: 60_000 },
     );
     const out = gdb.stdout + gdb.stderr;
-    assert.match(out, /rip\s+0xfff0/, `stopped at the reset vector:\n${out}`);
+    assert.match(out, /rip\s+0xfff0/, `stopped at the reset vector:\n${out}\n--- aios run ---\n${vm.text().slice(-3000)}`);
     assert.match(out, /Symbol "start_kernel" is (a function )?at 0xffffffff[0-9a-f]+/, out);
     await vm.waitFor(/AIOS-BOOT-REPORT /);
     vm.type('\x01x');
