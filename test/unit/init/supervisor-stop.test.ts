@@ -16,11 +16,21 @@ async function stopOne(tty: string | undefined): Promise<{ ms: number; logged: s
     () => {},
   );
   sup.start(ownService({ name: 'shell', command: '/bin/sh', args: ['-c', ignoresTerm], restart: 'never', ...(tty ? { tty } : {}) }));
-  // Both traps must be set before the signals come.
-  await new Promise((r) => setTimeout(r, 300));
-  const t0 = performance.now();
-  await sup.stopAll(1500);
-  return { ms: performance.now() - t0, logged };
+  const pid = sup.info()[0]!.pid!;
+  try {
+    // Both traps must be set before the signals come.
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    await sup.stopAll(1500);
+    return { ms: performance.now() - t0, logged };
+  } finally {
+    // A shell that ignores SIGTERM would outlive a failed test (it did, while this was written).
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
 
 test('a service on a terminal (an interactive shell ignores SIGTERM) is hung up at shutdown, not left to the timeout', async () => {
