@@ -59,10 +59,9 @@ export async function makeVariant(v: Variant): Promise<string> {
   const files = { ...v.files };
   const part = `${join(dir, 'rootfs.img')}?offset=${1 << 20}`;
   const debugfs = (cmd: string) => execFileSync('/sbin/debugfs', ['-w', '-R', cmd, part], { stdio: 'ignore' });
+  const debugfsRead = (cmd: string) => execFileSync('/sbin/debugfs', ['-R', cmd, part], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   if (v.initJson) {
-    const current = JSON.parse(
-      execFileSync('/sbin/debugfs', ['-R', 'cat /etc/aios/init.json', part], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
-    ) as Record<string, unknown>;
+    const current = JSON.parse(debugfsRead('cat /etc/aios/init.json')) as Record<string, unknown>;
     files['/etc/aios/init.json'] = { text: JSON.stringify(v.initJson(current)) };
   }
   let n = 0;
@@ -76,8 +75,7 @@ export async function makeVariant(v: Variant): Promise<string> {
   }
   for (const [path, target] of Object.entries(v.links ?? {})) {
     // debugfs's ln leaves the link count alone; e2fsck -fn after the boot would see it wrong.
-    const stat = execFileSync('/sbin/debugfs', ['-R', `stat ${target}`, part], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    const links = Number(/Links: (\d+)/.exec(stat)?.[1]);
+    const links = Number(/Links: (\d+)/.exec(debugfsRead(`stat ${target}`))?.[1]);
     debugfs(`ln ${target} ${path}`);
     debugfs(`sif ${target} links_count ${links + 1}`);
   }
