@@ -15,6 +15,7 @@ import { PROBE_FLAG, probeNonce } from '../../common/probe.ts';
 import { readImageFacts, type ImageFacts } from '../../qemu/image-facts.ts';
 import { attachedDisplays, imageInitConfig } from '../../qemu/policy.ts';
 import { makeProbeDisk } from '../../qemu/probe-disk.ts';
+import { checkDiskName, removeStaleCheckDisks } from './check-disk.ts';
 
 /** The built image's own files, read on the host: the policy the checks judge against. */
 async function imageFacts(out: string, release: string | undefined): Promise<{ image?: ImageFacts; imageError?: string }> {
@@ -35,6 +36,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
   const paths = parsePaths(args.path ?? 'direct');
   const kernel = join(out, 'vmlinuz');
   if (!existsSync(kernel)) throw new Error(`${out} has no vmlinuz: run \`aios build --out ${out}\` first`);
+  for (const f of await removeStaleCheckDisks(out)) console.log(`removed ${f}, the disk copy of a check that was killed`);
   const { accel, why } = await chooseAccel(args.accel ?? config.check.accel, kernel);
   console.log(`accelerator: ${accel.toUpperCase()} (${why})`);
   const build = await readBuildRecord(out);
@@ -73,7 +75,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
       let releaseDisk = () => {};
       if (path === 'direct') {
         // Boot a copy: the artifact stays byte-identical, and the copy is what e2fsck examines.
-        bootDisk = join(out, `.check-${process.pid}-rootfs.img`);
+        bootDisk = join(out, checkDiskName(process.pid));
         releaseDisk = removeOnExit(bootDisk);
         await copyFile(o.disk, bootDisk);
         o.disk = bootDisk;

@@ -1,15 +1,7 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { pidAlive } from '../../common/pid-alive.ts';
 
 /**
  * One build at a time per cache: `<cache>/.lock` holds the owner's pid. A second build waits,
@@ -37,11 +29,11 @@ export async function lockCache(cacheDir: string, say: (m: string) => void, poll
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-    if (!owner || !alive(owner)) {
+    if (!owner || !pidAlive(owner)) {
       // Half-written (no pid yet) locks are younger than a poll; a dead owner's is stale.
       if (!owner) await new Promise((r) => setTimeout(r, 50));
       const again = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (!again || !alive(again)) await rm(file, { force: true });
+      if (!again || !pidAlive(again)) await rm(file, { force: true });
       continue;
     }
     if (!told) say(`waiting for the build with pid ${owner}, which is using the cache ${cacheDir}`);
