@@ -1,5 +1,6 @@
 import type { InferenceInfo, ServiceInfo } from '../../common/boot-report.ts';
 import type { InitConfig } from './config.ts';
+import { now } from './clock.ts';
 
 /**
  * One GET of the health URL: the HTTP status, or 0 when nothing answered in time. node:http is
@@ -21,7 +22,7 @@ export async function httpStatus(url: string, timeoutMs: number): Promise<number
 
 export interface ServiceView {
   info(name: string): ServiceInfo | undefined;
-  /** performance.now() when the service's current process started. */
+  /** When the service's current process started (clock.ts now()). */
   startedAt(name: string): number | undefined;
   restart(name: string, why: string): void;
 }
@@ -95,7 +96,7 @@ export class InferenceWatch {
       const svc = this.services.info(this.cfg.service);
       const status = svc?.state === 'running' ? await httpStatus(this.cfg.healthUrl, 2000) : 0;
       const started = this.services.startedAt(this.cfg.service);
-      const r = nextState(this.state, svc, status, started === undefined ? undefined : performance.now() - started, this.failures, this.cfg.unhealthyRestarts);
+      const r = nextState(this.state, svc, status, started === undefined ? undefined : now() - started, this.failures, this.cfg.unhealthyRestarts);
       if (r.info.state !== this.state.state)
         this.log(
           `inference: ${r.info.state}${r.info.state === 'ready' ? ` (${this.cfg.modelName}, loaded in ${r.info.loadMs} ms)` : r.info.reason ? ` (${r.info.reason})` : ''}`,

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { formatReportLine, type BootReport, type GpuInfo, type ModuleStrategy } from '../../common/boot-report.ts';
 import { formatErrors } from '../../common/schema.ts';
@@ -15,7 +14,7 @@ import { Supervisor } from './services.ts';
 import { InferenceWatch } from './inference.ts';
 import { PressureWatch } from './pressure.ts';
 import { vramInfo } from './gpu-memory.ts';
-import { buildReport } from './status.ts';
+import { buildReport, readyMoment, type ReadyMoment } from './status.ts';
 import type { Server } from 'node:http';
 import { onOwnReaped, ownPids } from './children.ts';
 import { loadAddon, unavailableSys, type Sys } from './sys.ts';
@@ -24,14 +23,11 @@ import { consoleTty, SHELL_FLAG, shellFlag, shellService } from './shell.ts';
 import { probeNonce, probeService } from './probe.ts';
 import { PROBE_FLAG } from '../../common/probe.ts';
 import { notPid1 } from './pid1.ts';
+import { now, onTimeOrigin, startupFigures } from './clock.ts';
 
 const CONFIG_PATH = '/etc/aios/init.json';
-// Evaluated once every module of the bundle has been: what Node and loading our own code cost.
-const startup = {
-  v8StartMs: Math.round(performance.nodeTiming.v8Start),
-  nodeBootstrapMs: Math.round(performance.nodeTiming.bootstrapComplete),
-  mainMs: Math.round(performance.now()),
-};
+// Read once every module of the bundle has been evaluated: what Node and loading our own code cost.
+const loadedAt = now();
 
 /** aios-init: PID 1. Every step is timed and logged; no exception ends the process. */
 export async function run(): Promise<void> {
@@ -40,12 +36,12 @@ export async function run(): Promise<void> {
   const steps: BootReport['steps'] = [];
   /** Put a step that began at `t0` into the report; its duration in ms. */
   const record = (name: string, t0: number, ok: boolean, detail?: string): number => {
-    const ms = Math.round(performance.now() - t0);
+    const ms = Math.round(now() - t0);
     steps.push({ name, ms, ok, ...(detail ? { detail } : {}) });
     return ms;
   };
   const step = async <T>(name: string, fn: () => T | Promise<T>): Promise<T | undefined> => {
-    const t0 = performance.now();
+    const t0 = now();
     try {
       const v = await fn();
       log.info(`${name} (${record(name, t0, true)} ms)`);
@@ -62,11 +58,11 @@ export async function run(): Promise<void> {
   power.listen();
   process.on('uncaughtException', (err) => log.warn(`uncaught: ${err.stack ?? err.message}`));
   process.on('unhandledRejection', (err) => log.warn(`unhandled rejection: ${String(err)}`));
-  log.info(`starting as pid ${process.pid} (Node bootstrapped at ${startup.nodeBootstrapMs} ms, aios-init loaded at ${startup.mainMs} ms)`);
+  log.info(`starting as pid ${process.pid}`);
 
   let sys: Sys;
   let addon: BootReport['addon'] = { loaded: true };
-  const addonAt = performance.now();
+  const addonAt = now();
   try {
     sys = await loadAddon();
     record('system-call addon', addonAt, true);
@@ -94,7 +90,7 @@ export async function run(): Promise<void> {
   const fstab = existsSync('/etc/fstab') ? readFileSync('/etc/fstab', 'utf8') : '';
   await step('mount /etc/fstab', () => mountFstab(sys, fs, fstab, (m) => log.warn(m)));
 
-  const configAt = performance.now();
+  const configAt = now();
   const { config, errors } = loadInitConfig(CONFIG_PATH);
   record('read init.json', configAt, !errors.length, errors.length ? `${errors.length} key(s) rejected; defaults used` : undefined);
   if (errors.length) log.warn(`${CONFIG_PATH}: defaults used for:\n${formatErrors(errors)}`);
@@ -172,9 +168,12 @@ export async function run(): Promise<void> {
   ); // also what keeps PID 1's event loop alive when nothing else would
   reap();
 
+  // The machine is ready when its first report is made; the figures that need perf_hooks wait until then.
+  let ready: ReadyMoment = { at: 0, uptime: 0 };
+  let startup: BootReport['startup'];
   const current = (): BootReport =>
     buildReport(fs, {
-      startedAt: 0,
+      ready,
       startup,
       steps,
       declaredMounts: declaredMounts(fstab),
@@ -216,11 +215,15 @@ export async function run(): Promise<void> {
       shuttingDown = false;
     }
   };
-  const reportAt = performance.now();
+  ready = readyMoment(fs);
+  startup = startupFigures(loadedAt);
   const line = formatReportLine(current());
-  const built = performance.now() - reportAt;
+  const built = now() - ready.at;
   log.raw(line);
-  log.info(`boot report made in ${Math.round(built)} ms, written to the console in ${Math.round(performance.now() - reportAt - built)} ms`);
+  log.info(`boot report made in ${Math.round(built)} ms, written to the console in ${Math.round(now() - ready.at - built)} ms`);
+  log.info(
+    `started: V8 at ${startup.v8StartMs} ms, Node bootstrapped at ${startup.nodeBootstrapMs} ms, aios-init loaded at ${startup.mainMs} ms, ready at ${Math.round(onTimeOrigin(ready.at))} ms`,
+  );
   power.ready((how, why) => void shutdown(how, why));
   // The first health request loads Node's HTTP client (some 90 ms under TCG); llama-server needs
   // seconds to load its model, so the watch starts once the machine is ready.

@@ -7,6 +7,7 @@ import type { InterfaceInfo } from '../../common/boot-report.ts';
 import type { FsRoot } from './fsroot.ts';
 import type { Sys } from './sys.ts';
 import { ownService, type InitConfig } from './config.ts';
+import { now } from './clock.ts';
 
 export function listInterfaces(fs: FsRoot): { name: string; kind: InterfaceInfo['kind']; mac: string; physical: boolean }[] {
   let names: string[];
@@ -163,8 +164,8 @@ export function startNetwork(
         /* the script makes it */
       }
       startService(dhcpService(i.name, udhcpc));
-      const deadline = performance.now() + cfg.dhcpTimeoutSeconds * 1000;
-      while (performance.now() < deadline) {
+      const deadline = now() + cfg.dhcpTimeoutSeconds * 1000;
+      while (now() < deadline) {
         const lease = readLeases(fs).find((l) => l.interface === i.name);
         if (lease)
           return [

@@ -5,6 +5,7 @@ import type { InitConfig } from './config.ts';
 import type { FsRoot } from './fsroot.ts';
 import { spawnTracked } from './children.ts';
 import { logFile, ServiceLog } from './service-log.ts';
+import { now } from './clock.ts';
 
 type ServiceSpec = InitConfig['services'][number];
 
@@ -200,7 +201,7 @@ export class Supervisor {
       r.info.log = logFile(spec.name);
     }
     r.child = child;
-    r.startedAt = performance.now();
+    r.startedAt = now();
     r.info.pid = child.pid ?? null;
     r.info.state = 'running';
     this.log(`service ${spec.name} started (pid ${child.pid})`);
@@ -221,7 +222,7 @@ export class Supervisor {
         return this.log(`service ${spec.name} failed: ${cannot}; not restarted`);
       }
       if (shouldRestart(spec.restart, code, this.stopping)) {
-        const after = afterRun(r.quickFailures, performance.now() - (r.startedAt ?? 0), spec);
+        const after = afterRun(r.quickFailures, now() - (r.startedAt ?? 0), spec);
         if (after.quickFailures === 0) r.info.restarts = 0; // a stable run: the back-off starts over
         r.quickFailures = after.quickFailures;
         if (after.giveUp) {

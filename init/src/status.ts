@@ -6,6 +6,7 @@ import { readMounts } from './mounts.ts';
 import { defaultRoute, interfaceInfo } from './network.ts';
 import { loadedModules } from './modules.ts';
 import { zombieChildren } from './reaper.ts';
+import { now, onTimeOrigin } from './clock.ts';
 
 function read(fs: FsRoot, p: string): string {
   try {
@@ -20,8 +21,18 @@ export function parsePressure(text: string): { avg10: number; avg60: number } | 
   return m ? { avg10: Number(m[1]), avg60: Number(m[2]) } : null;
 }
 
+/** When the machine became ready: a clock.ts now() reading, and the kernel's uptime in seconds. */
+export interface ReadyMoment {
+  at: number;
+  uptime: number;
+}
+
+export function readyMoment(fs: FsRoot): ReadyMoment {
+  return { at: now(), uptime: Number(read(fs, '/proc/uptime').split(' ')[0] || 0) };
+}
+
 export interface ReportInputs {
-  startedAt: number; // performance.now() origin of aios-init, ms
+  ready: ReadyMoment;
   startup?: BootReport['startup'];
   steps: BootReport['steps'];
   declaredMounts: string[];
@@ -49,8 +60,8 @@ export function buildReport(fs: FsRoot, inp: ReportInputs): BootReport {
     version: REPORT_VERSION,
     pid1: { pid: process.pid, comm: read(fs, '/proc/1/comm'), exe, rssKB: Math.round(process.memoryUsage.rss() / 1024) },
     kernel: { release: read(fs, '/proc/sys/kernel/osrelease'), cmdline: read(fs, '/proc/cmdline') },
-    uptimeAtReady: Number(read(fs, '/proc/uptime').split(' ')[0] || 0),
-    execToReadyMs: Math.round(performance.now() - inp.startedAt),
+    uptimeAtReady: inp.ready.uptime,
+    execToReadyMs: Math.round(onTimeOrigin(inp.ready.at)),
     startup: inp.startup,
     steps: inp.steps,
     mounts: readMounts(fs),
