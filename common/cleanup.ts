@@ -35,6 +35,15 @@ export function removeOnExit(path: string): () => void {
   return () => paths.delete(path);
 }
 
+/**
+ * `command argv` as a command line that the kernel kills when aios dies, however it dies: exit and
+ * signal handlers cover Ctrl-C and SIGTERM, but SIGKILL and crashes run none. setpriv(1) sets
+ * PR_SET_PDEATHSIG and then execs the command, which keeps its pid.
+ */
+export function diesWithAios(command: string, argv: readonly string[]): [string, string[]] {
+  return ['setpriv', ['--pdeathsig', 'SIGKILL', '--', command, ...argv]];
+}
+
 /** Kill `child` if aios ends while it runs. */
 export function killOnExit(child: ChildProcess): void {
   hookSignals();

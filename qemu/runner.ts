@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { FATAL_LINE, parseReportLine, type BootReport } from '../common/boot-report.ts';
 import { parseProbe, PROBE_MARK } from '../common/probe.ts';
 import { quoteCommand, run } from '../common/exec.ts';
-import { killOnExit } from '../common/cleanup.ts';
+import { diesWithAios, killOnExit } from '../common/cleanup.ts';
 import { OVMF_VARS, qemuArgs, type Accel, type QemuOptions } from './cmdline.ts';
 import { qmpCommand } from './qmp.ts';
 import { probeInference, type InferenceTarget } from './inference.ts';
@@ -16,6 +16,11 @@ import { request } from './http.ts';
 import type { BootObservation } from './checks.ts';
 
 export const QEMU = 'qemu-system-x86_64';
+
+/** QEMU's command line, as aios starts it: a QEMU left behind keeps its CPUs busy. */
+export function qemuSpawn(argv: readonly string[]): [string, string[]] {
+  return diesWithAios(QEMU, argv);
+}
 
 export async function freePort(): Promise<number> {
   return (await freePorts(1))[0]!;
@@ -52,8 +57,7 @@ export async function probeKvm(kernel: string, limitMs = 8000): Promise<{ accel:
   if (!existsSync('/dev/kvm')) return { accel: 'tcg', why: '/dev/kvm does not exist' };
   return new Promise((resolve) => {
     const child = spawn(
-      QEMU,
-      [
+      ...qemuSpawn([
         '-accel',
         'kvm',
         '-cpu',
@@ -77,7 +81,7 @@ export async function probeKvm(kernel: string, limitMs = 8000): Promise<{ accel:
         kernel,
         '-append',
         'console=ttyS0 panic=-1',
-      ],
+      ]),
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     killOnExit(child);
@@ -152,7 +156,7 @@ export async function bootHeadless(
   const command = quoteCommand(QEMU, args);
   const log = createWriteStream(serialLogFile);
   const t0 = performance.now();
-  const child = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(...qemuSpawn(args), { stdio: ['ignore', 'pipe', 'pipe'] });
   killOnExit(child);
   const res: BootRun = { command, serialLog: serialLogFile, lines: [], cleanShutdown: false, shutdownDetail: '', exitCode: null };
   let stderr = '';

@@ -8,7 +8,7 @@ import { requireTools } from './doctor.ts';
 import { OVMF_VARS, gdbCommand, parsePaths, qemuArgs } from '../../qemu/cmdline.ts';
 import { SHELL_FLAG } from '../../init/src/shell.ts';
 import { existsSync } from 'node:fs';
-import { QEMU, freePorts } from '../../qemu/runner.ts';
+import { QEMU, freePorts, qemuSpawn } from '../../qemu/runner.ts';
 import { chooseAccel, readBuildRecord, vmOptions, type CheckArgs } from '../vm/options.ts';
 
 /** `aios run`: boot interactively, serial console on this terminal; Ctrl-A X quits. */
@@ -56,7 +56,7 @@ export async function runCommand(args: CheckArgs): Promise<number> {
           .join('\n'),
       );
     }
-    const child = spawn(QEMU, argv, { stdio: 'inherit' });
+    const child = spawn(...qemuSpawn(argv), { stdio: 'inherit' });
     killOnExit(child);
     return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
   } finally {

@@ -63,6 +63,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
     why: "the aios-init system-call addon (Node's own install has them in include/node)",
   },
   { name: 'qemu-system-x86_64', pkg: 'qemu-system-x86', probe: 'qemu-system-x86_64', why: 'aios run, aios check', bootOnly: true },
+  { name: 'setpriv', pkg: 'util-linux', probe: 'setpriv', why: 'QEMU dies with aios, even a killed one (--pdeathsig)', bootOnly: true },
   { name: 'OVMF', pkg: 'ovmf', probe: '/usr/share/OVMF/OVMF_CODE_4M.fd', why: 'UEFI boot in aios check', bootOnly: true },
 ];
 

@@ -32,7 +32,7 @@ function aiosRun(args: string[]) {
   };
 }
 
-/** SIGTERM, on which aios run kills its QEMU too (SIGKILL would leave the QEMU running). */
+/** SIGTERM, on which aios run kills its QEMU and removes its scratch directory. */
 async function stop(vm: ReturnType<typeof aiosRun>): Promise<void> {
   if (vm.child.exitCode !== null || vm.child.signalCode !== null) return;
   vm.child.kill('SIGTERM');
@@ -90,6 +90,22 @@ for (const [command, kernelSays, exits] of [
     assert.deepEqual(await qemuProcesses(OUT), []);
   });
 }
+
+test('aios run killed with SIGKILL, which runs no handler, takes its QEMU with it', async () => {
+  const vm = aiosRun([]);
+  try {
+    await vm.waitFor(/AIOS-BOOT-REPORT /);
+    assert.equal((await qemuProcesses(OUT)).length, 1, 'one QEMU runs the build');
+    vm.child.kill('SIGKILL');
+    await vm.exited;
+    for (let i = 0; i < 50 && (await qemuProcesses(OUT)).length; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await qemuProcesses(OUT), [], vm.text().slice(-2000));
+  } finally {
+    await stop(vm);
+    // Should the test fail, no QEMU of it stays behind.
+    for (const p of await qemuProcesses(OUT)) process.kill(Number(p.split(':')[0]), 'SIGKILL');
+  }
+});
 
 test('aios run --gdb: the guest waits for gdb, which reads a register and start_kernel, then boots on', async () => {
   const port = await freePort();

@@ -33,9 +33,9 @@ test('doctor names missing Node.js headers (found only after a 30-minute kernel 
   assert.match(report, /missing Node\.js headers \(node_api\.h\) \(the aios-init system-call addon.*\): Debian package libnode-dev/);
 });
 
-test('a build needs no QEMU or OVMF; aios run and check do', () => {
+test('a build needs no QEMU, OVMF or setpriv; aios run and check do', () => {
   const boot = HOST_TOOLS.filter((t) => t.bootOnly)
     .map((t) => t.pkg)
     .sort();
-  assert.deepEqual(boot, ['ovmf', 'qemu-system-x86']);
+  assert.deepEqual(boot, ['ovmf', 'qemu-system-x86', 'util-linux']);
 });
