@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { OUT, ROOT, qemuProcesses } from './helpers.ts';
+import { OUT, ROOT, checkVariant, qemuProcesses } from './helpers.ts';
 import { freePort } from '../../qemu/runner.ts';
 
 /** `aios run` with a pipe for its console: wait for output, type into it. */
@@ -90,6 +90,15 @@ for (const [command, kernelSays, exits] of [
     assert.deepEqual(await qemuProcesses(OUT), []);
   });
 }
+
+test('NODE_OPTIONS on the kernel command line never reaches PID 1: no inspector, and the image passes every check', async () => {
+  // Before stage 1 dropped it, this boot never got as far as the boot report.
+  await checkVariant({ project: { boot: { cmdline: 'quiet loglevel=3 NODE_OPTIONS=--inspect=0.0.0.0:9229' } } }, ({ r, serial }) => {
+    assert.equal(r.code, 0, `${r.out}\n--- serial ---\n${serial.slice(-3000)}`);
+    assert.match(serial, /NODE_OPTIONS=--inspect=0\.0\.0\.0:9229/, 'the flag was on the kernel command line');
+    assert.doesNotMatch(serial, /Debugger listening/);
+  });
+});
 
 test('aios run killed with SIGKILL, which runs no handler, takes its QEMU with it', async () => {
   const vm = aiosRun([]);
