@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { FATAL_LINE, parseReportLine, type BootReport } from '../common/boot-report.ts';
 import { parseProbe, PROBE_MARK } from '../common/probe.ts';
 import { quoteCommand, run } from '../common/exec.ts';
 import { diesWithAios, killOnExit } from '../common/cleanup.ts';
+import { tempDir } from '../common/leftovers.ts';
 import { OVMF_VARS, qemuArgs, type Accel, type QemuOptions } from './cmdline.ts';
 import { qmpCommand } from './qmp.ts';
 import { probeInference, type InferenceTarget } from './inference.ts';
@@ -145,7 +145,8 @@ export async function bootHeadless(
 ): Promise<BootRun> {
   const { serialLogFile, onLine, inference, statusToken, probeNonce } = run;
   const limits = run;
-  const tmp = await mkdtemp(join(tmpdir(), 'aios-qemu-'));
+  const scratch = await tempDir('qemu');
+  const tmp = scratch.path;
   const qmpSocket = join(tmp, 'qmp.sock');
   let ovmfVars = o.ovmfVars;
   if (o.path === 'iso-uefi' && !ovmfVars) {
@@ -241,7 +242,7 @@ export async function bootHeadless(
     }
     res.exitCode = await exited;
     log.end();
-    await rm(tmp, { recursive: true, force: true });
+    await scratch.release();
   }
   return res;
 }

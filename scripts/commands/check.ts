@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, rm, stat, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadProject, PROJECT_ROOT } from '../pipeline/options.ts';
+import { loadProject } from '../pipeline/options.ts';
 import { parsePaths } from '../../qemu/cmdline.ts';
 import { bootHeadless, freePorts, fsckPartition } from '../../qemu/runner.ts';
 import { chooseAccel, guestStatus, readBuildRecord, vmOptions, type CheckArgs } from '../vm/options.ts';
@@ -15,7 +14,8 @@ import { PROBE_FLAG, probeNonce } from '../../common/probe.ts';
 import { readImageFacts, type ImageFacts } from '../../qemu/image-facts.ts';
 import { attachedDisplays, imageInitConfig } from '../../qemu/policy.ts';
 import { makeProbeDisk } from '../../qemu/probe-disk.ts';
-import { checkDiskName, removeStaleCheckDisks } from './check-disk.ts';
+import { checkDiskName, removeKilledScratch, removeStaleCheckDisks } from './leftovers.ts';
+import { tempDir } from '../../common/leftovers.ts';
 
 /** The built image's own files, read on the host: the policy the checks judge against. */
 async function imageFacts(out: string, release: string | undefined): Promise<{ image?: ImageFacts; imageError?: string }> {
@@ -37,6 +37,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
   const kernel = join(out, 'vmlinuz');
   if (!existsSync(kernel)) throw new Error(`${out} has no vmlinuz: run \`aios build --out ${out}\` first`);
   for (const f of await removeStaleCheckDisks(out)) console.log(`removed ${f}, the disk copy of a check that was killed`);
+  await removeKilledScratch((m) => console.log(m));
   const { accel, why } = await chooseAccel(args.accel ?? config.check.accel, kernel);
   console.log(`accelerator: ${accel.toUpperCase()} (${why})`);
   const build = await readBuildRecord(out);
@@ -48,8 +49,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
   // The status port and token as the image itself sets them.
   const imageCfg = facts.image && imageInitConfig(facts.image.initJson).config;
   const guest = imageCfg ? { port: imageCfg.statusPort, statusToken: imageCfg.statusToken || undefined } : await guestStatus();
-  const scratch = await mkdtemp(join(tmpdir(), 'aios-check-'));
-  const releaseScratch = removeOnExit(scratch);
+  const { path: scratch, release: releaseScratch } = await tempDir('check');
   try {
     for (const path of paths) {
       const o = await vmOptions(args, path, accel);
@@ -143,8 +143,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
       }
     }
   } finally {
-    await rm(scratch, { recursive: true, force: true });
-    releaseScratch();
+    await releaseScratch();
   }
   console.log(`\n${table(results)}`);
   const failed = results.flatMap((r) => r.checks.filter((c) => !c.ok));

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { quoteCommand } from '../../common/exec.ts';
 import { killOnExit } from '../../common/cleanup.ts';
+import { tempDir } from '../../common/leftovers.ts';
+import { removeKilledScratch } from './leftovers.ts';
 import { requireTools } from './doctor.ts';
 import { OVMF_VARS, gdbCommand, parsePaths, qemuArgs } from '../../qemu/cmdline.ts';
 import { SHELL_FLAG } from '../../init/src/shell.ts';
@@ -30,7 +31,9 @@ export async function runCommand(args: CheckArgs): Promise<number> {
   const record = await readBuildRecord(dirname(o.kernel));
   const served = record.inference;
   if (served) o.forwards = [{ host: serverPort, guest: served.port }];
-  const tmp = await mkdtemp(join(tmpdir(), 'aios-run-'));
+  await removeKilledScratch((m) => console.error(m));
+  const scratch = await tempDir('run');
+  const tmp = scratch.path;
   try {
     let ovmfVars: string | undefined;
     if (path === 'iso-uefi') await copyFile(OVMF_VARS, (ovmfVars = join(tmp, 'OVMF_VARS.fd')));
@@ -60,6 +63,6 @@ export async function runCommand(args: CheckArgs): Promise<number> {
     killOnExit(child);
     return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    await scratch.release();
   }
 }

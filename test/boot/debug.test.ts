@@ -5,6 +5,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { OUT, ROOT, checkVariant, qemuProcesses } from './helpers.ts';
 import { freePort } from '../../qemu/runner.ts';
+import { removeTempLeftovers } from '../../common/leftovers.ts';
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 
 /** `aios run` with a pipe for its console: wait for output, type into it. */
 function aiosRun(args: string[]) {
@@ -100,15 +103,20 @@ test('NODE_OPTIONS on the kernel command line never reaches PID 1: no inspector,
   });
 });
 
-test('aios run killed with SIGKILL, which runs no handler, takes its QEMU with it', async () => {
+test('aios run killed with SIGKILL, which runs no handler, takes its QEMU with it; the next aios removes its scratch directory', async () => {
   const vm = aiosRun([]);
   try {
     await vm.waitFor(/AIOS-BOOT-REPORT /);
     assert.equal((await qemuProcesses(OUT)).length, 1, 'one QEMU runs the build');
+    const scratch = (await readdir(tmpdir())).filter((d) => d.startsWith(`aios-run-${vm.child.pid}-`)).map((d) => join(tmpdir(), d));
+    assert.equal(scratch.length, 1, "aios run's scratch directory is named for its pid");
     vm.child.kill('SIGKILL');
     await vm.exited;
     for (let i = 0; i < 50 && (await qemuProcesses(OUT)).length; i++) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(await qemuProcesses(OUT), [], vm.text().slice(-2000));
+    // What the next aios run or check does first:
+    assert.ok((await removeTempLeftovers()).includes(scratch[0]!), `${scratch[0]} is taken for a leftover`);
+    assert.deepEqual(await readdir(scratch[0]!).catch(() => 'gone'), 'gone');
   } finally {
     await stop(vm);
     // Should the test fail, no QEMU of it stays behind.
