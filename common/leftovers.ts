@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeOnExit } from './cleanup.ts';
@@ -12,12 +12,21 @@ import { pidAlive } from './pid-alive.ts';
  */
 export async function removeLeftovers(dir: string, pattern: RegExp): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  const gone = names.filter((f) => {
+  const removed: string[] = [];
+  for (const f of names) {
     const pid = Number(pattern.exec(f)?.[1]);
-    return pid > 0 && pid !== process.pid && !pidAlive(pid);
-  });
-  for (const f of gone) await rm(join(dir, f), { recursive: true, force: true });
-  return gone.map((f) => join(dir, f));
+    if (!(pid > 0) || pid === process.pid || pidAlive(pid)) continue;
+    const path = join(dir, f);
+    try {
+      // Another user's are not ours to judge (its pid may be hidden from us), nor to remove.
+      if ((await lstat(path)).uid !== process.getuid?.()) continue;
+      await rm(path, { recursive: true, force: true });
+      removed.push(path);
+    } catch {
+      /* gone meanwhile, or not removable: clearing up must never stop the command */
+    }
+  }
+  return removed;
 }
 
 /** aios's scratch directories: aios-<kind>-<pid>-XXXXXX in the system's temporary directory. */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { removeTempLeftovers, tempDir } from '../../../common/leftovers.ts';
 import { scratchDir } from '../scratch.ts';
@@ -37,8 +37,13 @@ test("a killed aios's scratch directories are removed; a running one's, this one
         await mkdir(join(tmp, d));
         await writeFile(join(tmp, d, 'qmp.sock'), '');
       }
-      assert.deepEqual(await removeTempLeftovers(), [join(tmp, dirs[0]!)]);
-      assert.deepEqual((await readdir(tmp)).sort(), dirs.slice(1).sort());
+      // A dead pid's directory that another user owns is not this user's to remove.
+      const others = `aios-run-${gone}-Zz9Yy8`;
+      await mkdir(join(tmp, others));
+      if (process.getuid?.() === 0) await chown(join(tmp, others), 65534, 65534);
+      const expectedGone = [join(tmp, dirs[0]!), ...(process.getuid?.() === 0 ? [] : [join(tmp, others)])];
+      assert.deepEqual((await removeTempLeftovers()).sort(), expectedGone.sort());
+      assert.deepEqual((await readdir(tmp)).sort(), [...dirs.slice(1), ...(process.getuid?.() === 0 ? [others] : [])].sort());
     } finally {
       running.kill('SIGKILL');
     }
