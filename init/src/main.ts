@@ -14,7 +14,7 @@ import { Supervisor } from './services.ts';
 import { InferenceWatch } from './inference.ts';
 import { PressureWatch } from './pressure.ts';
 import { vramInfo } from './gpu-memory.ts';
-import { buildReport, readyMoment, type ReadyMoment } from './status.ts';
+import { buildReport, readyMoment } from './status.ts';
 import type { Server } from 'node:http';
 import { onOwnReaped, ownPids } from './children.ts';
 import { loadAddon, unavailableSys, type Sys } from './sys.ts';
@@ -168,9 +168,9 @@ export async function run(): Promise<void> {
   ); // also what keeps PID 1's event loop alive when nothing else would
   reap();
 
-  // The machine is ready when its first report is made; the figures that need perf_hooks wait until then.
-  let ready: ReadyMoment = { at: 0, uptime: 0 };
-  let startup: BootReport['startup'];
+  // The machine is ready now, and its first report says so; the figures that need perf_hooks are read after this moment.
+  const ready = readyMoment(fs);
+  const startup = startupFigures(loadedAt);
   const current = (): BootReport =>
     buildReport(fs, {
       ready,
@@ -215,8 +215,6 @@ export async function run(): Promise<void> {
       shuttingDown = false;
     }
   };
-  ready = readyMoment(fs);
-  startup = startupFigures(loadedAt);
   const line = formatReportLine(current());
   const built = now() - ready.at;
   log.raw(line);
