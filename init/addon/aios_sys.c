@@ -1,7 +1,7 @@
 // The system calls Node.js does not offer, for aios-init (PID 1). Each function throws a JS
 // Error carrying the errno name on failure, so the TypeScript side can report and go on.
 #define _GNU_SOURCE
-#include <node_api.h>
+#include "napi_util.h"
 #include <uv.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -22,45 +22,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/reboot.h>
-
-#define ARG_STR(i, buf) char buf[4096]; if (get_str(env, argv[i], buf, sizeof buf)) return NULL;
-
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char msg[512];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_value code, message, error;
-  napi_create_string_utf8(env, strerrorname_np(err) ? strerrorname_np(err) : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
-  napi_create_error(env, code, message, &error);
-  napi_throw(env, error);
-  return NULL;
-}
-
-static int get_str(napi_env env, napi_value v, char *buf, size_t len) {
-  size_t n;
-  if (napi_get_value_string_utf8(env, v, buf, len, &n) != napi_ok) {
-    napi_throw_type_error(env, NULL, "expected a string");
-    return -1;
-  }
-  return 0;
-}
-
-static int get_int(napi_env env, napi_value v, int64_t *out) {
-  if (napi_get_value_int64(env, v, out) != napi_ok) {
-    napi_throw_type_error(env, NULL, "expected a number");
-    return -1;
-  }
-  return 0;
-}
-
-static napi_value undef(napi_env env) {
-  napi_value u;
-  napi_get_undefined(env, &u);
-  return u;
-}
-
-#define ARGS(n) size_t argc = n; napi_value argv[n]; napi_get_cb_info(env, info, &argc, argv, NULL, NULL); \
-  if (argc < n) { napi_throw_type_error(env, NULL, "missing arguments"); return NULL; }
 
 // mount(source, target, fstype, flags, data)
 static napi_value js_mount(napi_env env, napi_callback_info info) {
@@ -129,36 +90,22 @@ static napi_value js_mknod_char(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-// waitpid(pid) with WNOHANG: {pid, status} of a reaped child, or null when none was ready.
+// waitpid(pid) with WNOHANG (pid -1: any child): {pid, status} of a reaped child, or null when none
+// has exited or there is no child.
 static napi_value js_waitpid(napi_env env, napi_callback_info info) {
   ARGS(1);
   int64_t pid; if (get_int(env, argv[0], &pid)) return NULL;
   int status = 0;
   pid_t r = waitpid((pid_t)pid, &status, WNOHANG);
-  if (r < 0) return throw_errno(env, "waitpid", errno);
+  if (r < 0 && errno != ECHILD) return throw_errno(env, "waitpid", errno);
   napi_value out;
-  if (r == 0) { napi_get_null(env, &out); return out; }
+  if (r <= 0) { napi_get_null(env, &out); return out; }
   napi_value vpid, vstatus;
   napi_create_object(env, &out);
   napi_create_int32(env, r, &vpid);
   napi_create_int32(env, status, &vstatus);
   napi_set_named_property(env, out, "pid", vpid);
   napi_set_named_property(env, out, "status", vstatus);
-  return out;
-}
-
-// nextExited(): the pid of a child that has exited, left waitable (WNOWAIT), or null when none
-// has: the reaper looks before it reaps, so a child that Node started keeps its status for Node.
-static napi_value js_next_exited(napi_env env, napi_callback_info info) {
-  siginfo_t si;
-  memset(&si, 0, sizeof si);
-  napi_value out;
-  if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
-    if (errno == ECHILD) { napi_get_null(env, &out); return out; }
-    return throw_errno(env, "waitid", errno);
-  }
-  if (si.si_pid == 0) { napi_get_null(env, &out); return out; }
-  napi_create_int32(env, si.si_pid, &out);
   return out;
 }
 
@@ -299,11 +246,12 @@ static napi_value init(napi_env env, napi_value exports) {
     {"finitModule", 0, js_finit_module, 0, 0, 0, napi_default, 0},
     {"mknodChar", 0, js_mknod_char, 0, 0, 0, napi_default, 0},
     {"waitpid", 0, js_waitpid, 0, 0, 0, napi_default, 0},
-    {"nextExited", 0, js_next_exited, 0, 0, 0, napi_default, 0},
     {"linkUp", 0, js_link_up, 0, 0, 0, napi_default, 0},
     {"setAddress", 0, js_set_address, 0, 0, 0, napi_default, 0},
     {"addDefaultRoute", 0, js_add_default_route, 0, 0, 0, napi_default, 0},
     {"psiWatch", 0, js_psi_watch, 0, 0, 0, napi_default, 0},
+    {"spawn", 0, js_spawn, 0, 0, 0, napi_default, 0},
+    {"pipe", 0, js_pipe, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;

@@ -9,14 +9,13 @@ import { setupModules } from './drivers.ts';
 import { scanPci } from './pci.ts';
 import { readLeases, startNetwork } from './network.ts';
 import { watchPowerButton } from './power.ts';
-import { reapExited, reapOrphans } from './reaper.ts';
 import { Supervisor } from './services.ts';
 import { InferenceWatch } from './inference.ts';
 import { PressureWatch } from './pressure.ts';
 import { vramInfo } from './gpu-memory.ts';
 import { buildReport, readyMoment } from './status.ts';
 import type { Server } from 'node:http';
-import { onOwnReaped, ownPids } from './children.ts';
+import { Children } from './children.ts';
 import { loadAddon, unavailableSys, type Sys } from './sys.ts';
 import { PowerRequests, type PowerAction } from './signals.ts';
 import { consoleTty, SHELL_FLAG, shellFlag, shellService } from './shell.ts';
@@ -72,6 +71,10 @@ export async function run(): Promise<void> {
     sys = unavailableSys(addon.error!);
   }
 
+  // Every child is reaped from here on, a service's exit going to the supervisor and an orphan's nowhere.
+  const children = new Children(sys, (m) => log.warn(m));
+  children.listen(5000);
+
   try {
     sys.reboot('cad-off');
   } catch (err) {
@@ -98,6 +101,7 @@ export async function run(): Promise<void> {
 
   const supervisor = new Supervisor(
     fs,
+    children,
     (m) => log.info(m),
     (line) => log.raw(line),
   );
@@ -149,24 +153,6 @@ export async function run(): Promise<void> {
     ];
     await step('pressure triggers', () => pressure.register(groups, config.pressure.stallUs, config.pressure.windowUs));
   }
-
-  // Orphans are reaped as they exit (SIGCHLD, and after Node reaps one of its own, which may have
-  // stood first in line); a slow /proc scan is the safety net for anything a round missed.
-  const reaper = (what: () => unknown) => () => {
-    try {
-      what();
-    } catch (err) {
-      log.warn(`reaper: ${(err as Error).message}`);
-    }
-  };
-  const reap = reaper(() => reapExited(sys, ownPids));
-  process.on('SIGCHLD', reap);
-  onOwnReaped(reap);
-  setInterval(
-    reaper(() => reapOrphans(sys, fs, ownPids)),
-    5000,
-  ); // also what keeps PID 1's event loop alive when nothing else would
-  reap();
 
   // The machine is ready now, and its first report says so; the figures that need perf_hooks are read after this moment.
   const ready = readyMoment(fs);

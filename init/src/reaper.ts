@@ -1,8 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { FsRoot } from './fsroot.ts';
-import type { Sys } from './sys.ts';
 
-/** Zombie processes whose parent is `parent`, from /proc/<pid>/stat. */
+/** Zombie processes whose parent is `parent`, from /proc/<pid>/stat (the boot report lists them). */
 export function zombieChildren(fs: FsRoot, parent: number): number[] {
   const out: number[] = [];
   let pids: string[];
@@ -21,35 +20,4 @@ export function zombieChildren(fs: FsRoot, parent: number): number[] {
     }
   }
   return out;
-}
-
-/**
- * Reap orphans that were reparented to us, by pid, never with waitpid(-1): a child that Node
- * started itself keeps its status for Node.
- */
-export function reapOrphans(sys: Sys, fs: FsRoot, own: ReadonlySet<number>, self = process.pid): number[] {
-  const reaped: number[] = [];
-  for (const pid of zombieChildren(fs, self)) {
-    if (own.has(pid)) continue;
-    try {
-      if (sys.waitpid(pid)) reaped.push(pid);
-    } catch {
-      /* already reaped by someone else */
-    }
-  }
-  return reaped;
-}
-
-/**
- * Reap the orphans that have exited, on SIGCHLD, without reading /proc: look at the next exited
- * child (WNOWAIT) and reap it unless Node started it. An exited child of Node's own stops the
- * round, since it stays first in line until Node reaps it; call again once Node has.
- */
-export function reapExited(sys: Sys, own: ReadonlySet<number>): number[] {
-  const reaped: number[] = [];
-  for (let pid = sys.nextExited(); pid !== null && !own.has(pid); pid = sys.nextExited()) {
-    if (!sys.waitpid(pid)) break; // someone else reaped it between the look and the wait
-    reaped.push(pid);
-  }
-  return reaped;
 }

@@ -1,9 +1,9 @@
-import { closeSync, mkdir, mkdirSync, openSync, writeFile, writeFileSync } from 'node:fs';
-import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { closeSync, existsSync, mkdir, mkdirSync, openSync, writeFile, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import type { ServiceInfo } from '../../common/boot-report.ts';
 import type { InitConfig } from './config.ts';
 import type { FsRoot } from './fsroot.ts';
-import { spawnTracked } from './children.ts';
+import { spawnFailure, type Children, type Exit } from './children.ts';
 import { logFile, ServiceLog } from './service-log.ts';
 import { now } from './clock.ts';
 
@@ -46,24 +46,25 @@ export function cgroupFiles(s: ServiceSpec): Record<string, string> {
 
 interface Running {
   spec: ServiceSpec;
-  child: ChildProcess | null;
+  /** The running process, until it has been reaped. */
+  pid: number | null;
+  /** Resolves when that process has been reaped. */
+  exited?: Promise<void>;
   info: ServiceInfo;
   timer?: NodeJS.Timeout;
   startedAt?: number;
   quickFailures: number;
 }
 
-/** A terminal as a service's stdin, stdout and stderr (one descriptor, closed in aios-init after the spawn). */
-function openTty(path: string): StdioOptions {
-  const fd = openSync(path, 'r+');
-  return [fd, fd, fd];
-}
-
-/** The wrapper shell's exit codes for a command it cannot run: no restart can mend those. */
-export function unrunnable(code: number | null, command: string): string | undefined {
-  if (code === 127) return `${command}: not found (exit 127)`;
-  if (code === 126) return `${command}: not executable (exit 126)`;
-  return undefined;
+/** Close descriptors aios-init no longer needs once the child has its own copies. */
+function closeAll(fds: readonly (number | undefined)[]): void {
+  for (const fd of fds)
+    if (fd !== undefined && fd >= 0)
+      try {
+        closeSync(fd);
+      } catch {
+        /* already closed */
+      }
 }
 
 /** Starts services in their own cgroups and keeps them running by their restart policy. */
@@ -76,6 +77,7 @@ export class Supervisor {
   private stopping = false;
   constructor(
     private readonly fs: FsRoot,
+    private readonly children: Children,
     private readonly log: (m: string) => void,
     private readonly console: (line: string) => void,
   ) {}
@@ -99,6 +101,12 @@ export class Supervisor {
   private cgroupParent(): string | null {
     if (this.parent !== undefined) return this.parent;
     const root = this.fs.p('/sys/fs/cgroup');
+    // Anything else there (no mount, a cgroup v1 tmpfs) would take mkdir, and a service started
+    // into such a directory would fail (clone3 takes a cgroup2 directory only).
+    if (!existsSync(`${root}/cgroup.controllers`)) {
+      this.log(`no cgroups for services (no cgroup2 at ${root})`);
+      return (this.parent = null);
+    }
     try {
       for (const dir of [root, `${root}/aios`]) {
         mkdirSync(dir, { recursive: true });
@@ -173,71 +181,92 @@ export class Supervisor {
   start(spec: ServiceSpec): void {
     const r: Running = this.services.get(spec.name) ?? {
       spec,
-      child: null,
+      pid: null,
       info: { name: spec.name, pid: null, state: 'stopped', restarts: 0, cgroup: null },
       quickFailures: 0,
     };
     this.services.set(spec.name, r);
     const cg = this.cgroup(spec);
     r.info.cgroup = cg;
-    // Enter the cgroup before exec, so that not even the first instruction runs outside it.
-    const [cmd, args] = cg ? ['/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cg, spec.command, ...spec.args]] : [spec.command, spec.args];
-    let child: ChildProcess;
-    try {
-      const stdio: StdioOptions = spec.tty ? openTty(spec.tty) : ['ignore', 'pipe', 'pipe'];
-      try {
-        child = spawnTracked(cmd, args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...spec.env }, stdio });
-      } finally {
-        if (Array.isArray(stdio) && typeof stdio[0] === 'number') closeSync(stdio[0]);
-      }
-    } catch (err) {
+    const fail = (reason: string) => {
       r.info.state = 'failed';
-      return this.log(`service ${spec.name}: cannot start: ${(err as Error).message}`);
+      r.info.reason = reason;
+      this.log(`service ${spec.name} failed: ${reason}; not restarted`);
+    };
+    // Opened here and closed right after the spawn: the child has its own copies then.
+    let cgroupFd: number | undefined, tty: number | undefined, out: [number, number] | undefined;
+    if (cg)
+      try {
+        cgroupFd = openSync(cg, 'r');
+      } catch (err) {
+        r.info.cgroup = null;
+        this.log(`service ${spec.name}: cannot open its cgroup (${(err as Error).message}); it runs in aios-init's`);
+      }
+    let pid: number;
+    let exited!: () => void;
+    try {
+      if (spec.tty) tty = openSync(spec.tty, 'r+');
+      else out = this.children.pipe();
+      const stdio = tty !== undefined ? ([tty, tty, tty] as const) : ([-1, out![1], out![1]] as const);
+      r.exited = new Promise<void>((res) => (exited = res));
+      pid = this.children.spawn(
+        { command: spec.command, args: spec.args, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...spec.env }, stdio, cgroupFd },
+        (e) => {
+          this.ended(r, e);
+          exited();
+        },
+      );
+    } catch (err) {
+      closeAll([out?.[0]]);
+      return fail(spawnFailure(spec.command, err as NodeJS.ErrnoException));
+    } finally {
+      closeAll([cgroupFd, tty, out?.[1]]);
     }
-    if (!spec.tty) {
-      const out = this.serviceLog(spec);
-      out.attach(child.stdout);
-      out.attach(child.stderr);
+    if (out) {
+      const log = this.serviceLog(spec);
+      log.attach(new Socket({ fd: out[0], readable: true, writable: false }));
       r.info.log = logFile(spec.name);
     }
-    r.child = child;
+    r.pid = pid;
     r.startedAt = now();
-    r.info.pid = child.pid ?? null;
+    r.info.pid = pid;
     r.info.state = 'running';
-    this.log(`service ${spec.name} started (pid ${child.pid})`);
-    child.on('error', (err) => {
+    this.log(`service ${spec.name} started (pid ${pid})`);
+  }
+
+  /** The service's process has been reaped: say how it ended, and restart it by its policy. */
+  private ended(r: Running, e: Exit): void {
+    const spec = r.spec;
+    r.pid = null;
+    r.info.pid = null;
+    r.info.state = e.code === 0 ? 'exited' : 'failed';
+    r.info.lastExit = e.signal ?? `exit ${e.code}`;
+    this.log(`service ${spec.name} ended (${r.info.lastExit})`);
+    if (!shouldRestart(spec.restart, e.code, this.stopping)) return;
+    const after = afterRun(r.quickFailures, now() - (r.startedAt ?? 0), spec);
+    if (after.quickFailures === 0) r.info.restarts = 0; // a stable run: the back-off starts over
+    r.quickFailures = after.quickFailures;
+    if (after.giveUp) {
       r.info.state = 'failed';
-      r.info.reason = err.message;
-      this.log(`service ${spec.name}: ${err.message}`);
-    });
-    child.on('exit', (code, signal) => {
-      r.child = null;
-      r.info.pid = null;
-      r.info.state = code === 0 ? 'exited' : 'failed';
-      r.info.lastExit = signal ?? `exit ${code}`;
-      this.log(`service ${spec.name} ended (${r.info.lastExit})`);
-      const cannot = unrunnable(code, spec.command);
-      if (cannot) {
-        r.info.reason = cannot;
-        return this.log(`service ${spec.name} failed: ${cannot}; not restarted`);
-      }
-      if (shouldRestart(spec.restart, code, this.stopping)) {
-        const after = afterRun(r.quickFailures, now() - (r.startedAt ?? 0), spec);
-        if (after.quickFailures === 0) r.info.restarts = 0; // a stable run: the back-off starts over
-        r.quickFailures = after.quickFailures;
-        if (after.giveUp) {
-          r.info.state = 'failed';
-          r.info.reason = `${after.giveUp} (last ${r.info.lastExit})`;
-          return this.log(`service ${spec.name} failed: ${r.info.reason}; left alone`);
-        }
-        const delay = backoffMs(r.info.restarts);
-        r.info.state = 'backoff';
-        r.timer = setTimeout(() => {
-          r.info.restarts++;
-          this.start(spec);
-        }, delay);
-      }
-    });
+      r.info.reason = `${after.giveUp} (last ${r.info.lastExit})`;
+      return this.log(`service ${spec.name} failed: ${r.info.reason}; left alone`);
+    }
+    const delay = backoffMs(r.info.restarts);
+    r.info.state = 'backoff';
+    r.timer = setTimeout(() => {
+      r.info.restarts++;
+      this.start(spec);
+    }, delay);
+  }
+
+  /** Signal the service's process while it is ours (never a pid the kernel has given to another). */
+  private kill(r: Running, signal: NodeJS.Signals): void {
+    if (r.pid === null || !this.children.running(r.pid)) return;
+    try {
+      process.kill(r.pid, signal);
+    } catch {
+      /* it has just exited */
+    }
   }
 
   startedAt(name: string): number | undefined {
@@ -247,9 +276,9 @@ export class Supervisor {
   /** Kill the service's process; its restart policy brings it back. */
   restart(name: string, why: string): void {
     const r = this.services.get(name);
-    if (!r?.child) return;
+    if (r?.pid === null || r?.pid === undefined) return;
     this.log(`service ${name}: restarting (${why})`);
-    r.child.kill('SIGKILL');
+    this.kill(r, 'SIGKILL');
   }
 
   info(): ServiceInfo[] {
@@ -265,18 +294,17 @@ export class Supervisor {
     this.stopping = true;
     for (const r of this.services.values()) clearTimeout(r.timer);
     for (const r of [...this.services.values()].reverse()) {
-      const child = r.child;
-      if (child) {
-        const exited = new Promise<boolean>((res) => child.once('exit', () => res(true)));
-        child.kill('SIGTERM');
+      if (r.pid !== null && r.exited) {
+        const exited = r.exited.then(() => true);
+        this.kill(r, 'SIGTERM');
         // An interactive shell ignores SIGTERM; a hangup of its terminal is what ends it.
-        if (r.spec.tty) child.kill('SIGHUP');
+        if (r.spec.tty) this.kill(r, 'SIGHUP');
         const inTime = await Promise.race([exited, sleep(timeoutMs).then(() => false)]);
         if (!inTime) {
           this.log(`service ${r.spec.name} ignored SIGTERM for ${timeoutMs / 1000} s: killing its cgroup`);
           this.killCgroup(r);
-          // Also the main process itself, in case it never got into its cgroup.
-          child.kill('SIGKILL');
+          // Also the main process itself, in case it is not in its cgroup.
+          this.kill(r, 'SIGKILL');
           await Promise.race([exited, sleep(1000)]);
         }
       }

@@ -13,10 +13,16 @@ export interface Sys {
   finitModule(path: string, params: string): void;
   /** mknod(2) of a character device (umask applies, as for any mknod). */
   mknodChar(path: string, mode: number, major: number, minor: number): void;
-  /** Reap `pid` if it has exited (WNOHANG); null when it has not. */
+  /** Reap `pid` (-1: any child) if it has exited (WNOHANG); null when none has, or there is no child. */
   waitpid(pid: number): { pid: number; status: number } | null;
-  /** A child that has exited, left unreaped (waitid WNOWAIT); null when none has. */
-  nextExited(): number | null;
+  /**
+   * clone3 + execve: the child's pid. `stdio` descriptors of -1 are /dev/null; `cgroupFd` (an open
+   * cgroup directory, or -1) is where the child starts (CLONE_INTO_CGROUP). Throws the exec's errno
+   * (code ENOENT, EACCES...) when the program cannot be run.
+   */
+  spawn(file: string, argv: readonly string[], env: readonly string[], stdio: readonly [number, number, number], cgroupFd: number): number;
+  /** pipe2(O_CLOEXEC): [read end, write end]. */
+  pipe(): [number, number];
   linkUp(name: string): void;
   setAddress(name: string, ip: string, netmask: string): void;
   addDefaultRoute(gateway: string): void;
@@ -79,7 +85,8 @@ export function unavailableSys(reason: string): Sys {
     finitModule: no('finit_module'),
     mknodChar: no('mknod'),
     waitpid: () => null,
-    nextExited: () => null,
+    spawn: no('spawn'),
+    pipe: no('pipe'),
     linkUp: no('link up'),
     setAddress: no('set address'),
     addDefaultRoute: no('add default route'),

@@ -10,8 +10,23 @@ export function postjectArgs(binary: string, blob: string): string[] {
   return [binary, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE];
 }
 
-export function addonCompileArgs(source: string, output: string, includeDir: string): string[] {
-  return ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', `-I${includeDir}`, '-DNODE_GYP_MODULE_NAME=aios_sys', '-o', output, source];
+/** The system-call addon's C sources, in init/addon. */
+export const ADDON_SOURCES = ['aios_sys.c', 'spawn.c', 'napi_util.c'] as const;
+
+export function addonCompileArgs(sources: readonly string[], output: string, includeDir: string): string[] {
+  return [
+    '-shared',
+    '-fPIC',
+    '-O2',
+    '-Wall',
+    '-Wextra',
+    '-Wno-unused-parameter',
+    `-I${includeDir}`,
+    '-DNODE_GYP_MODULE_NAME=aios_sys',
+    '-o',
+    output,
+    ...sources,
+  ];
 }
 
 /**

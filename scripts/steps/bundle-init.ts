@@ -8,7 +8,7 @@ import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
 import { NODE_INCLUDE_DIRS } from '../doctor/tools.ts';
 import { neededLibs } from '../lib/elf.ts';
-import { seaConfig, postjectArgs, addonCompileArgs, initBundleOptions } from '../init/sea.ts';
+import { seaConfig, postjectArgs, addonCompileArgs, initBundleOptions, ADDON_SOURCES } from '../init/sea.ts';
 
 const STEP_VERSION = 2;
 
@@ -35,13 +35,20 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
       esbuild: esbuildVersion,
       bundle: JSON.stringify(initBundleOptions('main.ts', 'out.cjs')),
       sea: JSON.stringify(seaConfig('main', 'blob', 'addon')),
-      addon: addonCompileArgs('src', 'out', 'include').join(' '),
+      addon: addonCompileArgs(['src'], 'out', 'include').join(' '),
     },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     ctx.log.info('compiling the system-call addon');
     const addon = join(out, 'aios_sys.node');
-    await run('gcc', addonCompileArgs(join(root, 'init/addon/aios_sys.c'), addon, nodeIncludeDir()));
+    await run(
+      'gcc',
+      addonCompileArgs(
+        ADDON_SOURCES.map((f) => join(root, 'init/addon', f)),
+        addon,
+        nodeIncludeDir(),
+      ),
+    );
     ctx.log.info('bundling init/src with esbuild');
     const bundle = join(out, 'aios-init.cjs');
     await build(initBundleOptions(join(root, 'init/src/main.ts'), bundle));

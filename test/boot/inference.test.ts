@@ -99,7 +99,7 @@ test('an image whose llama-server is missing fails check 11 with the serial log,
     const r = await aios(['check', '--out', dir, '--path', 'direct', '--config', cfg, '--json', join(dir, 'check.json')]);
     assert.equal(r.code, 1, r.out);
     assert.match(r.out, /inference answers +FAIL +llama-server never became ready within 20 s/);
-    assert.match(r.out, /aios-init says: \/usr\/lib\/llama\/llama-server: not found \(exit 127\)/);
+    assert.match(r.out, /aios-init says: \/usr\/lib\/llama\/llama-server: not found \(ENOENT\)/);
     assert.match(r.out, /last 50 serial lines/);
     const json = JSON.parse(await readFile(join(dir, 'check.json'), 'utf8')) as { results: { checks: { id: string; ok: boolean }[] }[] };
     assert.deepEqual(

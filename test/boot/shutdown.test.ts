@@ -1,7 +1,8 @@
 // PID 1's shutdown and supervision on a real boot: an image whose init.json (changed with
 // debugfs in a copy of rootfs.img, nothing in aios-init) adds a service that ignores SIGTERM
-// while holding a file on / open for writing, one that crash-loops, one whose binary is missing,
-// and one that waits for the network.
+// while holding a file on / open for writing, one that crash-loops (exit 127, which a missing
+// binary must not be confused with), one whose binary is missing, and one that waits for the
+// network and shows its cgroup.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
@@ -20,9 +21,16 @@ test('a service that ignores SIGTERM and holds / open still leaves the disk clea
           args: ['-c', 'trap "" TERM; exec 3>>/var/lib/aios/stubborn.log; while :; do echo tick >&3; sleep 1; done'],
           restart: 'always',
         },
-        { name: 'crashloop', command: '/bin/sh', args: ['-c', 'exit 3'], restart: 'always', stableSeconds: 5, maxQuickFailures: 3 },
+        // 127 from the program itself: a crash like any other, not a missing binary.
+        { name: 'crashloop', command: '/bin/sh', args: ['-c', 'exit 127'], restart: 'always', stableSeconds: 5, maxQuickFailures: 3 },
         { name: 'missing', command: '/usr/bin/does-not-exist', restart: 'always' },
-        { name: 'needs-net', command: '/bin/sh', args: ['-c', 'echo "addr: $(ip -4 -o addr show eth0)"'], restart: 'never', waitForNetwork: true },
+        {
+          name: 'needs-net',
+          command: '/bin/sh',
+          args: ['-c', 'echo "addr: $(ip -4 -o addr show eth0)"; echo "cgroup: $(cat /proc/self/cgroup)"'],
+          restart: 'never',
+          waitForNetwork: true,
+        },
       ],
     }),
   });
@@ -33,8 +41,8 @@ test('a service that ignores SIGTERM and holds / open still leaves the disk clea
     assert.match(r.out, /clean power-off +PASS/);
     const serial = await readFile(join(dir, 'logs', 'serial-direct.log'), 'utf8');
     assert.match(serial, /service stubborn ignored SIGTERM for 5 s: killing its cgroup/);
-    assert.match(serial, /service crashloop failed: ended 3 times in a row within 5 s of starting \(last exit 3\); left alone/);
-    assert.match(serial, /service missing failed: \/usr\/bin\/does-not-exist: not found \(exit 127\); not restarted/);
+    assert.match(serial, /service crashloop failed: ended 3 times in a row within 5 s of starting \(last exit 127\); left alone/);
+    assert.match(serial, /service missing failed: \/usr\/bin\/does-not-exist: not found \(ENOENT\); not restarted/);
     // Services start beside DHCP; one that asks to wait starts once eth0 has its address.
     const [early, lease, late] = ['service stubborn started', 'aios-init: network (', 'service needs-net started'].map((l) => serial.indexOf(l)) as [
       number,
@@ -43,6 +51,8 @@ test('a service that ignores SIGTERM and holds / open still leaves the disk clea
     ];
     assert.ok(early >= 0 && early < lease && lease < late, `stubborn, then the lease, then needs-net:\n${serial.slice(0, 4000)}`);
     assert.match(serial, /needs-net: addr: .*inet 10\.0\.2\.15\//);
+    // Started straight into its cgroup (clone3), no shell moving it there.
+    assert.match(serial, /needs-net: cgroup: 0::\/aios\/needs-net\n/);
     assert.deepEqual(await qemuProcesses(dir), []);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { grubConfig, grubMkrescueArgs, mke2fsArgs, mksquashfsArgs, sfdiskScript, uuidFrom } from '../../../scripts/images/commands.ts';
-import { addonCompileArgs, initBundleOptions, postjectArgs, seaConfig, SEA_FUSE } from '../../../scripts/init/sea.ts';
+import { ADDON_SOURCES, addonCompileArgs, initBundleOptions, postjectArgs, seaConfig, SEA_FUSE } from '../../../scripts/init/sea.ts';
 import { parseLddList } from '../../../scripts/lib/elf.ts';
 import { scratchDir } from '../scratch.ts';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 test("the GRUB entry is the spec's, adapted to the live medium", () => {
   const cfg = grubConfig('quiet loglevel=3');
@@ -39,7 +41,14 @@ test('filesystem identities are derived from the inputs, never random', () => {
 test('the single executable: blob with the addon as an asset, postject fuse, addon flags', () => {
   assert.deepEqual(seaConfig('/b/main.cjs', '/b/blob', '/b/a.node').assets, { 'aios_sys.node': '/b/a.node' });
   assert.deepEqual(postjectArgs('/b/aios-init', '/b/blob'), ['/b/aios-init', 'NODE_SEA_BLOB', '/b/blob', '--sentinel-fuse', SEA_FUSE]);
-  assert.ok(addonCompileArgs('a.c', 'a.node', '/usr/include/node').includes('-I/usr/include/node'));
+  assert.ok(addonCompileArgs(['a.c'], 'a.node', '/usr/include/node').includes('-I/usr/include/node'));
+  assert.deepEqual(
+    [...ADDON_SOURCES].sort(),
+    readdirSync(join(import.meta.dirname, '../../../init/addon'))
+      .filter((f) => f.endsWith('.c'))
+      .sort(),
+    'every C source of the addon is compiled',
+  );
   assert.deepEqual(parseLddList('\tlinux-vdso.so.1 (0x00007ff)\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x1)\n\t/lib64/ld-linux-x86-64.so.2 (0x2)\n'), [
     '/lib/x86_64-linux-gnu/libc.so.6',
     '/lib64/ld-linux-x86-64.so.2',

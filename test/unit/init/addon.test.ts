@@ -1,43 +1,73 @@
+// The addon's spawn and waitpid on real processes (no root needed; cgroups are the boot tests' part).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { addonCompileArgs } from '../../../scripts/init/sea.ts';
-import { NODE_INCLUDE_DIRS } from '../../../scripts/doctor/tools.ts';
-import type { Sys } from '../../../init/src/sys.ts';
+import { realAddon } from './real-addon.ts';
 import { scratchDir } from '../scratch.ts';
 
-/** The system-call addon itself, compiled as the build compiles it, for what needs no root. */
-async function loadRealAddon(): Promise<{ sys: Sys; cleanup: () => Promise<void> }> {
-  const include = NODE_INCLUDE_DIRS.find((d) => existsSync(join(d, 'node_api.h')));
-  assert.ok(include, `node_api.h in one of ${NODE_INCLUDE_DIRS.join(', ')}`);
-  const dir = scratchDir('aios-addon-');
-  const out = join(dir, 'aios_sys.node');
-  execFileSync('gcc', addonCompileArgs(join(import.meta.dirname, '../../../init/addon/aios_sys.c'), out, include));
-  const mod = { exports: {} as Sys };
-  process.dlopen(mod, out);
-  return { sys: mod.exports, cleanup: () => rm(dir, { recursive: true }) };
+/** Start `sh -c script`, collect its output and its wait status. */
+async function run(script: string, env: string[] = [], stdin = -1): Promise<{ out: string; status: number }> {
+  const sys = realAddon();
+  const [r, w] = sys.pipe();
+  const pid = sys.spawn('/bin/sh', ['sh', '-c', script], env, [stdin, w, w], -1);
+  closeSync(w);
+  let out = '';
+  const buf = Buffer.alloc(4096);
+  for (let n = readSync(r, buf); n > 0; n = readSync(r, buf)) out += buf.subarray(0, n).toString();
+  closeSync(r);
+  for (let i = 0; i < 250; i++) {
+    const done = sys.waitpid(pid);
+    if (done) return { out, status: done.status };
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  throw new Error(`pid ${pid} did not end`);
 }
 
-test('addon nextExited: an exited child is seen and left waitable, for Node to reap; then none is', async () => {
-  const { sys, cleanup } = await loadRealAddon();
-  assert.equal(sys.nextExited(), null, 'no child yet');
-  const child = spawn('true');
-  const exited = once(child, 'exit');
-  // Hold the event loop so that Node cannot reap it yet.
-  const deadline = Date.now() + 5000;
-  let seen: number | null = null;
-  while (seen === null && Date.now() < deadline) {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-    seen = sys.nextExited();
+test('spawn: argv, exactly the given environment, output on the pipe, the exit status from waitpid', async () => {
+  const { out, status } = await run('echo "$0 $1 FOO=$FOO HOME=${HOME-unset}"; echo err >&2; exit 3', ['FOO=bar']);
+  assert.equal(out, 'sh  FOO=bar HOME=unset\nerr\n');
+  assert.equal(status >> 8, 3);
+});
+
+test('spawn: the child gets no signal ignored or blocked from Node, no descriptor but 0-2, and /dev/null for -1', async () => {
+  const { out } = await run('grep -E "^Sig(Ign|Blk)" /proc/self/status; ls /proc/self/fd; readlink /proc/self/fd/0');
+  const lines = out.trim().split('\n');
+  assert.deepEqual(lines.slice(0, 2), ['SigBlk:\t0000000000000000', 'SigIgn:\t0000000000000000'], 'Node ignores SIGPIPE; the service must not');
+  // ls itself holds one descriptor for the directory it lists.
+  assert.deepEqual(lines.slice(2, -1).map(Number).sort(), [0, 1, 2, 3]);
+  assert.equal(lines.at(-1), '/dev/null');
+});
+
+test('spawn: a file as stdin; descriptors already at 0-2 in other slots are not lost', async () => {
+  const dir = scratchDir('aios-spawn-');
+  writeFileSync(join(dir, 'in'), 'from the file\n');
+  const fd = openSync(join(dir, 'in'), 'r');
+  try {
+    assert.equal((await run('cat', [], fd)).out, 'from the file\n');
+  } finally {
+    closeSync(fd);
   }
-  assert.equal(seen, child.pid);
-  assert.equal(sys.nextExited(), child.pid, 'still there: WNOWAIT reaps nothing');
-  const [code] = await exited;
-  assert.equal(code, 0, 'Node got its exit status');
-  assert.equal(sys.nextExited(), null);
-  await cleanup();
+});
+
+test('spawn: a program that cannot be run throws its exec errno and leaves no child behind', () => {
+  const sys = realAddon();
+  const dir = scratchDir('aios-spawn-');
+  writeFileSync(join(dir, 'not-executable'), '#!/bin/sh\n', { mode: 0o644 });
+  assert.throws(() => sys.spawn(join(dir, 'missing'), ['x'], [], [-1, -1, -1], -1), {
+    code: 'ENOENT',
+    message: `${join(dir, 'missing')}: No such file or directory`,
+  });
+  assert.throws(() => sys.spawn(join(dir, 'not-executable'), ['x'], [], [-1, -1, -1], -1), { code: 'EACCES' });
+  assert.equal(sys.waitpid(-1), null, 'the failed child was reaped by spawn itself');
+});
+
+test('spawn: a descriptor that is not a cgroup2 directory is refused, naming the cgroup', () => {
+  const sys = realAddon();
+  const fd = openSync(scratchDir('aios-notcg-'), 'r');
+  try {
+    assert.throws(() => sys.spawn('/bin/true', ['true'], [], [-1, -1, -1], fd), /clone3 into the cgroup: /);
+  } finally {
+    closeSync(fd);
+  }
 });

@@ -33,10 +33,14 @@ export function pciDevice(slot: string, vendor: string, device: string, cls: str
   };
 }
 
-/** A Sys that records every call and can be told to fail some; `exited` is its children that have exited, in the kernel's order. */
-export function fakeSys(fail: Partial<Record<keyof Sys, string>> = {}): Sys & { calls: string[]; exited: number[] } {
+/**
+ * A Sys that records every call and can be told to fail some. `exited` is its children that have
+ * exited, in the kernel's order, with their wait statuses; spawn gives pids from 100 up.
+ */
+export function fakeSys(fail: Partial<Record<keyof Sys, string>> = {}): Sys & { calls: string[]; exited: { pid: number; status: number }[] } {
   const calls: string[] = [];
-  const exited: number[] = [];
+  const exited: { pid: number; status: number }[] = [];
+  let nextPid = 100;
   const rec =
     (name: keyof Sys) =>
     (...args: unknown[]) => {
@@ -59,11 +63,14 @@ export function fakeSys(fail: Partial<Record<keyof Sys, string>> = {}): Sys & { 
     mknodChar: rec('mknodChar'),
     waitpid: (pid: number) => {
       calls.push(`waitpid ${pid}`);
-      const i = exited.indexOf(pid);
-      if (i >= 0) exited.splice(i, 1);
-      return { pid, status: 0 };
+      const i = pid === -1 ? 0 : exited.findIndex((e) => e.pid === pid);
+      return i >= 0 && exited[i] ? exited.splice(i, 1)[0]! : null;
     },
-    nextExited: () => exited[0] ?? null,
+    spawn: (...args: Parameters<Sys['spawn']>) => {
+      rec('spawn')(...args);
+      return nextPid++;
+    },
+    pipe: () => [90, 91],
     exited,
     linkUp: rec('linkUp'),
     setAddress: rec('setAddress'),

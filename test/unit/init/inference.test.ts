@@ -6,7 +6,7 @@ import type { InferenceInfo, ServiceInfo } from '../../../common/boot-report.ts'
 import { nextState } from '../../../init/src/inference.ts';
 import { PressureWatch, parseAvg10, triggerSpec } from '../../../init/src/pressure.ts';
 import { vramInfo } from '../../../init/src/gpu-memory.ts';
-import { unrunnable } from '../../../init/src/services.ts';
+import { spawnFailure } from '../../../init/src/children.ts';
 import { FsRoot } from '../../../init/src/fsroot.ts';
 import { fakeSys, fixtureRoot, pciDevice } from './fixtures.ts';
 
@@ -71,9 +71,16 @@ test('inference watch: failed health checks after ready restart the server; a mi
   assert.match(r.restart!, /3 failed health checks/);
   assert.equal(r.info.state, 'failed');
   assert.equal(r.info.restartsForHealth, 1);
-  const gone = nextState(base, { ...running, state: 'failed', pid: null, reason: unrunnable(127, '/usr/lib/llama/llama-server') }, 0, undefined, 0, 3);
+  const gone = nextState(
+    base,
+    { ...running, state: 'failed', pid: null, reason: spawnFailure('/usr/lib/llama/llama-server', Object.assign(new Error('ENOENT'), { code: 'ENOENT' })) },
+    0,
+    undefined,
+    0,
+    3,
+  );
   assert.equal(gone.info.state, 'failed');
-  assert.equal(gone.info.reason, '/usr/lib/llama/llama-server: not found (exit 127)');
+  assert.equal(gone.info.reason, '/usr/lib/llama/llama-server: not found (ENOENT)');
   assert.equal(nextState(base, undefined, 0, undefined, 0, 3).info.reason, 'no service named inference');
 });
 

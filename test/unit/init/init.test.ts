@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { FsRoot } from '../../../init/src/fsroot.ts';
 import { loadInitConfig } from '../../../init/src/config.ts';
 import { declaredMounts, mountPseudo, parseMounts, PSEUDO_MOUNTS } from '../../../init/src/mounts.ts';
-import { reapExited, reapOrphans, zombieChildren } from '../../../init/src/reaper.ts';
+import { zombieChildren } from '../../../init/src/reaper.ts';
+import { Children, exitOf, spawnFailure } from '../../../init/src/children.ts';
 import { hasPowerPress, powerButtons, readEvents } from '../../../init/src/power.ts';
-import { closeSync, open, openSync, writeSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { closeSync, open, openSync, readFileSync, writeSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { backoffMs, cgroupFiles, shouldRestart } from '../../../init/src/services.ts';
@@ -76,7 +77,7 @@ test('mount table and fstab parsing', () => {
   assert.deepEqual(declaredMounts('# c\n/dev/root / auto rw 0 1\ntmpfs /var/tmp tmpfs defaults 0 0\n/swapfile none swap sw 0 0\n'), ['/', '/var/tmp']);
 });
 
-test('orphans: zombies whose parent is us are reaped by pid; our own children are left to Node', async () => {
+test('zombies: those whose parent is us, from /proc/<pid>/stat', async () => {
   const stat = (pid: number, state: string, ppid: number) => `${pid} (sh) ${state} ${ppid} 1 1 0 -1`;
   const root = await fixtureRoot({
     'proc/10/stat': stat(10, 'Z', 1),
@@ -85,21 +86,41 @@ test('orphans: zombies whose parent is us are reaped by pid; our own children ar
     'proc/13/stat': stat(13, 'Z', 5),
     'proc/self': 'x',
   });
-  const fs = new FsRoot(root);
-  assert.deepEqual(zombieChildren(fs, 1).sort(), [10, 11]);
-  const sys = fakeSys();
-  assert.deepEqual(reapOrphans(sys, fs, new Set([11]), 1), [10]);
-  assert.deepEqual(sys.calls, ['waitpid 10']);
+  assert.deepEqual(zombieChildren(new FsRoot(root), 1).sort(), [10, 11]);
 });
 
-test('orphans on SIGCHLD: exited children are reaped in order until one of our own stands first', () => {
+test('reaping: every exited child in one round; our own go to their callbacks as Node would say it, orphans are counted', () => {
   const sys = fakeSys();
-  sys.exited.push(20, 21, 30, 22);
-  assert.deepEqual(reapExited(sys, new Set([30])), [20, 21], 'pid 30 is left for Node, and 22 behind it for the next round');
-  assert.deepEqual(sys.exited, [30, 22]);
-  sys.exited.shift(); // Node reaps 30
-  assert.deepEqual(reapExited(sys, new Set()), [22]);
-  assert.deepEqual(reapExited(sys, new Set()), [], 'nothing exited: nothing reaped');
+  const warned: string[] = [];
+  const children = new Children(sys, (m) => warned.push(m));
+  const ends: string[] = [];
+  const a = children.spawn({ command: '/bin/a', args: ['x'], env: { K: 'v' }, stdio: [-1, 5, 5] }, (e) => ends.push(`a ${e.code} ${e.signal}`));
+  const b = children.spawn({ command: '/bin/b', args: [], env: {}, stdio: [-1, -1, -1], cgroupFd: 7 }, () => {
+    throw new Error('a callback that throws');
+  });
+  const c = children.spawn({ command: '/bin/c', args: [], env: {}, stdio: [-1, -1, -1] }, (e) => ends.push(`c ${e.code} ${e.signal}`));
+  assert.deepEqual(sys.calls, ['spawn /bin/a /bin/a,x K=v -1,5,5 -1', 'spawn /bin/b /bin/b  -1,-1,-1 7', 'spawn /bin/c /bin/c  -1,-1,-1 -1']);
+  sys.exited.push({ pid: 20, status: 0 }, { pid: a, status: 3 << 8 }, { pid: b, status: 0 }, { pid: c, status: 9 }, { pid: 21, status: 0 });
+  assert.ok(children.running(a));
+  assert.deepEqual(children.reap(), [20, 21], 'the orphans');
+  assert.deepEqual(ends, ['a 3 null', 'c null SIGKILL'], 'a throwing callback does not stop the round');
+  assert.match(warned.join('\n'), /after pid 101 ended: Error: a callback that throws/);
+  assert.ok(!children.running(a), "reaped: its pid may be the kernel's to give again");
+  assert.deepEqual(children.reap(), [], 'nothing exited: nothing reaped');
+});
+
+test('exit statuses and spawn failures in words', () => {
+  assert.deepEqual(exitOf(0), { code: 0, signal: null });
+  assert.deepEqual(exitOf(127 << 8), { code: 127, signal: null });
+  assert.deepEqual(exitOf(15), { code: null, signal: 'SIGTERM' });
+  assert.deepEqual(exitOf(0x80 | 6), { code: null, signal: 'SIGABRT' }, 'core dumped');
+  const errno = (code: string, message: string) => Object.assign(new Error(message), { code });
+  assert.equal(spawnFailure('/x', errno('ENOENT', '/x: No such file or directory')), '/x: not found (ENOENT)');
+  assert.equal(spawnFailure('/x', errno('EACCES', '/x: Permission denied')), '/x: not executable (EACCES)');
+  assert.equal(
+    spawnFailure('/x', errno('EBADF', 'clone3 into the cgroup: Bad file descriptor')),
+    '/x: cannot start: clone3 into the cgroup: Bad file descriptor',
+  );
 });
 
 /** One struct input_event (64-bit): type, code and value after the 16-byte timestamp. */
@@ -281,4 +302,10 @@ test('shutdown unmount: a mount busy at first is tried again, innermost first; t
   );
   assert.match(sys.calls.at(-1)!, /^mount {2}\/ {2}33/, 'remount read-only (MS_REMOUNT | MS_RDONLY)');
   assert.deepEqual(warnings, []);
+});
+
+test('aios-init starts no process through Node: its reaper waits for any child and would take their statuses', async () => {
+  const dir = join(import.meta.dirname, '../../../init/src');
+  const users = (await readdir(dir)).filter((f) => /\bnode:child_process\b/.test(readFileSync(join(dir, f), 'utf8')));
+  assert.deepEqual(users, []);
 });

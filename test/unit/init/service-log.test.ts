@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir, stat } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CappedFile, LineSplitter, ServiceLog } from '../../../init/src/service-log.ts';
-import { Supervisor } from '../../../init/src/services.ts';
 import { ownService } from '../../../init/src/config.ts';
-import { FsRoot } from '../../../init/src/fsroot.ts';
 import { scratchDir } from '../scratch.ts';
+import { realSupervisor } from './real-addon.ts';
 
 test('lines: split across chunks, \\r\\n, UTF-8 cut mid-character, long lines cut, the rest at the end', () => {
   const s = new LineSplitter(8);
@@ -67,30 +67,38 @@ test('a flood: the console gets N lines a second and a count of the rest; the fi
 
 test('a supervised service: stdout and stderr reach the console with its name and /run/aios/log/<name>.log', async () => {
   const root = scratchDir('aios-root-');
-  const shown: string[] = [];
-  const sup = new Supervisor(
-    new FsRoot(root),
-    () => {},
-    (l) => shown.push(l),
-  );
+  const { sup, shown, stop } = realSupervisor(root);
   sup.start(ownService({ name: 'talker', command: '/bin/sh', args: ['-c', 'echo out-line; echo err-line >&2; printf "no newline"'], restart: 'never' }));
   for (let i = 0; i < 100 && sup.info()[0]!.state === 'running'; i++) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(shown.sort(), ['talker: err-line', 'talker: no newline', 'talker: out-line']);
+  assert.deepEqual(shown, ['talker: out-line', 'talker: err-line', 'talker: no newline'], 'one pipe for both: the order they were written in');
   assert.equal(sup.info()[0]!.log, '/run/aios/log/talker.log');
+  assert.equal(sup.info()[0]!.state, 'exited');
   const file = await readFile(join(root, 'run/aios/log/talker.log'), 'utf8');
-  assert.deepEqual(file.split('\n').filter(Boolean).sort(), ['err-line', 'no newline', 'out-line']);
+  assert.equal(file, 'out-line\nerr-line\nno newline\n');
   await sup.stopAll(1000);
+  stop();
 });
 
-test('cgroups made ahead on the thread pool carry the limits, and the service starts in its own', async () => {
+test('a program exiting 127 itself is a failure to restart, not "not found"; a missing one is failed at once', async () => {
+  const { sup, logged, stop } = realSupervisor();
+  sup.start(ownService({ name: 'exits127', command: '/bin/sh', args: ['-c', 'exit 127'], restart: 'always', maxQuickFailures: 2, stableSeconds: 5 }));
+  sup.start(ownService({ name: 'missing', command: '/usr/bin/does-not-exist', args: [], restart: 'always' }));
+  for (let i = 0; i < 150 && sup.info()[0]!.state !== 'failed'; i++) await new Promise((r) => setTimeout(r, 20));
+  const [exits127, missing] = sup.info();
+  assert.equal(exits127!.state, 'failed', logged.join('\n'));
+  assert.equal(exits127!.reason, 'ended 2 times in a row within 5 s of starting (last exit 127)');
+  assert.deepEqual([missing!.state, missing!.reason, missing!.pid], ['failed', '/usr/bin/does-not-exist: not found (ENOENT)', null]);
+  assert.ok(logged.includes('service missing failed: /usr/bin/does-not-exist: not found (ENOENT); not restarted'), logged.join('\n'));
+  await sup.stopAll(1000);
+  stop();
+});
+
+test('cgroups made ahead on the thread pool carry the limits; a directory that is no cgroup2 fails the start, saying so', async () => {
   const root = scratchDir('aios-root-');
-  const logged: string[] = [];
-  const sup = new Supervisor(
-    new FsRoot(root),
-    (m) => logged.push(m),
-    () => {},
-  );
+  mkdirSync(join(root, 'sys/fs/cgroup'), { recursive: true });
+  writeFileSync(join(root, 'sys/fs/cgroup/cgroup.controllers'), 'cpu memory\n');
+  const { sup, logged, stop } = realSupervisor(root);
   const a = ownService({ name: 'a', command: '/bin/sh', args: ['-c', 'exit 0'], restart: 'never', memoryMax: '64M', cpuWeight: 200 });
   const b = ownService({ name: 'b', command: '/bin/sh', args: ['-c', 'exit 0'], restart: 'never' });
   await sup.prepare([a, b]);
@@ -98,13 +106,25 @@ test('cgroups made ahead on the thread pool carry the limits, and the service st
   assert.equal(await cg('a', 'memory.max'), '64M');
   assert.equal(await cg('a', 'cpu.weight'), '200');
   assert.equal(await cg('b', 'memory.max'), 'max');
+  // Not a real cgroup here (the boot tests start services in real ones): the kernel refuses it.
   sup.start(a);
   assert.equal(sup.info()[0]!.cgroup, join(root, 'sys/fs/cgroup/aios/a'));
-  for (let i = 0; i < 100 && sup.info()[0]!.state === 'running'; i++) await new Promise((r) => setTimeout(r, 20));
-  assert.match(await cg('a', 'cgroup.procs'), /^\d+\n$/, 'the wrapper put itself in the cgroup before exec');
+  assert.deepEqual([sup.info()[0]!.state, sup.info()[0]!.reason], ['failed', '/bin/sh: cannot start: clone3 into the cgroup: Bad file descriptor']);
+  stop();
+});
+
+test('no cgroup2 at /sys/fs/cgroup (nothing mounted, or a v1 tmpfs): services run without cgroups, and it is said once', async () => {
+  const { sup, logged, stop } = realSupervisor();
+  sup.start(ownService({ name: 'a', command: '/bin/sh', args: ['-c', 'exit 0'], restart: 'never' }));
+  sup.start(ownService({ name: 'b', command: '/bin/sh', args: ['-c', 'exit 0'], restart: 'never' }));
   assert.deepEqual(
-    logged.filter((m) => /cgroup/.test(m)),
-    [],
+    sup.info().map((s) => [s.cgroup, s.state]),
+    [
+      [null, 'running'],
+      [null, 'running'],
+    ],
   );
+  assert.equal(logged.filter((m) => /no cgroups for services \(no cgroup2 at .*\/sys\/fs\/cgroup\)/.test(m)).length, 1, logged.join('\n'));
   await sup.stopAll(1000);
+  stop();
 });

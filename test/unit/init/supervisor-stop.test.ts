@@ -1,20 +1,13 @@
 // Supervisor.stopAll on real processes: what each kind of service is sent at shutdown.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Supervisor } from '../../../init/src/services.ts';
 import { ownService } from '../../../init/src/config.ts';
-import { FsRoot } from '../../../init/src/fsroot.ts';
-import { scratchDir } from '../scratch.ts';
+import { realSupervisor } from './real-addon.ts';
 
 const ignoresTerm = 'trap "" TERM; trap "exit 0" HUP; echo ready; while :; do sleep 0.05; done';
 
 async function stopOne(tty: string | undefined): Promise<{ ms: number; logged: string[] }> {
-  const logged: string[] = [];
-  const sup = new Supervisor(
-    new FsRoot(scratchDir('aios-root-')),
-    (m) => logged.push(m),
-    () => {},
-  );
+  const { sup, logged, stop } = realSupervisor();
   sup.start(ownService({ name: 'shell', command: '/bin/sh', args: ['-c', ignoresTerm], restart: 'never', ...(tty ? { tty } : {}) }));
   const pid = sup.info()[0]!.pid!;
   try {
@@ -30,6 +23,7 @@ async function stopOne(tty: string | undefined): Promise<{ ms: number; logged: s
     } catch {
       // already gone
     }
+    stop();
   }
 }
 

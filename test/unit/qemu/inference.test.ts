@@ -27,7 +27,7 @@ test('check 11 passes on the expected text from the host, and fails on a wrong a
         initView: {
           service: 'inference',
           state: 'failed',
-          reason: '/usr/lib/llama/llama-server: not found (exit 127)',
+          reason: '/usr/lib/llama/llama-server: not found (ENOENT)',
           model: '',
           modelName: '',
           modelSha256: '',
