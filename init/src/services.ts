@@ -46,9 +46,7 @@ export function cgroupFiles(s: ServiceSpec): Record<string, string> {
 
 interface Running {
   spec: ServiceSpec;
-  /** The running process, until it has been reaped. */
-  pid: number | null;
-  /** Resolves when that process has been reaped. */
+  /** Resolves when the running process (info.pid) has been reaped. */
   exited?: Promise<void>;
   info: ServiceInfo;
   timer?: NodeJS.Timeout;
@@ -181,18 +179,12 @@ export class Supervisor {
   start(spec: ServiceSpec): void {
     const r: Running = this.services.get(spec.name) ?? {
       spec,
-      pid: null,
       info: { name: spec.name, pid: null, state: 'stopped', restarts: 0, cgroup: null },
       quickFailures: 0,
     };
     this.services.set(spec.name, r);
     const cg = this.cgroup(spec);
     r.info.cgroup = cg;
-    const fail = (reason: string) => {
-      r.info.state = 'failed';
-      r.info.reason = reason;
-      this.log(`service ${spec.name} failed: ${reason}; not restarted`);
-    };
     // Opened here and closed right after the spawn: the child has its own copies then.
     let cgroupFd: number | undefined, tty: number | undefined, out: [number, number] | undefined;
     if (cg)
@@ -218,7 +210,9 @@ export class Supervisor {
       );
     } catch (err) {
       closeAll([out?.[0]]);
-      return fail(spawnFailure(spec.command, err as NodeJS.ErrnoException));
+      r.info.state = 'failed';
+      r.info.reason = spawnFailure(spec.command, err as NodeJS.ErrnoException);
+      return this.log(`service ${spec.name} failed: ${r.info.reason}; not restarted`);
     } finally {
       closeAll([cgroupFd, tty, out?.[1]]);
     }
@@ -227,7 +221,6 @@ export class Supervisor {
       log.attach(new Socket({ fd: out[0], readable: true, writable: false }));
       r.info.log = logFile(spec.name);
     }
-    r.pid = pid;
     r.startedAt = now();
     r.info.pid = pid;
     r.info.state = 'running';
@@ -237,7 +230,6 @@ export class Supervisor {
   /** The service's process has been reaped: say how it ended, and restart it by its policy. */
   private ended(r: Running, e: Exit): void {
     const spec = r.spec;
-    r.pid = null;
     r.info.pid = null;
     r.info.state = e.code === 0 ? 'exited' : 'failed';
     r.info.lastExit = e.signal ?? `exit ${e.code}`;
@@ -261,9 +253,10 @@ export class Supervisor {
 
   /** Signal the service's process while it is ours (never a pid the kernel has given to another). */
   private kill(r: Running, signal: NodeJS.Signals): void {
-    if (r.pid === null || !this.children.running(r.pid)) return;
+    const pid = r.info.pid;
+    if (pid === null || !this.children.running(pid)) return;
     try {
-      process.kill(r.pid, signal);
+      process.kill(pid, signal);
     } catch {
       /* it has just exited */
     }
@@ -276,7 +269,7 @@ export class Supervisor {
   /** Kill the service's process; its restart policy brings it back. */
   restart(name: string, why: string): void {
     const r = this.services.get(name);
-    if (r?.pid === null || r?.pid === undefined) return;
+    if (!r || r.info.pid === null) return;
     this.log(`service ${name}: restarting (${why})`);
     this.kill(r, 'SIGKILL');
   }
@@ -294,7 +287,7 @@ export class Supervisor {
     this.stopping = true;
     for (const r of this.services.values()) clearTimeout(r.timer);
     for (const r of [...this.services.values()].reverse()) {
-      if (r.pid !== null && r.exited) {
+      if (r.info.pid !== null && r.exited) {
         const exited = r.exited.then(() => true);
         this.kill(r, 'SIGTERM');
         // An interactive shell ignores SIGTERM; a hangup of its terminal is what ends it.
