@@ -52,6 +52,11 @@ export const initSpec = {
     env: strMap('Extra environment.'),
     restart: oneOf('Restart policy, with exponential back-off.', ['always', 'on-failure', 'never'] as const, 'on-failure'),
     cpuWeight: num('cgroup cpu.weight (1-10000; inference services get more).', 100, { min: 1, max: 10000, integer: true }),
+    startupCpuWeight: num(
+      'cgroup cpu.weight until the machine is ready (its boot report), cpuWeight after. Low by default, so that PID 1 and DHCP, which the start waits for, get the CPUs first; a service still takes any CPU they leave idle.',
+      1,
+      { min: 1, max: 10000, integer: true },
+    ),
     memoryMax: str('cgroup memory.max (bytes, or "max").', 'max'),
     cpuset: str('cgroup cpuset.cpus (empty: all).', ''),
     waitForNetwork: bool(

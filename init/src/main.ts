@@ -156,6 +156,7 @@ export async function run(): Promise<void> {
 
   // The machine is ready now, and its first report says so; the figures that need perf_hooks are read after this moment.
   const ready = readyMoment(fs);
+  supervisor.ready();
   const startup = startupFigures(loadedAt);
   const current = (): BootReport =>
     buildReport(fs, {

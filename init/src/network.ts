@@ -118,6 +118,9 @@ export function dhcpService(iface: string, udhcpc: string): InitConfig['services
     command: udhcpc,
     args: ['-i', iface, '-f', '-t', '5', '-T', '2', '-A', '3', '-s', '/usr/libexec/aios/udhcpc.script'],
     restart: 'always',
+    // The start waits for its lease: no lower weight while the machine starts.
+    startupCpuWeight: 100,
+    cpuWeight: 100,
   });
 }
 

@@ -37,9 +37,9 @@ export function shouldRestart(policy: ServiceSpec['restart'], code: number | nul
   return false;
 }
 
-/** The cgroup v2 files a service's limits become. */
-export function cgroupFiles(s: ServiceSpec): Record<string, string> {
-  const files: Record<string, string> = { 'cpu.weight': String(s.cpuWeight), 'memory.max': s.memoryMax || 'max' };
+/** The cgroup v2 files a service's limits become; its start-up CPU weight until the machine is ready. */
+export function cgroupFiles(s: ServiceSpec, startingUp: boolean): Record<string, string> {
+  const files: Record<string, string> = { 'cpu.weight': String(startingUp ? s.startupCpuWeight : s.cpuWeight), 'memory.max': s.memoryMax || 'max' };
   if (s.cpuset) files['cpuset.cpus'] = s.cpuset;
   return files;
 }
@@ -69,8 +69,10 @@ function closeAll(fds: readonly (number | undefined)[]): void {
 export class Supervisor {
   private services = new Map<string, Running>();
   private logs = new Map<string, ServiceLog>();
-  /** Cgroups made, by service name. */
-  private made = new Map<string, string>();
+  /** Cgroups made, by service name, with the spec they were made for. */
+  private made = new Map<string, { dir: string; spec: ServiceSpec }>();
+  /** Until ready(): cgroups get each service's startupCpuWeight. */
+  private startingUp = true;
   private parent: string | null | undefined;
   private stopping = false;
   constructor(
@@ -127,20 +129,20 @@ export class Supervisor {
   /** Create /sys/fs/cgroup/aios/<name> with the limits; null when cgroups are not usable. */
   private cgroup(s: ServiceSpec): string | null {
     const made = this.made.get(s.name);
-    if (made) return made;
+    if (made) return made.dir;
     const parent = this.cgroupParent();
     if (!parent) return null;
     try {
       const dir = `${parent}/${s.name}`;
       mkdirSync(dir, { recursive: true });
-      for (const [f, v] of Object.entries(cgroupFiles(s))) {
+      for (const [f, v] of Object.entries(cgroupFiles(s, this.startingUp))) {
         try {
           writeFileSync(`${dir}/${f}`, v);
         } catch (err) {
           this.log(`service ${s.name}: ${f}=${v}: ${(err as Error).message}`);
         }
       }
-      this.made.set(s.name, dir);
+      this.made.set(s.name, { dir, spec: s });
       return dir;
     } catch (err) {
       this.log(`service ${s.name}: no cgroup (${(err as Error).message})`);
@@ -161,19 +163,32 @@ export class Supervisor {
         const dir = `${parent}/${s.name}`;
         mkdir(dir, (err) => {
           if (err && err.code !== 'EEXIST') return resolve();
-          const files = Object.entries(cgroupFiles(s));
+          const files = Object.entries(cgroupFiles(s, this.startingUp));
           let left = files.length;
           let ok = true;
           for (const [f, v] of files)
             writeFile(`${dir}/${f}`, v, (e) => {
               ok &&= !e;
               if (--left) return;
-              if (ok) this.made.set(s.name, dir);
+              if (ok) this.made.set(s.name, { dir, spec: s });
               resolve();
             });
         });
       });
     return Promise.all(specs.filter((s) => !this.made.has(s.name)).map(made)).then(() => {});
+  }
+
+  /** The machine is ready: every service's cgroup gets its cpuWeight in place of its start-up weight. */
+  ready(): void {
+    this.startingUp = false;
+    for (const { dir, spec } of this.made.values()) {
+      if (spec.startupCpuWeight === spec.cpuWeight) continue;
+      try {
+        writeFileSync(`${dir}/cpu.weight`, String(spec.cpuWeight));
+      } catch (err) {
+        this.log(`service ${spec.name}: cpu.weight=${spec.cpuWeight}: ${(err as Error).message}`);
+      }
+    }
   }
 
   start(spec: ServiceSpec): void {

@@ -2,7 +2,7 @@
 // debugfs in a copy of rootfs.img, nothing in aios-init) adds a service that ignores SIGTERM
 // while holding a file on / open for writing, one that crash-loops (exit 127, which a missing
 // binary must not be confused with), one whose binary is missing, and one that waits for the
-// network and shows its cgroup.
+// network and shows its cgroup and, once the machine is ready, its CPU weight.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
@@ -27,8 +27,12 @@ test('a service that ignores SIGTERM and holds / open still leaves the disk clea
         {
           name: 'needs-net',
           command: '/bin/sh',
-          args: ['-c', 'echo "addr: $(ip -4 -o addr show eth0)"; echo "cgroup: $(cat /proc/self/cgroup)"'],
+          args: [
+            '-c',
+            'echo "addr: $(ip -4 -o addr show eth0)"; echo "cgroup: $(cat /proc/self/cgroup)"; sleep 3; echo "weight: $(cat /sys/fs/cgroup/aios/needs-net/cpu.weight)"',
+          ],
           restart: 'never',
+          cpuWeight: 300,
           waitForNetwork: true,
         },
       ],
@@ -53,6 +57,8 @@ test('a service that ignores SIGTERM and holds / open still leaves the disk clea
     assert.match(serial, /needs-net: addr: .*inet 10\.0\.2\.15\//);
     // Started straight into its cgroup (clone3), no shell moving it there.
     assert.match(serial, /needs-net: cgroup: 0::\/aios\/needs-net\n/);
+    // Its start-up weight (1) gave way to its own once the machine was ready.
+    assert.match(serial, /needs-net: weight: 300\n/);
     assert.deepEqual(await qemuProcesses(dir), []);
   } finally {
     await rm(dir, { recursive: true, force: true });

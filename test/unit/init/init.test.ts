@@ -183,6 +183,7 @@ test('services: restart policy, back-off and cgroup limits', () => {
     env: {},
     restart: 'always' as const,
     cpuWeight: 800,
+    startupCpuWeight: 1,
     memoryMax: '4G',
     cpuset: '0-1',
     tty: '',
@@ -192,7 +193,8 @@ test('services: restart policy, back-off and cgroup limits', () => {
     logMaxKB: 1024,
     consoleLinesPerSecond: 200,
   };
-  assert.deepEqual(cgroupFiles(svc), { 'cpu.weight': '800', 'memory.max': '4G', 'cpuset.cpus': '0-1' });
+  assert.deepEqual(cgroupFiles(svc, false), { 'cpu.weight': '800', 'memory.max': '4G', 'cpuset.cpus': '0-1' });
+  assert.equal(cgroupFiles(svc, true)['cpu.weight'], '1');
 });
 
 test('network: DHCP lease from our udhcpc script, physical Ethernet only', async () => {

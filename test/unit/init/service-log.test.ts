@@ -5,7 +5,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CappedFile, LineSplitter, ServiceLog } from '../../../init/src/service-log.ts';
-import { ownService } from '../../../init/src/config.ts';
+import { ownService, type InitConfig } from '../../../init/src/config.ts';
 import { scratchDir } from '../scratch.ts';
 import { realSupervisor } from './real-addon.ts';
 
@@ -104,12 +104,30 @@ test('cgroups made ahead on the thread pool carry the limits; a directory that i
   await sup.prepare([a, b]);
   const cg = (n: string, f: string) => readFile(join(root, 'sys/fs/cgroup/aios', n, f), 'utf8');
   assert.equal(await cg('a', 'memory.max'), '64M');
-  assert.equal(await cg('a', 'cpu.weight'), '200');
+  assert.equal(await cg('a', 'cpu.weight'), '1');
   assert.equal(await cg('b', 'memory.max'), 'max');
   // Not a real cgroup here (the boot tests start services in real ones): the kernel refuses it.
   sup.start(a);
   assert.equal(sup.info()[0]!.cgroup, join(root, 'sys/fs/cgroup/aios/a'));
   assert.deepEqual([sup.info()[0]!.state, sup.info()[0]!.reason], ['failed', '/bin/sh: cannot start: clone3 into the cgroup: Bad file descriptor']);
+  stop();
+});
+
+test('until ready() each cgroup has its startupCpuWeight, then its cpuWeight; one made later has its cpuWeight at once', async () => {
+  const root = scratchDir('aios-root-');
+  mkdirSync(join(root, 'sys/fs/cgroup'), { recursive: true });
+  writeFileSync(join(root, 'sys/fs/cgroup/cgroup.controllers'), 'cpu memory\n');
+  const { sup, stop } = realSupervisor(root);
+  const svc = (name: string, w: Partial<InitConfig['services'][number]>) =>
+    ownService({ name, command: '/bin/sh', args: ['-c', 'exit 0'], restart: 'never', ...w });
+  await sup.prepare([svc('low', { cpuWeight: 1000 }), svc('own', { cpuWeight: 300, startupCpuWeight: 40 })]);
+  const weight = (n: string) => readFile(join(root, 'sys/fs/cgroup/aios', n, 'cpu.weight'), 'utf8');
+  assert.deepEqual([await weight('low'), await weight('own')], ['1', '40']);
+  sup.ready();
+  assert.deepEqual([await weight('low'), await weight('own')], ['1000', '300']);
+  // Its start fails on this fake cgroup, after the cgroup is made.
+  sup.start(svc('later', { cpuWeight: 70 }));
+  assert.equal(await weight('later'), '70');
   stop();
 });
 
