@@ -171,6 +171,8 @@ export class Supervisor {
               ok &&= !e;
               if (--left) return;
               if (ok) this.made.set(s.name, { dir, spec: s });
+              // ready() came while the start-up weight was being written, and missed this cgroup.
+              if (ok && !this.startingUp) this.runWeight(dir, s);
               resolve();
             });
         });
@@ -181,13 +183,15 @@ export class Supervisor {
   /** The machine is ready: every service's cgroup gets its cpuWeight in place of its start-up weight. */
   ready(): void {
     this.startingUp = false;
-    for (const { dir, spec } of this.made.values()) {
-      if (spec.startupCpuWeight === spec.cpuWeight) continue;
-      try {
-        writeFileSync(`${dir}/cpu.weight`, String(spec.cpuWeight));
-      } catch (err) {
-        this.log(`service ${spec.name}: cpu.weight=${spec.cpuWeight}: ${(err as Error).message}`);
-      }
+    for (const { dir, spec } of this.made.values()) this.runWeight(dir, spec);
+  }
+
+  private runWeight(dir: string, spec: ServiceSpec): void {
+    if (spec.startupCpuWeight === spec.cpuWeight) return;
+    try {
+      writeFileSync(`${dir}/cpu.weight`, String(spec.cpuWeight));
+    } catch (err) {
+      this.log(`service ${spec.name}: cpu.weight=${spec.cpuWeight}: ${(err as Error).message}`);
     }
   }
 
