@@ -158,22 +158,42 @@ static napi_value js_set_address(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-// addDefaultRoute(gateway)
-static napi_value js_add_default_route(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  ARG_STR(0, gw);
+static void default_route(struct rtentry *rt, char *dev) {
+  memset(rt, 0, sizeof *rt);
+  set_sockaddr(&rt->rt_dst, "0.0.0.0");
+  set_sockaddr(&rt->rt_genmask, "0.0.0.0");
+  rt->rt_dev = dev;
+}
+
+// setDefaultRoute(dev, gateway): the default routes through `dev` are deleted, then one through
+// `gateway` is added, so that a renewed lease with a new router leaves no stale route behind.
+static napi_value js_set_default_route(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  ARG_STR(0, dev); ARG_STR(1, gw);
   struct rtentry rt;
-  memset(&rt, 0, sizeof rt);
-  set_sockaddr(&rt.rt_dst, "0.0.0.0");
-  set_sockaddr(&rt.rt_genmask, "0.0.0.0");
-  if (set_sockaddr(&rt.rt_gateway, gw) != 0) return throw_errno(env, gw, EINVAL);
-  rt.rt_flags = RTF_UP | RTF_GATEWAY;
+  struct sockaddr_in probe;
+  if (set_sockaddr((struct sockaddr *)&probe, gw) != 0) return throw_errno(env, gw, EINVAL);
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return throw_errno(env, "socket", errno);
-  int r = ioctl(s, SIOCADDRT, &rt);
-  int err = errno;
+  int r = 0, err = 0;
+  // Each SIOCDELRT removes one match; ESRCH says none is left. The bound keeps a kernel that
+  // answered otherwise from looping PID 1.
+  for (int i = 0; i < 64; i++) {
+    default_route(&rt, dev);
+    if (ioctl(s, SIOCDELRT, &rt) != 0) {
+      err = errno;
+      break;
+    }
+  }
+  if (err == ESRCH || err == 0) {
+    default_route(&rt, dev);
+    set_sockaddr(&rt.rt_gateway, gw);
+    rt.rt_flags = RTF_UP | RTF_GATEWAY;
+    r = ioctl(s, SIOCADDRT, &rt);
+    err = r != 0 ? errno : 0;
+  } else r = -1;
   close(s);
-  if (r != 0 && err != EEXIST) return throw_errno(env, gw, err);
+  if (r != 0 && err != EEXIST) return throw_errno(env, dev, err);
   return undef(env);
 }
 
@@ -248,7 +268,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"waitpid", 0, js_waitpid, 0, 0, 0, napi_default, 0},
     {"linkUp", 0, js_link_up, 0, 0, 0, napi_default, 0},
     {"setAddress", 0, js_set_address, 0, 0, 0, napi_default, 0},
-    {"addDefaultRoute", 0, js_add_default_route, 0, 0, 0, napi_default, 0},
+    {"setDefaultRoute", 0, js_set_default_route, 0, 0, 0, napi_default, 0},
     {"psiWatch", 0, js_psi_watch, 0, 0, 0, napi_default, 0},
     {"spawn", 0, js_spawn, 0, 0, 0, napi_default, 0},
     {"pipe", 0, js_pipe, 0, 0, 0, napi_default, 0},

@@ -7,7 +7,8 @@ import { Log, writeAll } from './log.ts';
 import { declaredMounts, mountFstab, mountPseudo, unmountAll } from './mounts.ts';
 import { setupModules } from './drivers.ts';
 import { scanPci } from './pci.ts';
-import { readLeases, startNetwork } from './network.ts';
+import { startNetwork } from './network.ts';
+import { readLeases } from './dhcp.ts';
 import { watchPowerButton } from './power.ts';
 import { Supervisor } from './services.ts';
 import { InferenceWatch } from './inference.ts';
@@ -124,7 +125,7 @@ export async function run(): Promise<void> {
       sys,
       fs,
       config.network,
-      (s) => supervisor.start(s),
+      (s, onLine) => supervisor.start(s, onLine),
       (m) => log.warn(m),
       handled,
     );

@@ -1,13 +1,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-
-/** busybox puts its applets in different directories across versions. */
-const UDHCPC = ['/sbin/udhcpc', '/usr/sbin/udhcpc', '/bin/udhcpc', '/usr/bin/udhcpc'];
 import { networkInterfaces } from 'node:os';
 import type { InterfaceInfo } from '../../common/boot-report.ts';
 import type { FsRoot } from './fsroot.ts';
 import type { Sys } from './sys.ts';
-import { ownService, type InitConfig } from './config.ts';
-import { now } from './clock.ts';
+import type { InitConfig } from './config.ts';
+import { dhcp, LEASE_DIR } from './dhcp.ts';
+
+/** busybox puts its applets in different directories across versions. */
+const UDHCPC = ['/sbin/udhcpc', '/usr/sbin/udhcpc', '/bin/udhcpc', '/usr/bin/udhcpc'];
 
 export function listInterfaces(fs: FsRoot): { name: string; kind: InterfaceInfo['kind']; mac: string; physical: boolean }[] {
   let names: string[];
@@ -47,96 +47,19 @@ export function interfaceInfo(fs: FsRoot): InterfaceInfo[] {
   });
 }
 
-export function defaultRoute(fs: FsRoot): string | null {
-  try {
-    for (const line of readFileSync(fs.p('/proc/net/route'), 'utf8').split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f[1] === '00000000' && f[2]) {
-        const n = parseInt(f[2], 16);
-        return [n & 255, (n >> 8) & 255, (n >> 16) & 255, (n >>> 24) & 255].join('.');
-      }
-    }
-  } catch {
-    /* no /proc/net/route: no route */
-  }
-  return null;
-}
-
-/** A DHCP lease as the udhcpc script leaves it in /run/aios/dhcp/<interface>.lease. */
-export interface DhcpLease {
-  interface: string;
-  event: string;
-  ip: string;
-  subnet: string;
-  router: string | null;
-  dns: string[];
-  server: string | null;
-  leaseSeconds: number | null;
-  /** Guest uptime when the lease was applied. */
-  uptime: number | null;
-}
-
-export const LEASE_DIR = '/run/aios/dhcp';
-
-export function parseLeaseFile(iface: string, text: string): DhcpLease | undefined {
-  const kv = Object.fromEntries(
-    text
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]),
-  );
-  if (!kv.ip) return undefined;
-  const num = (v?: string) => (v && /^\d+(\.\d+)?$/.test(v) ? Number(v) : null);
-  return {
-    interface: iface,
-    event: kv.event ?? '',
-    ip: kv.ip,
-    subnet: kv.subnet || '255.255.255.0',
-    router: kv.router?.split(/\s+/)[0] || null,
-    dns: (kv.dns ?? '').split(/\s+/).filter(Boolean),
-    server: kv.server || null,
-    leaseSeconds: num(kv.lease),
-    uptime: num(kv.uptime),
-  };
-}
-
-export function readLeases(fs: FsRoot): DhcpLease[] {
-  try {
-    return readdirSync(fs.p(LEASE_DIR))
-      .filter((f) => f.endsWith('.lease'))
-      .sort()
-      .flatMap((f) => parseLeaseFile(f.slice(0, -6), readFileSync(fs.p(`${LEASE_DIR}/${f}`), 'utf8')) ?? []);
-  } catch {
-    return [];
-  }
-}
-
-/** udhcpc kept running (renewals), as a supervised service of its own per interface. */
-export function dhcpService(iface: string, udhcpc: string): InitConfig['services'][number] {
-  return ownService({
-    name: `dhcp-${iface}`,
-    command: udhcpc,
-    args: ['-i', iface, '-f', '-t', '5', '-T', '2', '-A', '3', '-s', '/usr/libexec/aios/udhcpc.script'],
-    restart: 'always',
-    // The start waits for its lease: no lower weight while the machine starts.
-    startupCpuWeight: 100,
-    cpuWeight: 100,
-  });
-}
-
 /**
  * Bring up loopback and every physical Ethernet interface not in `handled` yet, and return at
  * once: one promise per interface, with a note once it has its address. With DHCP, a udhcpc per
- * interface runs for good (it renews its lease and applies it with its script); the promise waits
- * for the first lease, then falls back to the static address when one is configured. Called
- * before the modules are loaded (DHCP then overlaps them) and again after, for the interfaces
- * whose drivers are modules.
+ * interface runs for good, renewing its lease; its script records each lease and says so on its
+ * output, and aios-init applies it (address, route, resolv.conf). The promise waits for the first
+ * lease, then falls back to the static address when one is configured. Called before the modules
+ * are loaded (DHCP then overlaps them) and again after, for the interfaces whose drivers are modules.
  */
 export function startNetwork(
   sys: Sys,
   fs: FsRoot,
   cfg: InitConfig['network'],
-  startService: (s: InitConfig['services'][number]) => void,
+  startService: (s: InitConfig['services'][number], onLine: (line: string) => void) => void,
   log: (m: string) => void,
   handled: Set<string>,
 ): Promise<string[]>[] {
@@ -166,22 +89,17 @@ export function startNetwork(
       } catch {
         /* the script makes it */
       }
-      startService(dhcpService(i.name, udhcpc));
-      const deadline = now() + cfg.dhcpTimeoutSeconds * 1000;
-      while (now() < deadline) {
-        const lease = readLeases(fs).find((l) => l.interface === i.name);
-        if (lease)
-          return [
-            `${i.name} ${lease.ip}/${lease.subnet} by DHCP from ${lease.server ?? '?'}${lease.router ? ` via ${lease.router}` : ''}, lease ${lease.leaseSeconds ?? '?'} s`,
-          ];
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      const lease = await dhcp(sys, fs, i.name, udhcpc, cfg.dhcpTimeoutSeconds, startService, log);
+      if (lease)
+        return [
+          `${i.name} ${lease.ip}/${lease.subnet} by DHCP from ${lease.server ?? '?'}${lease.router ? ` via ${lease.router}` : ''}, lease ${lease.leaseSeconds ?? '?'} s`,
+        ];
       log(`${i.name}: no DHCP lease within ${cfg.dhcpTimeoutSeconds} s (udhcpc keeps asking)`);
     } else if (cfg.dhcp) log(`${i.name}: no udhcpc in the image (${UDHCPC.join(', ')})`);
     if (!cfg.address) return notes;
     try {
       sys.setAddress(i.name, cfg.address, cfg.netmask);
-      if (cfg.gateway) sys.addDefaultRoute(cfg.gateway);
+      if (cfg.gateway) sys.setDefaultRoute(i.name, cfg.gateway);
       notes.push(`${i.name} ${cfg.address}/${cfg.netmask} static${cfg.gateway ? ` via ${cfg.gateway}` : ''}`);
     } catch (err) {
       log(`${i.name}: cannot set ${cfg.address}: ${(err as Error).message}`);

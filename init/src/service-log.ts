@@ -89,6 +89,8 @@ export interface ServiceLogOptions {
   /** Console lines a service may write per second; the rest go to its file only. */
   consoleLinesPerSecond: number;
   console: (line: string) => void;
+  /** Sees every line, console limit or not: how aios-init hears what a service reports (a DHCP lease). */
+  onLine?: (line: string) => void;
   now?: () => number;
 }
 
@@ -126,6 +128,7 @@ export class ServiceLog {
   lines(lines: readonly string[]): void {
     if (!lines.length) return;
     this.toFile(lines);
+    if (this.o.onLine) for (const l of lines) this.o.onLine(l);
     const now = (this.o.now ?? Date.now)();
     if (now - this.windowStart >= 1000) {
       this.flushHidden();

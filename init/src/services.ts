@@ -52,6 +52,8 @@ interface Running {
   timer?: NodeJS.Timeout;
   startedAt?: number;
   quickFailures: number;
+  /** Given each line of its output, across restarts. */
+  onLine?: (line: string) => void;
 }
 
 /** Close descriptors aios-init no longer needs once the child has its own copies. */
@@ -83,10 +85,11 @@ export class Supervisor {
   ) {}
 
   /** One log per service, kept across its restarts. */
-  private serviceLog(s: ServiceSpec): ServiceLog {
+  private serviceLog(s: ServiceSpec, r: Running): ServiceLog {
     let l = this.logs.get(s.name);
     if (!l) {
       l = new ServiceLog(s.name, {
+        onLine: (line) => r.onLine?.(line),
         path: this.fs.p(logFile(s.name)),
         maxBytes: s.logMaxKB * 1024,
         consoleLinesPerSecond: s.consoleLinesPerSecond,
@@ -195,12 +198,14 @@ export class Supervisor {
     }
   }
 
-  start(spec: ServiceSpec): void {
+  /** Start `spec` and keep it running; `onLine`, when given, sees each line it writes. */
+  start(spec: ServiceSpec, onLine?: (line: string) => void): void {
     const r: Running = this.services.get(spec.name) ?? {
       spec,
       info: { name: spec.name, pid: null, state: 'stopped', restarts: 0, cgroup: null },
       quickFailures: 0,
     };
+    if (onLine) r.onLine = onLine;
     this.services.set(spec.name, r);
     const cg = this.cgroup(spec);
     r.info.cgroup = cg;
@@ -236,7 +241,7 @@ export class Supervisor {
       closeAll([cgroupFd, tty, out?.[1]]);
     }
     if (out) {
-      const log = this.serviceLog(spec);
+      const log = this.serviceLog(spec, r);
       log.attach(new Socket({ fd: out[0], readable: true, writable: false }));
       r.info.log = logFile(spec.name);
     }

@@ -3,7 +3,8 @@ import { REPORT_VERSION, type BootReport, type GpuInfo, type ModuleStrategy, typ
 import { PROBE_FILES } from '../../common/probe.ts';
 import type { FsRoot } from './fsroot.ts';
 import { readMounts } from './mounts.ts';
-import { defaultRoute, interfaceInfo } from './network.ts';
+import { interfaceInfo } from './network.ts';
+import { defaultRoute } from './routes.ts';
 import { loadedModules } from './modules.ts';
 import { zombieChildren } from './reaper.ts';
 import { now, onTimeOrigin } from './clock.ts';

@@ -25,7 +25,8 @@ export interface Sys {
   pipe(): [number, number];
   linkUp(name: string): void;
   setAddress(name: string, ip: string, netmask: string): void;
-  addDefaultRoute(gateway: string): void;
+  /** Replace the default routes through `dev` with one through `gateway`. */
+  setDefaultRoute(dev: string, gateway: string): void;
   /** Register a PSI trigger on a pressure file; `onEvent` runs on the event loop at each event. */
   psiWatch(path: string, trigger: string, onEvent: () => void): void;
 }
@@ -89,7 +90,7 @@ export function unavailableSys(reason: string): Sys {
     pipe: no('pipe'),
     linkUp: no('link up'),
     setAddress: no('set address'),
-    addDefaultRoute: no('add default route'),
+    setDefaultRoute: no('set default route'),
     psiWatch: no('PSI trigger'),
   };
 }

@@ -59,6 +59,14 @@ for (const [command, kernelSays, exits] of [
       // DHCP by a udhcpc that stays up to renew, and resolv.conf from the lease's DNS server.
       vm.type('echo DNS-$(grep -c "^nameserver 10.0.2.3$" /etc/resolv.conf)-UDHCPC-$(pidof udhcpc | wc -w)\n');
       await vm.waitFor(/DNS-1-UDHCPC-1\r?\n/, 30_000);
+      if (command === 'reboot') {
+        // A renewal (udhcpc's SIGUSR1) is applied by aios-init from the script's report line: the
+        // route and resolv.conf taken away here come back.
+        vm.type('route del default; rm /etc/resolv.conf; echo RENEW-$((2*3)); kill -USR1 $(pidof udhcpc)\n');
+        await vm.waitFor(/RENEW-6\r?\n[\s\S]*AIOS_DHCP (renew|bound) eth0 /, 60_000);
+        vm.type('echo ROUTE-$(grep -c "^eth0.00000000.0202000A" /proc/net/route)-DNS-$(grep -c "^nameserver 10.0.2.3$" /etc/resolv.conf)\n');
+        await vm.waitFor(/ROUTE-1-DNS-1\r?\n/, 30_000);
+      }
       if (command === 'poweroff') {
         // aios-init started from the shell refuses to be a second init: no second udhcpc.
         vm.type('/usr/sbin/aios-init; echo RC-$?-UDHCPC-$(pidof udhcpc | wc -w)\n');

@@ -12,7 +12,6 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { backoffMs, cgroupFiles, shouldRestart } from '../../../init/src/services.ts';
-import { parseLeaseFile, listInterfaces, dhcpService } from '../../../init/src/network.ts';
 import { parsePressure } from '../../../init/src/status.ts';
 import { fakeSys, fixtureRoot } from './fixtures.ts';
 import { scratchDir } from '../scratch.ts';
@@ -195,42 +194,6 @@ test('services: restart policy, back-off and cgroup limits', () => {
   };
   assert.deepEqual(cgroupFiles(svc, false), { 'cpu.weight': '800', 'memory.max': '4G', 'cpuset.cpus': '0-1' });
   assert.equal(cgroupFiles(svc, true)['cpu.weight'], '1');
-});
-
-test('network: DHCP lease from our udhcpc script, physical Ethernet only', async () => {
-  const file = 'event=bound\nip=10.0.2.15\nsubnet=255.255.255.0\nrouter=10.0.2.2\ndns=10.0.2.3\nserver=10.0.2.2\nlease=86400\nuptime=3.51\n';
-  assert.deepEqual(parseLeaseFile('eth0', file), {
-    interface: 'eth0',
-    event: 'bound',
-    ip: '10.0.2.15',
-    subnet: '255.255.255.0',
-    router: '10.0.2.2',
-    dns: ['10.0.2.3'],
-    server: '10.0.2.2',
-    leaseSeconds: 86400,
-    uptime: 3.51,
-  });
-  assert.equal(parseLeaseFile('eth0', 'event=deconfig\n'), undefined);
-  // udhcpc stays up to renew (no -q, no -n) and applies each lease with the script.
-  const svc = dhcpService('eth0', '/sbin/udhcpc');
-  assert.equal(svc.name, 'dhcp-eth0');
-  assert.equal(svc.restart, 'always');
-  assert.ok(!svc.args.includes('-q') && !svc.args.includes('-n'));
-  assert.deepEqual(svc.args.slice(-2), ['-s', '/usr/libexec/aios/udhcpc.script']);
-  const root = await fixtureRoot({
-    'sys/class/net/lo/type': '772',
-    'sys/class/net/eth0/type': '1',
-    'sys/class/net/eth0/device/vendor': '0x1af4',
-    'sys/class/net/veth0/type': '1',
-  });
-  assert.deepEqual(
-    listInterfaces(new FsRoot(root)).map((i) => [i.name, i.kind, i.physical]),
-    [
-      ['eth0', 'ethernet', true],
-      ['lo', 'loopback', false],
-      ['veth0', 'ethernet', false],
-    ],
-  );
 });
 
 test('pressure figures', () => {

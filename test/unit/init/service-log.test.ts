@@ -41,12 +41,14 @@ test('a capped file: past the cap it becomes .1 and a new one starts; never more
 test('a flood: the console gets N lines a second and a count of the rest; the file gets every line', async () => {
   const dir = scratchDir('aios-log-');
   const shown: string[] = [];
+  const seen: string[] = [];
   let now = 10_000;
   const log = new ServiceLog('chatty', {
     path: join(dir, 'chatty.log'),
     maxBytes: 1 << 20,
     consoleLinesPerSecond: 3,
     console: (l) => shown.push(l),
+    onLine: (l) => seen.push(l),
     now: () => now,
   });
   log.lines(['a', 'b', 'c', 'd', 'e']);
@@ -63,6 +65,22 @@ test('a flood: the console gets N lines a second and a count of the rest; the fi
     'chatty: after close',
   ]);
   assert.equal(await readFile(join(dir, 'chatty.log'), 'utf8'), 'a\nb\nc\nd\ne\nf\n', 'closed: /run can be unmounted');
+  assert.deepEqual(seen, ['a', 'b', 'c', 'd', 'e', 'f', 'after close'], 'the line watcher sees what the console limit holds back');
+});
+
+test("a service's line watcher sees each line it writes, across its restarts", async () => {
+  const { sup, stop } = realSupervisor();
+  const seen: string[] = [];
+  sup.start(
+    ownService({ name: 'reporter', command: '/bin/sh', args: ['-c', 'echo "run $$"; exit 1'], restart: 'always', maxQuickFailures: 2, stableSeconds: 5 }),
+    (l) => seen.push(l),
+  );
+  for (let i = 0; i < 150 && sup.info()[0]!.state !== 'failed'; i++) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(seen.length, 2, seen.join('\n'));
+  assert.ok(seen.every((l) => /^run \d+$/.test(l)) && seen[0] !== seen[1], 'one line from each of two processes');
+  await sup.stopAll(1000);
+  stop();
 });
 
 test('a supervised service: stdout and stderr reach the console with its name and /run/aios/log/<name>.log', async () => {
