@@ -1,11 +1,13 @@
 // Network bring-up: interfaces, udhcpc under supervision, and each lease its script reports applied by aios-init.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsRoot } from '../../../init/src/fsroot.ts';
 import { listInterfaces, startNetwork } from '../../../init/src/network.ts';
-import { applyLease, dhcpService, leaseLine, parseLeaseFile, resolvConf, type DhcpLease } from '../../../init/src/dhcp.ts';
+import { LEASE_DIR, applyLease, dhcpService, leaseLine, parseLeaseFile, resolvConf, type DhcpLease } from '../../../init/src/dhcp.ts';
 import { loadInitConfig } from '../../../init/src/config.ts';
 import { fakeSys, fixtureRoot } from './fixtures.ts';
 
@@ -54,6 +56,51 @@ test("the script's report line names the event and interface; resolv.conf from D
   assert.equal(resolvConf({ dns: ['10.0.2.3', '1.1.1.1'], domain: 'lan' }), 'search lan\nnameserver 10.0.2.3\nnameserver 1.1.1.1\n');
   assert.equal(resolvConf({ dns: ['10.0.2.3'], domain: null }), 'nameserver 10.0.2.3\n');
   assert.equal(resolvConf({ dns: [], domain: 'lan' }), undefined);
+});
+
+test("udhcpc's own script, run as udhcpc runs it: the record it leaves is what aios-init reads, and its line is the signal", (t) => {
+  const script = readFileSync(new URL('../../../rootfs/usr/libexec/aios/udhcpc.script', import.meta.url), 'utf8');
+  assert.match(script, new RegExp(`^dir=${LEASE_DIR}$`, 'm'), 'the script writes where aios-init reads');
+  const dir = mkdtempSync(join(tmpdir(), 'aios-udhcpc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // The same script with only its directory moved, so that the test never writes the host's /run.
+  const copy = join(dir, 'udhcpc.script');
+  writeFileSync(copy, script.replace(/^dir=.*$/m, `dir=${dir}/leases`));
+  const env = {
+    PATH: process.env.PATH,
+    interface: 'eth0',
+    ip: '10.0.2.15',
+    subnet: '255.255.255.0',
+    router: '10.0.2.2 10.0.2.1',
+    dns: '10.0.2.3 1.1.1.1',
+    domain: 'lan',
+    serverid: '10.0.2.2',
+    lease: '86400',
+  };
+  const run = (event: string) => execFileSync('sh', [copy, event], { env, encoding: 'utf8' });
+  assert.equal(run('deconfig'), '', 'deconfig records nothing and says nothing');
+  const out = run('bound');
+  assert.deepEqual(leaseLine(out.trim()), { event: 'bound', iface: 'eth0' });
+  assert.deepEqual(readdirSync(join(dir, 'leases')), ['eth0.lease'], 'no half-written record left beside it');
+  const lease = parseLeaseFile('eth0', readFileSync(join(dir, 'leases/eth0.lease'), 'utf8'));
+  assert.ok(lease && typeof lease.uptime === 'number' && lease.uptime > 0, 'uptime read from /proc/uptime');
+  assert.deepEqual(
+    { ...lease, uptime: 0 },
+    {
+      interface: 'eth0',
+      event: 'bound',
+      ip: '10.0.2.15',
+      subnet: '255.255.255.0',
+      router: '10.0.2.2',
+      dns: ['10.0.2.3', '1.1.1.1'],
+      domain: 'lan',
+      server: '10.0.2.2',
+      leaseSeconds: 86400,
+      uptime: 0,
+    },
+  );
+  assert.deepEqual(leaseLine(run('renew').trim()), { event: 'renew', iface: 'eth0' });
+  assert.equal(parseLeaseFile('eth0', readFileSync(join(dir, 'leases/eth0.lease'), 'utf8'))?.event, 'renew');
 });
 
 const LEASE = 'event=bound\nip=10.0.2.15\nsubnet=255.255.255.0\nrouter=10.0.2.2\ndns=10.0.2.3\ndomain=\nserver=10.0.2.2\nlease=86400\nuptime=3.51\n';
