@@ -171,8 +171,8 @@ static napi_value js_set_default_route(napi_env env, napi_callback_info info) {
   ARGS(2);
   ARG_STR(0, dev); ARG_STR(1, gw);
   struct rtentry rt;
-  struct sockaddr_in probe;
-  if (set_sockaddr((struct sockaddr *)&probe, gw) != 0) return throw_errno(env, gw, EINVAL);
+  struct sockaddr gateway;
+  if (set_sockaddr(&gateway, gw) != 0) return throw_errno(env, gw, EINVAL);
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return throw_errno(env, "socket", errno);
   int r = 0, err = 0;
@@ -187,7 +187,7 @@ static napi_value js_set_default_route(napi_env env, napi_callback_info info) {
   }
   if (err == ESRCH || err == 0) {
     default_route(&rt, dev);
-    set_sockaddr(&rt.rt_gateway, gw);
+    rt.rt_gateway = gateway;
     rt.rt_flags = RTF_UP | RTF_GATEWAY;
     r = ioctl(s, SIOCADDRT, &rt);
     err = r != 0 ? errno : 0;

@@ -50,18 +50,23 @@ export function readLeases(fs: FsRoot): DhcpLease[] {
     return readdirSync(fs.p(LEASE_DIR))
       .filter((f) => f.endsWith('.lease'))
       .sort()
-      .flatMap((f) => parseLeaseFile(f.slice(0, -6), readFileSync(fs.p(`${LEASE_DIR}/${f}`), 'utf8')) ?? []);
+      .flatMap((f) => readLease(fs, f.slice(0, -'.lease'.length)) ?? []);
   } catch {
     return [];
   }
 }
 
-function readLease(fs: FsRoot, iface: string): DhcpLease | undefined {
+function readOrUndefined(path: string): string | undefined {
   try {
-    return parseLeaseFile(iface, readFileSync(fs.p(`${LEASE_DIR}/${iface}.lease`), 'utf8'));
+    return readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
+}
+
+function readLease(fs: FsRoot, iface: string): DhcpLease | undefined {
+  const text = readOrUndefined(fs.p(`${LEASE_DIR}/${iface}.lease`));
+  return text === undefined ? undefined : parseLeaseFile(iface, text);
 }
 
 /** The line udhcpc's script writes once it has recorded a lease: `AIOS_DHCP <event> <interface> ...`. */
@@ -100,13 +105,7 @@ export function applyLease(sys: Sys, fs: FsRoot, lease: DhcpLease, before: DhcpL
     }
   const conf = resolvConf(lease);
   const path = fs.p('/etc/resolv.conf');
-  let current: string | undefined;
-  try {
-    current = readFileSync(path, 'utf8');
-  } catch {
-    /* none yet */
-  }
-  if (conf && conf !== current)
+  if (conf && conf !== readOrUndefined(path))
     try {
       writeFileSync(`${path}.new`, conf);
       renameSync(`${path}.new`, path);
