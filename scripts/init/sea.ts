@@ -2,6 +2,10 @@
 import type { BuildOptions } from 'esbuild';
 export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
+/**
+ * No start-up snapshot: Node refuses one made on a CPU with other features than the machine's
+ * (V8's cached-data tag hashes them), and PID 1 would then exit before its first line.
+ */
 export function seaConfig(main: string, output: string, addon: string): Record<string, unknown> {
   return { main, output, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets: { 'aios_sys.node': addon } };
 }

@@ -68,7 +68,7 @@ test("the mformat wrapper pins the EFI partition's FAT serial", async () => {
   assert.equal(mformatWrapper(0x6af85a61), '#!/bin/sh\nexec /usr/bin/mformat -N 6af85a61 "$@"\n');
 });
 
-test('aios-init is one bundled file, with no code cache: V8 writes a different one each build', async () => {
+test('aios-init is one bundled file, with no code cache (different each build) and no start-up snapshot (tied to one CPU)', async () => {
   const { build } = await import('esbuild');
   const { readFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
@@ -76,4 +76,9 @@ test('aios-init is one bundled file, with no code cache: V8 writes a different o
   await build(initBundleOptions(join(import.meta.dirname, '../../../init/src/main.ts'), out));
   assert.doesNotMatch(await readFile(out, 'utf8'), /require\("\.\/|from "\.\//, 'every module of init/src is inside the bundle');
   assert.equal(seaConfig('/b/main.cjs', '/b/blob', '/b/a.node').useCodeCache, false, 'images must be byte-identical across builds');
+  assert.equal(
+    seaConfig('/b/main.cjs', '/b/blob', '/b/a.node').useSnapshot,
+    false,
+    "a start-up snapshot carries the build machine's CPU features: on another CPU aios-init would not start",
+  );
 });
