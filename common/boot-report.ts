@@ -115,7 +115,7 @@ export interface BootReport {
   /** DHCP leases as udhcpc's script applied them (server, lease time): where the addresses came from. */
   /** /etc/aios/init.json errors (file: key: message); defaults were used for those keys. */
   configErrors?: string[];
-  dhcp?: { interface: string; ip: string; router: string | null; dns: string[]; server: string | null; leaseSeconds: number | null; uptime: number | null }[];
+  dhcp?: { interface: string; ip: string; routers: string[]; dns: string[]; server: string | null; leaseSeconds: number | null; uptime: number | null }[];
 }
 
 export type ParseResult = { ok: true; report: BootReport } | { ok: false; error: string };

@@ -165,19 +165,32 @@ static void default_route(struct rtentry *rt, char *dev) {
   rt->rt_dev = dev;
 }
 
-// setDefaultRoute(dev, gateway): the default routes through `dev` are deleted, then one through
-// `gateway` is added, so that a renewed lease with a new router leaves no stale route behind.
-static napi_value js_set_default_route(napi_env env, napi_callback_info info) {
+// setDefaultRoutes(dev, gateways): the default routes through `dev` are deleted, then one through
+// each gateway is added, metric 0 for the first, 1 for the next (as busybox's udhcpc script orders
+// a lease's routers), so that a renewed lease with other routers leaves no stale route behind.
+#define MAX_GATEWAYS 8
+static napi_value js_set_default_routes(napi_env env, napi_callback_info info) {
   ARGS(2);
-  ARG_STR(0, dev); ARG_STR(1, gw);
-  struct rtentry rt;
-  struct sockaddr gateway;
-  if (set_sockaddr(&gateway, gw) != 0) return throw_errno(env, gw, EINVAL);
+  ARG_STR(0, dev);
+  uint32_t n = 0;
+  if (napi_get_array_length(env, argv[1], &n) != napi_ok || n == 0 || n > MAX_GATEWAYS) {
+    napi_throw_type_error(env, NULL, "expected an array of 1 to 8 gateway addresses");
+    return NULL;
+  }
+  // Every gateway is parsed before any route is touched: a bad one leaves the routes as they were.
+  struct sockaddr gateways[MAX_GATEWAYS];
+  char names[MAX_GATEWAYS][64];
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    if (napi_get_element(env, argv[1], i, &v) != napi_ok || get_str(env, v, names[i], sizeof names[i])) return NULL;
+    if (set_sockaddr(&gateways[i], names[i]) != 0) return throw_errno(env, names[i], EINVAL);
+  }
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return throw_errno(env, "socket", errno);
-  int r = 0, err = 0;
-  // Each SIOCDELRT removes one match; ESRCH says none is left. The bound keeps a kernel that
-  // answered otherwise from looping PID 1.
+  struct rtentry rt;
+  int err = 0;
+  // Each SIOCDELRT removes one match (metric 0 matches any); ESRCH says none is left. The bound
+  // keeps a kernel that answered otherwise from looping PID 1.
   for (int i = 0; i < 64; i++) {
     default_route(&rt, dev);
     if (ioctl(s, SIOCDELRT, &rt) != 0) {
@@ -185,15 +198,25 @@ static napi_value js_set_default_route(napi_env env, napi_callback_info info) {
       break;
     }
   }
+  const char *what = dev;
+  char failed[128];
   if (err == ESRCH || err == 0) {
-    default_route(&rt, dev);
-    rt.rt_gateway = gateway;
-    rt.rt_flags = RTF_UP | RTF_GATEWAY;
-    r = ioctl(s, SIOCADDRT, &rt);
-    err = r != 0 ? errno : 0;
-  } else r = -1;
+    err = 0;
+    // A gateway the kernel refuses does not keep the others out; the first refusal is reported.
+    for (uint32_t i = 0; i < n; i++) {
+      default_route(&rt, dev);
+      rt.rt_gateway = gateways[i];
+      rt.rt_flags = RTF_UP | RTF_GATEWAY;
+      rt.rt_metric = (short)(i + 1); // the kernel stores rt_metric - 1
+      if (ioctl(s, SIOCADDRT, &rt) != 0 && errno != EEXIST && err == 0) {
+        err = errno;
+        snprintf(failed, sizeof failed, "%.32s via %.63s", dev, names[i]);
+        what = failed;
+      }
+    }
+  }
   close(s);
-  if (r != 0 && err != EEXIST) return throw_errno(env, dev, err);
+  if (err != 0) return throw_errno(env, what, err);
   return undef(env);
 }
 
@@ -268,7 +291,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"waitpid", 0, js_waitpid, 0, 0, 0, napi_default, 0},
     {"linkUp", 0, js_link_up, 0, 0, 0, napi_default, 0},
     {"setAddress", 0, js_set_address, 0, 0, 0, napi_default, 0},
-    {"setDefaultRoute", 0, js_set_default_route, 0, 0, 0, napi_default, 0},
+    {"setDefaultRoutes", 0, js_set_default_routes, 0, 0, 0, napi_default, 0},
     {"psiWatch", 0, js_psi_watch, 0, 0, 0, napi_default, 0},
     {"spawn", 0, js_spawn, 0, 0, 0, napi_default, 0},
     {"pipe", 0, js_pipe, 0, 0, 0, napi_default, 0},

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { FsRoot } from './fsroot.ts';
 import type { Sys } from './sys.ts';
 import { ownService, type InitConfig } from './config.ts';
-import { defaultRoute } from './routes.ts';
+import { defaultRoutes } from './routes.ts';
 
 /** A DHCP lease as the udhcpc script leaves it in /run/aios/dhcp/<interface>.lease. */
 export interface DhcpLease {
@@ -11,7 +11,8 @@ export interface DhcpLease {
   event: string;
   ip: string;
   subnet: string;
-  router: string | null;
+  /** The lease's routers in its order, at most MAX_ROUTERS of them. */
+  routers: string[];
   dns: string[];
   domain: string | null;
   server: string | null;
@@ -21,6 +22,8 @@ export interface DhcpLease {
 }
 
 export const LEASE_DIR = '/run/aios/dhcp';
+/** The most default routes a lease sets (the addon's limit); a lease naming more is rare. */
+export const MAX_ROUTERS = 8;
 
 export function parseLeaseFile(iface: string, text: string): DhcpLease | undefined {
   const kv = Object.fromEntries(
@@ -36,7 +39,7 @@ export function parseLeaseFile(iface: string, text: string): DhcpLease | undefin
     event: kv.event ?? '',
     ip: kv.ip,
     subnet: kv.subnet || '255.255.255.0',
-    router: kv.router?.split(/\s+/)[0] || null,
+    routers: (kv.router ?? '').split(/\s+/).filter(Boolean).slice(0, MAX_ROUTERS),
     dns: (kv.dns ?? '').split(/\s+/).filter(Boolean),
     domain: kv.domain || null,
     server: kv.server || null,
@@ -82,8 +85,9 @@ export function resolvConf(lease: Pick<DhcpLease, 'dns' | 'domain'>): string | u
 }
 
 /**
- * Apply a lease: its address (when it differs from the one applied before), the default route
- * through its router (when that route is not there already) and resolv.conf (when it changes).
+ * Apply a lease: its address (when it differs from the one applied before), a default route
+ * through each of its routers in their order (when those routes are not there already) and
+ * resolv.conf (when it changes).
  * Unchanged parts are left alone, so a renewal does not drop the routes of the address it keeps.
  * Returns what could not be done.
  */
@@ -97,11 +101,11 @@ export function applyLease(sys: Sys, fs: FsRoot, lease: DhcpLease, before: DhcpL
     } catch (err) {
       fail(`address ${lease.ip}/${lease.subnet}`, err);
     }
-  if (lease.router && defaultRoute(fs, i) !== lease.router)
+  if (lease.routers.length && defaultRoutes(fs, i).join(' ') !== lease.routers.join(' '))
     try {
-      sys.setDefaultRoute(i, lease.router);
+      sys.setDefaultRoutes(i, lease.routers);
     } catch (err) {
-      fail(`default route via ${lease.router}`, err);
+      fail(`default routes via ${lease.routers.join(', ')}`, err);
     }
   const conf = resolvConf(lease);
   const path = fs.p('/etc/resolv.conf');

@@ -92,14 +92,14 @@ export function startNetwork(
       const lease = await dhcp(sys, fs, i.name, udhcpc, cfg.dhcpTimeoutSeconds, startService, log);
       if (lease)
         return [
-          `${i.name} ${lease.ip}/${lease.subnet} by DHCP from ${lease.server ?? '?'}${lease.router ? ` via ${lease.router}` : ''}, lease ${lease.leaseSeconds ?? '?'} s`,
+          `${i.name} ${lease.ip}/${lease.subnet} by DHCP from ${lease.server ?? '?'}${lease.routers.length ? ` via ${lease.routers.join(', ')}` : ''}, lease ${lease.leaseSeconds ?? '?'} s`,
         ];
       log(`${i.name}: no DHCP lease within ${cfg.dhcpTimeoutSeconds} s (udhcpc keeps asking)`);
     } else if (cfg.dhcp) log(`${i.name}: no udhcpc in the image (${UDHCPC.join(', ')})`);
     if (!cfg.address) return notes;
     try {
       sys.setAddress(i.name, cfg.address, cfg.netmask);
-      if (cfg.gateway) sys.setDefaultRoute(i.name, cfg.gateway);
+      if (cfg.gateway) sys.setDefaultRoutes(i.name, [cfg.gateway]);
       notes.push(`${i.name} ${cfg.address}/${cfg.netmask} static${cfg.gateway ? ` via ${cfg.gateway}` : ''}`);
     } catch (err) {
       log(`${i.name}: cannot set ${cfg.address}: ${(err as Error).message}`);

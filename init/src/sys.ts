@@ -25,8 +25,11 @@ export interface Sys {
   pipe(): [number, number];
   linkUp(name: string): void;
   setAddress(name: string, ip: string, netmask: string): void;
-  /** Replace the default routes through `dev` with one through `gateway`. */
-  setDefaultRoute(dev: string, gateway: string): void;
+  /**
+   * Replace the default routes through `dev` with one through each of `gateways` (1 to 8), metric
+   * 0 for the first, 1 for the next: the kernel sends by the first, the others wait behind it.
+   */
+  setDefaultRoutes(dev: string, gateways: readonly string[]): void;
   /** Register a PSI trigger on a pressure file; `onEvent` runs on the event loop at each event. */
   psiWatch(path: string, trigger: string, onEvent: () => void): void;
 }
@@ -90,7 +93,7 @@ export function unavailableSys(reason: string): Sys {
     pipe: no('pipe'),
     linkUp: no('link up'),
     setAddress: no('set address'),
-    setDefaultRoute: no('set default route'),
+    setDefaultRoutes: no('set default routes'),
     psiWatch: no('PSI trigger'),
   };
 }

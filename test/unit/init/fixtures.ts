@@ -74,7 +74,7 @@ export function fakeSys(fail: Partial<Record<keyof Sys, string>> = {}): Sys & { 
     exited,
     linkUp: rec('linkUp'),
     setAddress: rec('setAddress'),
-    setDefaultRoute: rec('setDefaultRoute'),
+    setDefaultRoutes: rec('setDefaultRoutes'),
     psiWatch: rec('psiWatch'),
   };
 }

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsRoot } from '../../../init/src/fsroot.ts';
 import { listInterfaces, startNetwork } from '../../../init/src/network.ts';
-import { LEASE_DIR, applyLease, dhcpService, leaseLine, parseLeaseFile, resolvConf, type DhcpLease } from '../../../init/src/dhcp.ts';
+import { LEASE_DIR, MAX_ROUTERS, applyLease, dhcpService, leaseLine, parseLeaseFile, resolvConf, type DhcpLease } from '../../../init/src/dhcp.ts';
 import { loadInitConfig } from '../../../init/src/config.ts';
+import { defaultRoute, defaultRoutes } from '../../../init/src/routes.ts';
 import { fakeSys, fixtureRoot } from './fixtures.ts';
 
 test('network: DHCP lease from our udhcpc script, physical Ethernet only', async () => {
@@ -18,7 +19,7 @@ test('network: DHCP lease from our udhcpc script, physical Ethernet only', async
     event: 'bound',
     ip: '10.0.2.15',
     subnet: '255.255.255.0',
-    router: '10.0.2.2',
+    routers: ['10.0.2.2'],
     dns: ['10.0.2.3'],
     domain: null,
     server: '10.0.2.2',
@@ -91,7 +92,7 @@ test("udhcpc's own script, run as udhcpc runs it: the record it leaves is what a
       event: 'bound',
       ip: '10.0.2.15',
       subnet: '255.255.255.0',
-      router: '10.0.2.2',
+      routers: ['10.0.2.2', '10.0.2.1'],
       dns: ['10.0.2.3', '1.1.1.1'],
       domain: 'lan',
       server: '10.0.2.2',
@@ -136,7 +137,7 @@ test('DHCP: the first lease the script reports is applied by aios-init (address,
   assert.deepEqual(await eth0, ['eth0 10.0.2.15/255.255.255.0 by DHCP from 10.0.2.2 via 10.0.2.2, lease 86400 s']);
   assert.deepEqual(
     sys.calls.filter((c) => !c.startsWith('linkUp') && !c.includes(' lo ')),
-    ['setAddress eth0 10.0.2.15 255.255.255.0', 'setDefaultRoute eth0 10.0.2.2'],
+    ['setAddress eth0 10.0.2.15 255.255.255.0', 'setDefaultRoutes eth0 10.0.2.2'],
   );
   assert.equal(readFileSync(join(root, 'etc/resolv.conf'), 'utf8'), 'nameserver 10.0.2.3\n');
   // A renewal that changes nothing touches nothing; one with a new router moves the route only.
@@ -146,7 +147,7 @@ test('DHCP: the first lease the script reports is applied by aios-init (address,
   assert.deepEqual(sys.calls, []);
   writeFileSync(join(root, 'run/aios/dhcp/eth0.lease'), LEASE.replace('router=10.0.2.2', 'router=10.0.2.254'));
   onLine('AIOS_DHCP renew eth0 ip=10.0.2.15');
-  assert.deepEqual(sys.calls, ['setDefaultRoute eth0 10.0.2.254']);
+  assert.deepEqual(sys.calls, ['setDefaultRoutes eth0 10.0.2.254']);
 });
 
 test('DHCP: no lease in time falls back to the static address; what cannot be applied is said, the rest still done', async () => {
@@ -171,7 +172,7 @@ test('DHCP: no lease in time falls back to the static address; what cannot be ap
   );
   assert.deepEqual(await eth0, ['eth0 192.168.1.9/255.255.255.0 static via 192.168.1.1']);
   assert.deepEqual(logged, ['eth0: no DHCP lease within 0.05 s (udhcpc keeps asking)']);
-  assert.ok(sys.calls.includes('setDefaultRoute eth0 192.168.1.1'));
+  assert.ok(sys.calls.includes('setDefaultRoutes eth0 192.168.1.1'));
 
   const failing = fakeSys({ setAddress: 'EPERM' });
   const lease = parseLeaseFile('eth0', LEASE.replace('domain=', 'domain=lan')) as DhcpLease;
@@ -179,5 +180,80 @@ test('DHCP: no lease in time falls back to the static address; what cannot be ap
   assert.equal(problems.length, 2, problems.join('\n'));
   assert.equal(problems[0], 'eth0: address 10.0.2.15/255.255.255.0: EPERM');
   assert.match(problems[1]!, /^eth0: \/etc\/resolv\.conf: ENOENT/, 'this root has no /etc');
-  assert.ok(failing.calls.includes('setDefaultRoute eth0 10.0.2.2'), 'the route is still set');
+  assert.ok(failing.calls.includes('setDefaultRoutes eth0 10.0.2.2'), 'the route is still set');
+});
+
+/** /proc/net/route as the kernel writes it: gateways little-endian hex, the metric in column 7. */
+function procNetRoute(routes: [iface: string, gateway: string, metric: number][]): string {
+  const hex = (ip: string) =>
+    ip
+      .split('.')
+      .reverse()
+      .map((b) => Number(b).toString(16).padStart(2, '0').toUpperCase())
+      .join('');
+  const head = 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n';
+  return (
+    head +
+    routes.map(([i, gw, m]) => `${i}\t00000000\t${hex(gw)}\t0003\t0\t0\t${m}\t00000000\t0\t0\t0\n`).join('') +
+    'eth0\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n'
+  );
+}
+
+test('DHCP: a lease with several routers sets a default route through each, in its order, and leaves them when they are there', async () => {
+  const root = await fixtureRoot({ 'proc/net/route': procNetRoute([]), 'etc/resolv.conf': '' });
+  const fs = new FsRoot(root);
+  const lease = parseLeaseFile('eth0', LEASE.replace('router=10.0.2.2', 'router=10.0.2.2 10.0.2.1')) as DhcpLease;
+  assert.deepEqual(lease.routers, ['10.0.2.2', '10.0.2.1']);
+  const sys = fakeSys();
+  assert.deepEqual(applyLease(sys, fs, lease, undefined), []);
+  assert.ok(sys.calls.includes('setDefaultRoutes eth0 10.0.2.2,10.0.2.1'), sys.calls.join('\n'));
+  const applied = (routes: [string, string, number][]) => {
+    writeFileSync(join(root, 'proc/net/route'), procNetRoute(routes));
+    const s = fakeSys();
+    applyLease(s, fs, lease, lease);
+    return s.calls;
+  };
+  assert.deepEqual(
+    applied([
+      ['eth0', '10.0.2.1', 1],
+      ['eth0', '10.0.2.2', 0],
+    ]),
+    [],
+    'both there, in metric order: nothing to do',
+  );
+  assert.deepEqual(
+    applied([
+      ['eth0', '10.0.2.2', 1],
+      ['eth0', '10.0.2.1', 0],
+    ]),
+    ['setDefaultRoutes eth0 10.0.2.2,10.0.2.1'],
+    'the order turned round',
+  );
+  assert.deepEqual(applied([['eth0', '10.0.2.2', 0]]), ['setDefaultRoutes eth0 10.0.2.2,10.0.2.1'], 'one missing');
+  assert.deepEqual(
+    applied([
+      ['eth1', '10.0.2.1', 1],
+      ['eth0', '10.0.2.2', 0],
+    ]),
+    ['setDefaultRoutes eth0 10.0.2.2,10.0.2.1'],
+    "another interface's route is not this one's",
+  );
+  const many = parseLeaseFile('eth0', LEASE.replace('router=10.0.2.2', `router=${Array.from({ length: 12 }, (_, i) => `10.0.2.${i + 1}`).join(' ')}`));
+  assert.equal(many?.routers.length, MAX_ROUTERS, "no more than the addon's limit");
+});
+
+test("the default route is the lowest metric's, on any interface or the one asked for", async () => {
+  const fs = new FsRoot(
+    await fixtureRoot({
+      'proc/net/route': procNetRoute([
+        ['eth1', '10.0.3.2', 5],
+        ['eth0', '10.0.2.1', 1],
+        ['eth0', '10.0.2.2', 0],
+      ]),
+    }),
+  );
+  assert.equal(defaultRoute(fs), '10.0.2.2');
+  assert.equal(defaultRoute(fs, 'eth1'), '10.0.3.2');
+  assert.deepEqual(defaultRoutes(fs, 'eth0'), ['10.0.2.2', '10.0.2.1']);
+  assert.equal(defaultRoute(new FsRoot(await fixtureRoot({}))), null, 'no /proc/net/route, no route');
 });

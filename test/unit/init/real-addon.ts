@@ -13,16 +13,24 @@ import { scratchDir } from '../scratch.ts';
 
 let loaded: Sys | undefined;
 
-export function realAddon(): Sys {
-  if (loaded) return loaded;
+let compiled: string | undefined;
+
+/** The addon compiled into a scratch directory (once): its path, for a process of its own to load. */
+export function realAddonPath(): string {
+  if (compiled) return compiled;
   const include = NODE_INCLUDE_DIRS.find((d) => existsSync(join(d, 'node_api.h')));
   assert.ok(include, `node_api.h in one of ${NODE_INCLUDE_DIRS.join(', ')}`);
   const out = join(scratchDir('aios-addon-'), 'aios_sys.node');
   const sources = ADDON_SOURCES.map((f) => join(import.meta.dirname, '../../../init/addon', f));
   // The compiler is the only process this starts through Node; it has ended before any test reaps.
   execFileSync('gcc', addonCompileArgs(sources, out, include));
+  return (compiled = out);
+}
+
+export function realAddon(): Sys {
+  if (loaded) return loaded;
   const mod = { exports: {} as Sys };
-  process.dlopen(mod, out);
+  process.dlopen(mod, realAddonPath());
   return (loaded = mod.exports);
 }
 

@@ -67,7 +67,7 @@ export function goodReport(): BootReport {
     addon: { loaded: true },
     zombies: [],
     configErrors: [],
-    dhcp: [{ interface: 'eth0', ip: '10.0.2.15', router: '10.0.2.2', dns: ['10.0.2.3'], server: '10.0.2.2', leaseSeconds: 86400, uptime: 3.5 }],
+    dhcp: [{ interface: 'eth0', ip: '10.0.2.15', routers: ['10.0.2.2'], dns: ['10.0.2.3'], server: '10.0.2.2', leaseSeconds: 86400, uptime: 3.5 }],
   };
 }
 
