@@ -88,8 +88,12 @@ export interface BootReport {
   uptimeAtReady: number;
   /** Time from aios-init's exec to the report (ms, from its own clock). */
   execToReadyMs: number;
-  /** Where the time before aios-init's first step went (ms from exec): V8 started, Node's own bootstrap done, then aios-init's code loaded. */
-  startup?: { v8StartMs: number; nodeBootstrapMs: number; mainMs: number };
+  /**
+   * Where the time before aios-init's first step went (ms from exec): V8 started, Node's own
+   * bootstrap done, then aios-init's code loaded; and whether V8 took the code cache built for it
+   * (used), refused it (rejected: every function then compiled on the machine), or none was there.
+   */
+  startup?: { v8StartMs: number; nodeBootstrapMs: number; mainMs: number; codeCache: 'used' | 'rejected' | 'none' };
   steps: { name: string; ms: number; ok: boolean; detail?: string }[];
   mounts: MountInfo[];
   /** Mount points the image declares (/etc/fstab), which must all be mounted. */

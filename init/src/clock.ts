@@ -1,4 +1,5 @@
 import type { Performance } from 'node:perf_hooks';
+import { codeCacheState, type CodeCacheState } from './code-cache.ts';
 
 /**
  * Milliseconds since Node started, for timing PID 1's own steps. Not performance.now(): the global
@@ -15,10 +16,18 @@ export function onTimeOrigin(ms: number): number {
   return ms + nodePerformance().nodeTiming.nodeStart;
 }
 
-/** Where Node's own start went, and when aios-init's code had loaded (`loadedAt`, a now() reading). */
-export function startupFigures(loadedAt: number): { v8StartMs: number; nodeBootstrapMs: number; mainMs: number } {
+/**
+ * Where Node's own start went, when aios-init's code had loaded (`loadedAt`, a now() reading), and
+ * whether V8 took its code cache.
+ */
+export function startupFigures(loadedAt: number): { v8StartMs: number; nodeBootstrapMs: number; mainMs: number; codeCache: CodeCacheState } {
   const t = nodePerformance().nodeTiming;
-  return { v8StartMs: Math.round(t.v8Start), nodeBootstrapMs: Math.round(t.bootstrapComplete), mainMs: Math.round(onTimeOrigin(loadedAt)) };
+  return {
+    v8StartMs: Math.round(t.v8Start),
+    nodeBootstrapMs: Math.round(t.bootstrapComplete),
+    mainMs: Math.round(onTimeOrigin(loadedAt)),
+    codeCache: codeCacheState(),
+  };
 }
 
 /** The global `performance` is Node's own (a type-only import keeps perf_hooks out of the start). */

@@ -4,10 +4,17 @@ export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 /**
  * No start-up snapshot: Node refuses one made on a CPU with other features than the machine's
- * (V8's cached-data tag hashes them), and PID 1 would then exit before its first line.
+ * (V8's cached-data tag hashes them), and PID 1 would then exit before its first line. No SEA code
+ * cache either (useCodeCache): it holds only the functions compiled at load, and differs from
+ * build to build; aios-init's own cache, with every function, travels as an asset.
  */
-export function seaConfig(main: string, output: string, addon: string): Record<string, unknown> {
-  return { main, output, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets: { 'aios_sys.node': addon } };
+export function seaConfig(main: string, output: string, assets: Record<string, string>): Record<string, unknown> {
+  return { main, output, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets };
+}
+
+/** Node's arguments for making the code cache: a fixed random seed, or V8 writes other bytes each time. */
+export function codeCacheArgs(maker: string, wrapped: string, output: string): string[] {
+  return ['--random-seed=1', maker, wrapped, output];
 }
 
 export function postjectArgs(binary: string, blob: string): string[] {
@@ -33,10 +40,7 @@ export function addonCompileArgs(sources: readonly string[], output: string, inc
   ];
 }
 
-/**
- * aios-init as one CommonJS file. No V8 code cache goes with it (useCodeCache): V8 writes a
- * different one on every build, and two builds of the same inputs must give the same image.
- */
+/** `entry` and all it imports as one CommonJS file: aios-init, its loader, the code-cache maker. */
 export function initBundleOptions(entry: string, outfile: string): BuildOptions {
   return {
     entryPoints: [entry],

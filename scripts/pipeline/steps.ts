@@ -28,7 +28,7 @@ export const BUILD_STEPS: readonly Step[] = [
   { name: 'model', title: 'Model (GGUF, checked)', run: makeModel },
   { name: 'kernel', title: 'Kernel build', run: buildKernel },
   { name: 'gpu-modules', title: 'NVIDIA open GPU kernel modules', when: (ctx) => ctx.opts.config.gpu.nvidia === 'open', run: buildGpuModules },
-  { name: 'init', title: 'aios-init (esbuild + Node SEA + addon)', run: bundleInit },
+  { name: 'init', title: 'aios-init (esbuild + code cache + Node SEA + addon)', run: bundleInit },
   { name: 'rootfs', title: 'Root filesystem', run: stageRootfs },
   { name: 'initramfs', title: 'Initramfs (stage 1)', run: buildInitramfs },
   { name: 'disk', title: 'rootfs.img', when: (ctx) => ctx.opts.formats.includes('disk'), run: writeDisk },

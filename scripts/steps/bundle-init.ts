@@ -8,9 +8,12 @@ import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
 import { NODE_INCLUDE_DIRS } from '../doctor/tools.ts';
 import { neededLibs } from '../lib/elf.ts';
-import { seaConfig, postjectArgs, addonCompileArgs, initBundleOptions, ADDON_SOURCES } from '../init/sea.ts';
+import { seaConfig, postjectArgs, addonCompileArgs, initBundleOptions, codeCacheArgs, ADDON_SOURCES } from '../init/sea.ts';
+import { CACHE_ASSET, CODE_ASSET, wrapCommonJs } from '../../init/src/code-cache.ts';
+import { ADDON_ASSET } from '../../init/src/sys.ts';
 
-const STEP_VERSION = 2;
+const STEP_VERSION = 3;
+const MAKER = 'scripts/init/make-code-cache.ts';
 
 function nodeIncludeDir(): string {
   const found = NODE_INCLUDE_DIRS.find((d) => existsSync(join(d, 'node_api.h')));
@@ -28,19 +31,20 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
     version: STEP_VERSION,
     trees: { init: join(root, 'init'), common: join(root, 'common') },
     // The node binary itself becomes aios-init; esbuild and postject make it.
-    files: { node: process.execPath, postject: createRequire(import.meta.url).resolve('postject/package.json') },
+    files: { node: process.execPath, postject: createRequire(import.meta.url).resolve('postject/package.json'), maker: join(root, MAKER) },
     tools: ['gcc'],
     // The bundle and SEA settings are inputs too: a change to them must not reuse an old binary.
     values: {
       esbuild: esbuildVersion,
       bundle: JSON.stringify(initBundleOptions('main.ts', 'out.cjs')),
-      sea: JSON.stringify(seaConfig('main', 'blob', 'addon')),
+      sea: JSON.stringify(seaConfig('main', 'blob', { addon: 'addon' })),
+      codeCache: codeCacheArgs('maker', 'wrapped', 'out').join(' '),
       addon: addonCompileArgs(['src'], 'out', 'include').join(' '),
     },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     ctx.log.info('compiling the system-call addon');
-    const addon = join(out, 'aios_sys.node');
+    const addon = join(out, ADDON_ASSET);
     await run(
       'gcc',
       addonCompileArgs(
@@ -52,10 +56,17 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
     ctx.log.info('bundling init/src with esbuild');
     const bundle = join(out, 'aios-init.cjs');
     await build(initBundleOptions(join(root, 'init/src/main.ts'), bundle));
+    await writeFile(join(out, CODE_ASSET), wrapCommonJs(await readFile(bundle, 'utf8')));
+    await build(initBundleOptions(join(root, 'init/src/loader.ts'), join(out, 'loader.cjs')));
+    ctx.log.info("making V8's code cache for it");
+    await build(initBundleOptions(join(root, MAKER), join(out, 'make-code-cache.cjs')));
+    // V8 flags from NODE_OPTIONS would go into the cache's flag hash, and PID 1 runs without them.
+    await run(process.execPath, codeCacheArgs('make-code-cache.cjs', CODE_ASSET, CACHE_ASSET), { cwd: out, env: { NODE_OPTIONS: undefined } });
     const blob = join(out, 'sea.blob');
     const cfgFile = join(out, 'sea-config.json');
     // Relative names: the blob records the main script's path, which must not be the cache's.
-    await writeFile(cfgFile, JSON.stringify(seaConfig('aios-init.cjs', 'sea.blob', 'aios_sys.node'), null, 2));
+    const assets = { [ADDON_ASSET]: ADDON_ASSET, [CODE_ASSET]: CODE_ASSET, [CACHE_ASSET]: CACHE_ASSET };
+    await writeFile(cfgFile, JSON.stringify(seaConfig('loader.cjs', 'sea.blob', assets), null, 2));
     await run(process.execPath, ['--experimental-sea-config', 'sea-config.json'], { cwd: out });
     const binary = join(out, 'aios-init');
     await copyFile(process.execPath, binary);
@@ -77,5 +88,5 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
   const libs = JSON.parse(await readFile(join(dir, 'libs.json'), 'utf8')) as string[];
   const bytes = (await stat(binary)).size;
   ctx.log.info(`aios-init: ${(bytes / 1e6).toFixed(1)} MB, needs ${libs.length} shared libraries`);
-  ctx.init = { dir, binary, addon: join(dir, 'aios_sys.node'), libs, bytes };
+  ctx.init = { dir, binary, addon: join(dir, ADDON_ASSET), libs, bytes };
 }

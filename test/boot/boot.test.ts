@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { aios, OUT, qemuProcesses } from './helpers.ts';
+import type { BootReport } from '../../common/boot-report.ts';
 
 test('aios build writes every output, and a second build redoes no step', async () => {
   const first = await aios(['build', '--out', OUT]);
@@ -78,8 +79,9 @@ test('aios check --path all passes every check on the three boot paths', async (
   const log = await readFile(join(OUT, 'logs', 'serial-direct.log'), 'utf8');
   const line = log.split('\n').find((l) => l.includes('AIOS-BOOT-REPORT '));
   assert.ok(line, 'a boot report in the serial log');
-  const report = JSON.parse(line.slice(line.indexOf('AIOS-BOOT-REPORT ') + 17)) as { shell: unknown; services: { name: string }[] };
+  const report = JSON.parse(line.slice(line.indexOf('AIOS-BOOT-REPORT ') + 17)) as BootReport;
   assert.deepEqual(report.shell, { on: false, tty: null, why: 'not asked for' });
+  assert.equal(report.startup?.codeCache, 'used', 'V8 took the code cache made at build time');
   assert.ok(!report.services.some((s) => s.name === 'shell'));
   // The start-up figures `npm run bench` reads, in the order they happen after aios-init's exec.
   const json = JSON.parse(await readFile(join(OUT, 'check.json'), 'utf8')) as { results: { path: string; figures: Record<string, number> }[] };

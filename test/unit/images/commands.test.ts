@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { grubConfig, grubMkrescueArgs, mke2fsArgs, mksquashfsArgs, sfdiskScript, uuidFrom } from '../../../scripts/images/commands.ts';
-import { ADDON_SOURCES, addonCompileArgs, initBundleOptions, postjectArgs, seaConfig, SEA_FUSE } from '../../../scripts/init/sea.ts';
+import { ADDON_SOURCES, addonCompileArgs, codeCacheArgs, initBundleOptions, postjectArgs, seaConfig, SEA_FUSE } from '../../../scripts/init/sea.ts';
 import { parseLddList } from '../../../scripts/lib/elf.ts';
 import { scratchDir } from '../scratch.ts';
 import { readdirSync } from 'node:fs';
@@ -39,7 +39,8 @@ test('filesystem identities are derived from the inputs, never random', () => {
 });
 
 test('the single executable: blob with the addon as an asset, postject fuse, addon flags', () => {
-  assert.deepEqual(seaConfig('/b/main.cjs', '/b/blob', '/b/a.node').assets, { 'aios_sys.node': '/b/a.node' });
+  assert.deepEqual(seaConfig('/b/loader.cjs', '/b/blob', { 'aios_sys.node': '/b/a.node' }).assets, { 'aios_sys.node': '/b/a.node' });
+  assert.deepEqual(codeCacheArgs('m.cjs', 'aios-init.js', 'aios-init.cache'), ['--random-seed=1', 'm.cjs', 'aios-init.js', 'aios-init.cache']);
   assert.deepEqual(postjectArgs('/b/aios-init', '/b/blob'), ['/b/aios-init', 'NODE_SEA_BLOB', '/b/blob', '--sentinel-fuse', SEA_FUSE]);
   assert.ok(addonCompileArgs(['a.c'], 'a.node', '/usr/include/node').includes('-I/usr/include/node'));
   assert.deepEqual(
@@ -68,17 +69,14 @@ test("the mformat wrapper pins the EFI partition's FAT serial", async () => {
   assert.equal(mformatWrapper(0x6af85a61), '#!/bin/sh\nexec /usr/bin/mformat -N 6af85a61 "$@"\n');
 });
 
-test('aios-init is one bundled file, with no code cache (different each build) and no start-up snapshot (tied to one CPU)', async () => {
+test("aios-init is one bundled file; neither the SEA's code cache (different each build) nor a start-up snapshot (tied to one CPU)", async () => {
   const { build } = await import('esbuild');
   const { readFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
   const out = join(scratchDir('aios-bundle-'), 'aios-init.cjs');
   await build(initBundleOptions(join(import.meta.dirname, '../../../init/src/main.ts'), out));
   assert.doesNotMatch(await readFile(out, 'utf8'), /require\("\.\/|from "\.\//, 'every module of init/src is inside the bundle');
-  assert.equal(seaConfig('/b/main.cjs', '/b/blob', '/b/a.node').useCodeCache, false, 'images must be byte-identical across builds');
-  assert.equal(
-    seaConfig('/b/main.cjs', '/b/blob', '/b/a.node').useSnapshot,
-    false,
-    "a start-up snapshot carries the build machine's CPU features: on another CPU aios-init would not start",
-  );
+  const cfg = seaConfig('/b/loader.cjs', '/b/blob', {});
+  assert.equal(cfg.useCodeCache, false, 'images must be byte-identical across builds');
+  assert.equal(cfg.useSnapshot, false, "a start-up snapshot carries the build machine's CPU features: on another CPU aios-init would not start");
 });
