@@ -40,7 +40,11 @@ export function addonCompileArgs(sources: readonly string[], output: string, inc
   ];
 }
 
-/** `entry` and all it imports as one CommonJS file: aios-init, its loader, the code-cache maker. */
+/**
+ * `entry` and all it imports as one CommonJS file: aios-init, its loader, the code-cache maker.
+ * No `import()` is left in it (esbuild turns each into a require): the loader compiles aios-init
+ * as a vm.Script, which has no loader for dynamic imports.
+ */
 export function initBundleOptions(entry: string, outfile: string): BuildOptions {
   return {
     entryPoints: [entry],
@@ -49,6 +53,7 @@ export function initBundleOptions(entry: string, outfile: string): BuildOptions 
     platform: 'node',
     target: 'node20',
     format: 'cjs',
+    supported: { 'dynamic-import': false },
     minify: true,
     legalComments: 'none',
     logLevel: 'silent',

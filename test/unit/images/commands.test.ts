@@ -75,7 +75,10 @@ test("aios-init is one bundled file; neither the SEA's code cache (different eac
   const { join } = await import('node:path');
   const out = join(scratchDir('aios-bundle-'), 'aios-init.cjs');
   await build(initBundleOptions(join(import.meta.dirname, '../../../init/src/main.ts'), out));
-  assert.doesNotMatch(await readFile(out, 'utf8'), /require\("\.\/|from "\.\//, 'every module of init/src is inside the bundle');
+  const bundle = await readFile(out, 'utf8');
+  assert.doesNotMatch(bundle, /require\("\.\/|from "\.\//, 'every module of init/src is inside the bundle');
+  assert.doesNotMatch(bundle, /\bimport\(/, 'no dynamic import: the loader runs the bundle as a vm.Script, which cannot');
+  assert.match(bundle, /require\("node:http"\)/, 'node:http, which aios-init imports late, is required where it was imported');
   const cfg = seaConfig('/b/loader.cjs', '/b/blob', {});
   assert.equal(cfg.useCodeCache, false, 'images must be byte-identical across builds');
   assert.equal(cfg.useSnapshot, false, "a start-up snapshot carries the build machine's CPU features: on another CPU aios-init would not start");
