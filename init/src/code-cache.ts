@@ -1,6 +1,6 @@
 // aios-init's code travels in the single executable with V8's code cache for it, made at build
 // time with every function compiled. Under emulation the first use of V8's parser and compiler is
-// translated before it runs; with the cache aios-init's start never needs them.
+// translated before it runs; with the cache none of aios-init's own code goes through them.
 import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 
