@@ -27,26 +27,26 @@ export function wrapCommonJs(source: string): string {
   return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
 }
 
-/** Compile `wrapped` as the cache was made; without a cache, as Node would (lazily). */
-export function compileWrapped(wrapped: string, cachedData: Buffer | undefined): { script: Script; state: CodeCacheState } {
-  if (!cachedData) return { script: new Script(wrapped, { filename: CODE_ASSET }), state: 'none' };
+/** Run `fn` with V8 compiling every function, and put the default back whatever happens. */
+function eagerly<T>(fn: () => T): T {
   setFlagsFromString(EAGER);
   try {
-    const script = new Script(wrapped, { filename: CODE_ASSET, cachedData });
-    return { script, state: script.cachedDataRejected ? 'rejected' : 'used' };
+    return fn();
   } finally {
     setFlagsFromString(LAZY);
   }
 }
 
+/** Compile `wrapped` as the cache was made; without a cache, as Node would (lazily). */
+export function compileWrapped(wrapped: string, cachedData: Buffer | undefined): { script: Script; state: CodeCacheState } {
+  if (!cachedData) return { script: new Script(wrapped, { filename: CODE_ASSET }), state: 'none' };
+  const script = eagerly(() => new Script(wrapped, { filename: CODE_ASSET, cachedData }));
+  return { script, state: script.cachedDataRejected ? 'rejected' : 'used' };
+}
+
 /** Make the code cache of `wrapped` (at build time, in a Node started with a fixed --random-seed). */
 export function makeCodeCache(wrapped: string): Buffer {
-  setFlagsFromString(EAGER);
-  try {
-    return new Script(wrapped, { filename: CODE_ASSET }).createCachedData();
-  } finally {
-    setFlagsFromString(LAZY);
-  }
+  return eagerly(() => new Script(wrapped, { filename: CODE_ASSET }).createCachedData());
 }
 
 export function recordCodeCacheState(state: CodeCacheState): void {
