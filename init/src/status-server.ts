@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { BootReport } from '../../common/boot-report.ts';
 
@@ -32,6 +33,16 @@ export function memoize<T>(build: () => T, maxAgeMs: number, now: () => number =
   };
 }
 
+/**
+ * Does an Authorization header carry `Bearer <token>`? Compared in constant time over SHA-256
+ * digests, so that neither the time an answer takes nor its length tells a guesser how much of the
+ * token was right.
+ */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(header ?? ''), digest(`Bearer ${token}`));
+}
+
 /** The read-only status endpoint: GET /status (or /) answers the current report as JSON. */
 export function serveStatus(o: StatusOptions, current: () => BootReport, log: (m: string) => void): Server {
   const body = memoize(() => JSON.stringify(current()), STATUS_LIMITS.reportMaxAgeMs);
@@ -39,7 +50,7 @@ export function serveStatus(o: StatusOptions, current: () => BootReport, log: (m
     { maxHeaderSize: STATUS_LIMITS.maxHeaderSize, requestTimeout: STATUS_LIMITS.requestTimeoutMs, headersTimeout: STATUS_LIMITS.headersTimeoutMs },
     (req, res) => {
       try {
-        if (o.token && req.headers.authorization !== `Bearer ${o.token}`) {
+        if (o.token && !bearerMatches(req.headers.authorization, o.token)) {
           res.writeHead(401, { 'WWW-Authenticate': 'Bearer', 'Content-Type': 'text/plain' }).end('a bearer token is required\n');
           return;
         }
