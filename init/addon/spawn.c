@@ -1,6 +1,9 @@
 // Starting a service: clone3() straight into its cgroup (CLONE_INTO_CGROUP), so that not even its
 // first instruction runs outside it and no shell has to move it there; an exec that fails comes
 // back as the errno of execve (ENOENT, EACCES), not as an exit status the program could also give.
+// The child shares PID 1's memory until its exec (CLONE_VM | CLONE_VFORK, as posix_spawn does): a
+// fork would copy PID 1's page tables and leave every page of its heap write-protected, and each
+// first write after it then faults (some 8 ms for 40 MB natively, many times that under TCG).
 // aios-init reaps these children itself (waitpid), which is why Node's child_process is not used.
 #define _GNU_SOURCE
 #include "napi_util.h"
@@ -10,14 +13,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+
+#ifndef __x86_64__
+#error "spawn.c starts the child on a stack of its own with x86-64 assembly: aiOS images are x86-64"
+#endif
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 #ifndef SYS_close_range
 #define SYS_close_range 436
+#endif
+#ifndef CLONE_VM
+#define CLONE_VM 0x100
+#endif
+#ifndef CLONE_VFORK
+#define CLONE_VFORK 0x4000
 #endif
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
@@ -62,15 +76,29 @@ static char **get_strv(napi_env env, napi_value arr) {
   return v;
 }
 
-// In the child, before execve: only system calls, no allocation (other threads of Node may have
-// held malloc's lock at the clone). Never returns.
-static void child(const char *file, char **argv, char **envp, int fds[3], int errfd) {
+// What the child needs, in memory it shares with PID 1, whose thread waits (CLONE_VFORK) until
+// the child has exec'd or exited.
+struct child_job {
+  const char *file;
+  char **argv, **envp;
+  int fds[3];
+  int err; // execve's errno (or that of a dup2 before it), written by the child when it gives up
+};
+
+#define CHILD_STACK (64 * 1024)
+
+// In the child, before execve: on a stack of its own, only system calls, no allocation (other
+// threads of Node may hold malloc's lock) and no write to PID 1's memory but job->err and fds.
+// Never returns.
+__attribute__((noreturn)) static void child(struct child_job *job) {
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
-  // Node ignores SIGPIPE and handles others; an exec keeps ignored signals ignored.
+  // Node ignores SIGPIPE and handles others; an exec keeps ignored signals ignored. Without
+  // CLONE_SIGHAND these are the child's own copies of the handlers, not PID 1's.
   for (int s = 1; s < NSIG; s++)
     if (s != SIGKILL && s != SIGSTOP) sigaction(s, &dfl, NULL);
+  int *fds = job->fds;
   // A descriptor that is already 0-2 but in another slot is moved up first, so no dup2 closes one still needed.
   for (int i = 0; i < 3; i++)
     if (fds[i] < 3 && fds[i] != i) fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
@@ -83,12 +111,32 @@ static void child(const char *file, char **argv, char **envp, int fds[3], int er
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  execve(file, argv, envp);
-fail:;
-  int err = errno;
-  ssize_t w = write(errfd, &err, sizeof err);
-  (void)w;
+  execve(job->file, job->argv, job->envp);
+fail:
+  job->err = errno ? errno : ENOEXEC;
   _exit(127);
+}
+
+// clone3 with the child on `args->stack`: the child calls child(job) there and never comes back
+// into this function's frame, which is PID 1's. Returns the pid, or -errno.
+static long clone3_on_stack(struct aios_clone_args *args, struct child_job *job) {
+  register long nr asm("rax") = SYS_clone3;
+  register void *a asm("rdi") = args;
+  register size_t size asm("rsi") = sizeof *args;
+  register void (*fn)(struct child_job *) asm("r12") = child;
+  register struct child_job *j asm("r13") = job;
+  asm volatile("syscall\n\t"
+               "test %%rax, %%rax\n\t"
+               "jnz 1f\n\t"
+               "xor %%ebp, %%ebp\n\t"
+               "mov %%r13, %%rdi\n\t"
+               "call *%%r12\n\t"
+               "ud2\n"
+               "1:"
+               : "+r"(nr)
+               : "r"(a), "r"(size), "r"(fn), "r"(j)
+               : "rcx", "r11", "memory");
+  return nr;
 }
 
 // spawn(file, argv, env, [stdin, stdout, stderr], cgroupFd): pid. A descriptor of -1 is /dev/null;
@@ -109,54 +157,52 @@ napi_value js_spawn(napi_env env, napi_callback_info info) {
     free_strv(cargv);
     return NULL;
   }
-  int devnull = -1, errpipe[2] = {-1, -1}, fds[3];
-  int err = 0;
-  const char *what = "pipe2";
-  if (pipe2(errpipe, O_CLOEXEC) < 0) err = errno;
-  else what = "/dev/null";
+  struct child_job job = {.file = file, .argv = cargv, .envp = cenv, .err = 0};
+  int devnull = -1, err = 0;
+  const char *what = "/dev/null";
   for (int i = 0; i < 3 && !err; i++) {
     if (stdio[i] < 0 && devnull < 0 && (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) err = errno;
-    fds[i] = stdio[i] < 0 ? devnull : (int)stdio[i];
+    job.fds[i] = stdio[i] < 0 ? devnull : (int)stdio[i];
   }
-  pid_t pid = -1;
+  void *stack = MAP_FAILED;
+  if (!err) {
+    what = "the child's stack";
+    stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) err = errno;
+  }
+  long pid = -1;
   if (!err) {
     what = cgroup >= 0 ? "clone3 into the cgroup" : "clone3";
     struct aios_clone_args args;
     memset(&args, 0, sizeof args);
+    args.flags = CLONE_VM | CLONE_VFORK;
     args.exit_signal = SIGCHLD;
+    args.stack = (uint64_t)(uintptr_t)stack;
+    args.stack_size = CHILD_STACK;
     if (cgroup >= 0) {
-      args.flags = CLONE_INTO_CGROUP;
+      args.flags |= CLONE_INTO_CGROUP;
       args.cgroup = (uint64_t)cgroup;
     }
     // No handler of Node's may run in the child before it has put them back to the default.
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
-    if (pid == 0) child(file, cargv, cenv, fds, errpipe[1]);
-    if (pid < 0) err = errno;
+    pid = clone3_on_stack(&args, &job);
+    if (pid < 0) err = (int)-pid;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
   }
-  if (errpipe[1] >= 0) close(errpipe[1]);
+  // The child has exec'd or exited by now: its stack and copies are free.
+  if (stack != MAP_FAILED) munmap(stack, CHILD_STACK);
   if (devnull >= 0) close(devnull);
   free_strv(cargv);
   free_strv(cenv);
-  if (err) {
-    if (errpipe[0] >= 0) close(errpipe[0]);
-    return throw_errno(env, what, err);
-  }
-  // The pipe closes at the exec (success) or carries execve's errno (failure).
-  int exec_err;
-  ssize_t n;
-  do n = read(errpipe[0], &exec_err, sizeof exec_err);
-  while (n < 0 && errno == EINTR);
-  close(errpipe[0]);
-  if (n == sizeof exec_err) {
-    waitpid(pid, NULL, 0);
-    return throw_errno(env, file, exec_err);
+  if (err) return throw_errno(env, what, err);
+  if (job.err) {
+    waitpid((pid_t)pid, NULL, 0);
+    return throw_errno(env, file, job.err);
   }
   napi_value out;
-  napi_create_int32(env, pid, &out);
+  napi_create_int32(env, (int32_t)pid, &out);
   return out;
 }
 
