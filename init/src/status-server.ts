@@ -34,23 +34,25 @@ export function memoize<T>(build: () => T, maxAgeMs: number, now: () => number =
 }
 
 /**
- * Does an Authorization header carry `Bearer <token>`? Compared in constant time over SHA-256
+ * Whether an Authorization header carries `Bearer <token>`. Compared in constant time over SHA-256
  * digests, so that neither the time an answer takes nor its length tells a guesser how much of the
- * token was right.
+ * token was right; the token's own digest is made once.
  */
-export function bearerMatches(header: string | undefined, token: string): boolean {
+export function bearerMatcher(token: string): (header: string | undefined) => boolean {
   const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(header ?? ''), digest(`Bearer ${token}`));
+  const expected = digest(`Bearer ${token}`);
+  return (header) => timingSafeEqual(digest(header ?? ''), expected);
 }
 
 /** The read-only status endpoint: GET /status (or /) answers the current report as JSON. */
 export function serveStatus(o: StatusOptions, current: () => BootReport, log: (m: string) => void): Server {
   const body = memoize(() => JSON.stringify(current()), STATUS_LIMITS.reportMaxAgeMs);
+  const authorized = o.token ? bearerMatcher(o.token) : () => true;
   const server = createServer(
     { maxHeaderSize: STATUS_LIMITS.maxHeaderSize, requestTimeout: STATUS_LIMITS.requestTimeoutMs, headersTimeout: STATUS_LIMITS.headersTimeoutMs },
     (req, res) => {
       try {
-        if (o.token && !bearerMatches(req.headers.authorization, o.token)) {
+        if (!authorized(req.headers.authorization)) {
           res.writeHead(401, { 'WWW-Authenticate': 'Bearer', 'Content-Type': 'text/plain' }).end('a bearer token is required\n');
           return;
         }

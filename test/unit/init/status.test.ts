@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { bearerMatches, memoize, serveStatus, STATUS_LIMITS } from '../../../init/src/status-server.ts';
+import { bearerMatcher, memoize, serveStatus, STATUS_LIMITS } from '../../../init/src/status-server.ts';
 import { goodReport } from '../qemu/fixtures.ts';
 
 function raw(port: number, text: string): Promise<string> {
@@ -65,6 +65,7 @@ test('with a token, the status endpoint answers only a request that carries it',
 });
 
 test('a bearer token matches only whole, with the scheme, and never an empty header', () => {
+  const bearerMatches = (h: string | undefined, token: string) => bearerMatcher(token)(h);
   assert.equal(bearerMatches('Bearer s3cret', 's3cret'), true);
   for (const h of [undefined, '', 's3cret', 'Bearer s3cre', 'Bearer s3cret ', 'Bearer s3cretX', 'bearer s3cret', 'Basic s3cret'])
     assert.equal(bearerMatches(h, 's3cret'), false, String(h));
