@@ -24,24 +24,31 @@ function nodeIncludeDir(): string {
   return found;
 }
 
-/** init/ (TypeScript) -> esbuild bundle -> Node single executable with the syscall addon inside. */
-export async function bundleInit(ctx: BuildContext): Promise<void> {
-  const root = ctx.opts.root;
-  const inputs = {
+/**
+ * What the aios-init step's cache key derives from. Every build setting counts, the addon's list of
+ * C sources included: a source added to it must not reuse an addon compiled without it.
+ */
+export function bundleInitInputs(root: string) {
+  return {
     version: STEP_VERSION,
     trees: { init: join(root, 'init'), common: join(root, 'common') },
     // The node binary itself becomes aios-init; esbuild and postject make it.
     files: { node: process.execPath, postject: createRequire(import.meta.url).resolve('postject/package.json'), maker: join(root, MAKER) },
     tools: ['gcc'],
-    // The bundle and SEA settings are inputs too: a change to them must not reuse an old binary.
     values: {
       esbuild: esbuildVersion,
       bundle: JSON.stringify(initBundleOptions('main.ts', 'out.cjs')),
       sea: JSON.stringify(seaConfig('main', 'blob', { addon: 'addon' })),
       codeCache: codeCacheArgs('maker', 'wrapped', 'out').join(' '),
-      addon: addonCompileArgs(['src'], 'out', 'include').join(' '),
+      addon: addonCompileArgs(ADDON_SOURCES, 'out', 'include').join(' '),
     },
   };
+}
+
+/** init/ (TypeScript) -> esbuild bundle -> Node single executable with the syscall addon inside. */
+export async function bundleInit(ctx: BuildContext): Promise<void> {
+  const root = ctx.opts.root;
+  const inputs = bundleInitInputs(root);
   const dir = await cachedStep(ctx, inputs, async (out) => {
     ctx.log.info('compiling the system-call addon');
     const addon = join(out, ADDON_ASSET);

@@ -83,3 +83,9 @@ test("aios-init is one bundled file; neither the SEA's code cache (different eac
   assert.equal(cfg.useCodeCache, false, 'images must be byte-identical across builds');
   assert.equal(cfg.useSnapshot, false, "a start-up snapshot carries the build machine's CPU features: on another CPU aios-init would not start");
 });
+
+test("aios-init's cache key names each of the addon's C sources: one added must rebuild the addon", async () => {
+  const { bundleInitInputs } = await import('../../../scripts/steps/bundle-init.ts');
+  const addon = bundleInitInputs('/project').values.addon.split(' ');
+  for (const f of ADDON_SOURCES) assert.ok(addon.includes(f), `${f} in ${addon.join(' ')}`);
+});
