@@ -1,11 +1,13 @@
 // npm run bench [-- --cold] [-- --no-boot] [-- --boots=N]: build and boot figures, as a table and
-// as JSON. The direct path boots N more times (default 5): one boot's start-up varies by ±10 %.
+// as JSON. The direct path boots N more times (default 5): one boot's start-up varies by ±10 %;
+// then N times more with nothing to start (no DHCP, no services): Node's and aios-init's own floor.
 // Warm figures come from the cache in use; --cold builds once more into an empty cache with
 // ccache off (about an hour on 2 cores), so that the cold column is measured, not remembered.
 import { spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, stat, symlink, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeImageVariant } from './lib/image-variant.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const args = new Set(process.argv.slice(2));
@@ -135,11 +137,14 @@ if (!args.has('--no-boot')) {
 }
 
 const boots = Number([...args].find((a) => a.startsWith('--boots='))?.slice(8) ?? 5);
-if (!args.has('--no-boot') && boots > 0) {
+
+/** `boots` direct boots of the build in `dir` by aios check: exec to ready and where its time went. */
+async function directStartup(dir: string) {
   const runs: Record<string, number>[] = [];
   for (let i = 0; i < boots; i++) {
-    const json = join(out, 'bench-direct.json');
-    spawnSync(process.execPath, [join(ROOT, 'bin/aios.js'), 'check', '--out', out, '--path', 'direct', '--json', json], { env: { ...process.env, CI: '1' } });
+    const json = join(dir, 'bench-direct.json');
+    // Only the figures count: the image with nothing to start fails the network and inference checks.
+    spawnSync(process.execPath, [join(ROOT, 'bin/aios.js'), 'check', '--out', dir, '--path', 'direct', '--json', json], { env: { ...process.env, CI: '1' } });
     const r = (JSON.parse(await readFile(json, 'utf8')) as { results: { figures: Record<string, number> }[] }).results[0]?.figures;
     // aios-init's own part (ready less loaded): what a change to aios-init moves, apart from Node's start.
     if (r?.execToReadyMs !== undefined) runs.push({ ...r, stepsMs: r.execToReadyMs - r.mainStartMs! });
@@ -148,14 +153,20 @@ if (!args.has('--no-boot') && boots > 0) {
     const v = runs.map((r) => r[k]!).sort((a, b) => a - b);
     return { median: v[Math.floor(v.length / 2)], min: v[0], max: v[v.length - 1] };
   };
-  figures.directStartup = {
-    boots: runs.length,
-    execToReadyMs: spread('execToReadyMs'),
-    v8StartMs: spread('v8StartMs'),
-    nodeBootstrapMs: spread('nodeBootstrapMs'),
-    mainStartMs: spread('mainStartMs'),
-    stepsMs: spread('stepsMs'),
-  };
+  const keys = ['execToReadyMs', 'v8StartMs', 'nodeBootstrapMs', 'mainStartMs', 'stepsMs'];
+  return { boots: runs.length, ...Object.fromEntries(keys.map((k) => [k, spread(k)])) };
+}
+
+if (!args.has('--no-boot') && boots > 0) {
+  figures.directStartup = await directStartup(out);
+  // The same image with nothing to start (no DHCP, no services, no inference watch): what Node and
+  // aios-init's fixed steps cost alone, the floor under any configuration's exec to ready.
+  const bare = await makeImageVariant(out, { initJson: (j) => ({ ...j, network: { dhcp: false }, services: [], inference: undefined }) });
+  try {
+    figures.directStartupNothingToStart = await directStartup(bare);
+  } finally {
+    await rm(bare, { recursive: true, force: true });
+  }
 }
 
 const f = figures as { warm: { steps: Step[] }; cold?: { steps: Step[] } };
@@ -169,11 +180,15 @@ for (const [path, b] of Object.entries(boot))
   console.log(
     `${path.padEnd(9)} exec to ready ${b.execToReadyMs} ms (V8 started at ${b.v8StartMs} ms, Node bootstrapped at ${b.nodeBootstrapMs} ms, aios-init loaded at ${b.mainStartMs} ms); boot report ${b.reportSec?.toFixed(1)} s after QEMU start`,
   );
-const ds = figures.directStartup as Record<string, { median: number; min: number; max: number }> & { boots: number };
-if (ds?.boots) {
+for (const [label, key] of [
+  ['direct', 'directStartup'],
+  ['bare', 'directStartupNothingToStart'],
+] as const) {
+  const ds = figures[key] as Record<string, { median: number; min: number; max: number }> & { boots: number };
+  if (!ds?.boots) continue;
   const fmt = (k: string) => `${ds[k]!.median} ms (${ds[k]!.min}–${ds[k]!.max})`;
   console.log(
-    `direct    over ${ds.boots} boots, median (min–max): exec to ready ${fmt('execToReadyMs')}; V8 started at ${fmt('v8StartMs')}; Node bootstrapped at ${fmt('nodeBootstrapMs')}; aios-init loaded at ${fmt('mainStartMs')}; its steps ${fmt('stepsMs')}`,
+    `${label.padEnd(9)} over ${ds.boots} boots, median (min–max): exec to ready ${fmt('execToReadyMs')}; V8 started at ${fmt('v8StartMs')}; Node bootstrapped at ${fmt('nodeBootstrapMs')}; aios-init loaded at ${fmt('mainStartMs')}; its steps ${fmt('stepsMs')}`,
   );
 }
 console.log(JSON.stringify(figures, null, 2));

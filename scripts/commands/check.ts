@@ -79,6 +79,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
         releaseDisk = removeOnExit(bootDisk);
         await copyFile(o.disk, bootDisk);
         o.disk = bootDisk;
+        o.disposableDisk = true;
       }
       const serialLog = join(logs, `serial-${path}.log`);
       console.log(`\n[${path}] booting (${accel.toUpperCase()}); serial log: ${serialLog}`);

@@ -32,6 +32,12 @@ test("direct boot: the spec's own command, root=/dev/sda1 on rootfs.img", () => 
   assert.ok(!a.includes('-cdrom'));
 });
 
+test("direct boot's disk: the guest's flushes wait for the host's disk unless the disk is thrown away after (a snapshot, a copy)", () => {
+  assert.equal(after(qemuArgs({ ...base, snapshot: true }), '-drive'), 'file=out/rootfs.img,format=raw,if=ide,snapshot=on,cache=unsafe');
+  assert.equal(after(qemuArgs({ ...base, disposableDisk: true }), '-drive'), 'file=out/rootfs.img,format=raw,if=ide,cache=unsafe');
+  assert.equal(after(qemuArgs({ ...base, disposableDisk: false }), '-drive'), 'file=out/rootfs.img,format=raw,if=ide');
+});
+
 test('accelerator: TCG with -cpu max, KVM with -cpu host', () => {
   assert.deepEqual(qemuArgs(base).slice(6, 10), ['-accel', 'tcg', '-cpu', 'max']);
   assert.deepEqual(qemuArgs({ ...base, accel: 'kvm' }).slice(6, 10), ['-accel', 'kvm', '-cpu', 'host']);
