@@ -9,6 +9,16 @@ import { readFile, writeFile } from 'node:fs/promises';
 const STEP_VERSION = 2;
 const MiB = 1024 * 1024;
 
+/** The disk's command lines as the builders make them (sizes and identities aside): a change to one must not reuse an old image. */
+export function diskKeyValues(epoch: number) {
+  return {
+    epoch,
+    mke2fs: mke2fsArgs({ tree: 'tree', image: 'image', sizeMiB: 0, label: 'aios-root', uuid: 'uuid', hashSeed: 'seed' }),
+    pin: debugfsPinScript(['/path'], epoch),
+    sfdisk: sfdiskScript({ labelId: 'id', startSector: 2048, sectors: 0 }),
+  };
+}
+
 /** rootfs.img: MBR + partition 1 ext4 (mke2fs -d from the staged tree), no loop device, no mount. */
 export async function writeDisk(ctx: BuildContext): Promise<void> {
   const tree = ctx.rootfs!.tree;
@@ -16,7 +26,7 @@ export async function writeDisk(ctx: BuildContext): Promise<void> {
     version: STEP_VERSION,
     after: { rootfs: ctx.rootfs!.dir },
     tools: ['/sbin/mke2fs', '/sbin/debugfs', '/sbin/sfdisk'],
-    values: { epoch: ctx.sourceDateEpoch },
+    values: diskKeyValues(ctx.sourceDateEpoch),
   };
   // The step's key seeds the filesystem identities: the same inputs, the same UUIDs.
   const dir = await cachedStep(ctx, inputs, async (out, seed) => {

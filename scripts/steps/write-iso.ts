@@ -9,6 +9,18 @@ import { pinTimes } from '../rootfs/times.ts';
 
 const STEP_VERSION = 2;
 
+/** The ISO's command lines and GRUB's files as the builders make them: a change to one must not reuse an old ISO. */
+export function isoKeyValues(cmdline: string, epoch: number) {
+  return {
+    cmdline,
+    epoch,
+    grub: grubConfig(cmdline),
+    mksquashfs: mksquashfsArgs('tree', 'out', epoch),
+    mkrescue: grubMkrescueArgs('iso', 'out', epoch),
+    mformat: mformatWrapper(epoch),
+  };
+}
+
 /** aios.iso: GRUB for BIOS and UEFI (grub-mkrescue), kernel, initramfs, squashfs root. */
 export async function writeIso(ctx: BuildContext): Promise<void> {
   const cmdline = ctx.opts.config.boot.cmdline;
@@ -16,7 +28,7 @@ export async function writeIso(ctx: BuildContext): Promise<void> {
     version: STEP_VERSION,
     after: { rootfs: ctx.rootfs!.dir, kernel: ctx.kernel!.dir, initramfs: ctx.initramfs!.file },
     tools: ['grub-mkrescue', 'xorriso', 'mksquashfs', 'mformat'],
-    values: { cmdline, epoch: ctx.sourceDateEpoch },
+    values: isoKeyValues(cmdline, ctx.sourceDateEpoch),
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const iso = join(out, 'iso');

@@ -89,3 +89,15 @@ test("aios-init's cache key names each of the addon's C sources: one added must 
   const addon = bundleInitInputs('/project').values.addon.split(' ');
   for (const f of ADDON_SOURCES) assert.ok(addon.includes(f), `${f} in ${addon.join(' ')}`);
 });
+
+test('the ISO and disk steps key on their command lines: a changed mksquashfs, GRUB or mke2fs line is a new key', async () => {
+  const { isoKeyValues } = await import('../../../scripts/steps/write-iso.ts');
+  const { diskKeyValues } = await import('../../../scripts/steps/write-disk.ts');
+  const { hashValue } = await import('../../../scripts/lib/hash.ts');
+  const iso = isoKeyValues('quiet', 1700000000);
+  assert.ok(iso.mksquashfs.includes('-comp') && iso.mkrescue.length > 0 && iso.grub.includes('quiet') && iso.mformat.length > 0);
+  assert.notEqual(hashValue({ ...iso, mksquashfs: [...iso.mksquashfs, '-noD'] }), hashValue(iso));
+  const disk = diskKeyValues(1700000000);
+  assert.ok(disk.mke2fs.includes('-d') && disk.pin.length > 0 && disk.sfdisk.includes('type=83'));
+  assert.notEqual(hashValue(isoKeyValues('quiet', 1)), hashValue(iso), 'the epoch counts');
+});
