@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Edits of a built image's direct-path files, made on a copy with debugfs (no root, no mount). */
@@ -19,10 +22,18 @@ export interface ImageEdit {
  * says: for the boot tests' broken images and the benchmark's image with nothing to start.
  */
 export async function makeImageVariant(out: string, v: ImageEdit): Promise<string> {
-  const { copyFile, mkdtemp, rm, writeFile, truncate } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const { execFileSync } = await import('node:child_process');
   const dir = await mkdtemp(join(tmpdir(), 'aios-variant-'));
+  try {
+    await edit(out, dir, v);
+    return dir;
+  } catch (err) {
+    // No half-made variant is left behind.
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function edit(out: string, dir: string, v: ImageEdit): Promise<void> {
   for (const f of ['vmlinuz', 'initramfs.img', 'build.json', 'rootfs.img']) await copyFile(join(out, f), join(dir, f));
   if (v.kernelBytes) await truncate(join(dir, 'vmlinuz'), v.kernelBytes);
   if (v.project) await writeFile(join(dir, 'aios.json'), JSON.stringify(v.project));
@@ -49,5 +60,4 @@ export async function makeImageVariant(out: string, v: ImageEdit): Promise<strin
     debugfs(`ln ${target} ${path}`);
     debugfs(`sif ${target} links_count ${links + 1}`);
   }
-  return dir;
 }
