@@ -29,8 +29,8 @@ export interface QemuOptions {
   /** Writes go to a temporary overlay, never to the disk image (aios run: the build's image stays as built). */
   snapshot?: boolean;
   /**
-   * The disk is thrown away after this boot (aios check boots a copy). With `snapshot` too, the
-   * guest's cache flushes are not passed on to the host's disk (cache=unsafe).
+   * The disk is thrown away after this boot (aios check boots a copy). With this or `snapshot`,
+   * the guest's cache flushes are not passed on to the host's disk (cache=unsafe).
    */
   disposableDisk?: boolean;
   /** ISO paths: a small FAT disk whose aios-check.cfg GRUB sources (the probe flag for this boot). */

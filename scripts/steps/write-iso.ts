@@ -12,8 +12,8 @@ const STEP_VERSION = 2;
 /** The ISO's command lines and GRUB's files as the builders make them: a change to one must not reuse an old ISO. */
 export function isoKeyValues(cmdline: string, epoch: number) {
   return {
-    cmdline,
     epoch,
+    // grub.cfg holds the kernel command line.
     grub: grubConfig(cmdline),
     mksquashfs: mksquashfsArgs('tree', 'out', epoch),
     mkrescue: grubMkrescueArgs('iso', 'out', epoch),
