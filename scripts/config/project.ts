@@ -42,7 +42,7 @@ export const projectSpec = {
     apiKey: str('API key llama-server requires (`--api-key`); empty: none.', ''),
     threads: num('Threads for generation; 0: llama-server decides.', 0, { min: 0, integer: true }),
     contextSize: num('Context size in tokens (`--ctx-size`).', 2048, { min: 64, integer: true }),
-    extraArgs: strList('More llama-server arguments.', []),
+    extraArgs: strList("More llama-server arguments; each option is checked against the server's `--help` at build time.", []),
     cpuWeight: num('cgroup cpu.weight of the inference service: above every other service (they default to 100).', 1000, { min: 1, max: 10000, integer: true }),
     memoryMax: str('cgroup memory.max of the inference service (bytes, or "max").', 'max'),
     cpuset: str('cgroup cpuset.cpus of the inference service (empty: all CPUs).', ''),

@@ -10,9 +10,10 @@ import { run } from '../../common/exec.ts';
 import { neededLibs } from '../lib/elf.ts';
 import { toolVersion } from '../doctor/tools.ts';
 import { resolveLlamaSource } from '../runtime/source.ts';
+import { helpOptions, unknownOptions } from '../runtime/server-options.ts';
 import { cmakeConfigureArgs, isRuntimeFile, ninjaArgs, RUNTIME_DIR, type Backend } from '../runtime/cmake.ts';
 
-const STEP_VERSION = 1;
+const STEP_VERSION = 2;
 
 export interface RuntimeFiles {
   /** Files for RUNTIME_DIR (llama-server, its libraries and backend modules), by name. */
@@ -21,6 +22,8 @@ export interface RuntimeFiles {
   systemLibs: string[];
   commit?: string;
   from: string;
+  /** The options llama-server's --help lists. */
+  options: string[];
 }
 
 /** The Vulkan backend compiles its shaders with glslc and needs the Vulkan and SPIR-V headers. */
@@ -126,10 +129,18 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
     }
     for (const f of files) await chmod(join(stage, f), 0o755);
     await run('strip', ['--strip-unneeded', ...[...files].map((f) => join(stage, f))]);
-    const record: RuntimeFiles = { files: [...files].sort(), systemLibs: [...systemLibs].sort(), commit: src.commit, from: src.from };
+    const help = await run(join(stage, 'llama-server'), ['--help']);
+    const options = helpOptions(`${help.stdout}\n${help.stderr}`);
+    if (!options.includes('--model')) throw new Error(`${join(stage, 'llama-server')} --help lists no --model option: not a llama-server this build can drive`);
+    const record: RuntimeFiles = { files: [...files].sort(), systemLibs: [...systemLibs].sort(), commit: src.commit, from: src.from, options };
     await writeFile(join(out, 'runtime.json'), JSON.stringify(record, null, 2));
   });
   const record = JSON.parse(await readFile(join(dir, 'runtime.json'), 'utf8')) as RuntimeFiles;
+  const unknown = unknownOptions(rt.extraArgs, new Set(record.options));
+  if (unknown.length)
+    throw new Error(
+      `${ctx.opts.configFile}: runtime.extraArgs: llama-server ${record.commit?.slice(0, 7) ?? ''} has no option ${unknown.join(', ')}; \`${join(dir, 'llama', 'llama-server')} --help\` lists the ones it has`,
+    );
   ctx.runtime = { dir, stage: join(dir, 'llama'), srcDir: src.dir, ...record };
   ctx.log.info(`llama-server ${record.commit?.slice(0, 7) ?? ''}: ${record.files.length} files for ${RUNTIME_DIR}, ${record.systemLibs.length} host libraries`);
 }

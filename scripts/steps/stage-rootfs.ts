@@ -117,7 +117,10 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     const initJson = join(tree, 'etc/aios/init.json');
     const base = existsSync(initJson) ? (JSON.parse(await readFile(initJson, 'utf8')) as Record<string, unknown>) : {};
     const withProject = withServices(base, [...cfg.services, ...fromProject.services], ctx.opts.configFile);
-    await writeFile(initJson, JSON.stringify(withInference(withProject, cfg.runtime, model, join(overlay, 'etc/aios/init.json')), null, 2) + '\n');
+    await writeFile(
+      initJson,
+      JSON.stringify(withInference(withProject, cfg.runtime, model, join(overlay, 'etc/aios/init.json'), new Set(runtime.options)), null, 2) + '\n',
+    );
     const env = hookEnv({ hook: 'postinst', root: tree, out: ctx.opts.outDir, project: ctx.opts.projectDir, epoch: ctx.sourceDateEpoch });
     await runHook('postinst', cfg.hooks.postinst, env, ctx.opts.projectDir, info);
     await run('chmod', ['-R', 'go-w', tree]);

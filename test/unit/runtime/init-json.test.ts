@@ -6,12 +6,13 @@ import { initSpec } from '../../../init/src/config.ts';
 import { serverArgs, withInference } from '../../../scripts/runtime/init-json.ts';
 
 const model = { file: 'aios-tiny.gguf', name: 'aios-tiny', sha256: 'ab'.repeat(32) };
+const noFit = new Set(['--model', '--ctx-size']);
 const runtimeOf = (over: Record<string, unknown>) => parseConfig(projectSpec, { runtime: over }, 'aios.json').value.runtime;
 
 test('init.json: the inference service is generated from aios.json runtime settings', () => {
   const rt = runtimeOf({ port: 9000, threads: 2, contextSize: 512, apiKey: 'k', extraArgs: ['--parallel', '2'], memoryMax: '512M', cpuset: '1' });
   const base = { hostname: 'box', services: [{ name: 'heartbeat', command: '/bin/sh', cpuWeight: 50 }] };
-  const out = withInference(base, rt, model, 'rootfs/etc/aios/init.json');
+  const out = withInference(base, rt, model, 'rootfs/etc/aios/init.json', noFit);
   const { value, errors } = parseConfig(initSpec, out, 'init.json');
   assert.deepEqual(errors, [], 'the generated file is valid init.json');
   assert.equal(value.hostname, 'box');
@@ -48,17 +49,27 @@ test('init.json: the inference service is generated from aios.json runtime setti
 });
 
 test('init.json: defaults leave threads to llama-server and send no API key', () => {
-  assert.deepEqual(serverArgs(runtimeOf({}), '/m.gguf'), ['--model', '/m.gguf', '--host', '0.0.0.0', '--port', '8081', '--ctx-size', '2048']);
+  assert.deepEqual(serverArgs(runtimeOf({}), '/m.gguf', noFit), ['--model', '/m.gguf', '--host', '0.0.0.0', '--port', '8081', '--ctx-size', '2048']);
+});
+
+test('init.json: --fit off when llama-server has it and no GPU backend can use it, unless the project sets --fit itself', () => {
+  const withFit = new Set(['--model', '--ctx-size', '--fit', '-fit']);
+  const tail = (over: Record<string, unknown>) => serverArgs(runtimeOf(over), '/m.gguf', withFit).slice(8);
+  assert.deepEqual(tail({}), ['--fit', 'off']);
+  assert.deepEqual(tail({ backends: ['cpu', 'vulkan'] }), []);
+  assert.deepEqual(tail({ extraArgs: ['-fit', 'on'] }), ['-fit', 'on']);
+  assert.deepEqual(tail({ extraArgs: ['--fit=on'] }), ['--fit=on']);
+  assert.deepEqual(serverArgs(runtimeOf({}), '/m.gguf', noFit).slice(8), [], 'an older llama-server without --fit gets none');
 });
 
 test('init.json: a project service named "inference", or one that weighs as much, is refused', () => {
   const rt = runtimeOf({});
   assert.throws(
-    () => withInference({ services: [{ name: 'inference', command: '/x' }] }, rt, model, 'p/init.json'),
+    () => withInference({ services: [{ name: 'inference', command: '/x' }] }, rt, model, 'p/init.json', noFit),
     /p\/init\.json: services: the name "inference" is reserved/,
   );
   assert.throws(
-    () => withInference({ services: [{ name: 'batch', command: '/x', cpuWeight: 1000 }] }, rt, model, 'p/init.json'),
+    () => withInference({ services: [{ name: 'batch', command: '/x', cpuWeight: 1000 }] }, rt, model, 'p/init.json', noFit),
     /services batch have a cpuWeight of at least runtime\.cpuWeight \(1000\)/,
   );
 });
