@@ -53,25 +53,36 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Wait for /health, then ask for a completion and time it; never throws. */
 export async function probeInference(t: InferenceTarget, qemuStart: number): Promise<InferenceProbe> {
-  const base = `http://127.0.0.1:${t.hostPort}`;
-  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...(t.apiKey ? { Authorization: `Bearer ${t.apiKey}` } : {}) };
+  return askCompletion(t, await waitForHealth(t, qemuStart));
+}
+
+/** Poll /health until it answers 200 (readySec, from QEMU start) or readyTimeoutSec has passed; never throws. */
+export async function waitForHealth(t: InferenceTarget, qemuStart: number): Promise<Pick<InferenceProbe, 'readySec' | 'error'>> {
   const deadline = performance.now() + t.readyTimeoutSec * 1000;
   let last = '';
-  let readySec: number | undefined;
   while (performance.now() < deadline) {
     try {
-      const res = await request(`${base}/health`, { headers, timeoutMs: 3000 });
-      if (res.status === 200) {
-        readySec = (performance.now() - qemuStart) / 1000;
-        break;
-      }
+      const res = await request(`http://127.0.0.1:${t.hostPort}/health`, { headers: authHeaders(t), timeoutMs: 3000 });
+      if (res.status === 200) return { readySec: (performance.now() - qemuStart) / 1000 };
       last = `/health answered HTTP ${res.status}`;
     } catch (err) {
       last = `/health: ${(err as Error).message}`;
     }
     await sleep(250);
   }
-  if (readySec === undefined) return { error: `llama-server never became ready within ${t.readyTimeoutSec} s (${last || 'no answer'})` };
+  return { error: `llama-server never became ready within ${t.readyTimeoutSec} s (${last || 'no answer'})` };
+}
+
+function authHeaders(t: InferenceTarget): Record<string, string> {
+  return { 'Content-Type': 'application/json', ...(t.apiKey ? { Authorization: `Bearer ${t.apiKey}` } : {}) };
+}
+
+/** Ask for a completion once /health has answered (as `health` says) and time it; never throws. */
+export async function askCompletion(t: InferenceTarget, health: Pick<InferenceProbe, 'readySec' | 'error'>): Promise<InferenceProbe> {
+  const { readySec } = health;
+  if (readySec === undefined) return { error: health.error ?? 'llama-server never became ready' };
+  const base = `http://127.0.0.1:${t.hostPort}`;
+  const headers = authHeaders(t);
   const sent = performance.now();
   let ttftMs: number | undefined;
   let text = '';

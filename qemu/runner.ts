@@ -11,7 +11,7 @@ import { diesWithAios, killOnExit } from '../common/cleanup.ts';
 import { tempDir } from '../common/leftovers.ts';
 import { OVMF_VARS, qemuArgs, type Accel, type QemuOptions } from './cmdline.ts';
 import { qmpCommand } from './qmp.ts';
-import { probeInference, type InferenceTarget } from './inference.ts';
+import { askCompletion, waitForHealth, type InferenceTarget } from './inference.ts';
 import { request } from './http.ts';
 import type { BootObservation } from './checks.ts';
 
@@ -196,6 +196,9 @@ export async function bootHeadless(
   ]);
   try {
     if (first === 'report') {
+      // From the report on, beside the waits below: when llama-server became ready is the host's
+      // own observation, not the end of those waits.
+      const healthy = inference && waitForHealth(inference, t0);
       if (o.hostPort) {
         await new Promise((r) => setTimeout(r, SETTLE_MS));
         const h = await httpStatus(o.hostPort, statusToken);
@@ -204,8 +207,8 @@ export async function bootHeadless(
         res.live = h.live;
       }
       if (probeNonce) await Promise.race([probeEnd, new Promise((r) => setTimeout(r, PROBE_WAIT_MS))]);
-      if (inference) {
-        res.inference = await probeInference(inference, t0);
+      if (inference && healthy) {
+        res.inference = await askCompletion(inference, await healthy);
         // The model's load time and any failure reason are aios-init's words: informational only.
         if (o.hostPort) res.inference.initView = (await httpStatus(o.hostPort, statusToken)).live?.inference;
       }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { judge } from '../../../qemu/checks.ts';
-import { completionBody, parseSseLines, probeInference } from '../../../qemu/inference.ts';
+import { askCompletion, completionBody, parseSseLines, probeInference, waitForHealth } from '../../../qemu/inference.ts';
 import { qemuArgs } from '../../../qemu/cmdline.ts';
 import { outcome } from './fixtures.ts';
 
@@ -97,6 +97,27 @@ test('the probe waits for /health, then times the first streamed token', async (
     assert.equal(p.tokensPerSecond, 8);
     const none = await probeInference({ hostPort: 9, prompt: 'x', apiKey: '', maxTokens: 4, readyTimeoutSec: 0.5 }, performance.now());
     assert.match(none.error!, /never became ready within 0\.5 s/);
+  } finally {
+    server.close();
+  }
+});
+
+test('readiness is when /health first answered 200, however much later the completion is asked', async () => {
+  const start = performance.now();
+  const server = createServer((req, res) => {
+    if (req.url === '/health') return void res.writeHead(performance.now() - start < 300 ? 503 : 200).end('{}');
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    res.end('data: {"content":"Hi","stop":true,"timings":{"predicted_n":1,"predicted_per_second":5}}\n\n');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const t = { hostPort: (server.address() as { port: number }).port, prompt: 'x', apiKey: '', maxTokens: 4, readyTimeoutSec: 10 };
+    const healthy = waitForHealth(t, start);
+    await new Promise((r) => setTimeout(r, 1500));
+    const p = await askCompletion(t, await healthy);
+    assert.equal(p.answer, 'Hi');
+    assert.ok(p.readySec! >= 0.3 && p.readySec! < 1.2, `ready at ${p.readySec} s, not when the completion was asked (1.5 s)`);
+    assert.deepEqual(await askCompletion(t, { error: 'never' }), { error: 'never' });
   } finally {
     server.close();
   }
