@@ -60,9 +60,17 @@ test('the probe disk is attached on the ISO paths only (the direct path takes th
   assert.ok(!direct.some((a) => a.includes('aios-check.img')));
 });
 
+test("the direct path boots without QEMU's default devices (no empty CD-ROM); the ISO paths keep them", () => {
+  assert.ok(qemuArgs(base).includes('-nodefaults'));
+  assert.ok(!qemuArgs({ ...base, path: 'iso-bios' }).includes('-nodefaults'));
+  assert.ok(!qemuArgs({ ...base, path: 'iso-uefi', ovmfVars: '/tmp/v.fd' }).includes('-nodefaults'));
+});
+
 test('interactive runs put the console on the terminal; extra arguments go last', () => {
   const a = qemuArgs({ ...base, interactive: true, extra: ['-device', 'ati-vga'] });
   assert.ok(a.includes('-nographic'));
+  assert.equal(after(a, '-serial'), 'mon:stdio', 'with -nodefaults, the console -nographic would have made is asked for by name');
+  assert.ok(!qemuArgs({ ...base, path: 'iso-bios', interactive: true }).includes('-serial'));
   assert.ok(!a.includes('-qmp'));
   assert.deepEqual(a.slice(-2), ['-device', 'ati-vga']);
 });
