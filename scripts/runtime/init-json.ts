@@ -1,5 +1,6 @@
 import type { ProjectConfig } from '../config/project.ts';
 import { RUNTIME_DIR } from './cmake.ts';
+import { optionNames } from './server-options.ts';
 
 export const INFERENCE_SERVICE = 'inference';
 export const MODELS_DIR = '/var/lib/aios/models';
@@ -15,7 +16,7 @@ export function serverArgs(rt: Runtime, modelPath: string, known: ReadonlySet<st
   // --fit loads the model twice, the first time to size it for device memory. With no GPU backend
   // it has nothing to size (the context size is always given), and the dry run cost 1.0 s of the
   // model's 3.4 s load under TCG.
-  const fitOff = known.has('--fit') && rt.backends.every((b) => b === 'cpu') && !rt.extraArgs.some((a) => /^--?fit(=|$)/.test(a));
+  const fitOff = known.has('--fit') && rt.backends.every((b) => b === 'cpu') && !optionNames(rt.extraArgs).some((o) => o === '--fit' || o === '-fit');
   return [
     '--model',
     modelPath,

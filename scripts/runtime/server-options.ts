@@ -16,10 +16,12 @@ export function helpOptions(help: string): string[] {
   return [...found].sort();
 }
 
-/** The options in `args` that `known` lacks; values (`2`, `-1`, a path) are not options. */
+/** The option names in a command line (`--ctx-size=512` names `--ctx-size`); values (`2`, `-1`, a path) are not options. */
+export function optionNames(args: readonly string[]): string[] {
+  return args.filter((a) => /^--?[A-Za-z]/.test(a)).map((a) => a.split('=')[0]!);
+}
+
+/** The options in `args` that `known` lacks. */
 export function unknownOptions(args: readonly string[], known: ReadonlySet<string>): string[] {
-  return args
-    .filter((a) => /^--?[A-Za-z]/.test(a))
-    .map((a) => a.split('=')[0]!)
-    .filter((o) => !known.has(o));
+  return optionNames(args).filter((o) => !known.has(o));
 }
