@@ -1,13 +1,11 @@
+import type { NpmPin } from '../net/npm-tarball.ts';
+
 /**
  * The llama.cpp tree aiOS builds by default: the git bundle that the npm package node-llama-cpp
  * ships (llama/gitRelease.bundle), verified by the registry's integrity hash of the package and
  * by the commit the bundle must hold.
  */
-export interface NpmLlamaPin {
-  pkg: string;
-  version: string;
-  /** The registry's `dist.integrity` (SRI, sha512) of the package tarball. */
-  integrity: string;
+export interface NpmLlamaPin extends NpmPin {
   /** Path of the git bundle inside the package tarball. */
   bundle: string;
   /** The llama.cpp commit the bundle's HEAD must be. */
@@ -21,8 +19,3 @@ export const NODE_LLAMA_CPP: NpmLlamaPin = {
   bundle: 'package/llama/gitRelease.bundle',
   commit: 'de3ff815ea7d559ee917f063901b8986f038abc6',
 };
-
-export function npmTarballUrl(registry: string, pkg: string, version: string): string {
-  const base = pkg.split('/').pop();
-  return `${registry.replace(/\/+$/, '')}/${pkg}/-/${base}-${version}.tgz`;
-}

@@ -1,11 +1,12 @@
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { run } from '../../common/exec.ts';
-import { fingerprintTree, integrityOf, sha256File } from '../lib/hash.ts';
+import { fingerprintTree, sha256File } from '../lib/hash.ts';
 import { renameInto, withTempDir } from '../lib/atomic.ts';
 import { download, type DownloadOptions } from '../net/download.ts';
-import { NODE_LLAMA_CPP, npmTarballUrl, type NpmLlamaPin } from './pins.ts';
+import { NODE_LLAMA_CPP, type NpmLlamaPin } from './pins.ts';
+import { fetchNpmTarball } from '../net/npm-tarball.ts';
 
 export type LlamaOrigin = 'npm' | 'path' | 'url';
 
@@ -64,22 +65,7 @@ async function gitHead(dir: string): Promise<string | undefined> {
 
 async function fromNpm(o: LlamaSourceOptions): Promise<LlamaSource> {
   const pin = o.pin ?? NODE_LLAMA_CPP;
-  const url = npmTarballUrl(o.registry, pin.pkg, pin.version);
-  const downloads = join(o.cacheDir, 'downloads');
-  await mkdir(downloads, { recursive: true });
-  const tgz = join(downloads, `${pin.pkg}-${pin.version}.tgz`);
-  if (!(existsSync(tgz) && (await integrityOf(tgz)) === pin.integrity)) {
-    await rm(tgz, { force: true });
-    o.info(`downloading ${url}`);
-    const part = `${tgz}.download`;
-    await download(url, part, { onProgress: o.onProgress });
-    const got = await integrityOf(part);
-    if (got !== pin.integrity) {
-      await rm(part, { force: true });
-      throw new Error(`integrity mismatch for ${url}: the pin (scripts/runtime/pins.ts) says ${pin.integrity}, the download is ${got}; deleted`);
-    }
-    await rename(part, tgz);
-  }
+  const { tgz, url } = await fetchNpmTarball({ ...o, pin, pinFile: 'scripts/runtime/pins.ts' });
   const dir = await unpackOnce(o.cacheDir, pin.integrity, async (tmp) => {
     o.info(`unpacking ${pin.bundle} and cloning it`);
     await run('tar', ['-xzf', tgz, '-C', tmp, pin.bundle]);

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createServer } from 'node:http';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { resolveKernelSource, verifyCached, fallbackWarning } from '../../../scr
 import { KERNEL_ORG_SHA256, kernelOrgUrl } from '../../../scripts/kernel/pins.ts';
 import { makefileVersion, parseMakefileVersion } from '../../../scripts/kernel/source.ts';
 import { scratchDir } from '../scratch.ts';
+import { serveOne } from '../net/serve-one.ts';
 
 /** The first lines of a real release Makefile (Linux 6.12.117): EXTRAVERSION is empty, NAME follows. */
 const REAL_MAKEFILE_HEAD = `# SPDX-License-Identifier: GPL-2.0
@@ -55,15 +55,8 @@ async function tinyTarball(version: string): Promise<{ file: string; sha: string
 }
 
 async function mirror(file: string): Promise<{ url: string; close: () => void; hits: string[] }> {
-  const body = await readFile(file);
-  const hits: string[] = [];
-  const server = createServer((req, res) => {
-    hits.push(req.url ?? '');
-    if (req.url !== '/pub/v6.x/linux-6.8.12.tar.xz') return void res.writeHead(404).end();
-    res.writeHead(200, { 'Content-Length': body.length }).end(body);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/pub`, close: () => server.close(), hits };
+  const s = await serveOne('/pub/v6.x/linux-6.8.12.tar.xz', await readFile(file));
+  return { ...s, url: `${s.origin}/pub` };
 }
 
 const opts = (cacheDir: string, mirrorUrl: string, sha256: string) => ({

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cmakeConfigureArgs, isRuntimeFile, ninjaArgs } from '../../../scripts/runtime/cmake.ts';
-import { npmTarballUrl } from '../../../scripts/runtime/pins.ts';
+import { npmTarballUrl } from '../../../scripts/net/npm-tarball.ts';
 
 test('llama.cpp configure: offline, every CPU variant as a module, $ORIGIN, ccache; Vulkan only when asked', () => {
   const a = cmakeConfigureArgs({ srcDir: '/s', buildDir: '/b', backends: ['cpu'], ccache: true });

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createServer } from 'node:http';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveLlamaSource } from '../../../scripts/runtime/source.ts';
 import { integrityOf } from '../../../scripts/lib/hash.ts';
 import { scratchDir } from '../scratch.ts';
+import { serveOne } from '../net/serve-one.ts';
 
 /** A llama.cpp-shaped git repository, bundled and packed as node-llama-cpp packs it. */
 async function fakePackage(work: string): Promise<{ tgz: string; commit: string }> {
@@ -27,14 +27,8 @@ async function fakePackage(work: string): Promise<{ tgz: string; commit: string 
 }
 
 async function registry(body: Buffer): Promise<{ url: string; hits: string[]; close: () => void }> {
-  const hits: string[] = [];
-  const server = createServer((req, res) => {
-    hits.push(req.url ?? '');
-    if (req.url !== '/fake-llama/-/fake-llama-1.0.0.tgz') return void res.writeHead(404).end();
-    res.writeHead(200, { 'Content-Length': body.length }).end(body);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, hits, close: () => server.close() };
+  const s = await serveOne('/fake-llama/-/fake-llama-1.0.0.tgz', body);
+  return { ...s, url: s.origin };
 }
 
 test('llama.cpp from the npm package: integrity and commit verified, cloned once, then served from the cache', async () => {
