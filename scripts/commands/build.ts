@@ -63,6 +63,7 @@ async function writeBuildRecord(ctx: BuildContext, out: string): Promise<void> {
       debug: ctx.opts.config.kernel.debug,
       gdbScripts: ctx.kernel?.gdbScripts,
     },
+    init: ctx.init && { node: ctx.init.node, bytes: ctx.init.bytes },
     inference: ctx.model && {
       port: ctx.opts.config.runtime.port,
       model: {

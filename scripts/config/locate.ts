@@ -55,6 +55,7 @@ export function resolveConfigPaths(c: ProjectConfig, dir: string): ProjectConfig
       fragmentDir: p(c.kernel.fragmentDir),
       fragments: c.kernel.fragments.map((f) => p(f)),
     },
+    init: { ...c.init, node: p(c.init.node, ['npm', 'host']) },
     runtime: { ...c.runtime, source: p(c.runtime.source, ['npm']) },
     model: { ...c.model, source: p(c.model.source) },
     gpu: { ...c.gpu, nvidiaSource: p(c.gpu.nvidiaSource, ['debian']) },

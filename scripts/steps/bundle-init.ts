@@ -11,6 +11,7 @@ import { neededLibs } from '../lib/elf.ts';
 import { seaConfig, postjectArgs, addonCompileArgs, initBundleOptions, codeCacheArgs, ADDON_SOURCES } from '../init/sea.ts';
 import { CACHE_ASSET, CODE_ASSET, wrapCommonJs } from '../../init/src/code-cache.ts';
 import { ADDON_ASSET } from '../../init/src/sys.ts';
+import { resolveGuestNode } from '../init/node-source.ts';
 
 const STEP_VERSION = 3;
 const MAKER = 'scripts/init/make-code-cache.ts';
@@ -28,12 +29,12 @@ function nodeIncludeDir(): string {
  * What the aios-init step's cache key derives from. Every build setting counts, the addon's list of
  * C sources included: a source added to it must not reuse an addon compiled without it.
  */
-export function bundleInitInputs(root: string) {
+export function bundleInitInputs(root: string, node: string) {
   return {
     version: STEP_VERSION,
     trees: { init: join(root, 'init'), common: join(root, 'common') },
     // The node binary itself becomes aios-init; esbuild and postject make it.
-    files: { node: process.execPath, postject: createRequire(import.meta.url).resolve('postject/package.json'), maker: join(root, MAKER) },
+    files: { node, postject: createRequire(import.meta.url).resolve('postject/package.json'), maker: join(root, MAKER) },
     tools: ['gcc'],
     values: {
       esbuild: esbuildVersion,
@@ -48,7 +49,9 @@ export function bundleInitInputs(root: string) {
 /** init/ (TypeScript) -> esbuild bundle -> Node single executable with the syscall addon inside. */
 export async function bundleInit(ctx: BuildContext): Promise<void> {
   const root = ctx.opts.root;
-  const inputs = bundleInitInputs(root);
+  const cfg = ctx.opts.config.init;
+  const node = await resolveGuestNode({ cacheDir: ctx.opts.cacheDir, spec: cfg.node, registry: cfg.registry, info: (m) => ctx.log.info(m) });
+  const inputs = bundleInitInputs(root, node.binary);
   const dir = await cachedStep(ctx, inputs, async (out) => {
     ctx.log.info('compiling the system-call addon');
     const addon = join(out, ADDON_ASSET);
@@ -67,16 +70,18 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
     await build(initBundleOptions(join(root, 'init/src/loader.ts'), join(out, 'loader.cjs')));
     ctx.log.info("making V8's code cache for it");
     await build(initBundleOptions(join(root, MAKER), join(out, 'make-code-cache.cjs')));
-    // V8 flags from NODE_OPTIONS would go into the cache's flag hash, and PID 1 runs without them.
-    await run(process.execPath, codeCacheArgs('make-code-cache.cjs', CODE_ASSET, CACHE_ASSET), { cwd: out, env: { NODE_OPTIONS: undefined } });
+    // The cache and the blob are made by the node that runs them: V8 refuses another version's
+    // cache, and the blob's format is the SEA's of that version. V8 flags from NODE_OPTIONS would
+    // go into the cache's flag hash, and PID 1 runs without them.
+    await run(node.binary, codeCacheArgs('make-code-cache.cjs', CODE_ASSET, CACHE_ASSET), { cwd: out, env: { NODE_OPTIONS: undefined } });
     const blob = join(out, 'sea.blob');
     const cfgFile = join(out, 'sea-config.json');
     // Relative names: the blob records the main script's path, which must not be the cache's.
     const assets = { [ADDON_ASSET]: ADDON_ASSET, [CODE_ASSET]: CODE_ASSET, [CACHE_ASSET]: CACHE_ASSET };
     await writeFile(cfgFile, JSON.stringify(seaConfig('loader.cjs', 'sea.blob', assets), null, 2));
-    await run(process.execPath, ['--experimental-sea-config', 'sea-config.json'], { cwd: out });
+    await run(node.binary, ['--experimental-sea-config', 'sea-config.json'], { cwd: out, env: { NODE_OPTIONS: undefined } });
     const binary = join(out, 'aios-init');
-    await copyFile(process.execPath, binary);
+    await copyFile(node.binary, binary);
     await chmod(binary, 0o755);
     ctx.log.info('stripping the node binary and injecting the blob (postject)');
     await run('strip', ['--strip-all', binary]);
@@ -94,6 +99,6 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
   const binary = join(dir, 'aios-init');
   const libs = JSON.parse(await readFile(join(dir, 'libs.json'), 'utf8')) as string[];
   const bytes = (await stat(binary)).size;
-  ctx.log.info(`aios-init: ${(bytes / 1e6).toFixed(1)} MB, needs ${libs.length} shared libraries`);
-  ctx.init = { dir, binary, addon: join(dir, ADDON_ASSET), libs, bytes };
+  ctx.log.info(`aios-init: Node.js ${node.version} (${node.origin}), ${(bytes / 1e6).toFixed(1)} MB, needs ${libs.length} shared libraries`);
+  ctx.init = { dir, binary, addon: join(dir, ADDON_ASSET), libs, bytes, node: { origin: node.origin, from: node.from, version: node.version } };
 }

@@ -86,7 +86,7 @@ test("aios-init is one bundled file; neither the SEA's code cache (different eac
 
 test("aios-init's cache key names each of the addon's C sources: one added must rebuild the addon", async () => {
   const { bundleInitInputs } = await import('../../../scripts/steps/bundle-init.ts');
-  const addon = bundleInitInputs('/project').values.addon.split(' ');
+  const addon = bundleInitInputs('/project', '/usr/bin/node').values.addon.split(' ');
   for (const f of ADDON_SOURCES) assert.ok(addon.includes(f), `${f} in ${addon.join(' ')}`);
 });
 
