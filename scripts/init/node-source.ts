@@ -1,7 +1,7 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { run } from '../../common/exec.ts';
-import { renameInto, withTempDir } from '../lib/atomic.ts';
+import { unpackOnce } from '../lib/unpack-once.ts';
 import type { DownloadOptions } from '../net/download.ts';
 import { fetchNpmTarball } from '../net/npm-tarball.ts';
 import { GUEST_NODE, type NodePin } from './node-pins.ts';
@@ -28,8 +28,6 @@ export interface GuestNodeOptions {
   onProgress?: DownloadOptions['onProgress'];
 }
 
-const STAMP = '.aios-node.json';
-
 /** aios-init needs `node:sea`'s assets and the SEA's code cache: Node 20 or later. */
 export function checkNodeVersion(version: string, where: string): string {
   const major = /^v(\d+)\.\d+\.\d+/.exec(version)?.[1];
@@ -50,21 +48,11 @@ async function fromNpm(o: GuestNodeOptions): Promise<GuestNode> {
       `${err.message} (init.node "npm"; with no registry to reach, set init.node to "host" in aios.json to make aios-init of the Node that runs aios)`,
     );
   });
-  const dir = join(o.cacheDir, 'sources', `node-${pin.version}-${pin.integrity.replace(/[^A-Za-z0-9]/g, '').slice(-16)}`);
-  const stamped = await readFile(join(dir, STAMP), 'utf8').then(
-    (t) => (JSON.parse(t) as { integrity: string }).integrity,
-    () => undefined,
-  );
-  if (stamped !== pin.integrity) {
-    await withTempDir(dir, async (tmp) => {
-      o.info(`unpacking ${pin.binary} of ${pin.pkg}@${pin.version}`);
-      await run('tar', ['-xzf', tgz, '-C', tmp, pin.binary]);
-      const tree = join(tmp, dirname(pin.binary));
-      await writeFile(join(tree, STAMP), JSON.stringify({ integrity: pin.integrity }));
-      // The stamp is written last: a directory left by an interrupted run is never trusted.
-      await renameInto(tree, dir);
-    });
-  }
+  const dir = await unpackOnce({ cacheDir: o.cacheDir, name: `node-${pin.version}`, id: pin.integrity, stamp: '.aios-node.json' }, async (tmp) => {
+    o.info(`unpacking ${pin.binary} of ${pin.pkg}@${pin.version}`);
+    await run('tar', ['-xzf', tgz, '-C', tmp, pin.binary]);
+    return join(tmp, dirname(pin.binary));
+  });
   const binary = join(dir, basename(pin.binary));
   const version = await versionOf(binary);
   if (version !== `v${pin.version}`) throw new Error(`${pin.pkg}@${pin.version}: its node says ${version}`);

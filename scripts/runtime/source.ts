@@ -1,9 +1,9 @@
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { run } from '../../common/exec.ts';
 import { fingerprintTree, sha256File } from '../lib/hash.ts';
-import { renameInto, withTempDir } from '../lib/atomic.ts';
+import { unpackOnce } from '../lib/unpack-once.ts';
 import { download, type DownloadOptions } from '../net/download.ts';
 import { NODE_LLAMA_CPP, type NpmLlamaPin } from './pins.ts';
 import { fetchNpmTarball } from '../net/npm-tarball.ts';
@@ -32,27 +32,13 @@ export interface LlamaSourceOptions {
   onProgress?: DownloadOptions['onProgress'];
 }
 
-const STAMP = '.aios-llama-source.json';
-
-async function stamped(dir: string): Promise<string | undefined> {
-  return readFile(join(dir, STAMP), 'utf8').then(
-    (t) => (JSON.parse(t) as { id: string }).id,
-    () => undefined,
-  );
-}
-
-/** Unpack once into `<cache>/sources/llama-<id>`: `fill` writes the tree into a temporary directory. */
-async function unpackOnce(cacheDir: string, id: string, fill: (tmp: string) => Promise<string>): Promise<string> {
-  const dir = join(cacheDir, 'sources', `llama.cpp-${id.replace(/[^A-Za-z0-9]/g, '').slice(-16)}`);
-  if ((await stamped(dir)) === id) return dir;
-  return withTempDir(dir, async (tmp) => {
+/** Unpack once (lib/unpack-once.ts), refusing a tree that is not llama.cpp's. */
+function unpackLlama(cacheDir: string, id: string, fill: (tmp: string) => Promise<string>): Promise<string> {
+  return unpackOnce({ cacheDir, name: 'llama.cpp', id, stamp: '.aios-llama-source.json' }, async (tmp) => {
     const tree = await fill(tmp);
     if (!existsSync(join(tree, 'CMakeLists.txt')) || !existsSync(join(tree, 'tools', 'server')))
       throw new Error(`${tree} is not a llama.cpp tree: it lacks CMakeLists.txt or tools/server`);
-    await writeFile(join(tree, STAMP), JSON.stringify({ id }));
-    // The stamp is written last, so a tree left by an interrupted run is never trusted.
-    await renameInto(tree, dir);
-    return dir;
+    return tree;
   });
 }
 
@@ -66,7 +52,7 @@ async function gitHead(dir: string): Promise<string | undefined> {
 async function fromNpm(o: LlamaSourceOptions): Promise<LlamaSource> {
   const pin = o.pin ?? NODE_LLAMA_CPP;
   const { tgz, url } = await fetchNpmTarball({ ...o, pin, pinFile: 'scripts/runtime/pins.ts' });
-  const dir = await unpackOnce(o.cacheDir, pin.integrity, async (tmp) => {
+  const dir = await unpackLlama(o.cacheDir, pin.integrity, async (tmp) => {
     o.info(`unpacking ${pin.bundle} and cloning it`);
     await run('tar', ['-xzf', tgz, '-C', tmp, pin.bundle]);
     const tree = join(tmp, 'llama.cpp');
@@ -81,7 +67,7 @@ async function fromNpm(o: LlamaSourceOptions): Promise<LlamaSource> {
 async function fromTarball(o: LlamaSourceOptions, file: string, origin: LlamaOrigin, from: string): Promise<LlamaSource> {
   const sha = await sha256File(file);
   if (o.sha256 && sha !== o.sha256) throw new Error(`checksum mismatch for ${from}: expected sha256 ${o.sha256}, got ${sha}; refused`);
-  const dir = await unpackOnce(o.cacheDir, `sha256-${sha}`, async (tmp) => {
+  const dir = await unpackLlama(o.cacheDir, `sha256-${sha}`, async (tmp) => {
     o.info(`unpacking ${basename(file)}`);
     await run('tar', ['-xf', file, '-C', tmp]);
     const entries = await readdir(tmp);
