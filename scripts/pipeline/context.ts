@@ -54,7 +54,14 @@ export interface BuildContext {
   source?: KernelSource;
   kernelConfig?: { dir: string; configPath: string; configSha256: string; problems: Problem[]; requested: number };
   kernel?: { dir: string; objDir: string; bzImage: string; vmlinux: string; modulesDir: string; release: string; bzImageBytes: number; gdbScripts?: string };
-  init?: { dir: string; binary: string; addon: string; libs: string[]; bytes: number; node: { origin: string; from: string; version: string } };
+  init?: {
+    dir: string;
+    binary: string;
+    addon: string;
+    libs: string[];
+    bytes: number;
+    node: { origin: string; from: string; version: string; supportEnds: string | null };
+  };
   runtime?: { dir: string; stage: string; srcDir: string; files: string[]; systemLibs: string[]; commit?: string; from: string; options: string[] };
   model?: { path: string; file: string; name: string; sha256: string; bytes: number; architecture: string; expect: string; from: string };
   gpuModules?: { dir: string; modulesTree: string; firmwareTree: string; record: GpuModulesRecord };

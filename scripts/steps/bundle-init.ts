@@ -12,6 +12,7 @@ import { seaConfig, postjectArgs, addonCompileArgs, initBundleOptions, codeCache
 import { CACHE_ASSET, CODE_ASSET, wrapCommonJs } from '../../init/src/code-cache.ts';
 import { ADDON_ASSET } from '../../init/src/sys.ts';
 import { resolveGuestNode } from '../init/node-source.ts';
+import { nodeSupportEnds, nodeSupportWarning } from '../init/node-support.ts';
 
 const STEP_VERSION = 3;
 const MAKER = 'scripts/init/make-code-cache.ts';
@@ -51,6 +52,8 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
   const root = ctx.opts.root;
   const cfg = ctx.opts.config.init;
   const node = await resolveGuestNode({ cacheDir: ctx.opts.cacheDir, spec: cfg.node, registry: cfg.registry, info: (m) => ctx.log.info(m) });
+  const unsupported = nodeSupportWarning(node.version, new Date());
+  if (unsupported) ctx.log.warn(`!!! ${unsupported}`);
   const inputs = bundleInitInputs(root, node.binary);
   const dir = await cachedStep(ctx, inputs, async (out) => {
     ctx.log.info('compiling the system-call addon');
@@ -100,5 +103,12 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
   const libs = JSON.parse(await readFile(join(dir, 'libs.json'), 'utf8')) as string[];
   const bytes = (await stat(binary)).size;
   ctx.log.info(`aios-init: Node.js ${node.version} (${node.origin}), ${(bytes / 1e6).toFixed(1)} MB, needs ${libs.length} shared libraries`);
-  ctx.init = { dir, binary, addon: join(dir, ADDON_ASSET), libs, bytes, node: { origin: node.origin, from: node.from, version: node.version } };
+  ctx.init = {
+    dir,
+    binary,
+    addon: join(dir, ADDON_ASSET),
+    libs,
+    bytes,
+    node: { origin: node.origin, from: node.from, version: node.version, supportEnds: nodeSupportEnds(node.version) },
+  };
 }
