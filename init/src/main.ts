@@ -58,6 +58,9 @@ export async function run(): Promise<void> {
   power.listen();
   process.on('uncaughtException', (err) => log.warn(`uncaught: ${err.stack ?? err.message}`));
   process.on('unhandledRejection', (err) => log.warn(`unhandled rejection: ${String(err)}`));
+  // Node 24 and later name their main thread ("MainThread"), and /proc/1/comm says that instead of
+  // the executable's name; tools that find init by name (pidof, ps, the check's probe) expect ours.
+  process.title = 'aios-init';
   log.info(`starting as pid ${process.pid}`);
 
   let sys: Sys;
