@@ -20,12 +20,15 @@ export function nodeSupportEnds(version: string): string | null {
   return NODE_SUPPORT_ENDS[major] ?? null;
 }
 
-/** A warning when `version`'s security support ended before `today`; undefined while it lasts or is unknown. */
-export function nodeSupportWarning(version: string, today: Date): string | undefined {
+/**
+ * A warning when `version`'s security support ended before `today`; undefined while it lasts or is
+ * unknown. `pinned`: it is the pin itself, so the advice is to move the pin rather than to use it.
+ */
+export function nodeSupportWarning(version: string, today: Date, pinned: boolean): string | undefined {
   const ends = nodeSupportEnds(version);
   if (!ends || today.toISOString().slice(0, 10) <= ends) return undefined;
-  return (
-    `aios-init is made of Node.js ${version}, whose security support ended on ${ends}: PID 1 runs as root and listens on ` +
-    'the network, so it gets no more fixes. Set init.node to "npm" (the pinned, supported Node) or to a Node whose line is supported.'
-  );
+  const fix = pinned
+    ? 'Move the pin in scripts/init/node-pins.ts to a supported line, or set init.node to the path of a supported Node.'
+    : 'Set init.node to "npm" (the pinned Node) or to the path of a Node whose line is supported.';
+  return `aios-init is made of Node.js ${version}, whose security support ended on ${ends}: PID 1 runs as root and listens on the network, so it gets no more fixes. ${fix}`;
 }

@@ -52,7 +52,7 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
   const root = ctx.opts.root;
   const cfg = ctx.opts.config.init;
   const node = await resolveGuestNode({ cacheDir: ctx.opts.cacheDir, spec: cfg.node, registry: cfg.registry, info: (m) => ctx.log.info(m) });
-  const unsupported = nodeSupportWarning(node.version, new Date());
+  const unsupported = nodeSupportWarning(node.version, new Date(), node.origin === 'npm');
   if (unsupported) ctx.log.warn(`!!! ${unsupported}`);
   const inputs = bundleInitInputs(root, node.binary);
   const dir = await cachedStep(ctx, inputs, async (out) => {
