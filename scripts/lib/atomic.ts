@@ -14,12 +14,17 @@ export function tempPath(finalPath: string): string {
 export async function withTempPath<T>(finalPath: string, fn: (tmp: string) => Promise<T>): Promise<T> {
   await mkdir(dirname(finalPath), { recursive: true });
   const tmp = tempPath(finalPath);
-  const release = removeOnExit(tmp);
+  return removedAfter(tmp, () => fn(tmp));
+}
+
+/** Run `fn`, then remove `path`, also when `fn` throws or the process is interrupted. */
+async function removedAfter<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const release = removeOnExit(path);
   try {
-    return await fn(tmp);
+    return await fn();
   } finally {
     release();
-    await rm(tmp, { recursive: true, force: true });
+    await rm(path, { recursive: true, force: true });
   }
 }
 
@@ -54,6 +59,18 @@ export async function withTempDir<T>(finalPath: string, fn: (tmp: string) => Pro
     await mkdir(tmp);
     return fn(tmp);
   });
+}
+
+/**
+ * A work directory at a fixed path, emptied before `fn` and removed after it however it ends.
+ * For builds whose compiler lines name their directory: a path that is the same on every run
+ * lets ccache find what an earlier run compiled, where a fresh temporary name never would.
+ * Only one build holds a cache at a time (pipeline/lock.ts), so the fixed name is safe.
+ */
+export async function withScratchDir<T>(dir: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  return removedAfter(dir, () => fn(dir));
 }
 
 export async function writeFileAtomically(finalPath: string, data: string | Buffer): Promise<void> {

@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { CommandError, run } from '../../common/exec.ts';
-import { withTempDir } from '../lib/atomic.ts';
+import { withScratchDir } from '../lib/atomic.ts';
 import { openApt } from '../lib/apt.ts';
 import { fetchDeb } from '../lib/debian.ts';
 import { toolVersion } from '../doctor/tools.ts';
@@ -65,7 +65,8 @@ export async function buildGpuModules(ctx: BuildContext): Promise<void> {
         log: ctx.log,
       });
     }
-    await withTempDir(join(ctx.opts.cacheDir, 'build', `nvidia-${src.id.slice(0, 12)}`), async (tmp) => {
+    // The same path on every run: the compiler lines name it, and ccache keys on them.
+    await withScratchDir(join(ctx.opts.cacheDir, 'build', `nvidia-${src.id.slice(0, 12)}`), async (tmp) => {
       // NVIDIA's Makefile hands kbuild M=$(CURDIR), a real path; modules_install must name the
       // same path, or it installs under extra/<the path> when the cache is reached by a symlink.
       const work = await realpath(tmp);
