@@ -66,10 +66,10 @@ export async function buildGpuModules(ctx: BuildContext): Promise<void> {
       });
     }
     // The same path on every run: the compiler lines name it, and ccache keys on them.
-    await withScratchDir(join(ctx.opts.cacheDir, 'build', `nvidia-${src.id.slice(0, 12)}`), async (tmp) => {
+    await withScratchDir(join(ctx.opts.cacheDir, 'build', `nvidia-${src.id.slice(0, 12)}`), async (scratch) => {
       // NVIDIA's Makefile hands kbuild M=$(CURDIR), a real path; modules_install must name the
       // same path, or it installs under extra/<the path> when the cache is reached by a symlink.
-      const work = await realpath(tmp);
+      const work = await realpath(scratch);
       const tree = await unpackNvidiaSource(src, work);
       info(`NVIDIA open modules ${tree.driver} (${tree.layout} layout) from ${src.from}`);
       for (const p of (await readdir(patches).catch(() => [])).filter((f) => f.endsWith('.patch')).sort()) {
