@@ -1,5 +1,13 @@
 import { bool, list, num, obj, oneOf, parseConfig, str, strList, strMap, type ConfigError, type Infer } from './schema.ts';
 
+/** memory.max as the kernel parses it (memparse, nothing after the suffix): "max" or bytes with K, M, G, T, P or E. */
+export const MEMORY_MAX = { pattern: /^(max|\d+[KMGTPEkmgtpe]?)$/, patternHint: '"max" or a byte count with an optional K, M, G, T, P or E suffix (16M, 2G)' };
+/** cpuset.cpus as the kernel parses it (cpulist_parse), or empty for every CPU. */
+export const CPU_LIST = {
+  pattern: /^$|^\d+(-\d+(:\d+\/\d+)?)?(,\d+(-\d+(:\d+\/\d+)?)?)*$/,
+  patternHint: 'a CPU list like 0-3,6 (empty: every CPU)',
+};
+
 /** /etc/aios/init.json: typed, unknown keys and bad values reported, defaults used for them. */
 export const initSpec = {
   hostname: str('Host name set at boot.', 'aios'),
@@ -57,8 +65,8 @@ export const initSpec = {
       1,
       { min: 1, max: 10000, integer: true },
     ),
-    memoryMax: str('cgroup memory.max (bytes, or "max").', 'max'),
-    cpuset: str('cgroup cpuset.cpus (empty: all).', ''),
+    memoryMax: str('cgroup memory.max (bytes, or "max").', 'max', MEMORY_MAX),
+    cpuset: str('cgroup cpuset.cpus (empty: all).', '', CPU_LIST),
     waitForNetwork: bool(
       'Start once every Ethernet interface has its address (DHCP lease, or the static fallback after dhcpTimeoutSeconds). false: start as soon as the modules are loaded, while DHCP runs; a program that binds 0.0.0.0 needs no address to start.',
       false,
@@ -101,6 +109,13 @@ export type InitConfig = Infer<typeof initSpec>;
 
 export const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
 
+/** Why a service name cannot be used (it becomes a cgroup directory and a log file); undefined when it can. */
+export function serviceNameProblem(name: string): string | undefined {
+  if (!name) return 'a service needs a name';
+  if (!SERVICE_NAME.test(name)) return `"${name}" may hold only letters, digits, - and _`;
+  return undefined;
+}
+
 /**
  * init.json's text checked against the spec, with the checks a schema cannot say (service names
  * become cgroup directories and log files). Bad entries are dropped, everything else defaulted.
@@ -120,8 +135,8 @@ export function parseInitConfig(text: string | null, path: string): { config: In
   const seen = new Set<string>();
   value.services.forEach((s, i) => {
     // The name becomes a cgroup directory and a log file: no path tricks, no two alike.
-    if (!s.name) errors.push({ file: path, key: `services[${i}].name`, message: 'a service needs a name' });
-    else if (!SERVICE_NAME.test(s.name)) errors.push({ file: path, key: `services[${i}].name`, message: `"${s.name}" may hold only letters, digits, - and _` });
+    const problem = serviceNameProblem(s.name);
+    if (problem) errors.push({ file: path, key: `services[${i}].name`, message: problem });
     else if (seen.has(s.name)) errors.push({ file: path, key: `services[${i}].name`, message: `"${s.name}" names two services` });
     seen.add(s.name);
     if (!s.command.startsWith('/')) errors.push({ file: path, key: `services[${i}].command`, message: `"${s.command}" is not an absolute path` });

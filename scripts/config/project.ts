@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { bool, num, obj, oneOf, parseConfig, str, strList, formatErrors, type Infer, type ConfigError } from '../../common/schema.ts';
 import { FORMAT_NAMES } from '../images/formats.ts';
 import { BACKENDS } from '../runtime/cmake.ts';
-import { initSpec } from '../../init/src/config.ts';
+import { CPU_LIST, initSpec, MEMORY_MAX, serviceNameProblem } from '../../common/init-spec.ts';
 import { list } from '../../common/schema.ts';
 
 /** aios.json at the project root: every key optional, command-line flags win over it. */
@@ -51,8 +51,8 @@ export const projectSpec = {
     contextSize: num('Context size in tokens (`--ctx-size`).', 2048, { min: 64, integer: true }),
     extraArgs: strList("More llama-server arguments; each option is checked against the server's `--help` at build time.", []),
     cpuWeight: num('cgroup cpu.weight of the inference service: above every other service (they default to 100).', 1000, { min: 1, max: 10000, integer: true }),
-    memoryMax: str('cgroup memory.max of the inference service (bytes, or "max").', 'max'),
-    cpuset: str('cgroup cpuset.cpus of the inference service (empty: all CPUs).', ''),
+    memoryMax: str('cgroup memory.max of the inference service (bytes, or "max").', 'max', MEMORY_MAX),
+    cpuset: str('cgroup cpuset.cpus of the inference service (empty: all CPUs).', '', CPU_LIST),
   }),
   model: obj('The GGUF model served; empty source: the tiny deterministic test model made at build time.', {
     source: str('A local .gguf path, or an https URL (then `model.sha256` is required).', ''),
@@ -115,7 +115,18 @@ function crossChecks(c: ProjectConfig, file: string): ConfigError[] {
   c.packages.forEach((p, i) => {
     if (!PACKAGE_SPEC.test(p)) errors.push({ file, key: `packages[${i}]`, message: `"${p}" is not a Debian package name (optionally =version)` });
   });
+  // Caught here, before any work, rather than by aios-init at boot, which would drop the service.
+  const named = new Set<string>();
+  c.services.forEach((s, i) => {
+    const problem = serviceNameProblem(s.name);
+    if (problem) errors.push({ file, key: `services[${i}].name`, message: problem });
+    else if (named.has(s.name)) errors.push({ file, key: `services[${i}].name`, message: `"${s.name}" names two services` });
+    named.add(s.name);
+    if (!s.command.startsWith('/')) errors.push({ file, key: `services[${i}].command`, message: `"${s.command}" is not an absolute path` });
+  });
   c.images.forEach((img, i) => {
+    const problem = img.service ? serviceNameProblem(img.service) : undefined;
+    if (problem) errors.push({ file, key: `images[${i}].service`, message: problem });
     if (!img.ref === !img.tarball)
       errors.push({
         file,

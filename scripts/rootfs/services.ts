@@ -1,3 +1,6 @@
+import { parseInitConfig } from '../../common/init-spec.ts';
+import { formatErrors } from '../../common/schema.ts';
+
 /**
  * The image's init.json with the project's services appended (aios.json `services`, and those
  * made from container images). A name given twice is an error here, at build time, rather than a
@@ -13,4 +16,16 @@ export function withServices(initJson: Record<string, unknown>, extra: readonly 
     seen.add(s.name);
   }
   return { ...initJson, services: [...base, ...extra] };
+}
+
+/**
+ * The image's init.json read as aios-init will read it at boot. aios-init drops what it refuses and
+ * boots on; the build fails instead, so that a mistake is seen before an image is written.
+ */
+export function assertInitJsonAccepted(text: string, where: string): void {
+  const { errors } = parseInitConfig(text, where);
+  if (errors.length)
+    throw new Error(
+      `the image's init.json (aiOS's rootfs/, the project's overlays, aios.json's services and images) would be refused at boot:\n${formatErrors(errors)}`,
+    );
 }

@@ -11,7 +11,7 @@ import { RUNTIME_DIR } from '../runtime/cmake.ts';
 import { MODELS_DIR, SERVER_PATH, withInference } from '../runtime/init-json.ts';
 import { applyProjectInputs, projectKey } from '../rootfs/project-inputs.ts';
 import { hookEnv, runHook } from '../rootfs/hooks.ts';
-import { withServices } from '../rootfs/services.ts';
+import { assertInitJsonAccepted, withServices } from '../rootfs/services.ts';
 import type { ProjectRecord } from '../pipeline/context.ts';
 
 const STEP_VERSION = 3;
@@ -117,10 +117,10 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     const initJson = join(tree, 'etc/aios/init.json');
     const base = existsSync(initJson) ? (JSON.parse(await readFile(initJson, 'utf8')) as Record<string, unknown>) : {};
     const withProject = withServices(base, [...cfg.services, ...fromProject.services], ctx.opts.configFile);
-    await writeFile(
-      initJson,
-      JSON.stringify(withInference(withProject, cfg.runtime, model, join(overlay, 'etc/aios/init.json'), new Set(runtime.options)), null, 2) + '\n',
-    );
+    const initText =
+      JSON.stringify(withInference(withProject, cfg.runtime, model, join(overlay, 'etc/aios/init.json'), new Set(runtime.options)), null, 2) + '\n';
+    assertInitJsonAccepted(initText, '/etc/aios/init.json');
+    await writeFile(initJson, initText);
     const env = hookEnv({ hook: 'postinst', root: tree, out: ctx.opts.outDir, project: ctx.opts.projectDir, epoch: ctx.sourceDateEpoch });
     await runHook('postinst', cfg.hooks.postinst, env, ctx.opts.projectDir, info);
     await run('chmod', ['-R', 'go-w', tree]);

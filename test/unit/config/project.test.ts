@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigFileError, loadProjectConfig } from '../../../scripts/config/project.ts';
+import { scratchDir } from '../scratch.ts';
+
+const load = async (json: unknown) => {
+  const file = join(scratchDir('aios-project-'), 'aios.json');
+  await writeFile(file, JSON.stringify(json));
+  return { file, loaded: loadProjectConfig(file) };
+};
+
+test('aios.json: every service name aios-init would refuse is an error of the file and key, all at once', async () => {
+  const { file, loaded } = await load({
+    services: [
+      { name: 'a b', command: '/bin/sh' },
+      { name: 'web', command: 'sh' },
+      { name: 'web', command: '/bin/true' },
+      { name: '..', command: '/bin/true' },
+      { command: '/bin/true' },
+    ],
+    images: [{ tarball: 'app.tar', service: '../escape' }],
+  });
+  const err = await loaded.then(
+    () => assert.fail('the configuration was accepted'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ConfigFileError);
+  const got = err.errors.map((e) => `${e.file}: ${e.key}: ${e.message}`);
+  assert.deepEqual(got, [
+    `${file}: services[0].name: "a b" may hold only letters, digits, - and _`,
+    `${file}: services[1].command: "sh" is not an absolute path`,
+    `${file}: services[2].name: "web" names two services`,
+    `${file}: services[3].name: ".." may hold only letters, digits, - and _`,
+    `${file}: services[4].name: a service needs a name`,
+    `${file}: images[0].service: "../escape" may hold only letters, digits, - and _`,
+  ]);
+});
+
+test('aios.json: well-named services and an image service load', async () => {
+  const { loaded } = await load({
+    services: [
+      { name: 'web-1', command: '/bin/sh' },
+      { name: 'worker_2', command: '/usr/bin/env' },
+    ],
+    images: [{ tarball: 'app.tar', service: 'app' }],
+  });
+  const c = await loaded;
+  assert.deepEqual(
+    c.services.map((s) => s.name),
+    ['web-1', 'worker_2'],
+  );
+});
+
+test('aios.json: cgroup limits the kernel would refuse are errors, those it takes load', async () => {
+  const bad = await load({
+    runtime: { memoryMax: '1.5G', cpuset: '0..3' },
+    services: [{ name: 'web', command: '/bin/sh', memoryMax: '16MB', cpuset: '0-3;5' }],
+  });
+  const err = await bad.loaded.then(
+    () => assert.fail('the configuration was accepted'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ConfigFileError);
+  assert.deepEqual(
+    err.errors.map((e) => e.key),
+    ['runtime.memoryMax', 'runtime.cpuset', 'services[0].memoryMax', 'services[0].cpuset'],
+  );
+  assert.match(err.errors[0]!.message, /"1\.5G" is not "max" or a byte count/);
+  const good = await load({
+    runtime: { memoryMax: '2G', cpuset: '0-7:2/4' },
+    services: [
+      { name: 'a', command: '/bin/sh', memoryMax: 'max', cpuset: '0-3,6' },
+      { name: 'b', command: '/bin/sh', memoryMax: '1073741824', cpuset: '' },
+      { name: 'c', command: '/bin/sh', memoryMax: '512m', cpuset: '1' },
+    ],
+  });
+  const c = await good.loaded;
+  assert.deepEqual(
+    c.services.map((s) => [s.memoryMax, s.cpuset]),
+    [
+      ['max', '0-3,6'],
+      ['1073741824', ''],
+      ['512m', '1'],
+    ],
+  );
+});
