@@ -54,7 +54,7 @@ export const initSpec = {
     gateway: str('Default gateway of the static fallback.', ''),
   }),
   services: list('Services started and supervised by aios-init, each in its own cgroup.', {
-    name: str('Name (also the cgroup name under /sys/fs/cgroup/aios).', ''),
+    name: str("Name: letters, digits, - and _, also the cgroup under /sys/fs/cgroup/aios; aios-* and dhcp-* are taken by aios-init's own services.", ''),
     command: str('Absolute path of the program.', ''),
     args: strList('Arguments.', []),
     env: strMap('Extra environment.'),
@@ -109,10 +109,15 @@ export type InitConfig = Infer<typeof initSpec>;
 
 export const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
 
+/** Prefixes of the services aios-init adds itself (aios-probe, dhcp-<interface>): one of init.json's would be taken for them. */
+export const RESERVED_SERVICE_PREFIXES = ['aios-', 'dhcp-'] as const;
+
 /** Why a service name cannot be used (it becomes a cgroup directory and a log file); undefined when it can. */
 export function serviceNameProblem(name: string): string | undefined {
   if (!name) return 'a service needs a name';
   if (!SERVICE_NAME.test(name)) return `"${name}" may hold only letters, digits, - and _`;
+  const prefix = RESERVED_SERVICE_PREFIXES.find((p) => name.startsWith(p));
+  if (prefix) return `"${name}" is reserved: aios-init names its own services ${RESERVED_SERVICE_PREFIXES.map((p) => `${p}*`).join(' and ')}`;
   return undefined;
 }
 
@@ -142,6 +147,6 @@ export function parseInitConfig(text: string | null, path: string): { config: In
     if (!s.command.startsWith('/')) errors.push({ file: path, key: `services[${i}].command`, message: `"${s.command}" is not an absolute path` });
   });
   const first = new Map(value.services.map((s, i) => [s.name, i] as const));
-  value.services = value.services.filter((s, i) => SERVICE_NAME.test(s.name) && first.get(s.name) === i && s.command.startsWith('/'));
+  value.services = value.services.filter((s, i) => !serviceNameProblem(s.name) && first.get(s.name) === i && s.command.startsWith('/'));
   return { config: value, errors };
 }

@@ -210,13 +210,16 @@ test('supervision: a stable run resets the back-off; N quick failures in a row g
   assert.deepEqual(afterRun(2, 500, s), { quickFailures: 3, giveUp: 'ended 3 times in a row within 10 s of starting' });
 });
 
-test('service names: letters, digits, - and _, each used once; the bad ones are reported and left out', async () => {
+test("service names: letters, digits, - and _, each used once, none of aios-init's own; the bad ones are reported and left out", async () => {
   const { writeFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
   const { loadInitConfig } = await import('../../../init/src/config.ts');
   const file = join(scratchDir('aios-names-'), 'init.json');
   const svc = (name: string) => ({ name, command: '/bin/true' });
-  await writeFile(file, JSON.stringify({ services: [svc('web-1'), svc('../escape'), svc('web-1'), svc('a b'), svc('ok_2')] }));
+  await writeFile(
+    file,
+    JSON.stringify({ services: [svc('web-1'), svc('../escape'), svc('web-1'), svc('a b'), svc('ok_2'), svc('dhcp-eth0'), svc('aios-probe')] }),
+  );
   const { config, errors } = loadInitConfig(file);
   assert.deepEqual(
     config.services.map((s) => s.name),
@@ -228,6 +231,8 @@ test('service names: letters, digits, - and _, each used once; the bad ones are 
       'services[1].name: "../escape" may hold only letters, digits, - and _',
       'services[2].name: "web-1" names two services',
       'services[3].name: "a b" may hold only letters, digits, - and _',
+      'services[5].name: "dhcp-eth0" is reserved: aios-init names its own services aios-* and dhcp-*',
+      'services[6].name: "aios-probe" is reserved: aios-init names its own services aios-* and dhcp-*',
     ],
   );
 });
