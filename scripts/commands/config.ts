@@ -8,7 +8,8 @@ import { formatReport } from '../kernel/report.ts';
 
 /** `aios config`: the merged configuration and the dropped-symbol report, without building. */
 export async function configCommand(args: CommonArgs & { full?: boolean }): Promise<number> {
-  const opts = await resolveOptions(args);
+  // Only the kernel's inputs: a missing hook or overlay is no reason to withhold the kernel's configuration.
+  const opts = await resolveOptions(args, 'kernel');
   const ctx = newContext(opts);
   let failed = false;
   // Here a symbol that did not land is the answer, not a crash: it is printed once, below.

@@ -34,7 +34,7 @@ export function locateProject(args: { project?: string; config?: string }, cwd =
   return { configFile: here, dir: cwd, found: existsSync(here) };
 }
 
-const isUrl = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
+export const isUrl = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 
 /** A path of aios.json, resolved against the project; keywords (`npm`, `debian`, `auto`) and URLs stay as they are. */
 export function projectPath(dir: string, value: string, keywords: readonly string[] = []): string {

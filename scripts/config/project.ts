@@ -91,7 +91,11 @@ export const projectSpec = {
     finalize: str('Runs after the images are written into AIOS_OUT, before build.json.', ''),
   }),
   boot: obj('The kernel command line of the images.', {
-    cmdline: str('Arguments added after root= and console=.', 'quiet loglevel=3'),
+    cmdline: str('Arguments added after root= and console=.', 'quiet loglevel=3', {
+      // One line: it goes into grub.cfg and QEMU's -append as it is.
+      pattern: /^[^\x00-\x1f\x7f]*$/,
+      patternHint: 'one line of kernel arguments (no newline, tab or other control character)',
+    }),
   }),
   check: obj('`aios check` budgets and the virtual machine it boots.', {
     kvmBudgetSeconds: num('Boot-report budget when KVM ran.', 5, { min: 1 }),

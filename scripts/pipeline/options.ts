@@ -2,7 +2,8 @@ import { readdir } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { loadProjectConfig, type ProjectConfig } from '../config/project.ts';
+import { ConfigFileError, loadProjectConfig, type ProjectConfig } from '../config/project.ts';
+import { missingInputs, type InputScope } from '../config/inputs.ts';
 import { locateProject, resolveConfigPaths } from '../config/locate.ts';
 import { parseFormats } from '../images/formats.ts';
 import type { BuildOptions } from './context.ts';
@@ -52,15 +53,19 @@ export function defaultCacheDir(config: ProjectConfig): string {
   return config.cacheDir || process.env.AIOS_CACHE || join(homedir(), '.cache', 'aios');
 }
 
-/** Flags win over aios.json, which wins over the defaults. Everything is validated up front. */
-export async function resolveOptions(args: CommonArgs): Promise<BuildOptions> {
+/**
+ * Flags win over aios.json, which wins over the defaults. Everything is validated up front: every
+ * input of `scope` that aios.json names must be there, and all that are not are reported at once.
+ */
+export async function resolveOptions(args: CommonArgs, scope: InputScope = 'image'): Promise<BuildOptions> {
   const { config, configFile, dir } = await loadProject(args);
+  const missing = missingInputs(config, configFile, scope);
+  if (missing.length) throw new ConfigFileError(missing);
   const fragDir = resolve(args['fragment-dir'] ?? (config.kernel.fragmentDir || join(PROJECT_ROOT, 'kernel-config')));
   if (!existsSync(fragDir)) throw new Error(`fragment directory ${fragDir} does not exist`);
   const base = (await readdir(fragDir)).filter((f) => f.endsWith('.config')).sort();
   // aios.config (the spec) first, then the other fragments in name order, then the user's.
   base.sort((a, b) => (a === 'aios.config' ? -1 : b === 'aios.config' ? 1 : a.localeCompare(b)));
-  for (const f of config.kernel.fragments) if (!existsSync(f)) throw new Error(`${configFile}: kernel.fragments: ${f} does not exist`);
   const extra = [...config.kernel.fragments, ...(args.fragment ?? []).map((f) => resolve(f))];
   for (const f of extra) if (!existsSync(f)) throw new Error(`--fragment ${f}: no such file`);
   const epoch = process.env.SOURCE_DATE_EPOCH;

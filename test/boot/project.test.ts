@@ -126,7 +126,11 @@ async function badBuild(name: string, edit: (j: Record<string, unknown>, dir: st
 }
 
 test('bad project inputs each stop the build with an error naming the input and the fix, and write nothing', async () => {
-  await badBuild('overlay', (j) => void (j.overlay = ['overlay', 'no-such-dir']), /overlay\[1\]: .*no-such-dir is not a directory; create it or remove it/);
+  await badBuild(
+    'overlay',
+    (j) => void (j.overlay = ['overlay', 'no-such-dir']),
+    /overlay\[1\]: .*no-such-dir does not exist; create it or remove it from `overlay`/,
+  );
   await badBuild('package', (j) => void (j.packages = ['strace', 'no-such-package-aios']), /packages: Debian has no package no-such-package-aios/);
   await badBuild('version', (j) => void (j.packages = ['strace=0.0-aios']), /strace=0\.0-aios: no such version in Debian/);
   await badBuild(

@@ -86,3 +86,9 @@ test('aios.json: cgroup limits the kernel would refuse are errors, those it take
     ],
   );
 });
+
+test('aios.json: a kernel command line of more than one line is refused', async () => {
+  const { loaded } = await load({ boot: { cmdline: 'quiet\ninit=/bin/sh' } });
+  await assert.rejects(loaded, /boot\.cmdline: "quiet\ninit=\/bin\/sh" is not one line of kernel arguments/);
+  assert.equal((await (await load({ boot: { cmdline: 'quiet loglevel=3 aios.readahead_kb=0' } })).loaded).boot.cmdline, 'quiet loglevel=3 aios.readahead_kb=0');
+});
