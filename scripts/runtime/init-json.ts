@@ -1,4 +1,5 @@
 import type { ProjectConfig } from '../config/project.ts';
+import { initSpec } from '../../common/init-spec.ts';
 import { RUNTIME_DIR } from './cmake.ts';
 import { optionNames } from './server-options.ts';
 
@@ -60,6 +61,11 @@ export function withInference(
   if (heavier.length)
     throw new Error(
       `${where}: services ${heavier.map((s) => String(s.name)).join(', ')} have a cpuWeight of at least runtime.cpuWeight (${rt.cpuWeight}); the inference service must weigh more than every other service`,
+    );
+  const statusPort = typeof initJson.statusPort === 'number' ? initJson.statusPort : initSpec.statusPort.default;
+  if (statusPort !== 0 && statusPort === rt.port)
+    throw new Error(
+      `${where}: statusPort ${statusPort} is also aios.json's runtime.port: aios-init's status endpoint and llama-server cannot both listen there; give one of them another port`,
     );
   const modelPath = `${MODELS_DIR}/${model.file}`;
   const host = rt.bind === '0.0.0.0' || rt.bind === '::' ? '127.0.0.1' : rt.bind;

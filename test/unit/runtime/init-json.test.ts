@@ -73,3 +73,14 @@ test('init.json: a project service named "inference", or one that weighs as much
     /services batch have a cpuWeight of at least runtime\.cpuWeight \(1000\)/,
   );
 });
+
+test("init.json: llama-server's port may not be the status endpoint's", () => {
+  assert.throws(
+    () => withInference({}, runtimeOf({ port: 8080 }), model, 'p/init.json', noFit),
+    /p\/init\.json: statusPort 8080 is also aios\.json's runtime\.port/,
+    "init.json's default status port",
+  );
+  assert.throws(() => withInference({ statusPort: 9000 }, runtimeOf({ port: 9000 }), model, 'p/init.json', noFit), /statusPort 9000/);
+  assert.doesNotThrow(() => withInference({ statusPort: 0 }, runtimeOf({ port: 8080 }), model, 'p/init.json', noFit), 'no status endpoint');
+  assert.doesNotThrow(() => withInference({ statusPort: 9000 }, runtimeOf({ port: 8080 }), model, 'p/init.json', noFit));
+});
