@@ -1,7 +1,9 @@
-import { link, mkdir, readdir, rename, rm, writeFile, copyFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, rm, writeFile, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withTempDir } from '../lib/atomic.ts';
 import { hookEnv, runHook } from '../rootfs/hooks.ts';
+import { statusOf } from '../rootfs/services.ts';
+import { parseInitConfig } from '../../common/init-spec.ts';
 import { newContext, runSteps } from '../pipeline/runner.ts';
 import { BUILD_STEPS } from '../pipeline/steps.ts';
 import { resolveOptions, type CommonArgs } from '../pipeline/options.ts';
@@ -64,6 +66,7 @@ async function writeBuildRecord(ctx: BuildContext, out: string): Promise<void> {
       gdbScripts: ctx.kernel?.gdbScripts,
     },
     init: ctx.init && { node: ctx.init.node, bytes: ctx.init.bytes },
+    status: ctx.rootfs && statusOf(parseInitConfig(await readFile(join(ctx.rootfs.tree, 'etc/aios/init.json'), 'utf8'), '/etc/aios/init.json').config),
     inference: ctx.model && {
       port: ctx.opts.config.runtime.port,
       model: {

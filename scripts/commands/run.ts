@@ -21,7 +21,7 @@ export async function runCommand(args: CheckArgs): Promise<number> {
   const probe = await vmOptions(args, path, 'tcg');
   const { accel, why } = await chooseAccel(args.accel ?? 'auto', probe.kernel);
   const [hostPort, serverPort] = (await freePorts(2, args.gdb ? [args.gdb] : [])) as [number, number];
-  const o = { ...probe, accel, hostPort, snapshot: true, gdbPort: args.gdb };
+  const o = { ...probe, accel, hostPort: probe.guestPort ? hostPort : 0, snapshot: true, gdbPort: args.gdb };
   if (args.shell) {
     if (path === 'direct') o.cmdline = `${o.cmdline} ${SHELL_FLAG}=1`.trim();
     else console.error(`--shell on ${path}: pick "aiOS with a console shell" in GRUB's menu (hold Esc as GRUB starts)`);
@@ -38,7 +38,9 @@ export async function runCommand(args: CheckArgs): Promise<number> {
     let ovmfVars: string | undefined;
     if (path === 'iso-uefi') await copyFile(OVMF_VARS, (ovmfVars = join(tmp, 'OVMF_VARS.fd')));
     const argv = qemuArgs({ ...o, ovmfVars, interactive: true });
-    console.error(`accelerator: ${accel.toUpperCase()} (${why}); status endpoint: http://127.0.0.1:${o.hostPort}/status`);
+    console.error(
+      `accelerator: ${accel.toUpperCase()} (${why}); status endpoint: ${o.hostPort ? `http://127.0.0.1:${o.hostPort}/status` : 'off (init.json statusPort 0)'}`,
+    );
     if (served) console.error(`llama-server (${served.model.name}): http://127.0.0.1:${serverPort}/completion once /health answers`);
     console.error(`${quoteCommand(QEMU, argv)}\n(Ctrl-A X quits)`);
     if (o.gdbPort) {

@@ -1,4 +1,4 @@
-import { parseInitConfig } from '../../common/init-spec.ts';
+import { parseInitConfig, type InitConfig } from '../../common/init-spec.ts';
 import { formatErrors } from '../../common/schema.ts';
 
 /**
@@ -28,4 +28,9 @@ export function assertInitJsonAccepted(text: string, where: string): void {
     throw new Error(
       `the image's init.json (aiOS's rootfs/, the project's overlays, aios.json's services and images) would be refused at boot:\n${formatErrors(errors)}`,
     );
+}
+
+/** The image's status endpoint as its init.json sets it, for build.json: `aios run` forwards to this port. */
+export function statusOf(initJson: InitConfig): { port: number; bind: string; token: boolean } {
+  return { port: initJson.statusPort, bind: initJson.statusBind, token: initJson.statusToken !== '' };
 }

@@ -26,6 +26,8 @@ const GUEST_PORT = 8080;
 export interface BuildRecord {
   kernel?: { sizeBudgetBytes?: number; release?: string; debug?: boolean; gdbScripts?: string };
   inference?: { port: number; expect: string; model: { name: string; sha256: string } };
+  /** The image's status endpoint (port 0: none), from its init.json. */
+  status?: { port: number };
 }
 
 export async function readBuildRecord(out: string): Promise<BuildRecord> {
@@ -40,7 +42,8 @@ export async function vmOptions(args: CheckArgs, path: BootPath, accel: Accel): 
   const missing = need.filter((f) => !existsSync(join(out, f)));
   if (missing.length)
     throw new Error(`${out} has no ${missing.join(', ')}: run \`aios build --out ${out}\` first${path === 'direct' ? '' : ' (with --format iso)'}`);
-  const guestPort = (await guestStatus()).port;
+  // As the image sets it; a build.json older than that field falls back to aiOS's own init.json.
+  const guestPort = (await readBuildRecord(out)).status?.port ?? (await guestStatus()).port;
   return {
     path,
     kernel: join(out, 'vmlinuz'),

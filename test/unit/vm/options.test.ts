@@ -1,0 +1,27 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { vmOptions } from '../../../scripts/vm/options.ts';
+import { scratchDir } from '../scratch.ts';
+
+/** A build's direct-path files (empty: only their names matter here) and its build.json. */
+async function fakeBuild(record: unknown): Promise<{ out: string; config: string }> {
+  const dir = scratchDir('aios-vm-');
+  for (const f of ['vmlinuz', 'initramfs.img', 'rootfs.img']) await writeFile(join(dir, f), '');
+  await writeFile(join(dir, 'build.json'), JSON.stringify(record));
+  await writeFile(join(dir, 'aios.json'), '{}');
+  return { out: dir, config: join(dir, 'aios.json') };
+}
+
+test("the guest's status port is the image's own, as its build recorded it", async () => {
+  const b = await fakeBuild({ status: { port: 9123, bind: '0.0.0.0', token: false } });
+  assert.equal((await vmOptions(b, 'direct', 'tcg')).guestPort, 9123);
+  const off = await fakeBuild({ status: { port: 0, bind: '0.0.0.0', token: false } });
+  assert.equal((await vmOptions(off, 'direct', 'tcg')).guestPort, 0, 'an image without a status endpoint');
+});
+
+test("a build.json without the image's status port falls back to aiOS's own init.json", async () => {
+  const b = await fakeBuild({});
+  assert.equal((await vmOptions(b, 'direct', 'tcg')).guestPort, 8080);
+});
