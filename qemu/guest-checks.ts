@@ -27,7 +27,7 @@ export function judgeFilesystems(image: Pick<ImageFacts, 'fstab'>, p: ProbeEvide
 }
 
 /** An Ethernet interface holds the address of a DHCP lease, and the host reached the guest through it. */
-export function judgeNetwork(p: ProbeEvidence, o: Pick<BootOutcome, 'httpOk' | 'httpDetail'>): CheckResult {
+export function judgeNetwork(p: ProbeEvidence, o: Pick<BootOutcome, 'httpOk' | 'httpDetail' | 'statusPort' | 'inference'>): CheckResult {
   const eth = Object.entries(p.interfaces).filter(
     ([name, i]) => name !== 'lo' && i.up && i.addresses.some((a) => /^\d+\.\d+\.\d+\.\d+\//.test(a) && !a.startsWith('127.')),
   );
@@ -43,11 +43,17 @@ export function judgeNetwork(p: ProbeEvidence, o: Pick<BootOutcome, 'httpOk' | '
     return l ? ` (DHCP from ${l.server || '?'}, lease ${l.lease || '?'} s)` : ' (no DHCP lease: static or stale)';
   };
   const v4 = (addrs: string[]) => addrs.filter((a) => a.includes('.'));
+  // The host must reach the guest: through the status endpoint, or, in an image without one, through llama-server's port.
+  const served = o.inference?.answer !== undefined && !o.inference.error;
+  const reached =
+    o.statusPort === 0
+      ? { ok: served, text: `no status endpoint (init.json statusPort 0); host -> guest llama-server port: ${served ? 'answered' : 'no answer'}` }
+      : { ok: o.httpOk === true, text: `host -> guest status port: ${o.httpOk ? 'answered' : `no answer${o.httpDetail ? ` (${o.httpDetail})` : ''}`}` };
   return result(
     'network',
     'network up',
-    leased.length > 0 && o.httpOk === true,
-    `${eth.length ? eth.map(([n, i]) => `${n} ${v4(i.addresses).join(' ')}${how(n, i.addresses)}`).join(', ') : 'no Ethernet interface up with an IPv4 address'}; host -> guest status port: ${o.httpOk ? 'answered' : `no answer${o.httpDetail ? ` (${o.httpDetail})` : ''}`}`,
+    leased.length > 0 && reached.ok,
+    `${eth.length ? eth.map(([n, i]) => `${n} ${v4(i.addresses).join(' ')}${how(n, i.addresses)}`).join(', ') : 'no Ethernet interface up with an IPv4 address'}; ${reached.text}`,
   );
 }
 

@@ -54,7 +54,8 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
     for (const path of paths) {
       const o = await vmOptions(args, path, accel);
       const [hostPort, serverPort] = (await freePorts(2)) as [number, number];
-      o.hostPort = hostPort;
+      // No status endpoint in the image: nothing to forward to, and QEMU refuses a forward to port 0.
+      o.hostPort = guest.port ? hostPort : 0;
       o.guestPort = guest.port;
       // The probe runs in this boot only: a flag on the kernel command line, or on the ISO paths a
       // small disk whose GRUB snippet adds it.
@@ -105,6 +106,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
           kernelBudgetBytes: build.kernel?.sizeBudgetBytes ?? config.kernel.sizeBudgetMB * 1e6,
           budgets: { kvm: config.check.kvmBudgetSeconds, tcg: config.check.tcgBudgetSeconds },
           inferenceExpect: served && { expect: served.expect, model: served.model.name },
+          statusPort: guest.port,
         });
         results.push({
           path,
