@@ -46,8 +46,8 @@ export interface BootOutcome extends BootObservation {
   imageError?: string;
   /** Display devices the host put on the guest's PCI bus. */
   attached?: AttachedDisplay[];
-  /** The image's status port (0: it has no status endpoint, and the host reaches the guest through llama-server's port only). */
-  statusPort?: number;
+  /** Why the host cannot reach the image's status endpoint (none, or bound to loopback): it reaches the guest through llama-server's port only. */
+  statusUnreachable?: string;
   /** The image serves a model: the answer must hold `expect` (any answer when empty). */
   inferenceExpect?: { expect: string; model: string };
 }

@@ -27,7 +27,7 @@ export function judgeFilesystems(image: Pick<ImageFacts, 'fstab'>, p: ProbeEvide
 }
 
 /** An Ethernet interface holds the address of a DHCP lease, and the host reached the guest through it. */
-export function judgeNetwork(p: ProbeEvidence, o: Pick<BootOutcome, 'httpOk' | 'httpDetail' | 'statusPort' | 'inference'>): CheckResult {
+export function judgeNetwork(p: ProbeEvidence, o: Pick<BootOutcome, 'httpOk' | 'httpDetail' | 'statusUnreachable' | 'inference'>): CheckResult {
   const eth = Object.entries(p.interfaces).filter(
     ([name, i]) => name !== 'lo' && i.up && i.addresses.some((a) => /^\d+\.\d+\.\d+\.\d+\//.test(a) && !a.startsWith('127.')),
   );
@@ -45,10 +45,9 @@ export function judgeNetwork(p: ProbeEvidence, o: Pick<BootOutcome, 'httpOk' | '
   const v4 = (addrs: string[]) => addrs.filter((a) => a.includes('.'));
   // The host must reach the guest: through the status endpoint, or, in an image without one, through llama-server's port.
   const served = o.inference?.answer !== undefined && !o.inference.error;
-  const reached =
-    o.statusPort === 0
-      ? { ok: served, text: `no status endpoint (init.json statusPort 0); host -> guest llama-server port: ${served ? 'answered' : 'no answer'}` }
-      : { ok: o.httpOk === true, text: `host -> guest status port: ${o.httpOk ? 'answered' : `no answer${o.httpDetail ? ` (${o.httpDetail})` : ''}`}` };
+  const reached = o.statusUnreachable
+    ? { ok: served, text: `${o.statusUnreachable}; host -> guest llama-server port: ${served ? 'answered' : 'no answer'}` }
+    : { ok: o.httpOk === true, text: `host -> guest status port: ${o.httpOk ? 'answered' : `no answer${o.httpDetail ? ` (${o.httpDetail})` : ''}`}` };
   return result(
     'network',
     'network up',

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { loadProject } from '../pipeline/options.ts';
 import { parsePaths } from '../../qemu/cmdline.ts';
 import { bootHeadless, freePorts, fsckPartition } from '../../qemu/runner.ts';
-import { chooseAccel, guestStatus, readBuildRecord, vmOptions, type CheckArgs } from '../vm/options.ts';
+import { chooseAccel, guestStatus, readBuildRecord, statusUnreachable, vmOptions, type CheckArgs } from '../vm/options.ts';
 import { judge, panicHint } from '../../qemu/checks.ts';
 import { junit, table, type PathResult } from '../../qemu/output.ts';
 import { CHECK_PROMPT } from '../../qemu/inference.ts';
@@ -48,14 +48,15 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
   const facts = await imageFacts(out, build.kernel?.release);
   // The status port and token as the image itself sets them.
   const imageCfg = facts.image && imageInitConfig(facts.image.initJson).config;
-  const guest = imageCfg ? { port: imageCfg.statusPort, statusToken: imageCfg.statusToken || undefined } : await guestStatus();
+  const guest = imageCfg ? { port: imageCfg.statusPort, bind: imageCfg.statusBind, statusToken: imageCfg.statusToken || undefined } : await guestStatus();
+  const unreachable = statusUnreachable(guest);
   const { path: scratch, release: releaseScratch } = await tempDir('check');
   try {
     for (const path of paths) {
       const o = await vmOptions(args, path, accel);
       const [hostPort, serverPort] = (await freePorts(2)) as [number, number];
-      // No status endpoint in the image: nothing to forward to, and QEMU refuses a forward to port 0.
-      o.hostPort = guest.port ? hostPort : 0;
+      // Nothing to forward to (QEMU refuses a forward to port 0, and reaches no guest loopback).
+      o.hostPort = unreachable ? 0 : hostPort;
       o.guestPort = guest.port;
       // The probe runs in this boot only: a flag on the kernel command line, or on the ISO paths a
       // small disk whose GRUB snippet adds it.
@@ -106,7 +107,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
           kernelBudgetBytes: build.kernel?.sizeBudgetBytes ?? config.kernel.sizeBudgetMB * 1e6,
           budgets: { kvm: config.check.kvmBudgetSeconds, tcg: config.check.tcgBudgetSeconds },
           inferenceExpect: served && { expect: served.expect, model: served.model.name },
-          statusPort: guest.port,
+          statusUnreachable: unreachable,
         });
         results.push({
           path,

@@ -10,7 +10,7 @@ import { OVMF_VARS, gdbCommand, parsePaths, qemuArgs } from '../../qemu/cmdline.
 import { SHELL_FLAG } from '../../init/src/shell.ts';
 import { existsSync } from 'node:fs';
 import { QEMU, freePorts, qemuSpawn } from '../../qemu/runner.ts';
-import { chooseAccel, readBuildRecord, vmOptions, type CheckArgs } from '../vm/options.ts';
+import { chooseAccel, guestStatus, readBuildRecord, statusUnreachable, vmOptions, type CheckArgs } from '../vm/options.ts';
 
 /** `aios run`: boot interactively, serial console on this terminal; Ctrl-A X quits. */
 export async function runCommand(args: CheckArgs): Promise<number> {
@@ -21,14 +21,15 @@ export async function runCommand(args: CheckArgs): Promise<number> {
   const probe = await vmOptions(args, path, 'tcg');
   const { accel, why } = await chooseAccel(args.accel ?? 'auto', probe.kernel);
   const [hostPort, serverPort] = (await freePorts(2, args.gdb ? [args.gdb] : [])) as [number, number];
-  const o = { ...probe, accel, hostPort: probe.guestPort ? hostPort : 0, snapshot: true, gdbPort: args.gdb };
+  const record = await readBuildRecord(dirname(probe.kernel));
+  const unreachable = statusUnreachable(record.status ?? (await guestStatus()));
+  const o = { ...probe, accel, hostPort: unreachable ? 0 : hostPort, snapshot: true, gdbPort: args.gdb };
   if (args.shell) {
     if (path === 'direct') o.cmdline = `${o.cmdline} ${SHELL_FLAG}=1`.trim();
     else console.error(`--shell on ${path}: pick "aiOS with a console shell" in GRUB's menu (hold Esc as GRUB starts)`);
   }
   // Breakpoints are set at link addresses: a kernel that relocates itself would never hit them.
   if (o.gdbPort && path === 'direct') o.cmdline = `${o.cmdline} nokaslr`.trim();
-  const record = await readBuildRecord(dirname(o.kernel));
   const served = record.inference;
   if (served) o.forwards = [{ host: serverPort, guest: served.port }];
   await removeKilledScratch((m) => console.error(m));
@@ -38,9 +39,7 @@ export async function runCommand(args: CheckArgs): Promise<number> {
     let ovmfVars: string | undefined;
     if (path === 'iso-uefi') await copyFile(OVMF_VARS, (ovmfVars = join(tmp, 'OVMF_VARS.fd')));
     const argv = qemuArgs({ ...o, ovmfVars, interactive: true });
-    console.error(
-      `accelerator: ${accel.toUpperCase()} (${why}); status endpoint: ${o.hostPort ? `http://127.0.0.1:${o.hostPort}/status` : 'off (init.json statusPort 0)'}`,
-    );
+    console.error(`accelerator: ${accel.toUpperCase()} (${why}); status endpoint: ${unreachable ?? `http://127.0.0.1:${o.hostPort}/status`}`);
     if (served) console.error(`llama-server (${served.model.name}): http://127.0.0.1:${serverPort}/completion once /health answers`);
     console.error(`${quoteCommand(QEMU, argv)}\n(Ctrl-A X quits)`);
     if (o.gdbPort) {

@@ -27,7 +27,7 @@ export interface BuildRecord {
   kernel?: { sizeBudgetBytes?: number; release?: string; debug?: boolean; gdbScripts?: string };
   inference?: { port: number; expect: string; model: { name: string; sha256: string } };
   /** The image's status endpoint (port 0: none), from its init.json. */
-  status?: { port: number };
+  status?: { port: number; bind: string };
 }
 
 export async function readBuildRecord(out: string): Promise<BuildRecord> {
@@ -43,7 +43,7 @@ export async function vmOptions(args: CheckArgs, path: BootPath, accel: Accel): 
   if (missing.length)
     throw new Error(`${out} has no ${missing.join(', ')}: run \`aios build --out ${out}\` first${path === 'direct' ? '' : ' (with --format iso)'}`);
   // As the image sets it; a build.json older than that field falls back to aiOS's own init.json.
-  const guestPort = (await readBuildRecord(out)).status?.port ?? (await guestStatus()).port;
+  const guestPort = ((await readBuildRecord(out)).status ?? (await guestStatus())).port;
   return {
     path,
     kernel: join(out, 'vmlinuz'),
@@ -60,14 +60,26 @@ export async function vmOptions(args: CheckArgs, path: BootPath, accel: Accel): 
   };
 }
 
-/** The image's status endpoint, as the project's init.json sets it: its port, and the token if any. */
-export async function guestStatus(): Promise<{ port: number; statusToken?: string }> {
+/** aiOS's own init.json's status endpoint: for a build.json that does not record the image's. */
+export async function guestStatus(): Promise<{ port: number; bind: string; statusToken?: string }> {
   try {
-    const j = JSON.parse(await readFile(join(PROJECT_ROOT, 'rootfs/etc/aios/init.json'), 'utf8')) as { statusPort?: number; statusToken?: string };
-    return { port: j.statusPort ?? GUEST_PORT, statusToken: j.statusToken || undefined };
+    const j = JSON.parse(await readFile(join(PROJECT_ROOT, 'rootfs/etc/aios/init.json'), 'utf8')) as {
+      statusPort?: number;
+      statusBind?: string;
+      statusToken?: string;
+    };
+    return { port: j.statusPort ?? GUEST_PORT, bind: j.statusBind ?? '0.0.0.0', statusToken: j.statusToken || undefined };
   } catch {
-    return { port: GUEST_PORT };
+    return { port: GUEST_PORT, bind: '0.0.0.0' };
   }
+}
+
+/** Why the host cannot reach the image's status endpoint through a forwarded port; undefined when it can. */
+export function statusUnreachable(s: { port: number; bind: string }): string | undefined {
+  if (s.port === 0) return 'the image has no status endpoint (init.json statusPort 0)';
+  // QEMU's user network forwards to the guest's own address, never to its loopback.
+  if (/^(127\.|::1$|localhost$)/.test(s.bind)) return `the status endpoint listens inside the guest only (init.json statusBind ${s.bind})`;
+  return undefined;
 }
 
 export async function chooseAccel(wanted: string, kernel: string): Promise<{ accel: Accel; why: string }> {

@@ -154,12 +154,25 @@ test('clean power-off needs "reboot: Power down" from the kernel, not only an ex
 test("network in an image without a status endpoint: the host must reach llama-server's port instead", () => {
   const net = (o: Parameters<typeof judge>[0]) => judge(o).find((c) => c.id === 'network')!;
   const answered = { answer: 'Hello', readySec: 6 };
-  const off = net(outcome({ statusPort: 0, httpOk: undefined, inference: answered }));
+  const off = net(outcome({ statusUnreachable: 'the image has no status endpoint (init.json statusPort 0)', httpOk: undefined, inference: answered }));
   assert.equal(off.ok, true);
-  assert.match(off.detail, /no status endpoint \(init\.json statusPort 0\); host -> guest llama-server port: answered/);
-  assert.equal(net(outcome({ statusPort: 0, httpOk: undefined, inference: { error: 'connection refused' } })).ok, false);
-  assert.equal(net(outcome({ statusPort: 0, httpOk: undefined })).ok, false, 'no request reached the guest');
-  assert.equal(net(outcome({ statusPort: 8080, httpOk: false, inference: answered })).ok, false, 'a status endpoint that does not answer still fails');
+  assert.match(off.detail, /the image has no status endpoint \(init\.json statusPort 0\); host -> guest llama-server port: answered/);
+  assert.equal(
+    net(
+      outcome({
+        statusUnreachable: 'the image has no status endpoint (init.json statusPort 0)',
+        httpOk: undefined,
+        inference: { error: 'connection refused' },
+      }),
+    ).ok,
+    false,
+  );
+  assert.equal(
+    net(outcome({ statusUnreachable: 'the image has no status endpoint (init.json statusPort 0)', httpOk: undefined })).ok,
+    false,
+    'no request reached the guest',
+  );
+  assert.equal(net(outcome({ httpOk: false, inference: answered })).ok, false, 'a status endpoint that does not answer still fails');
 });
 
 test('network needs the address from a DHCP lease on the QEMU paths: a static fallback fails it', () => {

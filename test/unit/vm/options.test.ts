@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { vmOptions } from '../../../scripts/vm/options.ts';
+import { statusUnreachable, vmOptions } from '../../../scripts/vm/options.ts';
 import { scratchDir } from '../scratch.ts';
 
 /** A build's direct-path files (empty: only their names matter here) and its build.json. */
@@ -24,4 +24,12 @@ test("the guest's status port is the image's own, as its build recorded it", asy
 test("a build.json without the image's status port falls back to aiOS's own init.json", async () => {
   const b = await fakeBuild({});
   assert.equal((await vmOptions(b, 'direct', 'tcg')).guestPort, 8080);
+});
+
+test('the status endpoint is out of the host reach with no port, or bound to the guest loopback', () => {
+  assert.equal(statusUnreachable({ port: 8080, bind: '0.0.0.0' }), undefined);
+  assert.equal(statusUnreachable({ port: 8080, bind: '10.0.2.15' }), undefined);
+  assert.match(statusUnreachable({ port: 0, bind: '0.0.0.0' })!, /no status endpoint \(init\.json statusPort 0\)/);
+  for (const bind of ['127.0.0.1', '127.0.0.2', '::1', 'localhost'])
+    assert.match(statusUnreachable({ port: 8080, bind })!, new RegExp(`inside the guest only \\(init\\.json statusBind ${bind.replace(/\./g, '\\.')}\\)`));
 });
