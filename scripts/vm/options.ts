@@ -41,7 +41,9 @@ export async function vmOptions(args: CheckArgs, path: BootPath, accel: Accel): 
   const need = path === 'direct' ? ['vmlinuz', 'initramfs.img', 'rootfs.img'] : ['aios.iso'];
   const missing = need.filter((f) => !existsSync(join(out, f)));
   if (missing.length)
-    throw new Error(`${out} has no ${missing.join(', ')}: run \`aios build --out ${out}\` first${path === 'direct' ? '' : ' (with --format iso)'}`);
+    throw new Error(
+      `${out} has no ${missing.join(', ')}: run \`aios build --out ${out}\` first, with the ${path === 'direct' ? 'disk' : 'iso'} format (the default builds both; \`--format ${path === 'direct' ? 'disk' : 'iso'}\` builds it alone)`,
+    );
   // As the image sets it; a build.json older than that field falls back to aiOS's own init.json.
   const guestPort = ((await readBuildRecord(out)).status ?? (await guestStatus())).port;
   return {

@@ -33,3 +33,14 @@ test('the status endpoint is out of the host reach with no port, or bound to the
   for (const bind of ['127.0.0.1', '127.0.0.2', '::1', 'localhost'])
     assert.match(statusUnreachable({ port: 8080, bind })!, new RegExp(`inside the guest only \\(init\\.json statusBind ${bind.replace(/\./g, '\\.')}\\)`));
 });
+
+test('a build without the files of the boot path asked for names them and the format that makes them', async () => {
+  const b = await fakeBuild({});
+  await assert.rejects(vmOptions(b, 'iso-bios', 'tcg'), /has no aios\.iso: run `aios build --out .*` first, with the iso format/);
+  const { rm } = await import('node:fs/promises');
+  await rm(join(b.out, 'rootfs.img'));
+  await assert.rejects(
+    vmOptions(b, 'direct', 'tcg'),
+    /has no rootfs\.img: run `aios build --out .*` first, with the disk format \(the default builds both; `--format disk` builds it alone\)/,
+  );
+});
