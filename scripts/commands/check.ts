@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { copyFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { copyFile, rm, stat, mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { writeFileAtomically } from '../lib/atomic.ts';
 import { loadProject } from '../pipeline/options.ts';
 import { parsePaths } from '../../qemu/cmdline.ts';
 import { bootHeadless, freePorts, fsckPartition } from '../../qemu/runner.ts';
@@ -34,6 +35,8 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
   const { config } = await loadProject(args);
   const out = resolve(args.out ?? config.outDir);
   const paths = parsePaths(args.path ?? 'direct');
+  // Found before a boot of minutes, not after it.
+  await prepareReportFiles({ '--json': args.json, '--junit': args.junit });
   const kernel = join(out, 'vmlinuz');
   if (!existsSync(kernel)) throw new Error(`${out} has no vmlinuz: run \`aios build --out ${out}\` first`);
   for (const f of await removeStaleCheckDisks(out)) console.log(`removed ${f}, the disk copy of a check that was killed`);
@@ -151,8 +154,18 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
   }
   console.log(`\n${table(results)}`);
   const failed = results.flatMap((r) => r.checks.filter((c) => !c.ok));
-  if (args.json) await writeFile(args.json, JSON.stringify({ accel, accelWhy: why, passed: failed.length === 0, results }, null, 2) + '\n');
-  if (args.junit) await writeFile(args.junit, junit(results));
+  if (args.json) await writeFileAtomically(args.json, JSON.stringify({ accel, accelWhy: why, passed: failed.length === 0, results }, null, 2) + '\n');
+  if (args.junit) await writeFileAtomically(args.junit, junit(results));
   console.log(`\n${failed.length ? `${failed.length} check(s) failed` : 'all checks passed'} (${results.length} boot path(s), ${accel.toUpperCase()})`);
   return failed.length ? 1 : 0;
+}
+
+/** The directories of the report files, made now; a report path that is a directory is an error before any boot. */
+export async function prepareReportFiles(files: Record<string, string | undefined>): Promise<void> {
+  for (const [flag, file] of Object.entries(files)) {
+    if (!file) continue;
+    if (existsSync(file) && (await stat(file)).isDirectory())
+      throw new Error(`${flag} ${file}: is a directory; give a file name, like ${join(file, flag === '--junit' ? 'junit.xml' : 'check.json')}`);
+    await mkdir(dirname(resolve(file)), { recursive: true });
+  }
 }
