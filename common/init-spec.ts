@@ -8,6 +8,58 @@ export const CPU_LIST = {
   patternHint: 'a CPU list like 0-3,6 (empty: every CPU)',
 };
 
+/** Linux's capabilities by number (linux/capability.h, 6.12: CAP_LAST_CAP is CAP_CHECKPOINT_RESTORE, 40). */
+export const CAPABILITIES = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO',
+  'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT',
+  'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG',
+  'CAP_MKNOD',
+  'CAP_LEASE',
+  'CAP_AUDIT_WRITE',
+  'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE',
+  'CAP_MAC_ADMIN',
+  'CAP_SYSLOG',
+  'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ',
+  'CAP_PERFMON',
+  'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
+] as const;
+
+/** A service's `capabilities` as the addon takes them: a bit per capability number, -1 for all (`all` in the list). */
+export function capabilityMask(names: readonly string[]): number {
+  if (names.includes('all')) return -1;
+  // Above bit 31, so no bitwise operators: a sum of distinct powers of two is the same mask.
+  return [...new Set(names)].reduce((mask, n) => mask + 2 ** CAPABILITIES.indexOf(n as (typeof CAPABILITIES)[number]), 0);
+}
+
 /** /etc/aios/init.json: typed, unknown keys and bad values reported, defaults used for them. */
 export const initSpec = {
   hostname: str('Host name set at boot.', 'aios'),
@@ -64,6 +116,11 @@ export const initSpec = {
       'cgroup cpu.weight until the machine is ready (its boot report), cpuWeight after. Low by default, so that PID 1 and DHCP, which the start waits for, get the CPUs first; a service still takes any CPU they leave idle.',
       1,
       { min: 1, max: 10000, integer: true },
+    ),
+    capabilities: strList(
+      'Capabilities the service keeps (CAP_NET_BIND_SERVICE, ...); `all`: every one root has. Any other list also sets no_new_privs, so no setuid or file-capability program adds one back.',
+      ['all'],
+      ['all', ...CAPABILITIES],
     ),
     memoryMax: str('cgroup memory.max (bytes, or "max").', 'max', MEMORY_MAX),
     cpuset: str('cgroup cpuset.cpus (empty: all).', '', CPU_LIST),

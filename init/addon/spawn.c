@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -82,8 +84,29 @@ struct child_job {
   const char *file;
   char **argv, **envp;
   int fds[3];
+  int64_t keep_caps; // capabilities the program keeps, one bit each; -1: all of PID 1's
   int err; // execve's errno (or that of a dup2 before it), written by the child when it gives up
 };
+
+// Root regains every capability in its bounding set at exec, so the bounding set is what limits
+// a service run as root; inheritable and ambient are cut to the same set so that none comes back
+// through them, and no_new_privs keeps a setuid or file-capability program from adding any.
+static int limit_caps(int64_t keep) {
+  for (int c = 0; c < 64; c++)
+    if (!((uint64_t)keep & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) return -1;
+  struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct d[2];
+  if (syscall(SYS_capget, &h, d) < 0) return -1;
+  for (int i = 0; i < 2; i++) {
+    uint32_t k = (uint32_t)((uint64_t)keep >> (32 * i));
+    d[i].effective &= k;
+    d[i].permitted &= k;
+    d[i].inheritable &= k;
+  }
+  if (syscall(SYS_capset, &h, d) < 0) return -1;
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) return -1;
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
 
 #define CHILD_STACK (64 * 1024)
 
@@ -108,6 +131,7 @@ __attribute__((noreturn)) static void child(struct child_job *job) {
   }
   // What PID 1 inherited without close-on-exec (from stage 1, say) is no service's business.
   syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (job->keep_caps >= 0 && limit_caps(job->keep_caps) < 0) goto fail;
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -139,17 +163,19 @@ static long clone3_on_stack(struct aios_clone_args *args, struct child_job *job)
   return nr;
 }
 
-// spawn(file, argv, env, [stdin, stdout, stderr], cgroupFd): pid. A descriptor of -1 is /dev/null;
-// cgroupFd -1 leaves the child in aios-init's cgroup. Throws with the errno of a failed exec.
+// spawn(file, argv, env, [stdin, stdout, stderr], cgroupFd, keepCaps): pid. A descriptor of -1 is
+// /dev/null; cgroupFd -1 leaves the child in aios-init's cgroup; keepCaps is a mask of capability
+// numbers, -1 for all. Throws with the errno of a failed exec (or of limiting its capabilities).
 napi_value js_spawn(napi_env env, napi_callback_info info) {
-  ARGS(5);
+  ARGS(6);
   ARG_STR(0, file);
   int64_t stdio[3], cgroup;
   for (uint32_t i = 0; i < 3; i++) {
     napi_value v;
     if (napi_get_element(env, argv[3], i, &v) != napi_ok || get_int(env, v, &stdio[i])) return NULL;
   }
-  if (get_int(env, argv[4], &cgroup)) return NULL;
+  int64_t keep_caps;
+  if (get_int(env, argv[4], &cgroup) || get_int(env, argv[5], &keep_caps)) return NULL;
   char **cargv = get_strv(env, argv[1]);
   if (!cargv) return NULL;
   char **cenv = get_strv(env, argv[2]);
@@ -157,7 +183,7 @@ napi_value js_spawn(napi_env env, napi_callback_info info) {
     free_strv(cargv);
     return NULL;
   }
-  struct child_job job = {.file = file, .argv = cargv, .envp = cenv, .err = 0};
+  struct child_job job = {.file = file, .argv = cargv, .envp = cenv, .keep_caps = keep_caps, .err = 0};
   int devnull = -1, err = 0;
   const char *what = "/dev/null";
   for (int i = 0; i < 3 && !err; i++) {

@@ -30,6 +30,8 @@ export interface SpawnSpec {
   stdio: readonly [number, number, number];
   /** An open cgroup directory the child starts in. */
   cgroupFd?: number;
+  /** The capabilities the program keeps, a bit per capability number (capabilityMask); all when not given. */
+  keepCaps?: number;
 }
 
 /**
@@ -48,7 +50,7 @@ export class Children {
   /** Start a program; `onExit` runs once it has been reaped. Throws what spawn throws (see spawnFailure). */
   spawn(s: SpawnSpec, onExit: (e: Exit) => void): number {
     const env = Object.entries(s.env).map(([k, v]) => `${k}=${v}`);
-    const pid = this.sys.spawn(s.command, [s.command, ...s.args], env, s.stdio, s.cgroupFd ?? -1);
+    const pid = this.sys.spawn(s.command, [s.command, ...s.args], env, s.stdio, s.cgroupFd ?? -1, s.keepCaps ?? -1);
     this.exits.set(pid, onExit);
     return pid;
   }

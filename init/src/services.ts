@@ -6,6 +6,7 @@ import type { FsRoot } from './fsroot.ts';
 import { spawnFailure, type Children, type Exit } from './children.ts';
 import { logFile, ServiceLog } from './service-log.ts';
 import { now } from './clock.ts';
+import { capabilityMask } from '../../common/init-spec.ts';
 
 type ServiceSpec = InitConfig['services'][number];
 
@@ -226,7 +227,14 @@ export class Supervisor {
       const stdio = tty !== undefined ? ([tty, tty, tty] as const) : ([-1, out![1], out![1]] as const);
       r.exited = new Promise<void>((res) => (exited = res));
       pid = this.children.spawn(
-        { command: spec.command, args: spec.args, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...spec.env }, stdio, cgroupFd },
+        {
+          command: spec.command,
+          args: spec.args,
+          env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...spec.env },
+          stdio,
+          cgroupFd,
+          keepCaps: capabilityMask(spec.capabilities),
+        },
         (e) => {
           this.ended(r, e);
           exited();

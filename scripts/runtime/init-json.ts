@@ -34,6 +34,20 @@ export function serverArgs(rt: Runtime, modelPath: string, known: ReadonlySet<st
   ];
 }
 
+/**
+ * What llama-server keeps of root's capabilities: none, but for a port below 1024, `--mlock`
+ * (CAP_IPC_LOCK) and a raised priority (`--prio`, `--prio-batch`: CAP_SYS_NICE). A server that
+ * listens on the network has no use for the rest, and a hole in it then gets none of them.
+ */
+export function serverCapabilities(rt: Runtime): string[] {
+  const opts = optionNames(rt.extraArgs);
+  return [
+    ...(rt.port < 1024 ? ['CAP_NET_BIND_SERVICE'] : []),
+    ...(opts.includes('--mlock') ? ['CAP_IPC_LOCK'] : []),
+    ...(opts.some((o) => o === '--prio' || o === '--prio-batch') ? ['CAP_SYS_NICE'] : []),
+  ];
+}
+
 export interface ModelFacts {
   file: string;
   name: string;
@@ -81,6 +95,7 @@ export function withInference(
         cpuWeight: rt.cpuWeight,
         memoryMax: rt.memoryMax,
         cpuset: rt.cpuset,
+        capabilities: serverCapabilities(rt),
       },
     ],
     inference: {

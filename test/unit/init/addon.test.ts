@@ -10,7 +10,7 @@ import { scratchDir } from '../scratch.ts';
 async function run(script: string, env: string[] = [], stdin = -1): Promise<{ out: string; status: number }> {
   const sys = realAddon();
   const [r, w] = sys.pipe();
-  const pid = sys.spawn('/bin/sh', ['sh', '-c', script], env, [stdin, w, w], -1);
+  const pid = sys.spawn('/bin/sh', ['sh', '-c', script], env, [stdin, w, w], -1, -1);
   closeSync(w);
   let out = '';
   const buf = Buffer.alloc(4096);
@@ -54,11 +54,11 @@ test('spawn: a program that cannot be run throws its exec errno and leaves no ch
   const sys = realAddon();
   const dir = scratchDir('aios-spawn-');
   writeFileSync(join(dir, 'not-executable'), '#!/bin/sh\n', { mode: 0o644 });
-  assert.throws(() => sys.spawn(join(dir, 'missing'), ['x'], [], [-1, -1, -1], -1), {
+  assert.throws(() => sys.spawn(join(dir, 'missing'), ['x'], [], [-1, -1, -1], -1, -1), {
     code: 'ENOENT',
     message: `${join(dir, 'missing')}: No such file or directory`,
   });
-  assert.throws(() => sys.spawn(join(dir, 'not-executable'), ['x'], [], [-1, -1, -1], -1), { code: 'EACCES' });
+  assert.throws(() => sys.spawn(join(dir, 'not-executable'), ['x'], [], [-1, -1, -1], -1, -1), { code: 'EACCES' });
   assert.equal(sys.waitpid(-1), null, 'the failed child was reaped by spawn itself');
 });
 
@@ -66,7 +66,7 @@ test('spawn: a descriptor that is not a cgroup2 directory is refused, naming the
   const sys = realAddon();
   const fd = openSync(scratchDir('aios-notcg-'), 'r');
   try {
-    assert.throws(() => sys.spawn('/bin/true', ['true'], [], [-1, -1, -1], fd), /clone3 into the cgroup: /);
+    assert.throws(() => sys.spawn('/bin/true', ['true'], [], [-1, -1, -1], fd, -1), /clone3 into the cgroup: /);
   } finally {
     closeSync(fd);
   }
@@ -79,11 +79,47 @@ test('after a spawn PID 1 writes its heap without a page fault: no fork left it 
     for (let o = 0; o < heap.length; o += 4096) heap[o] = v;
   };
   touch(1);
-  const pid = sys.spawn('/bin/true', ['true'], [], [-1, -1, -1], -1);
+  const pid = sys.spawn('/bin/true', ['true'], [], [-1, -1, -1], -1, -1);
   const faults = process.resourceUsage().minorPageFault;
   touch(2);
   const after = process.resourceUsage().minorPageFault - faults;
   while (!sys.waitpid(pid));
   // 8192 pages: after a fork each first write faults; after clone(CLONE_VM) none need to.
   assert.ok(after < 1024, `${after} page faults writing 32 MiB after a spawn`);
+});
+
+test('spawn: a service that keeps some capabilities has only those, in every set, with no_new_privs; -1 keeps all', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root: only root has capabilities to keep');
+  const sys = realAddon();
+  const show = (keep: number) => {
+    const [r, w] = sys.pipe();
+    const pid = sys.spawn('/bin/sh', ['sh', '-c', 'grep -E "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)" /proc/self/status'], [], [-1, w, w], -1, keep);
+    closeSync(w);
+    let out = '';
+    const buf = Buffer.alloc(4096);
+    for (let n = readSync(r, buf); n > 0; n = readSync(r, buf)) out += buf.subarray(0, n).toString();
+    closeSync(r);
+    while (!sys.waitpid(pid));
+    return Object.fromEntries(
+      out
+        .trim()
+        .split('\n')
+        .map((l) => l.split(':\t') as [string, string]),
+    );
+  };
+  // CAP_NET_BIND_SERVICE (10) and CAP_IPC_LOCK (14): 0x400 + 0x4000.
+  const some = show(2 ** 10 + 2 ** 14);
+  assert.deepEqual(some, {
+    CapInh: '0000000000000000',
+    CapPrm: '0000000000004400',
+    CapEff: '0000000000004400',
+    CapBnd: '0000000000004400',
+    CapAmb: '0000000000000000',
+    NoNewPrivs: '1',
+  });
+  assert.equal(show(0).CapBnd, '0000000000000000');
+  const all = show(-1);
+  assert.equal(all.NoNewPrivs, '0');
+  assert.notEqual(all.CapBnd, '0000000000000000');
+  assert.equal(all.CapEff, all.CapBnd, "root's own set, untouched");
 });

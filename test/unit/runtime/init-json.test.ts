@@ -84,3 +84,14 @@ test("init.json: llama-server's port may not be the status endpoint's", () => {
   assert.doesNotThrow(() => withInference({ statusPort: 0 }, runtimeOf({ port: 8080 }), model, 'p/init.json', noFit), 'no status endpoint');
   assert.doesNotThrow(() => withInference({ statusPort: 9000 }, runtimeOf({ port: 8080 }), model, 'p/init.json', noFit));
 });
+
+test('init.json: llama-server keeps no capability, but those its port and options need', () => {
+  const caps = (over: Record<string, unknown>) => {
+    const out = withInference({}, runtimeOf(over), model, 'p/init.json', noFit) as { services: { name: string; capabilities: string[] }[] };
+    return out.services.find((s) => s.name === 'inference')!.capabilities;
+  };
+  assert.deepEqual(caps({}), []);
+  assert.deepEqual(caps({ port: 80 }), ['CAP_NET_BIND_SERVICE']);
+  assert.deepEqual(caps({ extraArgs: ['--mlock', '--prio', '2'] }), ['CAP_IPC_LOCK', 'CAP_SYS_NICE']);
+  assert.deepEqual(caps({ extraArgs: ['--prio-batch=3'] }), ['CAP_SYS_NICE']);
+});
