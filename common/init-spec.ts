@@ -1,7 +1,7 @@
 import { bool, list, num, obj, oneOf, parseConfig, str, strList, strMap, type ConfigError, type Infer } from './schema.ts';
 
-/** memory.max as the kernel parses it (memparse, nothing after the suffix): "max" or bytes with K, M, G, T, P or E. */
-export const MEMORY_MAX = { pattern: /^(max|\d+[KMGTPEkmgtpe]?)$/, patternHint: '"max" or a byte count with an optional K, M, G, T, P or E suffix (16M, 2G)' };
+/** memory.max and memory.low as the kernel parses them (memparse, nothing after the suffix): "max" or bytes with K, M, G, T, P or E. */
+export const MEMORY_SIZE = { pattern: /^(max|\d+[KMGTPEkmgtpe]?)$/, patternHint: '"max" or a byte count with an optional K, M, G, T, P or E suffix (16M, 2G)' };
 /** cpuset.cpus as the kernel parses it (cpulist_parse), or empty for every CPU. */
 export const CPU_LIST = {
   pattern: /^$|^\d+(-\d+(:\d+\/\d+)?)?(,\d+(-\d+(:\d+\/\d+)?)?)*$/,
@@ -122,7 +122,13 @@ export const initSpec = {
       ['all'],
       ['all', ...CAPABILITIES],
     ),
-    memoryMax: str('cgroup memory.max (bytes, or "max").', 'max', MEMORY_MAX),
+    memoryMax: str('cgroup memory.max (bytes, or "max").', 'max', MEMORY_SIZE),
+    memoryLow: str(
+      'cgroup memory.low: memory the kernel leaves the service under pressure, reclaiming elsewhere first (a model\'s weights; bytes, or "max"; 0: none).',
+      '0',
+      MEMORY_SIZE,
+    ),
+    nice: num('Nice value of the process (-20 to 19): its share among the processes of its own cgroup.', 0, { min: -20, max: 19, integer: true }),
     cpuset: str('cgroup cpuset.cpus (empty: all).', '', CPU_LIST),
     waitForNetwork: bool(
       'Start once every Ethernet interface has its address (DHCP lease, or the static fallback after dhcpTimeoutSeconds). false: start as soon as the modules are loaded, while DHCP runs; a program that binds 0.0.0.0 needs no address to start.',

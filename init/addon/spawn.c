@@ -16,6 +16,7 @@
 #include <linux/capability.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -85,6 +86,7 @@ struct child_job {
   char **argv, **envp;
   int fds[3];
   int64_t keep_caps; // capabilities the program keeps, one bit each; -1: all of PID 1's
+  int nice;          // its nice value (-20 to 19)
   int err; // execve's errno (or that of a dup2 before it), written by the child when it gives up
 };
 
@@ -131,6 +133,8 @@ __attribute__((noreturn)) static void child(struct child_job *job) {
   }
   // What PID 1 inherited without close-on-exec (from stage 1, say) is no service's business.
   syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  // Before the capabilities go: a nice value below 0 needs CAP_SYS_NICE.
+  if (job->nice && setpriority(PRIO_PROCESS, 0, job->nice) < 0) goto fail;
   if (job->keep_caps >= 0 && limit_caps(job->keep_caps) < 0) goto fail;
   sigset_t none;
   sigemptyset(&none);
@@ -163,19 +167,20 @@ static long clone3_on_stack(struct aios_clone_args *args, struct child_job *job)
   return nr;
 }
 
-// spawn(file, argv, env, [stdin, stdout, stderr], cgroupFd, keepCaps): pid. A descriptor of -1 is
-// /dev/null; cgroupFd -1 leaves the child in aios-init's cgroup; keepCaps is a mask of capability
-// numbers, -1 for all. Throws with the errno of a failed exec (or of limiting its capabilities).
+// spawn(file, argv, env, [stdin, stdout, stderr], cgroupFd, keepCaps, nice): pid. A descriptor of
+// -1 is /dev/null; cgroupFd -1 leaves the child in aios-init's cgroup; keepCaps is a mask of
+// capability numbers, -1 for all. Throws with the errno of a failed exec (or of the settings
+// before it).
 napi_value js_spawn(napi_env env, napi_callback_info info) {
-  ARGS(6);
+  ARGS(7);
   ARG_STR(0, file);
   int64_t stdio[3], cgroup;
   for (uint32_t i = 0; i < 3; i++) {
     napi_value v;
     if (napi_get_element(env, argv[3], i, &v) != napi_ok || get_int(env, v, &stdio[i])) return NULL;
   }
-  int64_t keep_caps;
-  if (get_int(env, argv[4], &cgroup) || get_int(env, argv[5], &keep_caps)) return NULL;
+  int64_t keep_caps, nice;
+  if (get_int(env, argv[4], &cgroup) || get_int(env, argv[5], &keep_caps) || get_int(env, argv[6], &nice)) return NULL;
   char **cargv = get_strv(env, argv[1]);
   if (!cargv) return NULL;
   char **cenv = get_strv(env, argv[2]);
@@ -183,7 +188,7 @@ napi_value js_spawn(napi_env env, napi_callback_info info) {
     free_strv(cargv);
     return NULL;
   }
-  struct child_job job = {.file = file, .argv = cargv, .envp = cenv, .keep_caps = keep_caps, .err = 0};
+  struct child_job job = {.file = file, .argv = cargv, .envp = cenv, .keep_caps = keep_caps, .nice = (int)nice, .err = 0};
   int devnull = -1, err = 0;
   const char *what = "/dev/null";
   for (int i = 0; i < 3 && !err; i++) {

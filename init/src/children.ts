@@ -32,6 +32,8 @@ export interface SpawnSpec {
   cgroupFd?: number;
   /** The capabilities the program keeps, a bit per capability number (capabilityMask); all when not given. */
   keepCaps?: number;
+  /** Its nice value; 0 when not given. */
+  nice?: number;
 }
 
 /**
@@ -50,7 +52,7 @@ export class Children {
   /** Start a program; `onExit` runs once it has been reaped. Throws what spawn throws (see spawnFailure). */
   spawn(s: SpawnSpec, onExit: (e: Exit) => void): number {
     const env = Object.entries(s.env).map(([k, v]) => `${k}=${v}`);
-    const pid = this.sys.spawn(s.command, [s.command, ...s.args], env, s.stdio, s.cgroupFd ?? -1, s.keepCaps ?? -1);
+    const pid = this.sys.spawn(s.command, [s.command, ...s.args], env, s.stdio, s.cgroupFd ?? -1, s.keepCaps ?? -1, s.nice ?? 0);
     this.exits.set(pid, onExit);
     return pid;
   }

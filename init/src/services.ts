@@ -41,6 +41,8 @@ export function shouldRestart(policy: ServiceSpec['restart'], code: number | nul
 /** The cgroup v2 files a service's limits become; its start-up CPU weight until the machine is ready. */
 export function cgroupFiles(s: ServiceSpec, startingUp: boolean): Record<string, string> {
   const files: Record<string, string> = { 'cpu.weight': String(startingUp ? s.startupCpuWeight : s.cpuWeight), 'memory.max': s.memoryMax || 'max' };
+  // 0 is the kernel's own default: one cgroup write less per service in the boot.
+  if (s.memoryLow !== '0') files['memory.low'] = s.memoryLow;
   if (s.cpuset) files['cpuset.cpus'] = s.cpuset;
   return files;
 }
@@ -234,6 +236,7 @@ export class Supervisor {
           stdio,
           cgroupFd,
           keepCaps: capabilityMask(spec.capabilities),
+          nice: spec.nice,
         },
         (e) => {
           this.ended(r, e);

@@ -20,7 +20,15 @@ export interface Sys {
    * cgroup directory, or -1) is where the child starts (CLONE_INTO_CGROUP). Throws the exec's errno
    * (code ENOENT, EACCES...) when the program cannot be run.
    */
-  spawn(file: string, argv: readonly string[], env: readonly string[], stdio: readonly [number, number, number], cgroupFd: number, keepCaps: number): number;
+  spawn(
+    file: string,
+    argv: readonly string[],
+    env: readonly string[],
+    stdio: readonly [number, number, number],
+    cgroupFd: number,
+    keepCaps: number,
+    nice: number,
+  ): number;
   /** pipe2(O_CLOEXEC): [read end, write end]. */
   pipe(): [number, number];
   linkUp(name: string): void;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { bool, num, obj, oneOf, parseConfig, str, strList, formatErrors, type Infer, type ConfigError } from '../../common/schema.ts';
 import { FORMAT_NAMES } from '../images/formats.ts';
 import { BACKENDS } from '../runtime/cmake.ts';
-import { CPU_LIST, initSpec, MEMORY_MAX, serviceNameProblem } from '../../common/init-spec.ts';
+import { CPU_LIST, initSpec, MEMORY_SIZE, serviceNameProblem } from '../../common/init-spec.ts';
 import { list } from '../../common/schema.ts';
 
 /** aios.json at the project root: every key optional, command-line flags win over it. */
@@ -51,7 +51,13 @@ export const projectSpec = {
     contextSize: num('Context size in tokens (`--ctx-size`).', 2048, { min: 64, integer: true }),
     extraArgs: strList("More llama-server arguments; each option is checked against the server's `--help` at build time.", []),
     cpuWeight: num('cgroup cpu.weight of the inference service: above every other service (they default to 100).', 1000, { min: 1, max: 10000, integer: true }),
-    memoryMax: str('cgroup memory.max of the inference service (bytes, or "max").', 'max', MEMORY_MAX),
+    memoryMax: str('cgroup memory.max of the inference service (bytes, or "max").', 'max', MEMORY_SIZE),
+    memoryLow: str(
+      'cgroup memory.low of the inference service: memory the kernel leaves it under pressure, so that the model\'s weights are reclaimed last (bytes, or "max"; 0: none).',
+      '0',
+      MEMORY_SIZE,
+    ),
+    nice: num('Nice value of llama-server (-20 to 19).', 0, { min: -20, max: 19, integer: true }),
     cpuset: str('cgroup cpuset.cpus of the inference service (empty: all CPUs).', '', CPU_LIST),
   }),
   model: obj('The GGUF model served; empty source: the tiny deterministic test model made at build time.', {

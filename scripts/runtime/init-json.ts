@@ -95,6 +95,8 @@ export function withInference(
         cpuWeight: rt.cpuWeight,
         memoryMax: rt.memoryMax,
         cpuset: rt.cpuset,
+        memoryLow: rt.memoryLow,
+        nice: rt.nice,
         capabilities: serverCapabilities(rt),
       },
     ],

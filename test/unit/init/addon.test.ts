@@ -10,7 +10,7 @@ import { scratchDir } from '../scratch.ts';
 async function run(script: string, env: string[] = [], stdin = -1): Promise<{ out: string; status: number }> {
   const sys = realAddon();
   const [r, w] = sys.pipe();
-  const pid = sys.spawn('/bin/sh', ['sh', '-c', script], env, [stdin, w, w], -1, -1);
+  const pid = sys.spawn('/bin/sh', ['sh', '-c', script], env, [stdin, w, w], -1, -1, 0);
   closeSync(w);
   let out = '';
   const buf = Buffer.alloc(4096);
@@ -54,11 +54,11 @@ test('spawn: a program that cannot be run throws its exec errno and leaves no ch
   const sys = realAddon();
   const dir = scratchDir('aios-spawn-');
   writeFileSync(join(dir, 'not-executable'), '#!/bin/sh\n', { mode: 0o644 });
-  assert.throws(() => sys.spawn(join(dir, 'missing'), ['x'], [], [-1, -1, -1], -1, -1), {
+  assert.throws(() => sys.spawn(join(dir, 'missing'), ['x'], [], [-1, -1, -1], -1, -1, 0), {
     code: 'ENOENT',
     message: `${join(dir, 'missing')}: No such file or directory`,
   });
-  assert.throws(() => sys.spawn(join(dir, 'not-executable'), ['x'], [], [-1, -1, -1], -1, -1), { code: 'EACCES' });
+  assert.throws(() => sys.spawn(join(dir, 'not-executable'), ['x'], [], [-1, -1, -1], -1, -1, 0), { code: 'EACCES' });
   assert.equal(sys.waitpid(-1), null, 'the failed child was reaped by spawn itself');
 });
 
@@ -66,7 +66,7 @@ test('spawn: a descriptor that is not a cgroup2 directory is refused, naming the
   const sys = realAddon();
   const fd = openSync(scratchDir('aios-notcg-'), 'r');
   try {
-    assert.throws(() => sys.spawn('/bin/true', ['true'], [], [-1, -1, -1], fd, -1), /clone3 into the cgroup: /);
+    assert.throws(() => sys.spawn('/bin/true', ['true'], [], [-1, -1, -1], fd, -1, 0), /clone3 into the cgroup: /);
   } finally {
     closeSync(fd);
   }
@@ -79,7 +79,7 @@ test('after a spawn PID 1 writes its heap without a page fault: no fork left it 
     for (let o = 0; o < heap.length; o += 4096) heap[o] = v;
   };
   touch(1);
-  const pid = sys.spawn('/bin/true', ['true'], [], [-1, -1, -1], -1, -1);
+  const pid = sys.spawn('/bin/true', ['true'], [], [-1, -1, -1], -1, -1, 0);
   const faults = process.resourceUsage().minorPageFault;
   touch(2);
   const after = process.resourceUsage().minorPageFault - faults;
@@ -93,7 +93,7 @@ test('spawn: a service that keeps some capabilities has only those, in every set
   const sys = realAddon();
   const show = (keep: number) => {
     const [r, w] = sys.pipe();
-    const pid = sys.spawn('/bin/sh', ['sh', '-c', 'grep -E "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)" /proc/self/status'], [], [-1, w, w], -1, keep);
+    const pid = sys.spawn('/bin/sh', ['sh', '-c', 'grep -E "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)" /proc/self/status'], [], [-1, w, w], -1, keep, 0);
     closeSync(w);
     let out = '';
     const buf = Buffer.alloc(4096);
@@ -122,4 +122,23 @@ test('spawn: a service that keeps some capabilities has only those, in every set
   assert.equal(all.NoNewPrivs, '0');
   assert.notEqual(all.CapBnd, '0000000000000000');
   assert.equal(all.CapEff, all.CapBnd, "root's own set, untouched");
+});
+
+test('spawn: the child runs at the nice value it is given, set before its capabilities go', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root: a nice value below 0 needs CAP_SYS_NICE');
+  const sys = realAddon();
+  const niceOf = (nice: number, keep: number) => {
+    const [r, w] = sys.pipe();
+    // Field 19 of /proc/self/stat; the command name (field 2) holds no space here.
+    const pid = sys.spawn('/bin/sh', ['sh', '-c', 'cut -d" " -f19 /proc/self/stat'], [], [-1, w, w], -1, keep, nice);
+    closeSync(w);
+    const buf = Buffer.alloc(64);
+    const n = readSync(r, buf);
+    closeSync(r);
+    while (!sys.waitpid(pid));
+    return Number(buf.subarray(0, n).toString().trim());
+  };
+  assert.equal(niceOf(0, -1), 0);
+  assert.equal(niceOf(7, -1), 7);
+  assert.equal(niceOf(-5, 0), -5, 'below 0, with no capability kept');
 });

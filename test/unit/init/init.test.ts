@@ -97,8 +97,8 @@ test('reaping: every exited child in one round; our own go to their callbacks as
   const b = children.spawn({ command: '/bin/b', args: [], env: {}, stdio: [-1, -1, -1], cgroupFd: 7 }, () => {
     throw new Error('a callback that throws');
   });
-  const c = children.spawn({ command: '/bin/c', args: [], env: {}, stdio: [-1, -1, -1], keepCaps: 1024 }, (e) => ends.push(`c ${e.code} ${e.signal}`));
-  assert.deepEqual(sys.calls, ['spawn /bin/a /bin/a,x K=v -1,5,5 -1 -1', 'spawn /bin/b /bin/b  -1,-1,-1 7 -1', 'spawn /bin/c /bin/c  -1,-1,-1 -1 1024']);
+  const c = children.spawn({ command: '/bin/c', args: [], env: {}, stdio: [-1, -1, -1], keepCaps: 1024, nice: 5 }, (e) => ends.push(`c ${e.code} ${e.signal}`));
+  assert.deepEqual(sys.calls, ['spawn /bin/a /bin/a,x K=v -1,5,5 -1 -1 0', 'spawn /bin/b /bin/b  -1,-1,-1 7 -1 0', 'spawn /bin/c /bin/c  -1,-1,-1 -1 1024 5']);
   sys.exited.push({ pid: 20, status: 0 }, { pid: a, status: 3 << 8 }, { pid: b, status: 0 }, { pid: c, status: 9 }, { pid: 21, status: 0 });
   assert.ok(children.running(a));
   assert.deepEqual(children.reap(), [20, 21], 'the orphans');
@@ -185,6 +185,8 @@ test('services: restart policy, back-off and cgroup limits', () => {
     startupCpuWeight: 1,
     memoryMax: '4G',
     cpuset: '0-1',
+    memoryLow: '0',
+    nice: 0,
     capabilities: ['all'],
     tty: '',
     waitForNetwork: false,
@@ -195,6 +197,7 @@ test('services: restart policy, back-off and cgroup limits', () => {
   };
   assert.deepEqual(cgroupFiles(svc, false), { 'cpu.weight': '800', 'memory.max': '4G', 'cpuset.cpus': '0-1' });
   assert.equal(cgroupFiles(svc, true)['cpu.weight'], '1');
+  assert.equal(cgroupFiles({ ...svc, memoryLow: '2G' }, false)['memory.low'], '2G', "the model's memory kept under pressure");
 });
 
 test('pressure figures', () => {

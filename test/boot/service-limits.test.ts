@@ -1,0 +1,41 @@
+// What init.json gives a service beyond its cgroup's CPU and memory limits, read from /proc and
+// /sys inside the booted image: the capabilities it keeps (llama-server none), its nice value and
+// its memory.low. The image still passes every check, inference included.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkVariant } from './helpers.ts';
+
+const script = [
+  'show() { grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/$1/status | sed "s/^/$2 /"; echo "$2 Nice: $(cut -d" " -f19 /proc/$1/stat)"; echo "$2 MemoryLow: $(cat /sys/fs/cgroup/aios/$3/memory.low)"; }',
+  'until p=$(pidof llama-server); do sleep 0.2; done',
+  'show "$p" inference inference',
+  'show self self limits',
+  'exec sleep 2147483647',
+].join('\n');
+
+test('a service keeps only the capabilities, nice value and memory.low init.json gives it; llama-server keeps no capability', async () => {
+  await checkVariant(
+    (j) => ({
+      ...j,
+      services: [
+        ...(j.services as Record<string, unknown>[]).map((s) => (s.name === 'inference' ? { ...s, nice: 2, memoryLow: '32M' } : s)),
+        { name: 'limits', command: '/bin/sh', args: ['-c', script], capabilities: ['CAP_NET_RAW'], nice: 5, memoryLow: '16M' },
+      ],
+    }),
+    ({ r, failed, serial }) => {
+      assert.equal(r.code, 0, `${r.out}\n--- serial ---\n${serial.slice(-3000)}`);
+      assert.deepEqual(failed, []);
+      const seen = (who: string, field: string) => new RegExp(`limits: ${who} ${field}:\\s+(\\S+)`).exec(serial)?.[1];
+      assert.equal(seen('inference', 'CapEff'), '0000000000000000', serial.slice(-3000));
+      assert.equal(seen('inference', 'CapBnd'), '0000000000000000');
+      assert.equal(seen('inference', 'NoNewPrivs'), '1');
+      assert.equal(seen('inference', 'Nice'), '2');
+      assert.equal(seen('inference', 'MemoryLow'), String(32 << 20));
+      assert.equal(seen('self', 'CapEff'), '0000000000002000', 'CAP_NET_RAW is 13');
+      assert.equal(seen('self', 'CapBnd'), '0000000000002000');
+      assert.equal(seen('self', 'NoNewPrivs'), '1');
+      assert.equal(seen('self', 'Nice'), '5');
+      assert.equal(seen('self', 'MemoryLow'), String(16 << 20));
+    },
+  );
+});
