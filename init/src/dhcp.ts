@@ -129,6 +129,8 @@ export function dhcpService(iface: string, udhcpc: string): InitConfig['services
     // The start waits for its lease: no lower weight while the machine starts.
     startupCpuWeight: 100,
     cpuWeight: 100,
+    // A packet socket bound to the interface, port 68; the lease itself is applied by aios-init.
+    capabilities: ['CAP_NET_ADMIN', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW'],
   });
 }
 

@@ -1,6 +1,6 @@
 // What init.json gives a service beyond its cgroup's CPU and memory limits, read from /proc and
-// /sys inside the booted image: the capabilities it keeps (llama-server none), its nice value and
-// its memory.low. The image still passes every check, inference included.
+// /sys inside the booted image: the capabilities it keeps (llama-server none, udhcpc the network
+// ones), its nice value and its memory.low. The image still passes every check, inference included.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkVariant } from './helpers.ts';
@@ -9,6 +9,7 @@ const script = [
   'show() { grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/$1/status | sed "s/^/$2 /"; echo "$2 Nice: $(cut -d" " -f19 /proc/$1/stat)"; echo "$2 MemoryLow: $(cat /sys/fs/cgroup/aios/$3/memory.low)"; }',
   'until p=$(pidof llama-server); do sleep 0.2; done',
   'show "$p" inference inference',
+  'show "$(pidof udhcpc)" dhcp dhcp-eth0',
   'show self self limits',
   'exec sleep 2147483647',
 ].join('\n');
@@ -31,6 +32,8 @@ test('a service keeps only the capabilities, nice value and memory.low init.json
       assert.equal(seen('inference', 'NoNewPrivs'), '1');
       assert.equal(seen('inference', 'Nice'), '2');
       assert.equal(seen('inference', 'MemoryLow'), String(32 << 20));
+      assert.equal(seen('dhcp', 'CapBnd'), '0000000000003400', 'udhcpc: CAP_NET_BIND_SERVICE, CAP_NET_ADMIN and CAP_NET_RAW (10, 12, 13)');
+      assert.equal(seen('dhcp', 'NoNewPrivs'), '1');
       assert.equal(seen('self', 'CapEff'), '0000000000002000', 'CAP_NET_RAW is 13');
       assert.equal(seen('self', 'CapBnd'), '0000000000002000');
       assert.equal(seen('self', 'NoNewPrivs'), '1');

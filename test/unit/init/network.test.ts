@@ -33,6 +33,7 @@ test('network: DHCP lease from our udhcpc script, physical Ethernet only', async
   assert.equal(svc.restart, 'always');
   assert.ok(!svc.args.includes('-q') && !svc.args.includes('-n'));
   assert.deepEqual(svc.args.slice(-2), ['-s', '/usr/libexec/aios/udhcpc.script']);
+  assert.deepEqual(svc.capabilities, ['CAP_NET_ADMIN', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW'], 'the network ones, nothing else of root');
   const root = await fixtureRoot({
     'sys/class/net/lo/type': '772',
     'sys/class/net/eth0/type': '1',
