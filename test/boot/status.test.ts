@@ -22,3 +22,27 @@ for (const { edit, why } of cases)
       },
     );
   });
+
+test('with no status endpoint and llama-server inside the guest only, the host reaches nothing: check 3 fails, and 11 with it', async () => {
+  await checkVariant(
+    {
+      initJson: (j) => ({
+        ...j,
+        statusPort: 0,
+        services: (j.services as { name: string; args?: string[] }[]).map((s) =>
+          s.name === 'inference' ? { ...s, args: s.args!.map((a) => (a === '0.0.0.0' ? '127.0.0.1' : a)) } : s,
+        ),
+      }),
+      project: { check: { inferenceReadySeconds: 15 } },
+    },
+    ({ r, failed, serial }) => {
+      const why = `${r.out}\n--- serial ---\n${serial.slice(-3000)}`;
+      assert.equal(r.code, 1, why);
+      assert.deepEqual(failed.map((c) => c.id).sort(), ['inference', 'network'], why);
+      assert.match(
+        failed.find((c) => c.id === 'network')!.detail,
+        /DHCP from .*; the image has no status endpoint \(init\.json statusPort 0\); host -> guest llama-server port: no answer/,
+      );
+    },
+  );
+});
