@@ -185,6 +185,29 @@ export function serviceNameProblem(name: string): string | undefined {
 }
 
 /**
+ * What a schema cannot say of a list of services: their names become cgroup directories and log
+ * files (no path tricks, no two alike), and their commands are exec'd as given. The errors, and the
+ * indexes of the services they leave unusable.
+ */
+export function checkServices(services: readonly { name: string; command: string }[], file: string): { errors: ConfigError[]; unusable: Set<number> } {
+  const errors: ConfigError[] = [];
+  const unusable = new Set<number>();
+  const bad = (i: number, field: string, message: string) => {
+    errors.push({ file, key: `services[${i}].${field}`, message });
+    unusable.add(i);
+  };
+  const seen = new Set<string>();
+  services.forEach((s, i) => {
+    const problem = serviceNameProblem(s.name);
+    if (problem) bad(i, 'name', problem);
+    else if (seen.has(s.name)) bad(i, 'name', `"${s.name}" names two services`);
+    seen.add(s.name);
+    if (!s.command.startsWith('/')) bad(i, 'command', `"${s.command}" is not an absolute path`);
+  });
+  return { errors, unusable };
+}
+
+/**
  * init.json's text checked against the spec, with the checks a schema cannot say (service names
  * become cgroup directories and log files). Bad entries are dropped, everything else defaulted.
  */
@@ -200,16 +223,7 @@ export function parseInitConfig(text: string | null, path: string): { config: In
     };
   }
   const { value, errors } = parseConfig(initSpec, json, path);
-  const seen = new Set<string>();
-  value.services.forEach((s, i) => {
-    // The name becomes a cgroup directory and a log file: no path tricks, no two alike.
-    const problem = serviceNameProblem(s.name);
-    if (problem) errors.push({ file: path, key: `services[${i}].name`, message: problem });
-    else if (seen.has(s.name)) errors.push({ file: path, key: `services[${i}].name`, message: `"${s.name}" names two services` });
-    seen.add(s.name);
-    if (!s.command.startsWith('/')) errors.push({ file: path, key: `services[${i}].command`, message: `"${s.command}" is not an absolute path` });
-  });
-  const first = new Map(value.services.map((s, i) => [s.name, i] as const));
-  value.services = value.services.filter((s, i) => !serviceNameProblem(s.name) && first.get(s.name) === i && s.command.startsWith('/'));
-  return { config: value, errors };
+  const services = checkServices(value.services, path);
+  value.services = value.services.filter((_, i) => !services.unusable.has(i));
+  return { config: value, errors: [...errors, ...services.errors] };
 }

@@ -10,7 +10,7 @@ import { OVMF_VARS, gdbCommand, parsePaths, qemuArgs } from '../../qemu/cmdline.
 import { SHELL_FLAG } from '../../init/src/shell.ts';
 import { existsSync } from 'node:fs';
 import { QEMU, freePorts, qemuSpawn } from '../../qemu/runner.ts';
-import { chooseAccel, guestStatus, readBuildRecord, statusUnreachable, vmOptions, type CheckArgs } from '../vm/options.ts';
+import { chooseAccel, imageStatus, readBuildRecord, statusUnreachable, vmOptions, type CheckArgs } from '../vm/options.ts';
 
 /** `aios run`: boot interactively, serial console on this terminal; Ctrl-A X quits. */
 export async function runCommand(args: CheckArgs): Promise<number> {
@@ -22,7 +22,7 @@ export async function runCommand(args: CheckArgs): Promise<number> {
   const { accel, why } = await chooseAccel(args.accel ?? 'auto', probe.kernel);
   const [hostPort, serverPort] = (await freePorts(2, args.gdb ? [args.gdb] : [])) as [number, number];
   const record = await readBuildRecord(dirname(probe.kernel));
-  const unreachable = statusUnreachable(record.status ?? (await guestStatus()));
+  const unreachable = statusUnreachable(await imageStatus(dirname(probe.kernel)));
   const o = { ...probe, accel, hostPort: unreachable ? 0 : hostPort, snapshot: true, gdbPort: args.gdb };
   if (args.shell) {
     if (path === 'direct') o.cmdline = `${o.cmdline} ${SHELL_FLAG}=1`.trim();

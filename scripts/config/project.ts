@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { bool, num, obj, oneOf, parseConfig, str, strList, formatErrors, type Infer, type ConfigError } from '../../common/schema.ts';
 import { FORMAT_NAMES } from '../images/formats.ts';
 import { BACKENDS } from '../runtime/cmake.ts';
-import { CPU_LIST, initSpec, MEMORY_SIZE, serviceNameProblem } from '../../common/init-spec.ts';
+import { checkServices, CPU_LIST, initSpec, MEMORY_SIZE, serviceNameProblem } from '../../common/init-spec.ts';
 import { list } from '../../common/schema.ts';
 
 /** aios.json at the project root: every key optional, command-line flags win over it. */
@@ -126,14 +126,7 @@ function crossChecks(c: ProjectConfig, file: string): ConfigError[] {
     if (!PACKAGE_SPEC.test(p)) errors.push({ file, key: `packages[${i}]`, message: `"${p}" is not a Debian package name (optionally =version)` });
   });
   // Caught here, before any work, rather than by aios-init at boot, which would drop the service.
-  const named = new Set<string>();
-  c.services.forEach((s, i) => {
-    const problem = serviceNameProblem(s.name);
-    if (problem) errors.push({ file, key: `services[${i}].name`, message: problem });
-    else if (named.has(s.name)) errors.push({ file, key: `services[${i}].name`, message: `"${s.name}" names two services` });
-    named.add(s.name);
-    if (!s.command.startsWith('/')) errors.push({ file, key: `services[${i}].command`, message: `"${s.command}" is not an absolute path` });
-  });
+  errors.push(...checkServices(c.services, file).errors);
   c.images.forEach((img, i) => {
     const problem = img.service ? serviceNameProblem(img.service) : undefined;
     if (problem) errors.push({ file, key: `images[${i}].service`, message: problem });

@@ -44,8 +44,7 @@ export async function vmOptions(args: CheckArgs, path: BootPath, accel: Accel): 
     throw new Error(
       `${out} has no ${missing.join(', ')}: run \`aios build --out ${out}\` first, with the ${path === 'direct' ? 'disk' : 'iso'} format (the default builds both; \`--format ${path === 'direct' ? 'disk' : 'iso'}\` builds it alone)`,
     );
-  // As the image sets it; a build.json older than that field falls back to aiOS's own init.json.
-  const guestPort = ((await readBuildRecord(out)).status ?? (await guestStatus())).port;
+  const guestPort = (await imageStatus(out)).port;
   return {
     path,
     kernel: join(out, 'vmlinuz'),
@@ -74,6 +73,11 @@ export async function guestStatus(): Promise<{ port: number; bind: string; statu
   } catch {
     return { port: GUEST_PORT, bind: '0.0.0.0' };
   }
+}
+
+/** The status endpoint of the build in `out`, as its image's init.json sets it; a build.json older than that record falls back to aiOS's own init.json. */
+export async function imageStatus(out: string): Promise<{ port: number; bind: string }> {
+  return (await readBuildRecord(out)).status ?? (await guestStatus());
 }
 
 /** Why the host cannot reach the image's status endpoint through a forwarded port; undefined when it can. */
