@@ -69,6 +69,16 @@ export interface ServiceInfo {
   /** Its output file in the guest (services without a tty). */
   log?: string;
 }
+export interface WatchdogInfo {
+  device: string;
+  armed: boolean;
+  /** The driver's name for it (WDIOC_GETSUPPORT), e.g. "iTCO_wdt" or "i6300ESB timer". */
+  identity?: string;
+  /** The timeout the driver took (it may round the one asked for). */
+  timeoutSeconds?: number;
+  keepAliveMs?: number;
+  detail?: string;
+}
 /** planned: every module aios-init chose to load, dependencies included: the allowed set. */
 export interface ModuleStrategy {
   always: string[];
@@ -110,15 +120,17 @@ export interface BootReport {
   /** Zombie processes whose parent is PID 1 right now (pids): orphans not reaped yet. */
   zombies: number[];
   addon: { loaded: boolean; error?: string };
+  /** The hardware watchdog: armed and kept alive by PID 1's event loop, or why not (off, not present, the driver's error). */
+  watchdog?: WatchdogInfo;
   inference?: InferenceInfo;
   pressureEvents?: PressureEvent[];
   /** Which PSI triggers are registered, or why not. */
   pressureTriggers?: string[];
   /** The console shell: on only when asked for (kernel flag aios.shell, or init.json shell). */
   shell?: { on: boolean; tty: string | null; why: string };
-  /** DHCP leases as udhcpc's script applied them (server, lease time): where the addresses came from. */
   /** /etc/aios/init.json errors (file: key: message); defaults were used for those keys. */
   configErrors?: string[];
+  /** DHCP leases as udhcpc's script applied them (server, lease time): where the addresses came from. */
   dhcp?: { interface: string; ip: string; routers: string[]; dns: string[]; server: string | null; leaseSeconds: number | null; uptime: number | null }[];
 }
 

@@ -166,6 +166,17 @@ export const initSpec = {
     windowUs: num('Window (µs, 500000 to 10000000).', 1_000_000, { min: 500_000, max: 10_000_000, integer: true }),
   }),
   shutdownTimeoutSeconds: num('Time services get between SIGTERM and SIGKILL at shutdown.', 5, { min: 0 }),
+  watchdog: obj(
+    "A hardware watchdog (Intel's or AMD's TCO timer, QEMU's i6300esb): armed once the modules are loaded and kept alive by PID 1's event loop, so that a hung aios-init resets the machine. A machine without the device has none. At power-off, halt and restart the kernel stops it (a BMC's IPMI watchdog gives a restart 120 s instead).",
+    {
+      device: str('Its device.', '/dev/watchdog0'),
+      timeoutSeconds: num('Seconds without a keep-alive after which the hardware resets the machine (kept alive every third of it); 0 leaves it off.', 60, {
+        min: 0,
+        max: 3600,
+        integer: true,
+      }),
+    },
+  ),
 } as const;
 
 export type InitConfig = Infer<typeof initSpec>;

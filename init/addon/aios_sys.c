@@ -295,6 +295,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"psiWatch", 0, js_psi_watch, 0, 0, 0, napi_default, 0},
     {"spawn", 0, js_spawn, 0, 0, 0, napi_default, 0},
     {"pipe", 0, js_pipe, 0, 0, 0, napi_default, 0},
+    {"watchdogOpen", 0, js_watchdog_open, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;

@@ -19,4 +19,6 @@ napi_value undef(napi_env env);
 // Defined in spawn.c.
 napi_value js_spawn(napi_env env, napi_callback_info info);
 napi_value js_pipe(napi_env env, napi_callback_info info);
+// Defined in watchdog.c.
+napi_value js_watchdog_open(napi_env env, napi_callback_info info);
 #endif

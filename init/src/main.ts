@@ -23,6 +23,7 @@ import { consoleTty, SHELL_FLAG, shellFlag, shellService } from './shell.ts';
 import { probeNonce, probeService } from './probe.ts';
 import { PROBE_FLAG } from '../../common/probe.ts';
 import { notPid1 } from './pid1.ts';
+import { Watchdog } from './watchdog.ts';
 import { now, onTimeOrigin, startupFigures } from './clock.ts';
 
 const CONFIG_PATH = '/etc/aios/init.json';
@@ -137,6 +138,11 @@ export async function run(): Promise<void> {
   const cgroupsMade = supervisor.prepare(config.services);
   const strategy = await step('modules', () => setupModules(sys, fs, config, log));
   const gpus = strategy?.gpus ?? [];
+  // After the modules: a watchdog driver may come with one (a BMC's, from modules.extra).
+  const watchdog = new Watchdog(sys, fs, (m) => log.warn(m));
+  const dog = watchdog.arm(config.watchdog.device, config.watchdog.timeoutSeconds);
+  if (dog.armed) log.info(`watchdog: ${dog.identity} (${dog.device}) armed, ${dog.timeoutSeconds} s, kept alive every ${dog.keepAliveMs} ms`);
+  else if (dog.detail !== 'not present') log.warn(`watchdog: ${dog.device}: ${dog.detail}`);
   // Services start beside DHCP, which then runs on the other CPU; those that need an address wait.
   const [early, late] = [config.services.filter((s) => !s.waitForNetwork), config.services.filter((s) => s.waitForNetwork)];
   await step('services', async () => {
@@ -176,6 +182,7 @@ export async function run(): Promise<void> {
       services: supervisor.info(),
       statusPort: config.statusPort,
       addon,
+      watchdog: dog,
       inference: inference?.info(),
       pressureEvents: pressure.events(),
       pressureTriggers: pressure.triggers(),

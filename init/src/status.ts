@@ -42,6 +42,7 @@ export interface ReportInputs {
   services: ServiceInfo[];
   statusPort: number;
   addon: BootReport['addon'];
+  watchdog?: BootReport['watchdog'];
   inference?: BootReport['inference'];
   pressureEvents?: BootReport['pressureEvents'];
   pressureTriggers?: BootReport['pressureTriggers'];
@@ -77,6 +78,7 @@ export function buildReport(fs: FsRoot, inp: ReportInputs): BootReport {
     statusPort: inp.statusPort,
     procFiles: Object.fromEntries(PROBE_FILES.map((f) => [f, existsSync(fs.p(f))])),
     addon: inp.addon,
+    watchdog: inp.watchdog,
     inference: inp.inference,
     pressureEvents: inp.pressureEvents,
     pressureTriggers: inp.pressureTriggers,

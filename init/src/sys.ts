@@ -38,6 +38,12 @@ export interface Sys {
    * 0 for the first, 1 for the next: the kernel sends by the first, the others wait behind it.
    */
   setDefaultRoutes(dev: string, gateways: readonly string[]): void;
+  /**
+   * Open a watchdog device, which starts it, and set its timeout: the descriptor (keep-alives are
+   * writes to it, "V" then close stops it) and the timeout the driver took. On any error the
+   * device is stopped again before the throw.
+   */
+  watchdogOpen(path: string, timeoutSeconds: number): { fd: number; timeoutSeconds: number; identity: string };
   /** Register a PSI trigger on a pressure file; `onEvent` runs on the event loop at each event. */
   psiWatch(path: string, trigger: string, onEvent: () => void): void;
 }
@@ -104,5 +110,6 @@ export function unavailableSys(reason: string): Sys {
     setAddress: no('set address'),
     setDefaultRoutes: no('set default routes'),
     psiWatch: no('PSI trigger'),
+    watchdogOpen: no('watchdog'),
   };
 }

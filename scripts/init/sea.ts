@@ -22,7 +22,7 @@ export function postjectArgs(binary: string, blob: string): string[] {
 }
 
 /** The system-call addon's C sources, in init/addon. */
-export const ADDON_SOURCES = ['aios_sys.c', 'spawn.c', 'napi_util.c'] as const;
+export const ADDON_SOURCES = ['aios_sys.c', 'spawn.c', 'watchdog.c', 'napi_util.c'] as const;
 
 export function addonCompileArgs(sources: readonly string[], output: string, includeDir: string): string[] {
   return [

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 export interface ImageEdit {
   /** /etc/aios/init.json of the image replaced by this edit of it. */
   initJson?: (j: Record<string, unknown>) => Record<string, unknown>;
-  /** Files written into the image: path -> text (mode 0644 unless given). */
-  files?: Record<string, { text: string; mode?: number }>;
+  /** Files written into the image: path -> its content (mode 0644 unless given). */
+  files?: Record<string, { content: string | Uint8Array; mode?: number }>;
   /** Hard links made in the image: new path -> the existing file it names too. */
   links?: Record<string, string>;
   /** vmlinuz padded with zeros to this many bytes (a bzImage ignores what follows it). */
@@ -43,12 +43,12 @@ async function edit(out: string, dir: string, v: ImageEdit): Promise<void> {
   const debugfsRead = (cmd: string) => execFileSync('/sbin/debugfs', ['-R', cmd, part], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   if (v.initJson) {
     const current = JSON.parse(debugfsRead('cat /etc/aios/init.json')) as Record<string, unknown>;
-    files['/etc/aios/init.json'] = { text: JSON.stringify(v.initJson(current)) };
+    files['/etc/aios/init.json'] = { content: JSON.stringify(v.initJson(current)) };
   }
   let n = 0;
   for (const [path, f] of Object.entries(files)) {
     const src = join(dir, `file-${n++}`);
-    await writeFile(src, f.text);
+    await writeFile(src, f.content);
     debugfs(`rm ${path}`);
     debugfs(`write ${src} ${path}`);
     debugfs(`sif ${path} mode 0${(0o100000 | (f.mode ?? 0o644)).toString(8)}`);

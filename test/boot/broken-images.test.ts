@@ -29,7 +29,7 @@ test('a boot budget the image does not meet fails "boots fast", and only it', as
 
 test('an fstab entry that cannot mount fails "filesystems mounted", and only it', async () => {
   const fstab = '/dev/root / auto rw 0 1\ntmpfs /var/tmp tmpfs mode=1777 0 0\n/dev/sdb1 /data ext4 defaults 0 2\n';
-  await checkVariant({ files: { '/etc/fstab': { text: fstab } } }, failsOnly('filesystems', /not mounted: \/data \(fstab: \/dev\/sdb1, ext4\)/));
+  await checkVariant({ files: { '/etc/fstab': { content: fstab } } }, failsOnly('filesystems', /not mounted: \/data \(fstab: \/dev\/sdb1, ext4\)/));
 });
 
 test('a display device the host attached where the guest cannot see it fails "GPU detected when present", and only it', async () => {
@@ -69,7 +69,7 @@ test('an init that is another file (init= names a second link to the binary) fai
 test('a shell as init that runs aios-init as its child: aios-init refuses, and the check fails', async () => {
   await checkVariant(
     {
-      files: { '/usr/libexec/aios/not-aios-init': { text: '#!/bin/sh\n/usr/sbin/aios-init\n', mode: 0o755 } },
+      files: { '/usr/libexec/aios/not-aios-init': { content: '#!/bin/sh\n/usr/sbin/aios-init\n', mode: 0o755 } },
       project: { boot: { cmdline: 'quiet loglevel=3 init=/usr/libexec/aios/not-aios-init' } },
     },
     ({ r, failed, serial }) => {
@@ -100,7 +100,7 @@ test('a machine that reboots instead of powering off fails "clean power-off", an
   // / stays read-only (so the disk stays clean), and a service answers SIGTERM with reboot(2).
   const fstab = '/dev/root / auto ro 0 1\ntmpfs /var/tmp tmpfs mode=1777 0 0\n';
   await checkVariant(
-    { files: { '/etc/fstab': { text: fstab } }, initJson: withServices(service('rebooter', 'trap "reboot -f" TERM; while :; do sleep 1; done')) },
+    { files: { '/etc/fstab': { content: fstab } }, initJson: withServices(service('rebooter', 'trap "reboot -f" TERM; while :; do sleep 1; done')) },
     failsOnly('shutdown', /but the kernel said: .*reboot: Restarting system/),
   );
 });

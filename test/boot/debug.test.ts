@@ -3,44 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { OUT, ROOT, checkVariant, qemuProcesses } from './helpers.ts';
+import { OUT, ROOT, aiosRun, checkVariant, qemuProcesses, stop } from './helpers.ts';
 import { freePort } from '../../qemu/runner.ts';
 import { removeTempLeftovers } from '../../common/leftovers.ts';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-
-/** `aios run` with a pipe for its console: wait for output, type into it. */
-function aiosRun(args: string[]) {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/aios.js'), 'run', '--out', OUT, '--accel', 'tcg', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let text = '';
-  const waiters: { re: RegExp; resolve: () => void }[] = [];
-  const feed = (d: Buffer) => {
-    text += d.toString();
-    for (const w of [...waiters]) if (w.re.test(text)) waiters.splice(waiters.indexOf(w), 1) && w.resolve();
-  };
-  child.stdout.on('data', feed);
-  child.stderr.on('data', feed);
-  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-  return {
-    child,
-    exited,
-    text: () => text,
-    type: (s: string) => child.stdin.write(s),
-    waitFor: (re: RegExp, ms = 180_000) =>
-      new Promise<void>((resolve, reject) => {
-        if (re.test(text)) return resolve();
-        const t = setTimeout(() => reject(new Error(`no ${re} within ${ms / 1000} s; console so far:\n${text.slice(-4000)}`)), ms);
-        waiters.push({ re, resolve: () => (clearTimeout(t), resolve()) });
-      }),
-  };
-}
-
-/** SIGTERM, on which aios run kills its QEMU and removes its scratch directory. */
-async function stop(vm: ReturnType<typeof aiosRun>): Promise<void> {
-  if (vm.child.exitCode !== null || vm.child.signalCode !== null) return;
-  vm.child.kill('SIGTERM');
-  await vm.exited;
-}
 
 for (const [command, kernelSays, exits] of [
   ['poweroff', /reboot: Power down/, true],

@@ -1,4 +1,5 @@
 import { mkdir, writeFile, symlink } from 'node:fs/promises';
+import { openSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import type { Sys } from '../../../init/src/sys.ts';
 import { scratchDir } from '../scratch.ts';
@@ -76,5 +77,10 @@ export function fakeSys(fail: Partial<Record<keyof Sys, string>> = {}): Sys & { 
     setAddress: rec('setAddress'),
     setDefaultRoutes: rec('setDefaultRoutes'),
     psiWatch: rec('psiWatch'),
+    // The "device" is the file at `path` in the fixture's root: keep-alives and the magic close land in it.
+    watchdogOpen: (path: string, timeoutSeconds: number) => {
+      rec('watchdogOpen')(path, timeoutSeconds);
+      return { fd: openSync(path, 'w'), timeoutSeconds, identity: 'fake watchdog' };
+    },
   };
 }

@@ -21,7 +21,7 @@ function tinyBuild(): string {
 
 const cat = (dir: string, path: string) =>
   execFileSync('/sbin/debugfs', ['-R', `cat ${path}`, `${join(dir, 'rootfs.img')}?offset=${1 << 20}`], {
-    encoding: 'utf8',
+    encoding: 'latin1',
     stdio: ['ignore', 'pipe', 'ignore'],
   });
 
@@ -29,11 +29,12 @@ test('an image variant: init.json edited and a file written in a copy; the build
   const out = tinyBuild();
   const dir = await makeImageVariant(out, {
     initJson: (j) => ({ ...j, services: [], network: { dhcp: false } }),
-    files: { '/etc/hostname': { text: 'other\n' } },
+    files: { '/etc/hostname': { content: 'other\n' }, '/etc/blob': { content: Uint8Array.of(0, 0xff, 0x56, 10), mode: 0o755 } },
   });
   try {
     assert.deepEqual(JSON.parse(cat(dir, '/etc/aios/init.json')), { hostname: 'aios', services: [], network: { dhcp: false } });
     assert.equal(cat(dir, '/etc/hostname'), 'other\n');
+    assert.deepEqual([...Buffer.from(cat(dir, '/etc/blob'), 'latin1')], [0, 0xff, 0x56, 10], 'binary content written as it is');
     assert.deepEqual(JSON.parse(cat(out, '/etc/aios/init.json')).services, [{ name: 'a' }], 'the build is as it was');
     execFileSync('/sbin/e2fsck', ['-fn', `${join(dir, 'rootfs.img')}?offset=${1 << 20}`], { stdio: 'ignore' });
   } finally {

@@ -1,0 +1,91 @@
+// The hardware watchdog on QEMU's i6300esb (`-action watchdog=poweroff`: when it fires, QEMU
+// turns the machine off). On an image whose init.json asks for a 3 s timeout, the kernel's sysfs
+// says it is armed and the machine lives through a whole check, inference included, and powers off
+// cleanly. When a service stops PID 1 with ptrace, the hardware turns the machine off within
+// seconds, with no boot report and no power-off by the kernel. A machine halted by busybox halt
+// stays on: the kernel stops the watchdog at reboot(2), and nothing in the image keeps it going.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { aiosRun, checkVariant, makeVariant, qemuProcesses, stop } from './helpers.ts';
+
+const WATCHDOG_DEVICE = ['--qemu-arg=-device', '--qemu-arg=i6300esb', '--qemu-arg=-action', '--qemu-arg=watchdog=poweroff'];
+const withWatchdog = (j: Record<string, unknown>, services: Record<string, unknown>[]) => ({
+  ...j,
+  watchdog: { timeoutSeconds: 3 },
+  services: [...(j.services as Record<string, unknown>[]), ...services],
+});
+
+const showSysfs = [
+  'd=/sys/class/watchdog/watchdog0',
+  'until [ "$(cat $d/state 2>/dev/null)" = active ]; do sleep 0.2; done',
+  'for f in identity state timeout; do echo "$f=$(cat $d/$f)"; done',
+].join('; ');
+
+test("the watchdog is armed with init.json's timeout and kept alive through a whole check and a clean power-off", async () => {
+  await checkVariant(
+    { initJson: (j) => withWatchdog(j, [{ name: 'dogwatch', command: '/bin/sh', args: ['-c', showSysfs], restart: 'never' }]), args: WATCHDOG_DEVICE },
+    ({ r, failed, serial }) => {
+      const tail = `${r.out}\n--- serial ---\n${serial.slice(-4000)}`;
+      assert.equal(r.code, 0, tail);
+      assert.deepEqual(failed, []);
+      assert.match(serial, /dogwatch: identity=i6300ESB timer\n/, tail);
+      assert.match(serial, /dogwatch: state=active\n/);
+      assert.match(serial, /dogwatch: timeout=3\n/);
+      assert.match(serial, /watchdog: i6300ESB timer \(\/dev\/watchdog0\) armed, 3 s, kept alive every 1000 ms/);
+      // The kernel says this when the device is closed without the magic "V": PID 1 never closes it.
+      assert.doesNotMatch(serial, /watchdog did not stop/);
+      assert.match(serial, /reboot: Power down/);
+    },
+  );
+});
+
+test('a PID 1 that stops turning its event loop is turned off by the hardware', async () => {
+  const build = await mkdtemp(join(tmpdir(), 'aios-freeze-'));
+  try {
+    const binary = join(build, 'freeze-pid1');
+    execFileSync('gcc', ['-static', '-O2', '-o', binary, join(import.meta.dirname, 'fixtures', 'freeze-pid1.c')]);
+    await checkVariant(
+      {
+        initJson: (j) => withWatchdog(j, [{ name: 'freeze', command: '/usr/libexec/aios/freeze-pid1', restart: 'never' }]),
+        files: { '/usr/libexec/aios/freeze-pid1': { content: readFileSync(binary), mode: 0o755 } },
+        args: WATCHDOG_DEVICE,
+      },
+      ({ r, serial }) => {
+        const tail = `${r.out}\n--- serial ---\n${serial.slice(-4000)}`;
+        assert.equal(r.code, 1, tail);
+        assert.match(serial, /freeze-pid1: PID 1 stopped/, tail);
+        // QEMU exits (the watchdog's action) long before the check would give up on the report.
+        assert.match(r.out, /QEMU exited before any boot report/, tail);
+        assert.doesNotMatch(serial, /reboot: Power down|AIOS-BOOT-REPORT/, tail);
+      },
+    );
+  } finally {
+    await rm(build, { recursive: true, force: true });
+  }
+});
+
+test('halted by busybox halt, the machine stays on: the kernel stopped the watchdog at reboot(2)', async () => {
+  const dir = await makeVariant({ initJson: (j) => withWatchdog(j, []) });
+  const vm = aiosRun(['--shell', ...WATCHDOG_DEVICE], dir);
+  try {
+    await vm.waitFor(/watchdog: i6300ESB timer \(\/dev\/watchdog0\) armed, 3 s/);
+    await vm.waitFor(/aios# /);
+    await vm.waitFor(/inference: ready/);
+    vm.type('halt\n');
+    await vm.waitFor(/reboot: System halted/, 90_000);
+    // Unstopped, the i6300esb fires after two stages of 3 s each, and QEMU powers the machine off.
+    const exited = await Promise.race([vm.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 15_000))]);
+    assert.equal(exited, false, `QEMU exited after the halt:\n${vm.text().slice(-3000)}`);
+    vm.type('\x01x');
+    assert.equal(await vm.exited, 0, vm.text().slice(-3000));
+  } finally {
+    await stop(vm);
+    await rm(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(await qemuProcesses(dir), []);
+});
