@@ -130,6 +130,11 @@ export const initSpec = {
     ),
     nice: num('Nice value of the process (-20 to 19): its share among the processes of its own cgroup.', 0, { min: -20, max: 19, integer: true }),
     cpuset: str('cgroup cpuset.cpus (empty: all).', '', CPU_LIST),
+    ioWeight: num(
+      "cgroup io.weight (1-10000): the service's share of each disk's time against the other services while the disk is busy. Any value but 100 turns on the io controller, and the kernel's iocost on every disk.",
+      100,
+      { min: 1, max: 10000, integer: true },
+    ),
     waitForNetwork: bool(
       'Start once every Ethernet interface has its address (DHCP lease, or the static fallback after dhcpTimeoutSeconds). false: start as soon as the modules are loaded, while DHCP runs; a program that binds 0.0.0.0 needs no address to start.',
       false,

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdir, mkdirSync, openSync, writeFile, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdir, mkdirSync, openSync, readdirSync, readFileSync, writeFile, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { ServiceInfo } from '../../common/boot-report.ts';
 import type { InitConfig } from './config.ts';
@@ -44,7 +44,26 @@ export function cgroupFiles(s: ServiceSpec, startingUp: boolean): Record<string,
   // 0 is the kernel's own default: one cgroup write less per service in the boot.
   if (s.memoryLow !== '0') files['memory.low'] = s.memoryLow;
   if (s.cpuset) files['cpuset.cpus'] = s.cpuset;
+  if (s.ioWeight !== 100) files['io.weight'] = `default ${s.ioWeight}`;
   return files;
+}
+
+/**
+ * The disks iocost can weigh, as `MAJ:MIN` with their names: every block device backed by a device
+ * (loop, ram and zram devices have none; their I/O lands on a disk that is weighed).
+ */
+export function weighedDisks(fs: FsRoot): { name: string; dev: string }[] {
+  const block = fs.p('/sys/block');
+  let names: string[] = [];
+  try {
+    names = readdirSync(block);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => existsSync(`${block}/${n}/device`))
+    .map((name) => ({ name, dev: readFileSync(`${block}/${name}/dev`, 'utf8').trim() }))
+    .filter((d) => /^\d+:\d+$/.test(d.dev));
 }
 
 interface Running {
@@ -79,6 +98,7 @@ export class Supervisor {
   /** Until ready(): cgroups get each service's startupCpuWeight. */
   private startingUp = true;
   private parent: string | null | undefined;
+  private ioOn = false;
   private stopping = false;
   constructor(
     private readonly fs: FsRoot,
@@ -164,6 +184,7 @@ export class Supervisor {
   prepare(specs: readonly ServiceSpec[]): Promise<void> {
     const parent = this.cgroupParent();
     if (!parent) return Promise.resolve();
+    if (specs.some((s) => s.ioWeight !== 100)) this.ioControl();
     const made = (s: ServiceSpec) =>
       new Promise<void>((resolve) => {
         const dir = `${parent}/${s.name}`;
@@ -184,6 +205,31 @@ export class Supervisor {
         });
       });
     return Promise.all(specs.filter((s) => !this.made.has(s.name)).map(made)).then(() => {});
+  }
+
+  /**
+   * io.weight needs the io controller and, to act on anything, iocost on the disks (off by
+   * default in the kernel): turned on once, and only for an init.json that weighs some service, so
+   * that others pay nothing for it in the boot.
+   */
+  private ioControl(): void {
+    if (this.ioOn) return;
+    this.ioOn = true;
+    const root = this.fs.p('/sys/fs/cgroup');
+    try {
+      for (const dir of [root, `${root}/aios`]) writeFileSync(`${dir}/cgroup.subtree_control`, '+io');
+    } catch (err) {
+      return this.log(`io.weight: no io controller (${(err as Error).message})`);
+    }
+    const on: string[] = [];
+    for (const d of weighedDisks(this.fs))
+      try {
+        writeFileSync(`${root}/io.cost.qos`, `${d.dev} enable=1`);
+        on.push(`${d.name} (${d.dev})`);
+      } catch (err) {
+        this.log(`io.weight: iocost on ${d.name} (${d.dev}): ${(err as Error).message}`);
+      }
+    this.log(`io.weight: iocost on ${on.length ? on.join(', ') : 'no disk'}`);
   }
 
   /** The machine is ready: every service's cgroup gets its cpuWeight in place of its start-up weight. */

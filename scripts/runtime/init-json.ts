@@ -97,6 +97,7 @@ export function withInference(
         cpuset: rt.cpuset,
         memoryLow: rt.memoryLow,
         nice: rt.nice,
+        ioWeight: rt.ioWeight,
         capabilities: serverCapabilities(rt),
       },
     ],

@@ -1,6 +1,7 @@
 // What init.json gives a service beyond its cgroup's CPU and memory limits, read from /proc and
 // /sys inside the booted image: the capabilities it keeps (llama-server none, udhcpc the network
-// ones), its nice value and its memory.low. The image still passes every check, inference included.
+// ones), its nice value, its memory.low and its io.weight (with iocost on the disks). The image
+// still passes every check, inference included.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkVariant } from './helpers.ts';
@@ -11,16 +12,18 @@ const script = [
   'show "$p" inference inference',
   'show "$(pidof udhcpc)" dhcp dhcp-eth0',
   'show self self limits',
+  'echo "self IoWeight: $(cat /sys/fs/cgroup/aios/limits/io.weight)"',
+  'q=/sys/fs/cgroup/io.cost.qos; echo "iocost: $(grep -c "enable=1" $q) of $(wc -l < $q): $(cut -d" " -f1,2 $q | tr "\\n" ,)"',
   'exec sleep 2147483647',
 ].join('\n');
 
-test('a service keeps only the capabilities, nice value and memory.low init.json gives it; llama-server keeps no capability', async () => {
+test('a service keeps only the capabilities, nice value, memory.low and io.weight init.json gives it; llama-server keeps no capability', async () => {
   await checkVariant(
     (j) => ({
       ...j,
       services: [
         ...(j.services as Record<string, unknown>[]).map((s) => (s.name === 'inference' ? { ...s, nice: 2, memoryLow: '32M' } : s)),
-        { name: 'limits', command: '/bin/sh', args: ['-c', script], capabilities: ['CAP_NET_RAW'], nice: 5, memoryLow: '16M' },
+        { name: 'limits', command: '/bin/sh', args: ['-c', script], capabilities: ['CAP_NET_RAW'], nice: 5, memoryLow: '16M', ioWeight: 300 },
       ],
     }),
     ({ r, failed, serial }) => {
@@ -39,6 +42,10 @@ test('a service keeps only the capabilities, nice value and memory.low init.json
       assert.equal(seen('self', 'NoNewPrivs'), '1');
       assert.equal(seen('self', 'Nice'), '5');
       assert.equal(seen('self', 'MemoryLow'), String(16 << 20));
+      assert.match(serial, /limits: self IoWeight: default 300\n/);
+      // iocost, which makes io.weight count, is on for every disk, sda (8:0) among them.
+      const iocost = /limits: iocost: (\d+) of (\d+): (.*)\n/.exec(serial);
+      assert.ok(iocost && iocost[1] === iocost[2] && iocost[3]!.includes('8:0 enable=1,'), iocost?.[0] ?? serial.slice(-3000));
     },
   );
 });

@@ -7,11 +7,13 @@ import { declaredMounts, mountPseudo, parseMounts, PSEUDO_MOUNTS } from '../../.
 import { zombieChildren } from '../../../init/src/reaper.ts';
 import { Children, exitOf, spawnFailure } from '../../../init/src/children.ts';
 import { hasPowerPress, powerButtons, readEvents } from '../../../init/src/power.ts';
-import { closeSync, open, openSync, readFileSync, writeSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { closeSync, existsSync, open, openSync, readFileSync, writeSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
-import { backoffMs, cgroupFiles, shouldRestart } from '../../../init/src/services.ts';
+import { backoffMs, cgroupFiles, shouldRestart, Supervisor, weighedDisks } from '../../../init/src/services.ts';
+import { initSpec } from '../../../common/init-spec.ts';
+import { parseConfig } from '../../../common/schema.ts';
 import { parsePressure } from '../../../init/src/status.ts';
 import { fakeSys, fixtureRoot } from './fixtures.ts';
 import { scratchDir } from '../scratch.ts';
@@ -187,6 +189,7 @@ test('services: restart policy, back-off and cgroup limits', () => {
     cpuset: '0-1',
     memoryLow: '0',
     nice: 0,
+    ioWeight: 100,
     capabilities: ['all'],
     tty: '',
     waitForNetwork: false,
@@ -198,6 +201,45 @@ test('services: restart policy, back-off and cgroup limits', () => {
   assert.deepEqual(cgroupFiles(svc, false), { 'cpu.weight': '800', 'memory.max': '4G', 'cpuset.cpus': '0-1' });
   assert.equal(cgroupFiles(svc, true)['cpu.weight'], '1');
   assert.equal(cgroupFiles({ ...svc, memoryLow: '2G' }, false)['memory.low'], '2G', "the model's memory kept under pressure");
+  assert.equal(cgroupFiles({ ...svc, ioWeight: 500 }, false)['io.weight'], 'default 500');
+});
+
+test('io.weight: the io controller and iocost on every disk with a device behind it, only once a service is weighed', async () => {
+  const root = await fixtureRoot({
+    'sys/fs/cgroup/cgroup.controllers': 'cpuset cpu io memory pids\n',
+    'sys/block/sda/dev': '8:0\n',
+    'sys/block/sda/device': { link: '../../devices/pci0000:00/0000:00:01.1/ata1/host0/target0:0:0/0:0:0:0' },
+    'sys/block/nvme0n1/dev': '259:0\n',
+    'sys/block/nvme0n1/device': { link: '../../devices/pci0000:00/0000:00:04.0/nvme/nvme0' },
+    'sys/block/loop0/dev': '7:0\n',
+  });
+  await mkdir(join(root, 'sys/devices/pci0000:00/0000:00:01.1/ata1/host0/target0:0:0/0:0:0:0'), { recursive: true });
+  await mkdir(join(root, 'sys/devices/pci0000:00/0000:00:04.0/nvme/nvme0'), { recursive: true });
+  const fs = new FsRoot(root);
+  assert.deepEqual(
+    weighedDisks(fs).sort((a, b) => a.name.localeCompare(b.name)),
+    [
+      { name: 'nvme0n1', dev: '259:0' },
+      { name: 'sda', dev: '8:0' },
+    ],
+  );
+  const logged: string[] = [];
+  const sup = new Supervisor(
+    fs,
+    new Children(fakeSys(), () => {}),
+    (m) => logged.push(m),
+    () => {},
+  );
+  const svc = { ...parseConfig(initSpec, { services: [{ name: 'plain', command: '/bin/true' }] }, 'init.json').value.services[0]! };
+  await sup.prepare([svc]);
+  assert.equal(existsSync(join(root, 'sys/fs/cgroup/io.cost.qos')), false, 'nobody weighed: no iocost');
+  await sup.prepare([{ ...svc, name: 'model', ioWeight: 500 }]);
+  // The fixture's files keep the last write only: +io came after +cpu, +memory and +cpuset.
+  assert.equal(readFileSync(join(root, 'sys/fs/cgroup/aios/cgroup.subtree_control'), 'utf8'), '+io');
+  assert.match(readFileSync(join(root, 'sys/fs/cgroup/io.cost.qos'), 'utf8'), /^(8:0|259:0) enable=1$/);
+  assert.equal(readFileSync(join(root, 'sys/fs/cgroup/aios/model/io.weight'), 'utf8'), 'default 500');
+  assert.equal(existsSync(join(root, 'sys/fs/cgroup/aios/plain/io.weight')), false);
+  assert.match(logged.join('\n'), /io\.weight: iocost on (nvme0n1 \(259:0\), sda \(8:0\)|sda \(8:0\), nvme0n1 \(259:0\))/);
 });
 
 test('pressure figures', () => {

@@ -96,11 +96,12 @@ test('init.json: llama-server keeps no capability, but those its port and option
   assert.deepEqual(caps({ extraArgs: ['--prio-batch=3'] }), ['CAP_SYS_NICE']);
 });
 
-test("init.json: the inference service's memory.low and nice value come from aios.json's runtime", () => {
-  const out = withInference({}, runtimeOf({ memoryLow: '3G', nice: -5 }), model, 'p/init.json', noFit);
+test("init.json: the inference service's memory.low, nice value and io.weight come from aios.json's runtime", () => {
+  const out = withInference({}, runtimeOf({ memoryLow: '3G', nice: -5, ioWeight: 400 }), model, 'p/init.json', noFit);
   const { value, errors } = parseConfig(initSpec, out, 'init.json');
   assert.deepEqual(errors, []);
   const svc = value.services.find((s) => s.name === 'inference')!;
   assert.equal(svc.memoryLow, '3G');
   assert.equal(svc.nice, -5);
+  assert.equal(svc.ioWeight, 400);
 });
