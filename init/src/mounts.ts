@@ -11,6 +11,8 @@ export interface PseudoMount {
   data: string;
   /** Options a kernel may not know: tried first, then the mount is made without them. */
   extraData?: string;
+  /** Mounted only where the kernel made its mount point (a filesystem only some kernels have). */
+  ifPresent?: boolean;
 }
 
 /** The pseudo filesystems of a running system, in mount order. */
@@ -25,6 +27,9 @@ export const PSEUDO_MOUNTS: readonly PseudoMount[] = [
   // favordynmods (Linux 6.0): moving a process into a cgroup no longer waits for an RCU grace
   // period, which every service's start does; forks and exits pay a little instead.
   { target: '/sys/fs/cgroup', fstype: 'cgroup2', source: 'cgroup2', flags: MS_NOSUID | MS_NODEV | MS_NOEXEC, data: '', extraData: 'favordynmods' },
+  // The kernel.trace variant's tracing files, where bpftrace and bcc look for them (tracepoint
+  // formats, kprobe and uprobe events); sysfs makes the directory only in a kernel with tracing.
+  { target: '/sys/kernel/tracing', fstype: 'tracefs', source: 'tracefs', flags: MS_NOSUID | MS_NODEV | MS_NOEXEC, data: '', ifPresent: true },
 ];
 
 export function parseMounts(text: string): MountInfo[] {
@@ -47,14 +52,18 @@ export function readMounts(fs: FsRoot): MountInfo[] {
 }
 
 /** Mount what is not mounted yet; a mount stage 1 already made is kept, not mounted twice. */
-export function mountPseudo(sys: Sys, fs: FsRoot, log: (m: string) => void): { mounted: string[]; kept: string[]; failed: string[] } {
-  const result = { mounted: [] as string[], kept: [] as string[], failed: [] as string[] };
+export function mountPseudo(sys: Sys, fs: FsRoot, log: (m: string) => void): { mounted: string[]; kept: string[]; failed: string[]; absent: string[] } {
+  const result = { mounted: [] as string[], kept: [] as string[], failed: [] as string[], absent: [] as string[] };
   const mountedNow = () => new Set(readMounts(fs).map((x) => x.target));
   // Read once, and again once /proc is there to be read.
   let present = mountedNow();
   for (const m of PSEUDO_MOUNTS) {
     if (present.has(m.target)) {
       result.kept.push(m.target);
+      continue;
+    }
+    if (m.ifPresent && !existsSync(fs.p(m.target))) {
+      result.absent.push(m.target);
       continue;
     }
     try {

@@ -63,6 +63,7 @@ async function writeBuildRecord(ctx: BuildContext, out: string): Promise<void> {
       bzImageBytes: ctx.kernel?.bzImageBytes,
       sizeBudgetBytes: ctx.opts.config.kernel.sizeBudgetMB * 1e6,
       debug: ctx.opts.config.kernel.debug,
+      trace: ctx.opts.config.kernel.trace,
       gdbScripts: ctx.kernel?.gdbScripts,
     },
     init: ctx.init && { node: ctx.init.node, bytes: ctx.init.bytes },

@@ -28,6 +28,10 @@ export const projectSpec = {
       'Build the kernel variant with DWARF debug information and the GDB helper scripts (kernel-config/variants/debug.config), in its own object tree and cache entry, for `aios run --gdb`. About as long as a cold kernel build the first time.',
       false,
     ),
+    trace: bool(
+      "Build the kernel variant that bpftrace and bcc run on (kernel-config/variants/trace.config: BPF programs, kprobes, uprobes, the function tracer, BTF made by pahole), in its own object tree and cache entry. Add the tools with `packages` (Debian's bpftrace). About as long as a cold kernel build the first time.",
+      false,
+    ),
   }),
   init: obj('aios-init, the PID 1: a Node.js single executable made of init/ (TypeScript).', {
     node: str(

@@ -6,6 +6,7 @@ import { sha256, sha256File } from '../lib/hash.ts';
 import { kbuildEnv, makeArgs, type MakeOptions } from './make.ts';
 import type { KernelSource } from './source.ts';
 import type { Logger } from '../pipeline/context.ts';
+import type { KernelVariant } from './variants.ts';
 
 export interface ObjDirBuild {
   cacheDir: string;
@@ -14,21 +15,23 @@ export interface ObjDirBuild {
   configSha256: string;
   jobs: number;
   ccache: boolean;
-  debug: boolean;
+  variants: readonly KernelVariant[];
   log: Logger;
 }
 
 /**
- * One object tree per source and variant: make's own dependency tracking makes a config change
- * cheap, and switching kernel.debug on and off does not rebuild either tree from scratch.
+ * One object tree per source and set of variants: make's own dependency tracking makes a config
+ * change cheap, and switching kernel.debug or kernel.trace on and off does not rebuild either
+ * tree from scratch.
  */
-export function objDirOf(cacheDir: string, src: KernelSource, debug: boolean): string {
-  return join(cacheDir, 'build', `linux-${src.version}-${(src.sha256 || sha256(src.dir)).slice(0, 12)}${debug ? '-debug' : ''}`);
+export function objDirOf(cacheDir: string, src: KernelSource, variants: readonly KernelVariant[]): string {
+  const suffix = variants.map((v) => `-${v}`).join('');
+  return join(cacheDir, 'build', `linux-${src.version}-${(src.sha256 || sha256(src.dir)).slice(0, 12)}${suffix}`);
 }
 
 /** What make builds: the debug variant also links the GDB helper scripts into the tree. */
-export function kernelTargets(debug: boolean): string[] {
-  return ['bzImage', 'modules', ...(debug ? ['scripts_gdb'] : [])];
+export function kernelTargets(variants: readonly KernelVariant[]): string[] {
+  return ['bzImage', 'modules', ...(variants.includes('debug') ? ['scripts_gdb'] : [])];
 }
 
 /** Whether the object tree was last built from this configuration (out-of-tree modules link against it). */
@@ -39,7 +42,7 @@ export async function objDirHolds(objDir: string, configSha256: string): Promise
 
 /** make bzImage modules in the persistent object tree, for this configuration. */
 export async function makeKernel(b: ObjDirBuild): Promise<{ m: MakeOptions; env: Record<string, string>; logFile: string }> {
-  const objDir = objDirOf(b.cacheDir, b.source, b.debug);
+  const objDir = objDirOf(b.cacheDir, b.source, b.variants);
   await mkdir(objDir, { recursive: true });
   const dotConfig = join(objDir, '.config');
   const same = existsSync(dotConfig) && (await sha256File(dotConfig)) === b.configSha256;
@@ -49,7 +52,7 @@ export async function makeKernel(b: ObjDirBuild): Promise<{ m: MakeOptions; env:
   const logFile = join(b.cacheDir, 'logs', 'kernel-build.log');
   await mkdir(join(b.cacheDir, 'logs'), { recursive: true });
   await rm(logFile, { force: true });
-  const targets = kernelTargets(b.debug);
+  const targets = kernelTargets(b.variants);
   b.log.info(`make -j${b.jobs} ${targets.join(' ')}${b.ccache ? ' (ccache)' : ''}; full log: ${logFile}`);
   let n = 0;
   await run('make', makeArgs(m, targets), { env, logFile, onLine: (l) => ++n % 20 === 0 && b.log.info(`[${n}] ${l.trim()}`) });

@@ -7,6 +7,7 @@ import { missingInputs, type InputScope } from '../config/inputs.ts';
 import { locateProject, resolveConfigPaths } from '../config/locate.ts';
 import { parseFormats } from '../images/formats.ts';
 import type { BuildOptions } from './context.ts';
+import { variantsOf, type KernelVariant } from '../kernel/variants.ts';
 
 export interface CommonArgs {
   out?: string;
@@ -28,8 +29,8 @@ export interface CommonArgs {
  * compiled CLI (dist/) of an installed package alike.
  */
 export const PROJECT_ROOT = findRoot(import.meta.dirname);
-/** kernel.debug's fragment: merged after the base fragments, before the user's own. */
-export const DEBUG_FRAGMENT = join(PROJECT_ROOT, 'kernel-config', 'variants', 'debug.config');
+/** Each kernel variant's fragment (kernel.debug, kernel.trace): merged after the base fragments, before the user's own. */
+export const variantFragment = (v: KernelVariant): string => join(PROJECT_ROOT, 'kernel-config', 'variants', `${v}.config`);
 
 function findRoot(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
@@ -79,7 +80,7 @@ export async function resolveOptions(args: CommonArgs, scope: InputScope = 'imag
     kernelSource: args['kernel-source'] ?? config.kernel.source,
     kernelVersion: args['kernel-version'] ?? config.kernel.version,
     kernelSha256: args['kernel-sha256'] ?? config.kernel.sha256,
-    fragments: [...base.map((f) => join(fragDir, f)), ...(config.kernel.debug ? [DEBUG_FRAGMENT] : []), ...extra],
+    fragments: [...base.map((f) => join(fragDir, f)), ...variantsOf(config.kernel).map(variantFragment), ...extra],
     formats: parseFormats(args.format?.length ? args.format : config.formats),
     jobs: args.jobs ?? config.kernel.jobs,
     config,

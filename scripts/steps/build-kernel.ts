@@ -8,6 +8,7 @@ import { run } from '../../common/exec.ts';
 import { kbuildEnv, makeArgs, modulesInstallArgs } from '../kernel/make.ts';
 import { makeKernel, objDirOf } from '../kernel/objdir.ts';
 import { toolVersion } from '../doctor/tools.ts';
+import { variantsOf } from '../kernel/variants.ts';
 
 const STEP_VERSION = 2;
 
@@ -19,10 +20,11 @@ export async function buildKernel(ctx: BuildContext): Promise<void> {
   const cfg = ctx.kernelConfig!;
   const useCcache = ctx.opts.config.kernel.ccache && (await toolVersion('ccache')) !== undefined;
   const jobs = ctx.opts.jobs || cpus().length;
-  const debug = ctx.opts.config.kernel.debug;
+  const variants = variantsOf(ctx.opts.config.kernel);
+  const debug = variants.includes('debug');
   const inputs = { version: STEP_VERSION, tools: ['gcc', 'ld', 'make'], values: { source: src.id, config: cfg.configSha256, env: kbuildEnv() } };
   const dir = await cachedStep(ctx, inputs, async (out) => {
-    const { m, env, logFile } = await makeKernel({ cacheDir: ctx.opts.cacheDir, source: src, ...cfgOf(cfg), jobs, ccache: useCcache, debug, log: ctx.log });
+    const { m, env, logFile } = await makeKernel({ cacheDir: ctx.opts.cacheDir, source: src, ...cfgOf(cfg), jobs, ccache: useCcache, variants, log: ctx.log });
     const objDir = m.objDir;
     const staging = join(out, 'modules');
     await mkdir(staging);
@@ -51,7 +53,7 @@ export async function buildKernel(ctx: BuildContext): Promise<void> {
   const gdbScripts = existsSync(join(dir, GDB_DIR, 'vmlinux-gdb.py')) ? join(dir, GDB_DIR) : undefined;
   ctx.kernel = {
     dir,
-    objDir: objDirOf(ctx.opts.cacheDir, src, debug),
+    objDir: objDirOf(ctx.opts.cacheDir, src, variants),
     bzImage,
     vmlinux: join(dir, 'vmlinux'),
     modulesDir,

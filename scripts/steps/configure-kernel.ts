@@ -27,7 +27,8 @@ export async function configureKernel(ctx: BuildContext): Promise<void> {
   const requests = mergeRequests(fragments.map((f) => parseFragment(f.text, f.name)));
   const inputs = {
     version: STEP_VERSION,
-    tools: ['make', 'gcc', 'flex', 'bison'],
+    // pahole's version is a Kconfig symbol (PAHOLE_VERSION) that DEBUG_INFO_BTF depends on.
+    tools: ['make', 'gcc', 'flex', 'bison', 'pahole'],
     values: { source: src.id, kernelVersion: src.version, fragments: fragments.map((f) => ({ name: basename(f.name), sha: sha256(f.text) })) },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {

@@ -41,6 +41,14 @@ test('aios build writes every output, and a second build redoes no step', async 
   console.log(`no-op rebuild: ${((performance.now() - t0) / 1000).toFixed(2)} s`);
 });
 
+test('kernel.trace: every symbol of the trace variant lands (the kernel itself is built by npm run test:trace)', async () => {
+  // pahole (Debian's dwarves) on the host is what lets DEBUG_INFO_BTF land.
+  const r = await aios(['config', '--project', join(import.meta.dirname, '../../examples/trace-project')]);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /all \d+ requested symbols landed/);
+  for (const s of ['BPF_SYSCALL', 'KPROBE_EVENTS', 'UPROBE_EVENTS', 'BPF_EVENTS', 'DEBUG_INFO_BTF']) assert.match(r.out, new RegExp(`CONFIG_${s} +y +y`), s);
+});
+
 test('a fragment with CONFIG_VETH=y but not CONFIG_NETDEVICES=y fails, naming NETDEVICES', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'aios-frag-'));
   try {

@@ -40,9 +40,25 @@ test('pseudo filesystems: what stage 1 mounted is kept, the rest mounted once', 
   assert.deepEqual(r.kept, ['/proc', '/sys', '/dev']);
   assert.deepEqual(
     r.mounted,
-    PSEUDO_MOUNTS.map((m) => m.target).filter((t) => !['/proc', '/sys', '/dev'].includes(t)),
+    PSEUDO_MOUNTS.map((m) => m.target).filter((t) => !['/proc', '/sys', '/dev', '/sys/kernel/tracing'].includes(t)),
   );
   assert.ok(sys.calls.some((c) => c.includes('cgroup2') && c.endsWith('favordynmods')));
+  // A kernel without tracing has no /sys/kernel/tracing: nothing is made in sysfs, nothing fails.
+  assert.deepEqual(r.absent, ['/sys/kernel/tracing']);
+  assert.deepEqual(r.failed, []);
+  assert.ok(!sys.calls.some((c) => c.includes('tracefs')));
+});
+
+test('tracefs is mounted where the kernel made /sys/kernel/tracing (the kernel.trace variant)', async () => {
+  const root = await fixtureRoot({ 'proc/mounts': 'proc /proc proc rw 0 0\nsysfs /sys sysfs rw 0 0\n', 'sys/kernel/tracing/.keep': '' });
+  const sys = fakeSys();
+  const r = mountPseudo(sys, new FsRoot(root), () => {});
+  assert.ok(r.mounted.includes('/sys/kernel/tracing'));
+  assert.deepEqual(r.absent, []);
+  assert.deepEqual(
+    sys.calls.filter((c) => c.includes('tracefs')),
+    [`mount tracefs ${join(root, '/sys/kernel/tracing')} tracefs 14`],
+  );
 });
 
 test('cgroup2 without favordynmods (a kernel before 6.0 says EINVAL): mounted without it', async () => {
@@ -66,8 +82,9 @@ test('a failing mount is reported and the others go on', async () => {
   const sys = fakeSys({ mount: 'EPERM' });
   const logs: string[] = [];
   const r = mountPseudo(sys, new FsRoot(root), (m) => logs.push(m));
-  assert.equal(r.failed.length, PSEUDO_MOUNTS.length);
-  assert.equal(logs.length, PSEUDO_MOUNTS.length);
+  const expected = PSEUDO_MOUNTS.filter((m) => !m.ifPresent).length;
+  assert.equal(r.failed.length, expected);
+  assert.equal(logs.length, expected);
 });
 
 test('mount table and fstab parsing', () => {

@@ -1,0 +1,65 @@
+// The kernel.trace variant end to end (examples/trace-project): a second kernel with BPF, probes
+// and BTF, Debian's bpftrace in the image, and llama-server's decode latency traced with uprobes.
+// Apart from test:boot (`npm run test:trace`): the variant is a kernel build of its own, some
+// 40 minutes from a cold cache here, which CI's time limit has no room for. test:boot checks that
+// every symbol of the variant lands (`aios config`).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OUT, ROOT, aios, aiosRun, qemuProcesses, stop } from '../boot/helpers.ts';
+
+const EXAMPLE = join(ROOT, 'examples', 'trace-project');
+const TRACE_OUT = process.env.AIOS_TRACE_OUT ?? join(EXAMPLE, 'out');
+const SYMBOLS = ['BPF_SYSCALL', 'KPROBES', 'UPROBE_EVENTS', 'BPF_EVENTS', 'FUNCTION_TRACER', 'DEBUG_INFO_BTF'];
+
+test('kernel.trace builds a kernel of its own with BPF, probes and BTF; the default kernel has none of them', async () => {
+  const b = await aios(['build', '--project', EXAMPLE, '--out', TRACE_OUT]);
+  assert.equal(b.code, 0, b.out.slice(-4000));
+  const built = JSON.parse(await readFile(join(TRACE_OUT, 'build.json'), 'utf8')) as { kernel: { trace: boolean; release: string } };
+  assert.equal(built.kernel.trace, true);
+  const traced = await readFile(join(TRACE_OUT, 'kernel.config'), 'utf8');
+  const plain = await readFile(join(OUT, 'kernel.config'), 'utf8');
+  for (const s of SYMBOLS) {
+    assert.match(traced, new RegExp(`^CONFIG_${s}=y$`, 'm'), s);
+    assert.doesNotMatch(plain, new RegExp(`^CONFIG_${s}=y$`, 'm'), `${s} stays out of the default kernel`);
+  }
+  const manifest = await readFile(join(TRACE_OUT, 'manifest.json'), 'utf8');
+  for (const path of ['/usr/bin/bpftrace', '/usr/local/share/bpftrace/llama-decode.bt']) assert.ok(manifest.includes(`"${path}"`), path);
+});
+
+test('the trace image passes aios check', async () => {
+  const c = await aios(['check', '--project', EXAMPLE, '--out', TRACE_OUT, '--path', 'direct', '--accel', 'tcg']);
+  const serial = await readFile(join(TRACE_OUT, 'logs', 'serial-direct.log'), 'utf8').catch(() => '');
+  assert.equal(c.code, 0, `${c.out}\n--- serial ---\n${serial.slice(-3000)}`);
+  assert.deepEqual(await qemuProcesses(TRACE_OUT), []);
+});
+
+test('bpftrace in the guest times llama_decode through uprobes while llama-server answers a completion', async () => {
+  const vm = aiosRun(['--project', EXAMPLE, '--shell'], TRACE_OUT);
+  try {
+    await vm.waitFor(/aios# /);
+    await vm.waitFor(/inference: ready/);
+    vm.type('echo TRACEFS-$(grep -c " /sys/kernel/tracing tracefs " /proc/mounts)-BTF-$(test -s /sys/kernel/btf/vmlinux && echo 1)\n');
+    await vm.waitFor(/TRACEFS-1-BTF-1\r?\n/, 30_000);
+    vm.type('bpftrace /usr/local/share/bpftrace/llama-decode.bt & echo BPFTRACE-$!\n');
+    // LLVM compiles the script in the guest: slow under TCG.
+    await vm.waitFor(/Attaching 2 probes\.\.\./, 300_000);
+    vm.type(`wget -q -O - --post-data '{"prompt":"Hello","n_predict":4}' http://127.0.0.1:8081/completion | grep -c '"content"'\n`);
+    await vm.waitFor(/llama_decode \d+ us\r?\n/, 120_000);
+    await vm.waitFor(/^1\r?$/m, 120_000);
+    vm.type('kill -INT %1\n');
+    await vm.waitFor(/@decode_us:\s*\r?\n\[/, 60_000);
+    // One call for the prompt's batch, then one per generated token.
+    const calls = vm.text().match(/llama_decode \d+ us/g) ?? [];
+    assert.ok(calls.length >= 2, `llama_decode calls seen: ${calls.length}\n${vm.text().slice(-3000)}`);
+    vm.type('poweroff\n');
+    await vm.waitFor(/reboot: Power down/, 90_000);
+    assert.equal(await vm.exited, 0, vm.text().slice(-3000));
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- console (last 4000 characters) ---\n${vm.text().slice(-4000)}`);
+  } finally {
+    await stop(vm);
+  }
+  assert.deepEqual(await qemuProcesses(TRACE_OUT), []);
+});
