@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdir, mkdirSync, openSync, readdirSync, readFileSync, writeFile, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdir, mkdirSync, openSync, writeFile, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { ServiceInfo } from '../../common/boot-report.ts';
 import type { InitConfig } from './config.ts';
@@ -7,6 +7,7 @@ import { spawnFailure, type Children, type Exit } from './children.ts';
 import { logFile, ServiceLog } from './service-log.ts';
 import { now } from './clock.ts';
 import { capabilityMask } from '../../common/init-spec.ts';
+import { cgroupFiles, enableControllers, enableIoCost } from './cgroups.ts';
 
 type ServiceSpec = InitConfig['services'][number];
 
@@ -36,34 +37,6 @@ export function shouldRestart(policy: ServiceSpec['restart'], code: number | nul
   if (policy === 'always') return true;
   if (policy === 'on-failure') return code !== 0;
   return false;
-}
-
-/** The cgroup v2 files a service's limits become; its start-up CPU weight until the machine is ready. */
-export function cgroupFiles(s: ServiceSpec, startingUp: boolean): Record<string, string> {
-  const files: Record<string, string> = { 'cpu.weight': String(startingUp ? s.startupCpuWeight : s.cpuWeight), 'memory.max': s.memoryMax || 'max' };
-  // 0 is the kernel's own default: one cgroup write less per service in the boot.
-  if (s.memoryLow !== '0') files['memory.low'] = s.memoryLow;
-  if (s.cpuset) files['cpuset.cpus'] = s.cpuset;
-  if (s.ioWeight !== 100) files['io.weight'] = `default ${s.ioWeight}`;
-  return files;
-}
-
-/**
- * The disks iocost can weigh, as `MAJ:MIN` with their names: every block device backed by a device
- * (loop, ram and zram devices have none; their I/O lands on a disk that is weighed).
- */
-export function weighedDisks(fs: FsRoot): { name: string; dev: string }[] {
-  const block = fs.p('/sys/block');
-  let names: string[] = [];
-  try {
-    names = readdirSync(block);
-  } catch {
-    return [];
-  }
-  return names
-    .filter((n) => existsSync(`${block}/${n}/device`))
-    .map((name) => ({ name, dev: readFileSync(`${block}/${name}/dev`, 'utf8').trim() }))
-    .filter((d) => /^\d+:\d+$/.test(d.dev));
 }
 
 interface Running {
@@ -134,16 +107,9 @@ export class Supervisor {
       return (this.parent = null);
     }
     try {
-      for (const dir of [root, `${root}/aios`]) {
-        mkdirSync(dir, { recursive: true });
-        for (const c of ['+cpu', '+memory', '+cpuset']) {
-          try {
-            writeFileSync(`${dir}/cgroup.subtree_control`, c);
-          } catch {
-            /* a controller the kernel lacks: the others still apply */
-          }
-        }
-      }
+      mkdirSync(`${root}/aios`, { recursive: true });
+      // A controller the kernel lacks is left out: the others still apply.
+      enableControllers([root, `${root}/aios`], ['cpu', 'memory', 'cpuset']);
       this.parent = `${root}/aios`;
     } catch (err) {
       this.log(`no cgroups for services (${(err as Error).message})`);
@@ -216,20 +182,9 @@ export class Supervisor {
     if (this.ioOn) return;
     this.ioOn = true;
     const root = this.fs.p('/sys/fs/cgroup');
-    try {
-      for (const dir of [root, `${root}/aios`]) writeFileSync(`${dir}/cgroup.subtree_control`, '+io');
-    } catch (err) {
-      return this.log(`io.weight: no io controller (${(err as Error).message})`);
-    }
-    const on: string[] = [];
-    for (const d of weighedDisks(this.fs))
-      try {
-        writeFileSync(`${root}/io.cost.qos`, `${d.dev} enable=1`);
-        on.push(`${d.name} (${d.dev})`);
-      } catch (err) {
-        this.log(`io.weight: iocost on ${d.name} (${d.dev}): ${(err as Error).message}`);
-      }
-    this.log(`io.weight: iocost on ${on.length ? on.join(', ') : 'no disk'}`);
+    const refused = enableControllers([root, `${root}/aios`], ['io']);
+    if (refused.length) return this.log(`io.weight: no io controller (${refused[0]})`);
+    enableIoCost(this.fs, this.log);
   }
 
   /** The machine is ready: every service's cgroup gets its cpuWeight in place of its start-up weight. */

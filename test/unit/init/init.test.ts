@@ -11,7 +11,8 @@ import { closeSync, existsSync, open, openSync, readFileSync, writeSync } from '
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
-import { backoffMs, cgroupFiles, shouldRestart, Supervisor, weighedDisks } from '../../../init/src/services.ts';
+import { backoffMs, shouldRestart, Supervisor } from '../../../init/src/services.ts';
+import { cgroupFiles, weighedDisks } from '../../../init/src/cgroups.ts';
 import { initSpec } from '../../../common/init-spec.ts';
 import { parseConfig } from '../../../common/schema.ts';
 import { parsePressure } from '../../../init/src/status.ts';
