@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { formatReportLine, type BootReport, type GpuInfo, type ModuleStrategy } from '../../common/boot-report.ts';
+import { formatReportLine, type BootReport, type GpuInfo, type ModuleStrategy, type WatchdogInfo } from '../../common/boot-report.ts';
 import { formatErrors } from '../../common/schema.ts';
 import { loadInitConfig, type InitConfig } from './config.ts';
 import { FsRoot } from './fsroot.ts';
@@ -103,6 +103,17 @@ export async function run(): Promise<void> {
   record('read init.json', configAt, !errors.length, errors.length ? `${errors.length} key(s) rejected; defaults used` : undefined);
   if (errors.length) log.warn(`${CONFIG_PATH}: defaults used for:\n${formatErrors(errors)}`);
   await step('hostname', () => sys.sethostname(config.hostname));
+  // Armed before the slow steps when a built-in driver made the device (iTCO, SP5100 TCO,
+  // i6300esb), so that a hang in them is reset too; one whose driver is a module (a BMC's, from
+  // modules.extra) is armed after the modules step.
+  const watchdog = new Watchdog(sys, fs, (m) => log.warn(m));
+  const armWatchdog = (): WatchdogInfo => {
+    const d = watchdog.arm(config.watchdog.device, config.watchdog.timeoutSeconds);
+    if (d.armed) log.info(`watchdog: ${d.identity} (${d.device}) armed, ${d.timeoutSeconds} s, kept alive every ${d.keepAliveMs} ms`);
+    else if (d.detail !== 'not present') log.warn(`watchdog: ${d.device}: ${d.detail}`);
+    return d;
+  };
+  let dog = armWatchdog();
 
   const supervisor = new Supervisor(
     fs,
@@ -138,11 +149,7 @@ export async function run(): Promise<void> {
   const cgroupsMade = supervisor.prepare(config.services);
   const strategy = await step('modules', () => setupModules(sys, fs, config, log));
   const gpus = strategy?.gpus ?? [];
-  // After the modules: a watchdog driver may come with one (a BMC's, from modules.extra).
-  const watchdog = new Watchdog(sys, fs, (m) => log.warn(m));
-  const dog = watchdog.arm(config.watchdog.device, config.watchdog.timeoutSeconds);
-  if (dog.armed) log.info(`watchdog: ${dog.identity} (${dog.device}) armed, ${dog.timeoutSeconds} s, kept alive every ${dog.keepAliveMs} ms`);
-  else if (dog.detail !== 'not present') log.warn(`watchdog: ${dog.device}: ${dog.detail}`);
+  if (dog.detail === 'not present') dog = armWatchdog();
   // Services start beside DHCP, which then runs on the other CPU; those that need an address wait.
   const [early, late] = [config.services.filter((s) => !s.waitForNetwork), config.services.filter((s) => s.waitForNetwork)];
   await step('services', async () => {

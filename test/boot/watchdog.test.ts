@@ -37,6 +37,9 @@ test("the watchdog is armed with init.json's timeout and kept alive through a wh
       assert.match(serial, /dogwatch: state=active\n/);
       assert.match(serial, /dogwatch: timeout=3\n/);
       assert.match(serial, /watchdog: i6300ESB timer \(\/dev\/watchdog0\) armed, 3 s, kept alive every 1000 ms/);
+      // A built-in driver's watchdog is armed before the slow steps, not after the modules.
+      const armed = serial.indexOf('watchdog: i6300ESB timer');
+      assert.ok(armed >= 0 && armed < serial.indexOf('network start ('), 'armed before the network starts');
       // The kernel says this when the device is closed without the magic "V": PID 1 never closes it.
       assert.doesNotMatch(serial, /watchdog did not stop/);
       assert.match(serial, /reboot: Power down/);
