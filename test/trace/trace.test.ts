@@ -42,12 +42,15 @@ test('bpftrace in the guest times llama_decode through uprobes while llama-serve
     await vm.waitFor(/inference: ready/);
     vm.type('echo TRACEFS-$(grep -c " /sys/kernel/tracing tracefs " /proc/mounts)-BTF-$(test -s /sys/kernel/btf/vmlinux && echo 1)\n');
     await vm.waitFor(/TRACEFS-1-BTF-1\r?\n/, 30_000);
+    const t0 = performance.now();
     vm.type('bpftrace /usr/local/share/bpftrace/llama-decode.bt & echo BPFTRACE-$!\n');
-    // LLVM compiles the script in the guest: slow under TCG.
-    await vm.waitFor(/Attaching 2 probes\.\.\./, 300_000);
-    vm.type(`wget -q -O - --post-data '{"prompt":"Hello","n_predict":4}' http://127.0.0.1:8081/completion | grep -c '"content"'\n`);
-    await vm.waitFor(/llama_decode \d+ us\r?\n/, 120_000);
-    await vm.waitFor(/^1\r?$/m, 120_000);
+    // LLVM compiles the script in the guest, slowly under TCG. "Attaching" comes before the
+    // probes are attached; the script's BEGIN line after.
+    await vm.waitFor(/Attaching 3 probes\.\.\.\r?\ntracing llama_decode in llama-server/, 300_000);
+    console.log(`bpftrace: probes attached ${((performance.now() - t0) / 1000).toFixed(1)} s after the command was typed`);
+    vm.type(`echo COMPLETION-$(wget -q -O - --post-data '{"prompt":"Hello","n_predict":4}' http://127.0.0.1:8081/completion | grep -c '"content"')\n`);
+    await vm.waitFor(/COMPLETION-1\r?\n/, 120_000);
+    await vm.waitFor(/llama_decode \d+ us\r?\n/, 60_000);
     vm.type('kill -INT %1\n');
     await vm.waitFor(/@decode_us:\s*\r?\n\[/, 60_000);
     // One call for the prompt's batch, then one per generated token.
