@@ -11,6 +11,7 @@ import { SHELL_FLAG } from '../../init/src/shell.ts';
 import { existsSync } from 'node:fs';
 import { QEMU, freePorts, qemuSpawn } from '../../qemu/runner.ts';
 import { chooseAccel, imageStatus, readBuildRecord, statusUnreachable, vmOptions, type CheckArgs } from '../vm/options.ts';
+import { gdbKernelNote } from '../vm/gdb-note.ts';
 
 /** `aios run`: boot interactively, serial console on this terminal; Ctrl-A X quits. */
 export async function runCommand(args: CheckArgs): Promise<number> {
@@ -50,11 +51,7 @@ export async function runCommand(args: CheckArgs): Promise<number> {
           `the guest is stopped at its first instruction; attach with:\n  ${quoteCommand('gdb', gdbCommand(vmlinux, o.gdbPort, scripts).slice(1))}\nthen \`continue\`.`,
           existsSync(vmlinux) ? '' : `${vmlinux} is missing: rebuild with this aios.`,
           path === 'direct' ? '' : 'For breakpoints, add nokaslr to the linux line in GRUB (press e).',
-          record.kernel?.debug
-            ? scripts
-              ? 'DWARF kernel: source lines, types, and the helpers lx-dmesg, lx-ps, lx-symbols.'
-              : `the GDB scripts of this debug kernel (${record.kernel.gdbScripts}) are gone from the cache: rebuild.`
-            : 'Symbols only: set kernel.debug in aios.json for DWARF and the lx- helpers.',
+          gdbKernelNote(record.kernel, scripts),
         ]
           .filter(Boolean)
           .join('\n'),

@@ -24,7 +24,7 @@ const GUEST_PORT = 8080;
 
 /** What `aios check` reads of build.json: written by the build, so the check judges the image that was built. */
 export interface BuildRecord {
-  kernel?: { sizeBudgetBytes?: number; release?: string; debug?: boolean; gdbScripts?: string };
+  kernel?: { sizeBudgetBytes?: number; release?: string; debug?: boolean; trace?: boolean; gdbScripts?: string };
   inference?: { port: number; expect: string; model: { name: string; sha256: string } };
   /** The image's status endpoint (port 0: none), from its init.json. */
   status?: { port: number; bind: string };
