@@ -1,6 +1,7 @@
 import type { ProjectConfig } from '../config/project.ts';
 import type { FormatName } from '../images/formats.ts';
 import type { KernelSource } from '../kernel/source.ts';
+import type { KernelVariant } from '../kernel/variants.ts';
 import type { Problem } from '../kernel/report.ts';
 import type { GpuModulesRecord } from '../steps/build-gpu-modules.ts';
 import type { ProjectInputs } from '../rootfs/project-inputs.ts';
@@ -16,7 +17,9 @@ export interface BuildOptions {
   kernelSource: string;
   kernelVersion: string;
   kernelSha256: string;
-  fragments: string[]; // in merge order: kernel-config/*.config, then --fragment
+  fragments: string[]; // in merge order: kernel-config/*.config, the variants', then --fragment
+  /** aios.json's kernel.debug and kernel.trace, in their fixed order: they name the object tree and add fragments. */
+  kernelVariants: KernelVariant[];
   formats: FormatName[];
   jobs: number;
   config: ProjectConfig;

@@ -69,6 +69,7 @@ export async function resolveOptions(args: CommonArgs, scope: InputScope = 'imag
   base.sort((a, b) => (a === 'aios.config' ? -1 : b === 'aios.config' ? 1 : a.localeCompare(b)));
   const extra = [...config.kernel.fragments, ...(args.fragment ?? []).map((f) => resolve(f))];
   for (const f of extra) if (!existsSync(f)) throw new Error(`--fragment ${f}: no such file`);
+  const kernelVariants = variantsOf(config.kernel);
   const epoch = process.env.SOURCE_DATE_EPOCH;
   if (epoch !== undefined && !/^\d+$/.test(epoch)) throw new Error(`SOURCE_DATE_EPOCH=${epoch} is not a number of seconds`);
   return {
@@ -80,7 +81,8 @@ export async function resolveOptions(args: CommonArgs, scope: InputScope = 'imag
     kernelSource: args['kernel-source'] ?? config.kernel.source,
     kernelVersion: args['kernel-version'] ?? config.kernel.version,
     kernelSha256: args['kernel-sha256'] ?? config.kernel.sha256,
-    fragments: [...base.map((f) => join(fragDir, f)), ...variantsOf(config.kernel).map(variantFragment), ...extra],
+    fragments: [...base.map((f) => join(fragDir, f)), ...kernelVariants.map(variantFragment), ...extra],
+    kernelVariants,
     formats: parseFormats(args.format?.length ? args.format : config.formats),
     jobs: args.jobs ?? config.kernel.jobs,
     config,

@@ -16,7 +16,6 @@ import { nvidiaInstallArgs, nvidiaModulesArgs, type NvidiaMake } from '../gpu/ma
 import { parseModinfo, vermagicMatches } from '../gpu/modinfo.ts';
 import { NVIDIA_MODULES, NVIDIA_OPEN, pickUpstream } from '../gpu/pins.ts';
 import { resolveNvidiaSource, unpackNvidiaSource } from '../gpu/source.ts';
-import { variantsOf } from '../kernel/variants.ts';
 
 const STEP_VERSION = 2;
 
@@ -62,7 +61,7 @@ export async function buildGpuModules(ctx: BuildContext): Promise<void> {
         configSha256: cfg.configSha256,
         jobs,
         ccache: useCcache,
-        variants: variantsOf(ctx.opts.config.kernel),
+        variants: ctx.opts.kernelVariants,
         log: ctx.log,
       });
     }

@@ -8,7 +8,6 @@ import { run } from '../../common/exec.ts';
 import { kbuildEnv, makeArgs, modulesInstallArgs } from '../kernel/make.ts';
 import { makeKernel, objDirOf } from '../kernel/objdir.ts';
 import { toolVersion } from '../doctor/tools.ts';
-import { variantsOf } from '../kernel/variants.ts';
 
 const STEP_VERSION = 2;
 
@@ -20,7 +19,7 @@ export async function buildKernel(ctx: BuildContext): Promise<void> {
   const cfg = ctx.kernelConfig!;
   const useCcache = ctx.opts.config.kernel.ccache && (await toolVersion('ccache')) !== undefined;
   const jobs = ctx.opts.jobs || cpus().length;
-  const variants = variantsOf(ctx.opts.config.kernel);
+  const variants = ctx.opts.kernelVariants;
   const debug = variants.includes('debug');
   const inputs = { version: STEP_VERSION, tools: ['gcc', 'ld', 'make'], values: { source: src.id, config: cfg.configSha256, env: kbuildEnv() } };
   const dir = await cachedStep(ctx, inputs, async (out) => {

@@ -44,7 +44,11 @@ test('kernel.trace merges the trace fragment; with kernel.debug too, debug comes
   assert.ok(!on.fragments.includes(DEBUG_FRAGMENT));
   const both = await resolveOptions({ project: await project({ kernel: { trace: true, debug: true } }) });
   assert.deepEqual(both.fragments.slice(-2), [DEBUG_FRAGMENT, TRACE_FRAGMENT]);
+  // The same list names the object tree (build-kernel, build-gpu-modules): one source for both.
+  assert.deepEqual(on.kernelVariants, ['trace']);
+  assert.deepEqual(both.kernelVariants, ['debug', 'trace']);
   const off = await resolveOptions({ project: await project({}) });
+  assert.deepEqual(off.kernelVariants, []);
   assert.ok(!off.fragments.includes(TRACE_FRAGMENT), 'the default kernel has no BPF programs or probes');
 });
 
