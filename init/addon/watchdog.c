@@ -18,7 +18,7 @@ static napi_value disarm_and_throw(napi_env env, int fd, const char *what, int e
 }
 
 // watchdogOpen(path, timeoutSeconds): {fd, timeoutSeconds, identity}. The device is running from
-// here on; the timeout is what the driver made of the one asked for (it may round it).
+// here on, every driver's; the timeout is what the driver made of the one asked for (it may round it).
 napi_value js_watchdog_open(napi_env env, napi_callback_info info) {
   ARGS(2);
   ARG_STR(0, path);
@@ -29,9 +29,13 @@ napi_value js_watchdog_open(napi_env env, napi_callback_info info) {
   memset(&wi, 0, sizeof wi);
   if (ioctl(fd, WDIOC_GETSUPPORT, &wi) != 0) return disarm_and_throw(env, fd, "WDIOC_GETSUPPORT", errno);
   int timeout = (int)want;
-  if (!(wi.options & WDIOF_SETTIMEOUT)) return disarm_and_throw(env, fd, "the driver cannot set a timeout (WDIOF_SETTIMEOUT)", EOPNOTSUPP);
+  // Not gated on WDIOF_SETTIMEOUT: ipmi_watchdog advertises no options at all yet sets the
+  // timeout, so the ioctl's own answer is the test, and GETTIMEOUT reads back what took.
   if (ioctl(fd, WDIOC_SETTIMEOUT, &timeout) != 0) return disarm_and_throw(env, fd, "WDIOC_SETTIMEOUT", errno);
   if (ioctl(fd, WDIOC_GETTIMEOUT, &timeout) != 0) return disarm_and_throw(env, fd, "WDIOC_GETTIMEOUT", errno);
+  // ipmi_watchdog starts the BMC's timer on the first keep-alive, not at open: without this one, a
+  // PID 1 that hung before its first timer tick would never be reset.
+  if (write(fd, "", 1) != 1) return disarm_and_throw(env, fd, "the first keep-alive", errno);
   napi_value out, vfd, vtimeout, videntity;
   napi_create_object(env, &out);
   napi_create_int32(env, fd, &vfd);
