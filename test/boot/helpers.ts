@@ -21,6 +21,22 @@ export function aios(args: string[], timeoutMs = 90 * 60_000): Promise<{ code: n
   });
 }
 
+/** A C program of test/boot/fixtures/ built static, for the image's own libc not to matter. */
+export async function staticFixture(name: string): Promise<Buffer> {
+  const { mkdtemp, readFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(join(tmpdir(), `aios-${name}-`));
+  try {
+    const binary = join(dir, name);
+    await new Promise<void>((resolve, reject) =>
+      execFile('gcc', ['-static', '-O2', '-o', binary, join(import.meta.dirname, 'fixtures', `${name}.c`)], (err) => (err ? reject(err) : resolve())),
+    );
+    return await readFile(binary);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** QEMU processes whose command line mentions `needle`. */
 export async function qemuProcesses(needle: string): Promise<string[]> {
   const { readdir, readFile } = await import('node:fs/promises');

@@ -6,12 +6,8 @@
 // stays on: the kernel stops the watchdog at reboot(2), and nothing in the image keeps it going.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { aiosRun, checkVariant, makeVariant, qemuProcesses, stop } from './helpers.ts';
+import { rm } from 'node:fs/promises';
+import { aiosRun, checkVariant, makeVariant, qemuProcesses, staticFixture, stop } from './helpers.ts';
 
 const WATCHDOG_DEVICE = ['--qemu-arg=-device', '--qemu-arg=i6300esb', '--qemu-arg=-action', '--qemu-arg=watchdog=poweroff'];
 const withWatchdog = (j: Record<string, unknown>, services: Record<string, unknown>[]) => ({
@@ -48,28 +44,21 @@ test("the watchdog is armed with init.json's timeout and kept alive through a wh
 });
 
 test('a PID 1 that stops turning its event loop is turned off by the hardware', async () => {
-  const build = await mkdtemp(join(tmpdir(), 'aios-freeze-'));
-  try {
-    const binary = join(build, 'freeze-pid1');
-    execFileSync('gcc', ['-static', '-O2', '-o', binary, join(import.meta.dirname, 'fixtures', 'freeze-pid1.c')]);
-    await checkVariant(
-      {
-        initJson: (j) => withWatchdog(j, [{ name: 'freeze', command: '/usr/libexec/aios/freeze-pid1', restart: 'never' }]),
-        files: { '/usr/libexec/aios/freeze-pid1': { content: readFileSync(binary), mode: 0o755 } },
-        args: WATCHDOG_DEVICE,
-      },
-      ({ r, serial }) => {
-        const tail = `${r.out}\n--- serial ---\n${serial.slice(-4000)}`;
-        assert.equal(r.code, 1, tail);
-        assert.match(serial, /freeze-pid1: PID 1 stopped/, tail);
-        // QEMU exits (the watchdog's action) long before the check would give up on the report.
-        assert.match(r.out, /QEMU exited before any boot report/, tail);
-        assert.doesNotMatch(serial, /reboot: Power down|AIOS-BOOT-REPORT/, tail);
-      },
-    );
-  } finally {
-    await rm(build, { recursive: true, force: true });
-  }
+  await checkVariant(
+    {
+      initJson: (j) => withWatchdog(j, [{ name: 'freeze', command: '/usr/libexec/aios/freeze-pid1', restart: 'never' }]),
+      files: { '/usr/libexec/aios/freeze-pid1': { content: await staticFixture('freeze-pid1'), mode: 0o755 } },
+      args: WATCHDOG_DEVICE,
+    },
+    ({ r, serial }) => {
+      const tail = `${r.out}\n--- serial ---\n${serial.slice(-4000)}`;
+      assert.equal(r.code, 1, tail);
+      assert.match(serial, /freeze-pid1: PID 1 stopped/, tail);
+      // QEMU exits (the watchdog's action) long before the check would give up on the report.
+      assert.match(r.out, /QEMU exited before any boot report/, tail);
+      assert.doesNotMatch(serial, /reboot: Power down|AIOS-BOOT-REPORT/, tail);
+    },
+  );
 });
 
 test('halted by busybox halt, the machine stays on: the kernel stopped the watchdog at reboot(2)', async () => {
