@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { makeImageVariant, type ImageEdit } from '../../scripts/lib/image-variant.ts';
 
@@ -19,6 +19,11 @@ export function aios(args: string[], timeoutMs = 90 * 60_000): Promise<{ code: n
       },
     );
   });
+}
+
+/** Partition 1 of a disk image (at 1 MiB), for debugfs. */
+export function partitionOf(disk: string, part: string): void {
+  execFileSync('dd', [`if=${disk}`, `of=${part}`, 'bs=1M', 'skip=1', 'status=none']);
 }
 
 /** A C program of test/boot/fixtures/ built static, for the image's own libc not to matter. */

@@ -6,16 +6,11 @@ import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pro
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { aios, OUT, qemuProcesses } from './helpers.ts';
+import { aios, OUT, partitionOf, qemuProcesses } from './helpers.ts';
 import { freePort } from '../../qemu/runner.ts';
 import { probeInference } from '../../qemu/inference.ts';
 import { TINY_MODEL_ANSWER } from '../../scripts/runtime/tiny-model.ts';
 import { ggufBytes } from '../unit/runtime/gguf-fixture.ts';
-
-/** Partition 1 of a disk image (at 1 MiB), for debugfs. */
-function partitionOf(disk: string, part: string): void {
-  execFileSync('dd', [`if=${disk}`, `of=${part}`, 'bs=1M', 'skip=1', 'status=none']);
-}
 
 test('a model whose sha256 does not match fails the build before any image is written, naming it', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'aios-badmodel-'));

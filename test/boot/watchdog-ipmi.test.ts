@@ -4,10 +4,13 @@
 // module parameters say the timeout took; a PID 1 stopped by ptrace right after the arm (before
 // its first timer tick) is reset by the BMC (`-no-reboot` turns the reset into QEMU's exit), with
 // no boot report and no power-off. ipmi_watchdog starts the BMC's timer on the first keep-alive,
-// not at open: an arm without one at once failed this test.
+// not at open: an arm without one at once failed this test. A machine halted by busybox halt
+// stays on: ipmi_watchdog's reboot notifier stops the timer for a halt or a power-off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkVariant, staticFixture } from './helpers.ts';
+import { rm } from 'node:fs/promises';
+import { checkVariant, makeVariant, qemuProcesses, staticFixture } from './helpers.ts';
+import { assertHaltedStaysOn } from './halt.ts';
 
 const BMC = ['-device', 'ipmi-bmc-sim,id=bmc0', '-device', 'isa-ipmi-kcs,bmc=bmc0'].map((a) => `--qemu-arg=${a}`);
 const withBmcWatchdog = (j: Record<string, unknown>, services: Record<string, unknown>[]) => ({
@@ -55,4 +58,14 @@ test('a PID 1 that stops turning its event loop is reset by the BMC', async () =
       assert.doesNotMatch(serial, /reboot: |AIOS-BOOT-REPORT/, tail);
     },
   );
+});
+
+test("halted by busybox halt, the machine stays on: ipmi_watchdog stops the BMC's timer at reboot(2)", async () => {
+  const dir = await makeVariant({ initJson: (j) => withBmcWatchdog(j, []) });
+  try {
+    await assertHaltedStaysOn(dir, BMC, /watchdog: IPMI \(\/dev\/watchdog\) armed, 3 s/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(await qemuProcesses(dir), []);
 });

@@ -5,9 +5,11 @@
 // every symbol of the variant lands (`aios config`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OUT, ROOT, aios, aiosRun, qemuProcesses, stop } from '../boot/helpers.ts';
+import { OUT, ROOT, aios, aiosRun, partitionOf, qemuProcesses, stop } from '../boot/helpers.ts';
 
 const EXAMPLE = join(ROOT, 'examples', 'trace-project');
 const TRACE_OUT = process.env.AIOS_TRACE_OUT ?? join(EXAMPLE, 'out');
@@ -26,7 +28,25 @@ test('kernel.trace builds a kernel of its own with BPF, probes and BTF; the defa
   }
   const manifest = await readFile(join(TRACE_OUT, 'manifest.json'), 'utf8');
   for (const path of ['/usr/bin/bpftrace', '/usr/local/share/bpftrace/llama-decode.bt']) assert.ok(manifest.includes(`"${path}"`), path);
+  // The NVIDIA modules are built against this kernel, so they carry BTF too (bpftrace can then
+  // name their functions' argument types); the default image's do not.
+  assert.deepEqual(await btfSections(TRACE_OUT, built.kernel.release), { 'nvidia.ko': true, 'nvidia-uvm.ko': true });
+  assert.deepEqual(await btfSections(OUT, built.kernel.release), { 'nvidia.ko': false, 'nvidia-uvm.ko': false });
 });
+
+/** Whether each NVIDIA module in an image's rootfs.img has a .BTF section (read on the host with debugfs). */
+async function btfSections(out: string, release: string): Promise<Record<string, boolean>> {
+  const dir = await mkdtemp(join(tmpdir(), 'aios-btf-'));
+  try {
+    const part = join(dir, 'part.img');
+    partitionOf(join(out, 'rootfs.img'), part);
+    execFileSync('/sbin/debugfs', ['-R', `rdump /lib/modules/${release}/extra ${dir}`, part], { stdio: 'ignore' });
+    const has = (m: string) => /\s\.BTF\s/.test(execFileSync('readelf', ['-S', '-W', join(dir, 'extra', m)], { encoding: 'utf8' }));
+    return { 'nvidia.ko': has('nvidia.ko'), 'nvidia-uvm.ko': has('nvidia-uvm.ko') };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 test('the trace image passes aios check', async () => {
   const c = await aios(['check', '--project', EXAMPLE, '--out', TRACE_OUT, '--path', 'direct', '--accel', 'tcg']);
