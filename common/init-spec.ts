@@ -172,9 +172,9 @@ export const initSpec = {
   }),
   shutdownTimeoutSeconds: num('Time services get between SIGTERM and SIGKILL at shutdown.', 5, { min: 0 }),
   watchdog: obj(
-    "A hardware watchdog (Intel's or AMD's TCO timer, QEMU's i6300esb): armed once the modules are loaded and kept alive by PID 1's event loop, so that a hung aios-init resets the machine. A machine without the device has none. At power-off, halt and restart the kernel stops it (a BMC's IPMI watchdog gives a restart 120 s instead).",
+    "A hardware watchdog (Intel's or AMD's TCO timer, QEMU's i6300esb, a BMC's through ipmi_watchdog): armed as soon as init.json is read, or after the modules step when its driver is a module, and kept alive by PID 1's event loop, so that a hung aios-init resets the machine. A machine without the device has none. At power-off and halt the kernel stops it; at restart it stops the chipset's, and gives a BMC's 120 s instead.",
     {
-      device: str('Its device.', '/dev/watchdog0'),
+      device: str("Its device: /dev/watchdog for a BMC's (ipmi_watchdog registers no other name).", '/dev/watchdog0'),
       timeoutSeconds: num('Seconds without a keep-alive after which the hardware resets the machine (kept alive every third of it); 0 leaves it off.', 60, {
         min: 0,
         max: 3600,
