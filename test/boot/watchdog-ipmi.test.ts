@@ -9,8 +9,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { checkVariant, makeVariant, qemuProcesses, staticFixture } from './helpers.ts';
-import { assertHaltedStaysOn } from './halt.ts';
+import { checkVariant, makeVariant, qemuProcesses } from './helpers.ts';
+import { assertFrozenPid1Stopped, assertHaltedStaysOn } from './watchdog-helpers.ts';
 
 const BMC = ['-device', 'ipmi-bmc-sim,id=bmc0', '-device', 'isa-ipmi-kcs,bmc=bmc0'].map((a) => `--qemu-arg=${a}`);
 const withBmcWatchdog = (j: Record<string, unknown>, services: Record<string, unknown>[]) => ({
@@ -43,21 +43,7 @@ test("a BMC's watchdog, loaded from modules.extra, is armed after the modules st
 });
 
 test('a PID 1 that stops turning its event loop is reset by the BMC', async () => {
-  await checkVariant(
-    {
-      initJson: (j) => withBmcWatchdog(j, [{ name: 'freeze', command: '/usr/libexec/aios/freeze-pid1', restart: 'never' }]),
-      files: { '/usr/libexec/aios/freeze-pid1': { content: await staticFixture('freeze-pid1'), mode: 0o755 } },
-      args: BMC,
-    },
-    ({ r, serial }) => {
-      const tail = `${r.out}\n--- serial ---\n${serial.slice(-4000)}`;
-      assert.equal(r.code, 1, tail);
-      assert.match(serial, /watchdog: IPMI \(\/dev\/watchdog\) armed, 3 s/, tail);
-      assert.match(serial, /freeze-pid1: PID 1 stopped/, tail);
-      assert.match(r.out, /QEMU exited before any boot report/, tail);
-      assert.doesNotMatch(serial, /reboot: |AIOS-BOOT-REPORT/, tail);
-    },
-  );
+  await assertFrozenPid1Stopped(withBmcWatchdog, BMC, /watchdog: IPMI \(\/dev\/watchdog\) armed, 3 s/);
 });
 
 test("halted by busybox halt, the machine stays on: ipmi_watchdog stops the BMC's timer at reboot(2)", async () => {

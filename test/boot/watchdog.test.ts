@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { checkVariant, makeVariant, qemuProcesses, staticFixture } from './helpers.ts';
-import { assertHaltedStaysOn } from './halt.ts';
+import { checkVariant, makeVariant, qemuProcesses } from './helpers.ts';
+import { assertFrozenPid1Stopped, assertHaltedStaysOn } from './watchdog-helpers.ts';
 
 const WATCHDOG_DEVICE = ['--qemu-arg=-device', '--qemu-arg=i6300esb', '--qemu-arg=-action', '--qemu-arg=watchdog=poweroff'];
 const withWatchdog = (j: Record<string, unknown>, services: Record<string, unknown>[]) => ({
@@ -45,21 +45,7 @@ test("the watchdog is armed with init.json's timeout and kept alive through a wh
 });
 
 test('a PID 1 that stops turning its event loop is turned off by the hardware', async () => {
-  await checkVariant(
-    {
-      initJson: (j) => withWatchdog(j, [{ name: 'freeze', command: '/usr/libexec/aios/freeze-pid1', restart: 'never' }]),
-      files: { '/usr/libexec/aios/freeze-pid1': { content: await staticFixture('freeze-pid1'), mode: 0o755 } },
-      args: WATCHDOG_DEVICE,
-    },
-    ({ r, serial }) => {
-      const tail = `${r.out}\n--- serial ---\n${serial.slice(-4000)}`;
-      assert.equal(r.code, 1, tail);
-      assert.match(serial, /freeze-pid1: PID 1 stopped/, tail);
-      // QEMU exits (the watchdog's action) long before the check would give up on the report.
-      assert.match(r.out, /QEMU exited before any boot report/, tail);
-      assert.doesNotMatch(serial, /reboot: Power down|AIOS-BOOT-REPORT/, tail);
-    },
-  );
+  await assertFrozenPid1Stopped(withWatchdog, WATCHDOG_DEVICE);
 });
 
 test('halted by busybox halt, the machine stays on: the kernel stopped the watchdog at reboot(2)', async () => {
