@@ -8,6 +8,17 @@ export const CPU_LIST = {
   patternHint: 'a CPU list like 0-3,6 (empty: every CPU)',
 };
 
+/** io.cost.model's parameters of the linear model (blk-iocost): bytes or I/Os a second. */
+export const IOCOST_MODEL = {
+  pattern: /^\s*((rbps|rseqiops|rrandiops|wbps|wseqiops|wrandiops)=\d+\s*)*$/,
+  patternHint: 'space-separated rbps=, rseqiops=, rrandiops=, wbps=, wseqiops=, wrandiops= with whole numbers (bytes or I/Os a second)',
+};
+/** io.cost.qos's parameters (blk-iocost): latency percentiles and targets, and the bounds of the rate it scales the model by. */
+export const IOCOST_QOS = {
+  pattern: /^\s*(((rpct|wpct|min|max)=\d+(\.\d{1,2})?|(rlat|wlat)=\d+)\s*)*$/,
+  patternHint: 'space-separated rpct=, wpct= (a percentile), rlat=, wlat= (µs), min=, max= (per cent of the model)',
+};
+
 /** Linux's capabilities by number (linux/capability.h, 6.12: CAP_LAST_CAP is CAP_CHECKPOINT_RESTORE, 40). */
 export const CAPABILITIES = [
   'CAP_CHOWN',
@@ -131,7 +142,7 @@ export const initSpec = {
     nice: num('Nice value of the process (-20 to 19): its share among the processes of its own cgroup.', 0, { min: -20, max: 19, integer: true }),
     cpuset: str('cgroup cpuset.cpus (empty: all).', '', CPU_LIST),
     ioWeight: num(
-      "cgroup io.weight (1-10000): the service's share of each disk's time against the other services while the disk is busy. Any value but 100 turns on the io controller, and the kernel's iocost on every disk.",
+      "cgroup io.weight (1-10000): the service's share of each disk's time against the other services while the disk is busy. Any value but 100 turns on the io controller, and the kernel's iocost on every disk (give the disks' rates in ioCost).",
       100,
       { min: 1, max: 10000, integer: true },
     ),
@@ -157,6 +168,18 @@ export const initSpec = {
       integer: true,
     }),
   }),
+  ioCost: list(
+    "The kernel's iocost model and QoS for a disk, written when a service's ioWeight turns iocost on. iocost divides a disk by the weights only while the disk is busy by its model, and the kernel's model is a guess from the disk's class (for a rotating disk, 174 MB/s): a disk slower than its model is never busy to it, and the weights divide nothing. Give the disk's measured figures here (ctrl=user).",
+    {
+      disk: str('The disk, as named under /sys/block (sda, nvme0n1).', '', { pattern: /^[A-Za-z0-9_-]+$/, patternHint: 'a disk name like sda or nvme0n1' }),
+      model: str(
+        "io.cost.model for it: the linear model's rbps, rseqiops, rrandiops, wbps, wseqiops, wrandiops, e.g. \"rbps=16777216 rseqiops=4096 rrandiops=4096\"; those not given keep the kernel's figures. Empty: the kernel's model.",
+        '',
+        IOCOST_MODEL,
+      ),
+      qos: str('io.cost.qos for it: rpct, rlat, wpct, wlat, min, max, e.g. "rpct=95 rlat=5000". Empty: the kernel\'s.', '', IOCOST_QOS),
+    },
+  ),
   shell: bool('Run a root shell (busybox sh, job control) on the console, as the kernel command-line flag `aios.shell=1` does.', false),
   inference: obj("The model server aios-init watches (written by `aios build` from aios.json's `runtime` and `model`).", {
     service: str('Name of the service that runs it; empty: no inference service.', ''),
@@ -223,6 +246,22 @@ export function checkServices(services: readonly { name: string; command: string
   return { errors, unusable };
 }
 
+/** ioCost entries name a disk, each once; the errors, and the indexes of the entries left out. */
+export function checkIoCost(entries: readonly { disk: string }[], file: string): { errors: ConfigError[]; unusable: Set<number> } {
+  const errors: ConfigError[] = [];
+  const unusable = new Set<number>();
+  const seen = new Set<string>();
+  entries.forEach((e, i) => {
+    const message = !e.disk ? 'an ioCost entry needs its disk' : seen.has(e.disk) ? `"${e.disk}" has two ioCost entries` : undefined;
+    if (message) {
+      errors.push({ file, key: `ioCost[${i}].disk`, message });
+      unusable.add(i);
+    }
+    seen.add(e.disk);
+  });
+  return { errors, unusable };
+}
+
 /**
  * init.json's text checked against the spec, with the checks a schema cannot say (service names
  * become cgroup directories and log files). Bad entries are dropped, everything else defaulted.
@@ -241,5 +280,9 @@ export function parseInitConfig(text: string | null, path: string): { config: In
   const { value, errors } = parseConfig(initSpec, json, path);
   const services = checkServices(value.services, path);
   value.services = value.services.filter((_, i) => !services.unusable.has(i));
-  return { config: value, errors: [...errors, ...services.errors] };
+  const ioCost = checkIoCost(value.ioCost, path);
+  value.ioCost = value.ioCost.filter((_, i) => !ioCost.unusable.has(i));
+  // A disk name the schema refused is already reported; it is also missing, which need not be said twice.
+  const own = ioCost.errors.filter((e) => !errors.some((x) => x.key === e.key));
+  return { config: value, errors: [...errors, ...services.errors, ...own] };
 }

@@ -48,16 +48,43 @@ export function enableControllers(dirs: readonly string[], controllers: readonly
   return refused;
 }
 
-/** iocost on every weighed disk, through the root cgroup's io.cost.qos; says which disks. */
-export function enableIoCost(fs: FsRoot, log: (m: string) => void): void {
+type IoCost = InitConfig['ioCost'][number];
+
+/**
+ * What turning iocost on writes to the root cgroup, disk by disk: init.json's cost model for the
+ * disk first (`ctrl=user`; the kernel keeps its own figure for a parameter not given), then
+ * io.cost.qos. The kernel's own model is picked by the disk's class, and a disk slower than it says
+ * never looks busy to iocost, which then divides nothing between the weights (see README).
+ */
+export function ioCostWrites(
+  disks: readonly { name: string; dev: string }[],
+  ioCost: readonly IoCost[],
+): { disk: string; file: 'io.cost.model' | 'io.cost.qos'; line: string }[] {
+  return disks.flatMap((d) => {
+    const c = ioCost.find((x) => x.disk === d.name);
+    const model = c?.model.trim();
+    const qos = c?.qos.trim();
+    return [
+      ...(model ? [{ disk: d.name, file: 'io.cost.model' as const, line: `${d.dev} ctrl=user model=linear ${model}` }] : []),
+      { disk: d.name, file: 'io.cost.qos' as const, line: `${d.dev} enable=1${qos ? ` ctrl=user ${qos}` : ''}` },
+    ];
+  });
+}
+
+/** iocost on every weighed disk, with init.json's model and QoS where it gives them; says which disks. */
+export function enableIoCost(fs: FsRoot, log: (m: string) => void, ioCost: readonly IoCost[] = []): void {
   const root = fs.p('/sys/fs/cgroup');
-  const on: string[] = [];
-  for (const d of weighedDisks(fs))
+  const disks = weighedDisks(fs);
+  const failed = new Set<string>();
+  for (const w of ioCostWrites(disks, ioCost))
     try {
-      writeFileSync(`${root}/io.cost.qos`, `${d.dev} enable=1`);
-      on.push(`${d.name} (${d.dev})`);
+      if (!failed.has(w.disk)) writeFileSync(`${root}/${w.file}`, w.line);
     } catch (err) {
-      log(`io.weight: iocost on ${d.name} (${d.dev}): ${(err as Error).message}`);
+      failed.add(w.disk);
+      log(`io.weight: ${w.file} of ${w.disk} ("${w.line}"): ${(err as Error).message}`);
     }
+  const on = disks.filter((d) => !failed.has(d.name)).map((d) => `${d.name} (${d.dev}${ioCost.some((c) => c.disk === d.name) ? ", init.json's ioCost" : ''})`);
   log(`io.weight: iocost on ${on.length ? on.join(', ') : 'no disk'}`);
+  const absent = ioCost.filter((c) => !disks.some((d) => d.name === c.disk)).map((c) => c.disk);
+  if (absent.length) log(`io.weight: init.json's ioCost names ${absent.join(', ')}, which this machine does not have as a disk`);
 }

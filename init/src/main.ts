@@ -120,6 +120,7 @@ export async function run(): Promise<void> {
     children,
     (m) => log.info(m),
     (line) => log.raw(line),
+    config.ioCost,
   );
   const cmdline = readFileSync(fs.p('/proc/cmdline'), 'utf8');
   const shell = consoleShell(fs, config, cmdline);

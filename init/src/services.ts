@@ -78,6 +78,7 @@ export class Supervisor {
     private readonly children: Children,
     private readonly log: (m: string) => void,
     private readonly console: (line: string) => void,
+    private readonly ioCost: InitConfig['ioCost'] = [],
   ) {}
 
   /** One log per service, kept across its restarts. */
@@ -184,7 +185,7 @@ export class Supervisor {
     const root = this.fs.p('/sys/fs/cgroup');
     const refused = enableControllers([root, `${root}/aios`], ['io']);
     if (refused.length) return this.log(`io.weight: no io controller (${refused[0]})`);
-    enableIoCost(this.fs, this.log);
+    enableIoCost(this.fs, this.log, this.ioCost);
   }
 
   /** The machine is ready: every service's cgroup gets its cpuWeight in place of its start-up weight. */

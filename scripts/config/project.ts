@@ -64,7 +64,7 @@ export const projectSpec = {
     nice: num('Nice value of llama-server (-20 to 19).', 0, { min: -20, max: 19, integer: true }),
     cpuset: str('cgroup cpuset.cpus of the inference service (empty: all CPUs).', '', CPU_LIST),
     ioWeight: num(
-      "cgroup io.weight of the inference service (1-10000), its share of the disks while they are busy (the model's load); 100, like every other service, leaves the io controller off.",
+      "cgroup io.weight of the inference service (1-10000), its share of the disks while they are busy (the model's load); 100, like every other service, leaves the io controller off. The disks' rates go in init.json's ioCost, or iocost may never find them busy.",
       100,
       { min: 1, max: 10000, integer: true },
     ),

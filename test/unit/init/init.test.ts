@@ -12,8 +12,8 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { backoffMs, shouldRestart, Supervisor } from '../../../init/src/services.ts';
-import { cgroupFiles, weighedDisks } from '../../../init/src/cgroups.ts';
-import { initSpec } from '../../../common/init-spec.ts';
+import { cgroupFiles, enableIoCost, ioCostWrites, weighedDisks } from '../../../init/src/cgroups.ts';
+import { initSpec, parseInitConfig } from '../../../common/init-spec.ts';
 import { parseConfig } from '../../../common/schema.ts';
 import { parsePressure } from '../../../init/src/status.ts';
 import { fakeSys, fixtureRoot } from './fixtures.ts';
@@ -258,6 +258,68 @@ test('io.weight: the io controller and iocost on every disk with a device behind
   assert.equal(readFileSync(join(root, 'sys/fs/cgroup/aios/model/io.weight'), 'utf8'), 'default 500');
   assert.equal(existsSync(join(root, 'sys/fs/cgroup/aios/plain/io.weight')), false);
   assert.match(logged.join('\n'), /io\.weight: iocost on (nvme0n1 \(259:0\), sda \(8:0\)|sda \(8:0\), nvme0n1 \(259:0\))/);
+});
+
+test("ioCost: init.json's model goes to io.cost.model (ctrl=user) before iocost is turned on with its QoS; a disk without an entry keeps the kernel's", () => {
+  const disks = [
+    { name: 'sda', dev: '8:0' },
+    { name: 'sdb', dev: '8:16' },
+  ];
+  assert.deepEqual(ioCostWrites(disks, [{ disk: 'sdb', model: ' rbps=16777216 rseqiops=4096 ', qos: 'rpct=95 rlat=5000' }]), [
+    { disk: 'sda', file: 'io.cost.qos', line: '8:0 enable=1' },
+    { disk: 'sdb', file: 'io.cost.model', line: '8:16 ctrl=user model=linear rbps=16777216 rseqiops=4096' },
+    { disk: 'sdb', file: 'io.cost.qos', line: '8:16 enable=1 ctrl=user rpct=95 rlat=5000' },
+  ]);
+  assert.deepEqual(ioCostWrites(disks.slice(1), [{ disk: 'sdb', model: '', qos: '' }]), [{ disk: 'sdb', file: 'io.cost.qos', line: '8:16 enable=1' }]);
+});
+
+test('ioCost in init.json: a bad model or QoS, a missing, refused or repeated disk are each reported; an entry without a usable disk is left out', () => {
+  const { config, errors } = parseInitConfig(
+    JSON.stringify({
+      ioCost: [
+        { disk: 'sda', model: 'rbps=fast' },
+        { disk: 'sdb', qos: 'latency=5' },
+        { model: 'rbps=1' },
+        { disk: '../sdc' },
+        { disk: 'nvme0n1', model: 'rbps=2000000000 wbps=1500000000', qos: 'rpct=95.5 rlat=5000 min=50 max=150' },
+        { disk: 'nvme0n1' },
+      ],
+    }),
+    'init.json',
+  );
+  assert.deepEqual(
+    errors.map((e) => e.key),
+    ['ioCost[0].model', 'ioCost[1].qos', 'ioCost[3].disk', 'ioCost[2].disk', 'ioCost[5].disk'],
+    JSON.stringify(errors),
+  );
+  assert.match(errors[0]!.message, /"rbps=fast" is not space-separated rbps=/);
+  assert.match(errors[4]!.message, /"nvme0n1" has two ioCost entries/);
+  // A bad value falls back to the default (the kernel's), as every other key does.
+  assert.deepEqual(
+    config.ioCost.map((c) => c.disk),
+    ['sda', 'sdb', 'nvme0n1'],
+  );
+  assert.equal(config.ioCost[2]!.qos, 'rpct=95.5 rlat=5000 min=50 max=150');
+});
+
+test('ioCost on a machine: the disk it names gets its model and is said to; one it names that the machine lacks is said', async () => {
+  const root = await fixtureRoot({
+    'sys/fs/cgroup/io.cost.model': '',
+    'sys/block/sda/dev': '8:0\n',
+    'sys/block/sda/device': { link: '../../devices/pci0000:00/0000:00:01.1/ata1/host0/target0:0:0/0:0:0:0' },
+  });
+  await mkdir(join(root, 'sys/devices/pci0000:00/0000:00:01.1/ata1/host0/target0:0:0/0:0:0:0'), { recursive: true });
+  const logged: string[] = [];
+  enableIoCost(new FsRoot(root), (m) => logged.push(m), [
+    { disk: 'sda', model: 'rbps=16777216', qos: '' },
+    { disk: 'sdz', model: 'rbps=1', qos: '' },
+  ]);
+  assert.equal(readFileSync(join(root, 'sys/fs/cgroup/io.cost.model'), 'utf8'), '8:0 ctrl=user model=linear rbps=16777216');
+  assert.equal(readFileSync(join(root, 'sys/fs/cgroup/io.cost.qos'), 'utf8'), '8:0 enable=1');
+  assert.deepEqual(logged, [
+    "io.weight: iocost on sda (8:0, init.json's ioCost)",
+    "io.weight: init.json's ioCost names sdz, which this machine does not have as a disk",
+  ]);
 });
 
 test('pressure figures', () => {
