@@ -1,7 +1,7 @@
 // What init.json gives a service beyond its cgroup's CPU and memory limits, read from /proc and
 // /sys inside the booted image: the capabilities it keeps (llama-server none, udhcpc the network
 // ones), its nice value, its memory.low and its io.weight (with iocost on the disks). The image
-// still passes every check, inference included.
+// still passes every check, inference included. init.json's ioCost for sda is read back as the kernel took it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkVariant } from './helpers.ts';
@@ -14,6 +14,7 @@ const script = [
   'show self self limits',
   'echo "self IoWeight: $(cat /sys/fs/cgroup/aios/limits/io.weight)"',
   'q=/sys/fs/cgroup/io.cost.qos; echo "iocost: $(grep -c "enable=1" $q) of $(wc -l < $q): $(cut -d" " -f1,2 $q | tr "\\n" ,)"',
+  'echo "sda qos: $(grep "^8:0 " $q)"; echo "sda model: $(grep "^8:0 " /sys/fs/cgroup/io.cost.model)"',
   'exec sleep 2147483647',
 ].join('\n');
 
@@ -21,6 +22,7 @@ test('a service keeps only the capabilities, nice value, memory.low and io.weigh
   await checkVariant(
     (j) => ({
       ...j,
+      ioCost: [{ disk: 'sda', model: 'rbps=500000000 rrandiops=20000', qos: 'rpct=90 rlat=10000 min=50 max=150' }],
       services: [
         ...(j.services as Record<string, unknown>[]).map((s) => (s.name === 'inference' ? { ...s, nice: 2, memoryLow: '32M' } : s)),
         { name: 'limits', command: '/bin/sh', args: ['-c', script], capabilities: ['CAP_NET_RAW'], nice: 5, memoryLow: '16M', ioWeight: 300 },
@@ -46,6 +48,9 @@ test('a service keeps only the capabilities, nice value, memory.low and io.weigh
       // iocost, which makes io.weight count, is on for every disk, sda (8:0) among them.
       const iocost = /limits: iocost: (\d+) of (\d+): (.*)\n/.exec(serial);
       assert.ok(iocost && iocost[1] === iocost[2] && iocost[3]!.includes('8:0 enable=1,'), iocost?.[0] ?? serial.slice(-3000));
+      // init.json's ioCost for sda, as the kernel took it; the parameters it did not give keep the kernel's figures.
+      assert.match(serial, /limits: sda qos: 8:0 enable=1 ctrl=user rpct=90\.00 rlat=10000 wpct=0\.00 wlat=\d+ min=50\.00 max=150\.00\n/);
+      assert.match(serial, /limits: sda model: 8:0 ctrl=user model=linear rbps=500000000 rseqiops=\d+ rrandiops=20000 wbps=\d+/);
     },
   );
 });
