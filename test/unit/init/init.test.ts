@@ -322,6 +322,21 @@ test('ioCost on a machine: the disk it names gets its model and is said to; one 
   ]);
 });
 
+test('ioCost: a model the kernel refuses leaves iocost off on that disk, and says so with the line it refused', async () => {
+  const root = await fixtureRoot({
+    // A directory where the file should be: the write fails, as the kernel's EINVAL would.
+    'sys/fs/cgroup/io.cost.model/refused': '',
+    'sys/block/sda/dev': '8:0\n',
+    'sys/block/sda/device': { link: '../../devices/pci0000:00/0000:00:01.1/ata1/host0/target0:0:0/0:0:0:0' },
+  });
+  await mkdir(join(root, 'sys/devices/pci0000:00/0000:00:01.1/ata1/host0/target0:0:0/0:0:0:0'), { recursive: true });
+  const logged: string[] = [];
+  enableIoCost(new FsRoot(root), (m) => logged.push(m), [{ disk: 'sda', model: 'rbps=1', qos: '' }]);
+  assert.equal(existsSync(join(root, 'sys/fs/cgroup/io.cost.qos')), false, 'not turned on with the kernel model in its place');
+  assert.match(logged[0]!, /^io\.weight: io\.cost\.model of sda \("8:0 ctrl=user model=linear rbps=1"\): EISDIR/);
+  assert.equal(logged[1], 'io.weight: iocost on no disk');
+});
+
 test('pressure figures', () => {
   assert.deepEqual(parsePressure('some avg10=1.50 avg60=0.20 avg300=0.00 total=1\nfull avg10=0 avg60=0 avg300=0 total=0'), { avg10: 1.5, avg60: 0.2 });
   assert.equal(parsePressure(''), null);
