@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { bool, num, obj, oneOf, parseConfig, str, strList, formatErrors, type Infer, type ConfigError } from '../../common/schema.ts';
 import { FORMAT_NAMES } from '../images/formats.ts';
 import { BACKENDS } from '../runtime/cmake.ts';
-import { checkServices, CPU_LIST, initSpec, MEMORY_SIZE, serviceNameProblem } from '../../common/init-spec.ts';
+import { checkIoCost, checkServices, CPU_LIST, initSpec, MEMORY_SIZE, serviceNameProblem } from '../../common/init-spec.ts';
 import { list } from '../../common/schema.ts';
 
 /** aios.json at the project root: every key optional, command-line flags win over it. */
@@ -64,7 +64,7 @@ export const projectSpec = {
     nice: num('Nice value of llama-server (-20 to 19).', 0, { min: -20, max: 19, integer: true }),
     cpuset: str('cgroup cpuset.cpus of the inference service (empty: all CPUs).', '', CPU_LIST),
     ioWeight: num(
-      "cgroup io.weight of the inference service (1-10000), its share of the disks while they are busy (the model's load); 100, like every other service, leaves the io controller off. The disks' rates go in init.json's ioCost, or iocost may never find them busy.",
+      "cgroup io.weight of the inference service (1-10000), its share of the disks while they are busy (the model's load); 100, like every other service, leaves the io controller off. The disks' rates go in ioCost, or iocost may never find them busy.",
       100,
       { min: 1, max: 10000, integer: true },
     ),
@@ -95,6 +95,10 @@ export const projectSpec = {
     [],
   ),
   services: list('More aios-init services, appended to /etc/aios/init.json (the same keys as there).', initSpec.services.item),
+  ioCost: list(
+    "The disks' iocost model and QoS, appended to /etc/aios/init.json's ioCost (the same keys as there): what runtime.ioWeight and the services' ioWeight need to divide a disk.",
+    initSpec.ioCost.item,
+  ),
   images: list('Container images laid into the root filesystem, from the Docker engine (dockerode) or a `docker save` tarball.', {
     ref: str('Image reference in the Docker engine (`name:tag`); empty when `tarball` is given.', ''),
     tarball: str('A `docker save` tarball, read without a daemon; empty: ask the engine for `ref`.', ''),
@@ -136,6 +140,7 @@ function crossChecks(c: ProjectConfig, file: string): ConfigError[] {
   });
   // Caught here, before any work, rather than by aios-init at boot, which would drop the service.
   errors.push(...checkServices(c.services, file).errors);
+  errors.push(...checkIoCost(c.ioCost, file).errors);
   c.images.forEach((img, i) => {
     const problem = img.service ? serviceNameProblem(img.service) : undefined;
     if (problem) errors.push({ file, key: `images[${i}].service`, message: problem });
@@ -172,7 +177,8 @@ export async function loadProjectConfig(file: string): Promise<ProjectConfig> {
     throw new ConfigFileError([{ file, key: '', message: `not valid JSON: ${(err as Error).message}` }]);
   }
   const { value, errors } = parseConfig(projectSpec, json, file);
-  errors.push(...crossChecks(value, file));
+  // A value the schema refused is defaulted, and a cross-check may refuse the default again: one error per key.
+  errors.push(...crossChecks(value, file).filter((e) => !errors.some((x) => x.key === e.key)));
   if (errors.length) throw new ConfigFileError(errors);
   return value;
 }

@@ -18,6 +18,22 @@ export function withServices(initJson: Record<string, unknown>, extra: readonly 
   return { ...initJson, services: [...base, ...extra] };
 }
 
+/** The image's init.json with aios.json's ioCost appended; a disk given twice is an error of the build. */
+export function withIoCost(
+  initJson: Record<string, unknown>,
+  extra: readonly (Partial<InitConfig['ioCost'][number]> & { disk: string })[],
+  where: string,
+): Record<string, unknown> {
+  if (!extra.length) return initJson;
+  const base = Array.isArray(initJson.ioCost) ? (initJson.ioCost as { disk?: unknown }[]) : [];
+  const seen = new Set(base.map((c) => String(c.disk)));
+  for (const c of extra) {
+    if (seen.has(c.disk)) throw new Error(`${where}: ioCost: disk "${c.disk}" has an entry in both aiOS's init.json and aios.json's ioCost; keep one`);
+    seen.add(c.disk);
+  }
+  return { ...initJson, ioCost: [...base, ...extra] };
+}
+
 /**
  * The image's init.json read as aios-init will read it at boot. aios-init drops what it refuses and
  * boots on; the build fails instead, so that a mistake is seen before an image is written.

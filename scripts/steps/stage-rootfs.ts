@@ -11,7 +11,7 @@ import { RUNTIME_DIR } from '../runtime/cmake.ts';
 import { MODELS_DIR, SERVER_PATH, withInference } from '../runtime/init-json.ts';
 import { applyProjectInputs, projectKey } from '../rootfs/project-inputs.ts';
 import { hookEnv, runHook } from '../rootfs/hooks.ts';
-import { assertInitJsonAccepted, withServices } from '../rootfs/services.ts';
+import { assertInitJsonAccepted, withIoCost, withServices } from '../rootfs/services.ts';
 import type { ProjectRecord } from '../pipeline/context.ts';
 
 const STEP_VERSION = 3;
@@ -81,7 +81,7 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     trees: { overlay, ...Object.fromEntries(project.overlays.map((o, i) => [`overlay[${i}]`, o])) },
     tools: ['depmod', 'dpkg-deb'],
     files: { busybox: busybox.deb, ...Object.fromEntries(hostLibs.map((l) => [l, l])), ...(cfg.hooks.postinst ? { postinst: cfg.hooks.postinst } : {}) },
-    values: { model: model.sha256, runtimeConfig: cfg.runtime, services: cfg.services, ...projectKey(project), epoch: ctx.sourceDateEpoch },
+    values: { model: model.sha256, runtimeConfig: cfg.runtime, services: cfg.services, ioCost: cfg.ioCost, ...projectKey(project), epoch: ctx.sourceDateEpoch },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const tree = join(out, 'tree');
@@ -116,7 +116,7 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     const libs = await installRuntime(tree, runtime, model);
     const initJson = join(tree, 'etc/aios/init.json');
     const base = existsSync(initJson) ? (JSON.parse(await readFile(initJson, 'utf8')) as Record<string, unknown>) : {};
-    const withProject = withServices(base, [...cfg.services, ...fromProject.services], ctx.opts.configFile);
+    const withProject = withIoCost(withServices(base, [...cfg.services, ...fromProject.services], ctx.opts.configFile), cfg.ioCost, ctx.opts.configFile);
     const initText =
       JSON.stringify(withInference(withProject, cfg.runtime, model, join(overlay, 'etc/aios/init.json'), new Set(runtime.options)), null, 2) + '\n';
     assertInitJsonAccepted(initText, '/etc/aios/init.json');

@@ -38,6 +38,28 @@ test('aios.json: every service name aios-init would refuse is an error of the fi
   ]);
 });
 
+test("aios.json: ioCost takes init.json's keys; a bad model, a refused or repeated disk are each one error of the file and key", async () => {
+  const { file, loaded } = await load({
+    ioCost: [{ disk: 'sda', model: 'rbps=16M' }, { disk: 'sda/../x' }, { disk: 'nvme0n1', qos: 'rpct=95 rlat=5000' }, { disk: 'nvme0n1' }],
+  });
+  const err = await loaded.then(
+    () => assert.fail('the configuration was accepted'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ConfigFileError);
+  assert.deepEqual(
+    err.errors.map((e) => `${e.key}: ${e.message.slice(0, 40)}`),
+    [
+      'ioCost[0].model: "rbps=16M" is not space-separated rbps=,',
+      'ioCost[1].disk: "sda/../x" is not a disk name like sda o',
+      'ioCost[3].disk: "nvme0n1" has two ioCost entries',
+    ],
+    file,
+  );
+  const ok = await load({ ioCost: [{ disk: 'nvme0n1', model: 'rbps=3000000000 rrandiops=400000', qos: 'rpct=95 rlat=5000' }] });
+  assert.equal((await ok.loaded).ioCost[0]!.qos, 'rpct=95 rlat=5000');
+});
+
 test('aios.json: well-named services and an image service load', async () => {
   const { loaded } = await load({
     services: [

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertInitJsonAccepted } from '../../../scripts/rootfs/services.ts';
+import { assertInitJsonAccepted, withIoCost } from '../../../scripts/rootfs/services.ts';
 
 const shipped = readFileSync(join(import.meta.dirname, '../../../rootfs/etc/aios/init.json'), 'utf8');
 const withServices = (services: unknown[]) => JSON.stringify({ ...JSON.parse(shipped), services });
@@ -36,4 +36,16 @@ test("the image's init.json: what aios-init would drop at boot fails the build, 
       return /would be refused at boot/.test(err.message);
     },
   );
+});
+
+test("the image's init.json: aios.json's ioCost appended to init.json's, accepted as aios-init reads it; a disk in both is an error", () => {
+  const base = { ...JSON.parse(shipped), ioCost: [{ disk: 'sda', model: 'rbps=16777216' }] };
+  const merged = withIoCost(base, [{ disk: 'nvme0n1', model: 'rbps=3000000000', qos: 'rpct=95 rlat=5000' }], 'aios.json');
+  assert.deepEqual(
+    (merged.ioCost as { disk: string }[]).map((c) => c.disk),
+    ['sda', 'nvme0n1'],
+  );
+  assertInitJsonAccepted(JSON.stringify(merged), '/etc/aios/init.json');
+  assert.equal(withIoCost(base, [], 'aios.json'), base);
+  assert.throws(() => withIoCost(base, [{ disk: 'sda' }], 'aios.json'), /aios\.json: ioCost: disk "sda" has an entry in both/);
 });
