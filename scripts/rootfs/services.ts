@@ -2,37 +2,49 @@ import { parseInitConfig, type InitConfig } from '../../common/init-spec.ts';
 import { formatErrors } from '../../common/schema.ts';
 
 /**
- * The image's init.json with the project's services appended (aios.json `services`, and those
- * made from container images). A name given twice is an error here, at build time, rather than a
- * configuration error aios-init reports at boot.
+ * `extra` appended to the list under `key` in init.json; an entry whose identity (`id`) is already
+ * there is an error of the build, worded by `clash`, rather than one aios-init reports at boot.
  */
-export function withServices(initJson: Record<string, unknown>, extra: readonly { name: string }[], where: string): Record<string, unknown> {
+function appendUnique<T>(
+  initJson: Record<string, unknown>,
+  key: string,
+  extra: readonly T[],
+  id: (x: T) => string,
+  clash: (id: string) => string,
+): Record<string, unknown> {
   if (!extra.length) return initJson;
-  const base = Array.isArray(initJson.services) ? (initJson.services as { name?: unknown }[]) : [];
-  const seen = new Set(base.map((s) => String(s.name)));
-  for (const s of extra) {
-    if (seen.has(s.name))
-      throw new Error(`${where}: services: "${s.name}" is defined twice (aiOS's init.json, aios.json's services or an image's service); rename one`);
-    seen.add(s.name);
+  const base = Array.isArray(initJson[key]) ? (initJson[key] as T[]) : [];
+  const seen = new Set(base.map(id));
+  for (const x of extra) {
+    if (seen.has(id(x))) throw new Error(clash(id(x)));
+    seen.add(id(x));
   }
-  return { ...initJson, services: [...base, ...extra] };
+  return { ...initJson, [key]: [...base, ...extra] };
 }
 
-/** The image's init.json with aios.json's ioCost appended; a disk given twice is an error of the build. */
-export function withIoCost(
+/** The image's init.json with the project's services appended (aios.json `services`, and those made from container images); a name given twice is an error. */
+export const withServices = (initJson: Record<string, unknown>, extra: readonly { name: string }[], where: string): Record<string, unknown> =>
+  appendUnique(
+    initJson,
+    'services',
+    extra,
+    (s) => String(s.name),
+    (name) => `${where}: services: "${name}" is defined twice (aiOS's init.json, aios.json's services or an image's service); rename one`,
+  );
+
+/** The image's init.json with aios.json's ioCost appended; a disk given twice is an error. */
+export const withIoCost = (
   initJson: Record<string, unknown>,
   extra: readonly (Partial<InitConfig['ioCost'][number]> & { disk: string })[],
   where: string,
-): Record<string, unknown> {
-  if (!extra.length) return initJson;
-  const base = Array.isArray(initJson.ioCost) ? (initJson.ioCost as { disk?: unknown }[]) : [];
-  const seen = new Set(base.map((c) => String(c.disk)));
-  for (const c of extra) {
-    if (seen.has(c.disk)) throw new Error(`${where}: ioCost: disk "${c.disk}" has an entry in both aiOS's init.json and aios.json's ioCost; keep one`);
-    seen.add(c.disk);
-  }
-  return { ...initJson, ioCost: [...base, ...extra] };
-}
+): Record<string, unknown> =>
+  appendUnique(
+    initJson,
+    'ioCost',
+    extra,
+    (c) => String(c.disk),
+    (disk) => `${where}: ioCost: disk "${disk}" has an entry in both aiOS's init.json and aios.json's ioCost; keep one`,
+  );
 
 /**
  * The image's init.json read as aios-init will read it at boot. aios-init drops what it refuses and

@@ -222,16 +222,21 @@ test('services: restart policy, back-off and cgroup limits', () => {
   assert.equal(cgroupFiles({ ...svc, ioWeight: 500 }, false)['io.weight'], 'default 500');
 });
 
+const SDA_DEVICE = 'devices/pci0000:00/0000:00:01.1/ata1/host0/target0:0:0/0:0:0:0';
+/** A fixture root whose sda is an ATA disk with its device behind it, with `files` beside it. */
+async function withSda(files: Record<string, string | { link: string }>): Promise<string> {
+  const root = await fixtureRoot({ ...files, 'sys/block/sda/dev': '8:0\n', 'sys/block/sda/device': { link: `../../${SDA_DEVICE}` } });
+  await mkdir(join(root, 'sys', SDA_DEVICE), { recursive: true });
+  return root;
+}
+
 test('io.weight: the io controller and iocost on every disk with a device behind it, only once a service is weighed', async () => {
-  const root = await fixtureRoot({
+  const root = await withSda({
     'sys/fs/cgroup/cgroup.controllers': 'cpuset cpu io memory pids\n',
-    'sys/block/sda/dev': '8:0\n',
-    'sys/block/sda/device': { link: '../../devices/pci0000:00/0000:00:01.1/ata1/host0/target0:0:0/0:0:0:0' },
     'sys/block/nvme0n1/dev': '259:0\n',
     'sys/block/nvme0n1/device': { link: '../../devices/pci0000:00/0000:00:04.0/nvme/nvme0' },
     'sys/block/loop0/dev': '7:0\n',
   });
-  await mkdir(join(root, 'sys/devices/pci0000:00/0000:00:01.1/ata1/host0/target0:0:0/0:0:0:0'), { recursive: true });
   await mkdir(join(root, 'sys/devices/pci0000:00/0000:00:04.0/nvme/nvme0'), { recursive: true });
   const fs = new FsRoot(root);
   assert.deepEqual(
@@ -303,12 +308,7 @@ test('ioCost in init.json: a bad model or QoS, a missing, refused or repeated di
 });
 
 test('ioCost on a machine: the disk it names gets its model and is said to; one it names that the machine lacks is said', async () => {
-  const root = await fixtureRoot({
-    'sys/fs/cgroup/io.cost.model': '',
-    'sys/block/sda/dev': '8:0\n',
-    'sys/block/sda/device': { link: '../../devices/pci0000:00/0000:00:01.1/ata1/host0/target0:0:0/0:0:0:0' },
-  });
-  await mkdir(join(root, 'sys/devices/pci0000:00/0000:00:01.1/ata1/host0/target0:0:0/0:0:0:0'), { recursive: true });
+  const root = await withSda({ 'sys/fs/cgroup/io.cost.model': '' });
   const logged: string[] = [];
   enableIoCost(new FsRoot(root), (m) => logged.push(m), [
     { disk: 'sda', model: 'rbps=16777216', qos: '' },
@@ -323,13 +323,8 @@ test('ioCost on a machine: the disk it names gets its model and is said to; one 
 });
 
 test('ioCost: a model the kernel refuses leaves iocost off on that disk, and says so with the line it refused', async () => {
-  const root = await fixtureRoot({
-    // A directory where the file should be: the write fails, as the kernel's EINVAL would.
-    'sys/fs/cgroup/io.cost.model/refused': '',
-    'sys/block/sda/dev': '8:0\n',
-    'sys/block/sda/device': { link: '../../devices/pci0000:00/0000:00:01.1/ata1/host0/target0:0:0/0:0:0:0' },
-  });
-  await mkdir(join(root, 'sys/devices/pci0000:00/0000:00:01.1/ata1/host0/target0:0:0/0:0:0:0'), { recursive: true });
+  // A directory where the file should be: the write fails, as the kernel's EINVAL would.
+  const root = await withSda({ 'sys/fs/cgroup/io.cost.model/refused': '' });
   const logged: string[] = [];
   enableIoCost(new FsRoot(root), (m) => logged.push(m), [{ disk: 'sda', model: 'rbps=1', qos: '' }]);
   assert.equal(existsSync(join(root, 'sys/fs/cgroup/io.cost.qos')), false, 'not turned on with the kernel model in its place');
