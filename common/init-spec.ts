@@ -1,4 +1,4 @@
-import { bool, list, num, obj, oneOf, parseConfig, str, strList, strMap, type ConfigError, type Infer } from './schema.ts';
+import { bool, list, num, obj, oneOf, parseConfig, str, strList, strMap, unreported, type ConfigError, type Infer } from './schema.ts';
 
 /** memory.max and memory.low as the kernel parses them (memparse, nothing after the suffix): "max" or bytes with K, M, G, T, P or E. */
 export const MEMORY_SIZE = { pattern: /^(max|\d+[KMGTPEkmgtpe]?)$/, patternHint: '"max" or a byte count with an optional K, M, G, T, P or E suffix (16M, 2G)' };
@@ -283,6 +283,5 @@ export function parseInitConfig(text: string | null, path: string): { config: In
   const ioCost = checkIoCost(value.ioCost, path);
   value.ioCost = value.ioCost.filter((_, i) => !ioCost.unusable.has(i));
   // A disk name the schema refused is already reported; it is also missing, which need not be said twice.
-  const own = ioCost.errors.filter((e) => !errors.some((x) => x.key === e.key));
-  return { config: value, errors: [...errors, ...services.errors, ...own] };
+  return { config: value, errors: [...errors, ...services.errors, ...unreported(errors, ioCost.errors)] };
 }

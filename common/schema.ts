@@ -49,6 +49,14 @@ export function formatErrors(errors: readonly ConfigError[]): string {
   return errors.map((e) => `${e.file}: ${e.key || '(top level)'}: ${e.message}`).join('\n');
 }
 
+/**
+ * `more` less the errors on a key `reported` already has: a value the schema refused is defaulted,
+ * and a later check may refuse the default again. One error per key.
+ */
+export function unreported(reported: readonly ConfigError[], more: readonly ConfigError[]): ConfigError[] {
+  return more.filter((e) => !reported.some((x) => x.key === e.key));
+}
+
 function typeName(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
 }

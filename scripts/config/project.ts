@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { bool, num, obj, oneOf, parseConfig, str, strList, formatErrors, type Infer, type ConfigError } from '../../common/schema.ts';
+import { bool, num, obj, oneOf, parseConfig, str, strList, formatErrors, unreported, type Infer, type ConfigError } from '../../common/schema.ts';
 import { FORMAT_NAMES } from '../images/formats.ts';
 import { BACKENDS } from '../runtime/cmake.ts';
 import { checkIoCost, checkServices, CPU_LIST, initSpec, MEMORY_SIZE, serviceNameProblem } from '../../common/init-spec.ts';
@@ -177,8 +177,7 @@ export async function loadProjectConfig(file: string): Promise<ProjectConfig> {
     throw new ConfigFileError([{ file, key: '', message: `not valid JSON: ${(err as Error).message}` }]);
   }
   const { value, errors } = parseConfig(projectSpec, json, file);
-  // A value the schema refused is defaulted, and a cross-check may refuse the default again: one error per key.
-  errors.push(...crossChecks(value, file).filter((e) => !errors.some((x) => x.key === e.key)));
+  errors.push(...unreported(errors, crossChecks(value, file)));
   if (errors.length) throw new ConfigFileError(errors);
   return value;
 }
