@@ -1,4 +1,5 @@
 import { execa, type Options } from 'execa';
+import { killOnExit } from './cleanup.ts';
 
 /** A failed external command: the quoted command line, how it ended, and the end of its stderr. */
 export class CommandError extends Error {
@@ -69,7 +70,10 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   if (opts.stdoutFile) Object.assign(options, { stdout: { file: opts.stdoutFile } });
   let result;
   try {
-    const sub = execa(file, args, options);
+    // A process group of its own, so that an interrupted aios kills the whole of it (make and
+    // its compilers, tar and its xz) and waits for it before removing the tree it wrote into.
+    const sub = execa(file, args, { ...options, detached: true });
+    killOnExit(sub, { group: true });
     if (opts.onLine) {
       let rest = '';
       const feed = (chunk: Buffer) => {

@@ -60,7 +60,7 @@ export function resolveConfigPaths(c: ProjectConfig, dir: string): ProjectConfig
     model: { ...c.model, source: p(c.model.source) },
     gpu: { ...c.gpu, nvidiaSource: p(c.gpu.nvidiaSource, ['debian']) },
     overlay: c.overlay.map((o) => p(o)),
-    hooks: { postinst: p(c.hooks.postinst), finalize: p(c.hooks.finalize) },
+    hooks: { postinst: p(c.hooks.postinst), postinstInputs: c.hooks.postinstInputs.map((f) => p(f)), finalize: p(c.hooks.finalize) },
     images: c.images.map((i) => ({ ...i, tarball: p(i.tarball) })),
   };
 }

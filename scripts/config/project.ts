@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { bool, num, obj, oneOf, parseConfig, str, strList, formatErrors, unreported, type Infer, type ConfigError } from '../../common/schema.ts';
 import { FORMAT_NAMES } from '../images/formats.ts';
+import { grubCmdlineProblem } from '../images/commands.ts';
 import { BACKENDS } from '../runtime/cmake.ts';
 import { checkIoCost, checkServices, CPU_LIST, initSpec, MEMORY_SIZE, serviceNameProblem } from '../../common/init-spec.ts';
 import { list } from '../../common/schema.ts';
@@ -105,13 +106,24 @@ export const projectSpec = {
     path: str("Where the image's filesystem goes in the root filesystem (`/` lays it over the root).", '/'),
     service: str("Name of an aios-init service made from the image's Entrypoint, Cmd, Env and WorkingDir (chrooted into `path`); empty: none.", ''),
   }),
+  allow: obj(
+    'Privilege the root filesystem may hold. Anything else setuid, setgid or a device node, from a package, an image, an overlay or a hook, fails the build.',
+    {
+      setuid: strList('Image paths of the setuid or setgid files allowed in (for example `/usr/bin/ping`).', []),
+      devices: strList('Image paths of the device nodes and FIFOs allowed in (for example `/dev/console`).', []),
+    },
+  ),
   hooks: obj('Scripts run by the build, with AIOS_ROOT, AIOS_OUT, AIOS_PROJECT and SOURCE_DATE_EPOCH set (see README).', {
     postinst: str('Runs after the root filesystem is staged (in AIOS_ROOT), before any image is written.', ''),
+    postinstInputs: strList(
+      "Files and directories postinst reads besides the staged root (its own script counts already): their content joins the root filesystem's cache key. Empty while postinst is set: the root filesystem is never reused from the cache, and the build says so.",
+      [],
+    ),
     finalize: str('Runs after the images are written into AIOS_OUT, before build.json.', ''),
   }),
   boot: obj('The kernel command line of the images.', {
     cmdline: str('Arguments added after root= and console=.', 'quiet loglevel=3', {
-      // One line: it goes into grub.cfg and QEMU's -append as it is.
+      // One line: every path must boot with the same words (GRUB's are quoted in grub.cfg).
       pattern: /^[^\x00-\x1f\x7f]*$/,
       patternHint: 'one line of kernel arguments (no newline, tab or other control character)',
     }),
@@ -132,6 +144,22 @@ export type ProjectConfig = Infer<typeof projectSpec>;
 /** A Debian package as `packages` takes it: a name, optionally `=version`. */
 export const PACKAGE_SPEC = /^([a-z0-9][a-z0-9+.-]+)(?:=([A-Za-z0-9.+~:-]+))?$/;
 
+/** Why `p` is not a plain absolute path inside the image (`/opt/app`): undefined when it is. */
+export function imagePathProblem(p: string): string | undefined {
+  if (!p.startsWith('/')) return 'must be absolute';
+  if (/[\x00-\x1f\x7f]/.test(p)) return 'holds a control character';
+  if (
+    p !== '/' &&
+    (p.endsWith('/') ||
+      p
+        .split('/')
+        .slice(1)
+        .some((c) => c === '' || c === '.' || c === '..'))
+  )
+    return 'must be a normalized path (no //, no . or .. component, no trailing /)';
+  return undefined;
+}
+
 /** What the schema cannot say by itself; reported with the schema's errors. */
 function crossChecks(c: ProjectConfig, file: string): ConfigError[] {
   const errors: ConfigError[] = [];
@@ -150,8 +178,16 @@ function crossChecks(c: ProjectConfig, file: string): ConfigError[] {
         key: `images[${i}]`,
         message: `give either ref (an image in the Docker engine) or tarball (a \`docker save\` file), not ${img.ref ? 'both' : 'neither'}`,
       });
-    if (!img.path.startsWith('/')) errors.push({ file, key: `images[${i}].path`, message: `${img.path} must be absolute` });
+    const bad = imagePathProblem(img.path);
+    if (bad) errors.push({ file, key: `images[${i}].path`, message: `${JSON.stringify(img.path)} ${bad}` });
   });
+  for (const k of ['setuid', 'devices'] as const)
+    c.allow[k].forEach((p, i) => {
+      const bad = imagePathProblem(p);
+      if (bad) errors.push({ file, key: `allow.${k}[${i}]`, message: `${JSON.stringify(p)} ${bad}` });
+    });
+  const cmd = grubCmdlineProblem(c.boot.cmdline);
+  if (cmd) errors.push({ file, key: 'boot.cmdline', message: cmd });
   return errors;
 }
 

@@ -40,6 +40,8 @@ export const HOST_TOOLS: readonly HostTool[] = [
   },
   { name: 'dpkg-deb', pkg: 'dpkg', probe: 'dpkg-deb', why: 'unpacking Debian packages without root' },
   { name: 'apt-get', pkg: 'apt', probe: 'apt-get', why: 'offline kernel source, busybox, NVIDIA modules and firmware' },
+  { name: 'flock', pkg: 'util-linux', probe: 'flock', why: 'one build at a time per cache (a kernel lock, dropped when its holder dies)' },
+  { name: 'mknod', pkg: 'coreutils', probe: 'mknod', why: 'device nodes an aios.json allows' },
   { name: 'ccache', pkg: 'ccache', probe: 'ccache', why: 'faster kernel rebuilds', optional: true },
   { name: 'mke2fs', pkg: 'e2fsprogs', probe: '/sbin/mke2fs', why: 'rootfs.img (mke2fs -d, no mount)' },
   { name: 'e2fsck', pkg: 'e2fsprogs', probe: '/sbin/e2fsck', why: 'rootfs.img check' },

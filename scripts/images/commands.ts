@@ -38,9 +38,27 @@ export function mke2fsArgs(o: { tree: string; image: string; sizeMiB: number; la
 export function debugfsPinScript(paths: readonly string[], epoch: number): string {
   return (
     ['/', ...paths]
-      .flatMap((p) => ['uid', 'gid', 'atime', 'ctime', 'mtime', 'crtime'].map((f) => `sif "${p}" ${f} ${f.endsWith('id') ? 0 : epoch}`))
+      .flatMap((p) => ['uid', 'gid', 'atime', 'ctime', 'mtime', 'crtime'].map((f) => `sif ${debugfsQuote(p)} ${f} ${f.endsWith('id') ? 0 : `@${epoch}`}`))
       .join('\n') + '\n'
   );
+}
+
+/** The lines of debugfs's stderr that report a failed command (all but its version banner). */
+export function debugfsErrors(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^debugfs \d[\d.]* \(/.test(l));
+}
+
+/**
+ * A path as one argument of a debugfs script line: inside double quotes, a quote is written
+ * twice (libss's rule); nothing else is special there. A line cannot carry a control character,
+ * so names with one are refused before this (rootfs/confine.ts); this refuses them again.
+ */
+export function debugfsQuote(p: string): string {
+  if (/[\x00-\x1f\x7f]/.test(p)) throw new Error(`${JSON.stringify(p)} holds a control character, which a debugfs script cannot carry`);
+  return `"${p.replace(/"/g, '""')}"`;
 }
 
 /** sfdisk input: an MBR with one bootable Linux partition starting at 1 MiB. */
@@ -116,8 +134,11 @@ export function grubMkrescueArgs(isoDir: string, out: string, epoch: number): st
  * entry adds a root shell on the console (aios.shell=1); hold Esc as GRUB starts to choose it.
  */
 export function grubConfig(cmdline: string): string {
+  const problem = grubCmdlineProblem(cmdline);
+  if (problem) throw new Error(`boot.cmdline: ${problem}`);
+  const words = grubWords(cmdline);
   const linux = (extra: string) =>
-    `    linux /boot/vmlinuz root=live:LABEL=${ISO_VOLUME_LABEL} ro ${cmdline} console=ttyS0,115200 init=/usr/sbin/aios-init${extra} $aios_check_args`;
+    `    linux /boot/vmlinuz root=live:LABEL=${ISO_VOLUME_LABEL} ro ${words} console=ttyS0,115200 init=/usr/sbin/aios-init${extra} $aios_check_args`;
   return [
     'set timeout=0',
     'set default=0',
@@ -141,4 +162,27 @@ export function grubConfig(cmdline: string): string {
     '}',
     '',
   ].join('\n');
+}
+
+/**
+ * Why GRUB cannot hand `cmdline` to the kernel exactly as the direct path does, or undefined.
+ * GRUB's `linux` rebuilds the command line from its arguments, putting a backslash before each
+ * quote and backslash (grub_create_loader_cmdline): such a word would reach the kernel changed.
+ */
+export function grubCmdlineProblem(cmdline: string): string | undefined {
+  if (/[\x00-\x1f\x7f]/.test(cmdline)) return 'holds a control character; give one line of kernel arguments';
+  const bad = [...new Set(cmdline.match(/["'\\]/g) ?? [])];
+  if (bad.length)
+    return `holds ${bad.map((c) => JSON.stringify(c)).join(' and ')}, which GRUB passes to the kernel with a backslash added: the ISO would boot with another command line than the direct path; leave quotes and backslashes out (a kernel argument cannot hold a space on every path)`;
+  return undefined;
+}
+
+/** The command line's words as grub.cfg arguments: single-quoted where GRUB's script syntax would read `$`, `;`, `{`... */
+export function grubWords(cmdline: string): string {
+  return cmdline
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w}'`))
+    .join(' ');
 }

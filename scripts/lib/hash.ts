@@ -28,14 +28,28 @@ export async function listTree(root: string): Promise<string[]> {
   return out.sort();
 }
 
-/** A hash of a directory's content (names, modes, file bytes, link targets): a step's input key. */
+/** Every directory under root (root itself as ''), sorted, as paths relative to root. */
+export async function listDirs(root: string, rel = ''): Promise<string[]> {
+  const out: string[] = [rel];
+  for (const e of await readdir(join(root, rel), { withFileTypes: true })) if (e.isDirectory()) out.push(...(await listDirs(root, join(rel, e.name))));
+  return rel ? out : out.sort();
+}
+
+/**
+ * A hash of a directory's content (names, types and modes of every entry, directories and empty
+ * ones included; file bytes, link targets, device numbers): a step's input key.
+ */
 export async function hashTree(root: string): Promise<string> {
   const h = createHash('sha256');
-  for (const rel of await listTree(root)) {
+  const entries = [...(await listTree(root)).map((rel) => ({ rel, dir: false })), ...(await listDirs(root)).map((rel) => ({ rel, dir: true }))];
+  for (const { rel, dir } of entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))) {
     const p = join(root, rel);
     const st = await lstat(p);
-    h.update(`${rel}\0${st.mode & 0o7777}\0`);
-    h.update(st.isSymbolicLink() ? `->${await readlink(p)}` : await readFile(p));
+    h.update(`${rel}\0${st.mode.toString(8)}\0`);
+    if (dir) h.update('dir');
+    else if (st.isSymbolicLink()) h.update(`->${await readlink(p)}`);
+    else if (st.isFile()) h.update(await readFile(p));
+    else h.update(`dev:${st.rdev}`);
     h.update('\0');
   }
   return h.digest('hex');

@@ -1,8 +1,23 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
-import { dirname, join, normalize } from 'node:path';
+import { lstat, mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { join, normalize, posix } from 'node:path';
 import * as tar from 'tar';
+import {
+  imagePath,
+  mergeInto,
+  mkdirInside,
+  nameProblem,
+  NOTHING_ALLOWED,
+  pathInside,
+  privilegeProblem,
+  putSpecial,
+  refuse,
+  relName,
+  showName,
+  type Allowed,
+  type EntryKind,
+} from './confine.ts';
 
 /** What the build keeps of an image's configuration (the `config` of its JSON). */
 export interface ImageConfig {
@@ -86,25 +101,127 @@ export function whiteouts(entries: readonly string[]): { remove: string[]; opaqu
   const remove: string[] = [];
   const opaque: string[] = [];
   for (const e of entries) {
-    const p = normalize(e.replace(/^\.\//, ''));
+    const p = relName(e);
     const base = p.split('/').pop()!;
-    if (base === '.wh..wh..opq') opaque.push(dirname(p));
-    else if (base.startsWith('.wh.')) remove.push(join(dirname(p), base.slice(4)));
+    const dir = p.slice(0, p.length - base.length).replace(/\/$/, '');
+    if (base === '.wh..wh..opq') opaque.push(dir);
+    else if (base.startsWith('.wh.')) remove.push(dir ? `${dir}/${base.slice(4)}` : base.slice(4));
   }
   return { remove, opaque };
 }
 
-/** Apply the layers, bottom first, onto `dest`, as an overlay filesystem would stack them. */
-export async function applyLayers(layers: readonly string[], dest: string): Promise<void> {
-  await mkdir(dest, { recursive: true });
-  for (const layer of layers) {
-    const entries: string[] = [];
-    await tar.t({ file: layer, strict: true, onReadEntry: (e) => void entries.push(e.path) });
-    const { remove, opaque } = whiteouts(entries);
-    for (const d of opaque) for (const f of await readdir(join(dest, d)).catch(() => [])) await rm(join(dest, d, f), { recursive: true, force: true });
-    for (const r of remove) await rm(join(dest, r), { recursive: true, force: true });
+/** One entry of a layer as its tar header has it. */
+export interface LayerEntry {
+  path: string;
+  type: string;
+  mode: number;
+  linkpath?: string;
+  devmaj?: number;
+  devmin?: number;
+}
+
+const KINDS: Record<string, EntryKind> = {
+  File: 'file',
+  OldFile: 'file',
+  ContiguousFile: 'file',
+  Directory: 'dir',
+  SymbolicLink: 'symlink',
+  Link: 'hardlink',
+  CharacterDevice: 'char',
+  BlockDevice: 'block',
+  FIFO: 'fifo',
+};
+
+export async function listLayer(layer: string): Promise<LayerEntry[]> {
+  const entries: LayerEntry[] = [];
+  await tar.t({
+    file: layer,
+    strict: true,
+    onReadEntry: (e) =>
+      void entries.push({ path: e.path, type: e.type, mode: e.mode ?? 0, linkpath: e.linkpath, devmaj: e.header.devmaj, devmin: e.header.devmin }),
+  });
+  return entries;
+}
+
+/** Every entry of a layer that cannot enter the image (laid at `prefix`), as `"path": reason` lines. */
+export function layerProblems(entries: readonly LayerEntry[], prefix: string, allow: Allowed): string[] {
+  const problems: string[] = [];
+  // Links of this layer: node-tar is told to keep link targets as they are (preservePaths), so the
+  // check that nothing of the layer is extracted through one of them is made here.
+  const links = new Set(entries.filter((e) => KINDS[e.type] === 'symlink').map((e) => relName(e.path)));
+  const throughLink = (rel: string) => {
+    const parts = rel.split('/');
+    return parts
+      .slice(0, -1)
+      .map((_, i) => parts.slice(0, i + 1).join('/'))
+      .find((p) => links.has(p));
+  };
+  for (const e of entries) {
+    const rel = relName(e.path);
+    const kind = KINDS[e.type];
+    const named = nameProblem(rel);
+    const shown = showName(named ? e.path : imagePath(prefix, rel));
+    const link = kind === 'hardlink' ? relName(e.linkpath ?? '') : undefined;
+    const why =
+      named ??
+      (kind ? privilegeProblem(kind, e.mode, imagePath(prefix, rel), allow) : `is a tar entry of type ${e.type}, which a layer does not hold`) ??
+      (link !== undefined && nameProblem(link) ? `is a hard link to ${showName(e.linkpath ?? '')}, outside the layer` : undefined) ??
+      (throughLink(rel) ? `would be written through ${showName(imagePath(prefix, throughLink(rel)!))}, a link of the same layer` : undefined) ??
+      (link && throughLink(`${link}/x`)
+        ? `is a hard link through ${showName(imagePath(prefix, throughLink(`${link}/x`)!))}, a link of the same layer`
+        : undefined);
+    if (why) problems.push(`${shown} ${why}`);
+  }
+  return problems;
+}
+
+const LAYER_FIX = 'Rebuild the image without those entries, or declare the privileged ones in aios.json (`allow.setuid`, `allow.devices`).';
+
+/**
+ * Apply the layers, bottom first, at `prefix` of the root tree, as an overlay filesystem would
+ * stack them. Each layer is checked whole before anything of it is applied; its whiteouts are
+ * resolved inside the tree; it is extracted into `scratch` and merged through confine.ts.
+ */
+export async function applyLayers(
+  layers: readonly string[],
+  tree: string,
+  o: { prefix: string; where: string; scratch: string; allow?: Allowed },
+): Promise<void> {
+  const allow = o.allow ?? NOTHING_ALLOWED;
+  await mkdirInside(tree, o.prefix, o.where);
+  for (const [i, layer] of layers.entries()) {
+    const input = `${o.where}: layer ${i + 1} of ${layers.length}`;
+    const entries = await listLayer(layer);
+    refuse(input, layerProblems(entries, o.prefix, allow), LAYER_FIX);
+    const { remove, opaque } = whiteouts(entries.map((e) => e.path));
+    for (const d of opaque) {
+      const real = await pathInside(tree, imagePath(o.prefix, d), input);
+      if (!(await lstat(real).catch(() => undefined))?.isDirectory()) continue;
+      for (const f of await readdir(real)) await rm(join(real, f), { recursive: true, force: true });
+    }
+    for (const r of remove) await rm(await pathInside(tree, imagePath(o.prefix, r), input), { recursive: true, force: true });
+    const staged = join(o.scratch, `layer-${i}`);
+    await mkdir(staged, { recursive: true });
+    const special = (e: LayerEntry) => ['char', 'block', 'fifo'].includes(KINDS[e.type] ?? '');
     // Owners become root and modes stay: the image's numeric owners mean nothing in this root filesystem.
-    await tar.x({ file: layer, cwd: dest, strict: true, preserveOwner: false, filter: (p) => !p.split('/').pop()!.startsWith('.wh.') });
+    await tar.x({
+      file: layer,
+      cwd: staged,
+      strict: true,
+      preserveOwner: false,
+      // Link targets as the image has them (`/usr/bin/awk -> /etc/alternatives/awk`): every entry
+      // name and every write through a link was checked above, and staged is empty.
+      preservePaths: true,
+      // node-tar makes no device nodes: the allowed ones are made below with mknod.
+      filter: (p, e) => !p.split('/').pop()!.startsWith('.wh.') && !('type' in e && special({ path: p, type: e.type, mode: 0 })),
+    });
+    await mergeInto(tree, staged, { input, prefix: o.prefix, allow, move: true, fix: LAYER_FIX });
+    for (const e of entries.filter(special)) {
+      const kind = KINDS[e.type] as 'char' | 'block' | 'fifo';
+      await mkdirInside(tree, posix.dirname(imagePath(o.prefix, relName(e.path))), input);
+      await putSpecial(kind, e.mode, { major: e.devmaj ?? 0, minor: e.devmin ?? 0 }, await pathInside(tree, imagePath(o.prefix, relName(e.path)), input));
+    }
+    await rm(staged, { recursive: true, force: true });
   }
 }
 

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../common/exec.ts';
 import type { AptRepo } from '../lib/apt.ts';
@@ -48,6 +49,8 @@ export async function downloadPackages(repo: AptRepo, resolved: readonly Resolve
 }
 
 /** dpkg-deb -x each package into the tree: files only, no maintainer scripts, no dpkg database. */
-export async function unpackPackages(debs: readonly DebRef[], tree: string): Promise<void> {
-  for (const d of debs) await run('dpkg-deb', ['-x', d.deb, tree]);
+/** One package's files into an empty directory of their own; confine.ts merges them into the tree. */
+export async function unpackPackage(d: DebRef, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await run('dpkg-deb', ['-x', d.deb, dir]);
 }

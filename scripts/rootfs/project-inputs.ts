@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProjectConfig } from '../config/project.ts';
 import { openApt } from '../lib/apt.ts';
@@ -8,7 +8,8 @@ import { sha256File } from '../lib/hash.ts';
 import { applyLayers, checkSavedImage, readSavedImage, serviceFromImage } from './container.ts';
 import { engineImageId, exportImage } from './docker-engine.ts';
 import { checkHook } from './hooks.ts';
-import { downloadPackages, resolvePackages, unpackPackages } from './packages.ts';
+import { downloadPackages, resolvePackages, unpackPackage } from './packages.ts';
+import { mergeInto, pathInside, type Allowed } from './confine.ts';
 
 /** An image of aios.json's `images`, identified for the cache key before the step runs. */
 export interface ResolvedImage {
@@ -25,6 +26,8 @@ export interface ProjectInputs {
   overlays: string[];
   packages: DebRef[];
   images: ResolvedImage[];
+  /** The privileged entries aios.json declares (`allow`). */
+  allow: Allowed;
 }
 
 export async function resolveProjectInputs(c: ProjectConfig, configFile: string, cacheDir: string, info: (m: string) => void): Promise<ProjectInputs> {
@@ -50,7 +53,7 @@ export async function resolveProjectInputs(c: ProjectConfig, configFile: string,
     const id = img.tarball ? `file:${await sha256File(img.tarball)}` : await engineImageId(img.ref, where);
     images.push({ index, ref: img.ref, tarball: img.tarball, id, path: img.path, service: img.service });
   }
-  return { overlays: c.overlay, packages, images };
+  return { overlays: c.overlay, packages, images, allow: { setuid: [...c.allow.setuid].sort(), devices: [...c.allow.devices].sort() } };
 }
 
 /** What the key of the rootfs step takes from the project inputs: content, never cache paths. */
@@ -58,6 +61,7 @@ export function projectKey(p: ProjectInputs): Record<string, unknown> {
   return {
     packages: p.packages.map((d) => `${d.package}=${d.version}@${d.sha256}`),
     images: p.images.map(({ index, ref, id, path, service }) => ({ index, ref, id, path, service })),
+    allow: p.allow,
   };
 }
 
@@ -73,7 +77,18 @@ export async function applyProjectInputs(
   if (p.packages.length) {
     // Files only: no maintainer script runs, so nothing a postinst of Debian's would create exists.
     info(`dpkg-deb -x: ${p.packages.length} Debian packages (maintainer scripts are not run)`);
-    await unpackPackages(p.packages, tree);
+    for (const d of p.packages) {
+      const staged = join(scratch, `deb-${d.package}`);
+      await unpackPackage(d, staged);
+      await mergeInto(tree, staged, {
+        input: `${configFile}: packages: ${d.package} ${d.version}`,
+        prefix: '/',
+        allow: p.allow,
+        move: true,
+        fix: "Leave the package out, or declare its privileged files in aios.json's `allow` (they run as root in the image).",
+      });
+      await rm(staged, { recursive: true, force: true });
+    }
   }
   const services = [];
   const images = [];
@@ -91,15 +106,20 @@ export async function applyProjectInputs(
     const unpacked = join(scratch, `image-${img.index}`);
     const saved = await readSavedImage(tarball, unpacked, where);
     info(`image ${img.ref || img.tarball} (${saved.id.slice(0, 19)}): ${saved.layers.length} layers onto ${img.path}`);
-    await applyLayers(saved.layers, join(tree, img.path));
+    await applyLayers(saved.layers, tree, {
+      prefix: img.path,
+      where: `${where} (${img.ref || img.tarball})`,
+      scratch: join(scratch, `layers-${img.index}`),
+      allow: p.allow,
+    });
     await rm(unpacked, { recursive: true, force: true });
-    const hasShell = existsSync(join(tree, img.path, 'bin', 'sh'));
+    const hasShell = existsSync(await pathInside(tree, `${img.path}/bin/sh`, where));
     if (img.service) services.push(serviceFromImage(img.service, img.path, saved.config, where, hasShell));
     images.push({ ref: img.ref, tarball: img.tarball, id: saved.id, tags: saved.tags, path: img.path });
   }
   for (const o of p.overlays) {
     info(`overlay ${o}`);
-    await cp(o, tree, { recursive: true, verbatimSymlinks: true });
+    await mergeInto(tree, o, { input: `${configFile}: overlay ${o}`, prefix: '/', allow: p.allow, move: false });
   }
   return { services, images };
 }

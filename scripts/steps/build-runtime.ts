@@ -68,6 +68,27 @@ async function staleCmakeCache(buildDir: string, srcDir: string): Promise<boolea
   return get('CMAKE_CACHEFILE_DIR') !== buildDir || get('CMAKE_HOME_DIRECTORY') !== srcDir;
 }
 
+/**
+ * What the runtime step's key derives from: the source, the CMake and Ninja lines as this build
+ * runs them (paths left as placeholders: the key names content, not the cache's place), the
+ * strip it makes, and the tools' versions.
+ */
+export function runtimeInputs(sourceId: string, backends: readonly Backend[], ccache: boolean) {
+  return {
+    version: STEP_VERSION,
+    tools: ['gcc', 'g++', 'cmake', 'ninja', 'strip', ...(ccache ? ['ccache'] : []), ...(backends.includes('vulkan') ? ['glslc'] : [])],
+    values: {
+      source: sourceId,
+      backends,
+      cmake: cmakeConfigureArgs({ srcDir: 'SRC', buildDir: 'BUILD', backends, ccache }),
+      ninja: ninjaArgs('BUILD', 1).filter((a) => !a.startsWith('-j')),
+      strip: STRIP_ARGS,
+    },
+  };
+}
+
+const STRIP_ARGS = ['--strip-unneeded'];
+
 /** llama.cpp's llama-server from pinned source: CMake + Ninja, every CPU variant, ccache. */
 export async function buildRuntime(ctx: BuildContext): Promise<void> {
   const rt = ctx.opts.config.runtime;
@@ -78,11 +99,7 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
   const jobs = ctx.opts.jobs || cpus().length;
   const backends = [...rt.backends].sort();
   if (backends.includes('vulkan')) await requireVulkanTools();
-  const inputs = {
-    version: STEP_VERSION,
-    tools: ['gcc', 'cmake', 'ninja', ...(backends.includes('vulkan') ? ['glslc'] : [])],
-    values: { source: src.id, backends },
-  };
+  const inputs = runtimeInputs(src.id, backends as Backend[], useCcache);
   const dir = await cachedStep(ctx, inputs, async (out) => {
     // One build tree per source, kept: ninja's own dependency tracking makes a rebuild cheap.
     // Real paths: CMake records them, so a cache reached through a symlink (a second cache that
@@ -128,7 +145,7 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
       }
     }
     for (const f of files) await chmod(join(stage, f), 0o755);
-    await run('strip', ['--strip-unneeded', ...[...files].map((f) => join(stage, f))]);
+    await run('strip', [...STRIP_ARGS, ...[...files].map((f) => join(stage, f))]);
     const help = await run(join(stage, 'llama-server'), ['--help']);
     const options = helpOptions(`${help.stdout}\n${help.stderr}`);
     if (!options.includes('--model')) throw new Error(`${join(stage, 'llama-server')} --help lists no --model option: not a llama-server this build can drive`);

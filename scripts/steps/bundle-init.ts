@@ -30,12 +30,12 @@ function nodeIncludeDir(): string {
  * What the aios-init step's cache key derives from. Every build setting counts, the addon's list of
  * C sources included: a source added to it must not reuse an addon compiled without it.
  */
-export function bundleInitInputs(root: string, node: string) {
+export function bundleInitInputs(root: string, node: string, nodeApiHeader: string) {
   return {
     version: STEP_VERSION,
     trees: { init: join(root, 'init'), common: join(root, 'common') },
-    // The node binary itself becomes aios-init; esbuild and postject make it.
-    files: { node, postject: createRequire(import.meta.url).resolve('postject/package.json'), maker: join(root, MAKER) },
+    // The node binary itself becomes aios-init; esbuild and postject make it; the addon compiles against node_api.h.
+    files: { node, postject: createRequire(import.meta.url).resolve('postject/package.json'), maker: join(root, MAKER), nodeApi: nodeApiHeader },
     tools: ['gcc'],
     values: {
       esbuild: esbuildVersion,
@@ -54,7 +54,7 @@ export async function bundleInit(ctx: BuildContext): Promise<void> {
   const node = await resolveGuestNode({ cacheDir: ctx.opts.cacheDir, spec: cfg.node, registry: cfg.registry, info: (m) => ctx.log.info(m) });
   const unsupported = nodeSupportWarning(node.version, new Date(), node.origin === 'npm');
   if (unsupported) ctx.log.warn(`!!! ${unsupported}`);
-  const inputs = bundleInitInputs(root, node.binary);
+  const inputs = bundleInitInputs(root, node.binary, join(nodeIncludeDir(), 'node_api.h'));
   const dir = await cachedStep(ctx, inputs, async (out) => {
     ctx.log.info('compiling the system-call addon');
     const addon = join(out, ADDON_ASSET);

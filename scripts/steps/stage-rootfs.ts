@@ -1,20 +1,21 @@
-import { chmod, cp, mkdir, readFile, rm, symlink, writeFile, copyFile } from 'node:fs/promises';
+import { chmod, cp, lstat, mkdir, readFile, readlink, rm, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
 import { fetchDeb } from '../lib/debian.ts';
-import { buildManifest, unsafeEntries } from '../rootfs/manifest.ts';
+import { buildManifest, privilegedEntries, undeclaredEntries, unsafeEntries } from '../rootfs/manifest.ts';
+import { mkdirInside, pathInside, putFile, putSymlink, refuse } from '../rootfs/confine.ts';
 import { pinTimes } from '../rootfs/times.ts';
 import { RUNTIME_DIR } from '../runtime/cmake.ts';
 import { MODELS_DIR, SERVER_PATH, withInference } from '../runtime/init-json.ts';
 import { applyProjectInputs, projectKey } from '../rootfs/project-inputs.ts';
-import { hookEnv, runHook } from '../rootfs/hooks.ts';
+import { hookEnv, hookInputsKey, runHook } from '../rootfs/hooks.ts';
 import { assertInitJsonAccepted, withIoCost, withServices } from '../rootfs/services.ts';
 import type { ProjectRecord } from '../pipeline/context.ts';
 
-const STEP_VERSION = 3;
+const STEP_VERSION = 4;
 export const ROOT_DIRS = [
   'bin',
   'sbin',
@@ -50,14 +51,17 @@ export async function installBusybox(busybox: string, tree: string): Promise<voi
   }
 }
 
-/** llama-server and its libraries in RUNTIME_DIR and the model; returns every library it uses (its own and the host's). */
+/**
+ * llama-server and its libraries in RUNTIME_DIR and the model; returns every library it uses (its
+ * own and the host's). Written after the project's inputs, so every write is confined.
+ */
 async function installRuntime(tree: string, runtime: NonNullable<BuildContext['runtime']>, model: NonNullable<BuildContext['model']>): Promise<string[]> {
-  await mkdir(join(tree, RUNTIME_DIR), { recursive: true });
-  for (const f of runtime.files) await copyFile(join(runtime.stage, f), join(tree, RUNTIME_DIR, f));
-  await symlink(`../lib/llama/llama-server`, join(tree, 'usr/bin/llama-server'));
-  await mkdir(join(tree, MODELS_DIR), { recursive: true });
-  await copyFile(model.path, join(tree, MODELS_DIR, model.file));
-  await chmod(join(tree, MODELS_DIR, model.file), 0o644);
+  const where = 'installing llama-server';
+  await mkdirInside(tree, RUNTIME_DIR, where);
+  for (const f of runtime.files) await putFile(join(runtime.stage, f), await pathInside(tree, `${RUNTIME_DIR}/${f}`, where));
+  await putSymlink(`../lib/llama/llama-server`, await pathInside(tree, 'usr/bin/llama-server', where));
+  await mkdirInside(tree, MODELS_DIR, where);
+  await putFile(model.path, await pathInside(tree, `${MODELS_DIR}/${model.file}`, where), 0o644);
   return [...runtime.files.filter((f) => f.endsWith('.so') || /\.so\.\d/.test(f)).map((f) => `${RUNTIME_DIR}/${f}`), ...runtime.systemLibs].sort();
 }
 
@@ -81,7 +85,15 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     trees: { overlay, ...Object.fromEntries(project.overlays.map((o, i) => [`overlay[${i}]`, o])) },
     tools: ['depmod', 'dpkg-deb'],
     files: { busybox: busybox.deb, ...Object.fromEntries(hostLibs.map((l) => [l, l])), ...(cfg.hooks.postinst ? { postinst: cfg.hooks.postinst } : {}) },
-    values: { model: model.sha256, runtimeConfig: cfg.runtime, services: cfg.services, ioCost: cfg.ioCost, ...projectKey(project), epoch: ctx.sourceDateEpoch },
+    values: {
+      model: model.sha256,
+      runtimeConfig: cfg.runtime,
+      services: cfg.services,
+      ioCost: cfg.ioCost,
+      ...projectKey(project),
+      epoch: ctx.sourceDateEpoch,
+      ...(await hookInputsKey(cfg.hooks, ctx.opts.configFile, (m) => ctx.log.warn(m))),
+    },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const tree = join(out, 'tree');
@@ -114,7 +126,12 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     await rm(join(out, 'scratch'), { recursive: true, force: true });
     ctx.log.info(`llama-server and the model ${model.name}`);
     const libs = await installRuntime(tree, runtime, model);
-    const initJson = join(tree, 'etc/aios/init.json');
+    await mkdirInside(tree, 'etc/aios', 'writing /etc/aios/init.json');
+    const initJson = await pathInside(tree, 'etc/aios/init.json', 'writing /etc/aios/init.json');
+    if ((await lstat(initJson).catch(() => undefined))?.isSymbolicLink())
+      throw new Error(
+        `/etc/aios/init.json of the root filesystem is a link (to ${await readlink(initJson)}): an overlay, package or image must give it as a file`,
+      );
     const base = existsSync(initJson) ? (JSON.parse(await readFile(initJson, 'utf8')) as Record<string, unknown>) : {};
     const withProject = withIoCost(withServices(base, [...cfg.services, ...fromProject.services], ctx.opts.configFile), cfg.ioCost, ctx.opts.configFile);
     const initText =
@@ -128,6 +145,11 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     await chmod(join(tree, 'var/tmp'), 0o1777);
     await pinTimes(tree, ctx.sourceDateEpoch);
     const manifest = await buildManifest(tree);
+    refuse(
+      'the staged root filesystem',
+      undeclaredEntries(manifest, project.allow),
+      "Whatever put them there (a package, an image, an overlay, hooks.postinst) must not, or aios.json's `allow` declares them.",
+    );
     const bad = unsafeEntries(manifest);
     if (bad.length) throw new Error(`the root filesystem holds unsafe files:\n  ${bad.slice(0, 20).join('\n  ')}`);
     const runtimeRecord = {
@@ -146,15 +168,19 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
       firmware: gpu.record.firmware,
     };
     const packages = project.packages.map((d) => ({ name: d.package, version: d.version, sha256: d.sha256 }));
-    const record = { release: kernel.release, runtime: runtimeRecord, gpu: gpuRecord, packages, images: fromProject.images, files: manifest };
+    const privileged = privilegedEntries(manifest);
+    const record = { release: kernel.release, runtime: runtimeRecord, gpu: gpuRecord, packages, images: fromProject.images, privileged, files: manifest };
     await writeFile(join(out, 'manifest.json'), JSON.stringify(record, null, 1) + '\n');
   });
   ctx.rootfs = { dir, tree: join(dir, 'tree'), manifest: join(dir, 'manifest.json') };
   const m = JSON.parse(await readFile(ctx.rootfs.manifest, 'utf8')) as {
     files: unknown[];
+    privileged: ReturnType<typeof privilegedEntries>;
     packages: ProjectRecord['packages'];
     images: ProjectRecord['images'];
   };
   ctx.project = { packages: m.packages ?? [], images: m.images ?? [] };
-  ctx.log.info(`${m.files.length} entries in the root filesystem`);
+  ctx.log.info(
+    `${m.files.length} entries in the root filesystem; ${m.privileged.setuid.length} setuid/setgid, ${m.privileged.devices.length} device nodes (manifest.json's privileged)`,
+  );
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
-import { debugfsPinScript, mke2fsArgs, sfdiskScript, uuidFrom } from '../images/commands.ts';
+import { debugfsErrors, debugfsPinScript, mke2fsArgs, sfdiskScript, uuidFrom } from '../images/commands.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 
 const STEP_VERSION = 2;
@@ -43,14 +43,11 @@ export async function writeDisk(ctx: BuildContext): Promise<void> {
     );
     const manifest = JSON.parse(await readFile(ctx.rootfs!.manifest, 'utf8')) as { files: { path: string }[] };
     const script = join(out, 'pin.debugfs');
-    await writeFile(
-      script,
-      debugfsPinScript(
-        manifest.files.map((f) => f.path),
-        ctx.sourceDateEpoch,
-      ),
-    );
-    await run('/sbin/debugfs', ['-w', '-f', script, part], { env });
+    await writeFile(script, debugfsPinScript(['/lost+found', ...manifest.files.map((f) => f.path)], ctx.sourceDateEpoch));
+    const pinned = await run('/sbin/debugfs', ['-w', '-f', script, part], { env });
+    // debugfs exits 0 whatever its commands did: an inode it could not set is in its stderr.
+    const failed = debugfsErrors(pinned.stderr);
+    if (failed.length) throw new Error(`debugfs could not pin owners and times in ${part}:\n  ${failed.slice(0, 10).join('\n  ')}`);
     await rm(script);
     const disk = join(out, 'rootfs.img');
     const fh = await open(disk, 'w');

@@ -114,3 +114,37 @@ test('aios.json: a kernel command line of more than one line is refused', async 
   await assert.rejects(loaded, /boot\.cmdline: "quiet\ninit=\/bin\/sh" is not one line of kernel arguments/);
   assert.equal((await (await load({ boot: { cmdline: 'quiet loglevel=3 aios.readahead_kb=0' } })).loaded).boot.cmdline, 'quiet loglevel=3 aios.readahead_kb=0');
 });
+
+test('aios.json: a command line GRUB would change (quotes, backslashes) is refused; $ and ; are kept, quoted for GRUB', async () => {
+  for (const cmdline of ['a="b c"', "x='y'", 'p=a\\b']) {
+    const { loaded } = await load({ boot: { cmdline } });
+    await assert.rejects(loaded, /boot\.cmdline: holds .* which GRUB passes to the kernel with a backslash added/, cmdline);
+  }
+  const ok = await (await load({ boot: { cmdline: 'quiet x=$y;z {a}' } })).loaded;
+  assert.equal(ok.boot.cmdline, 'quiet x=$y;z {a}');
+});
+
+test('aios.json: an image path or an allowed path that is not plain and absolute is an error of its key, all at once', async () => {
+  const { file, loaded } = await load({
+    images: [
+      { tarball: 'a.tar', path: '/../../x' },
+      { tarball: 'b.tar', path: '/opt//app' },
+      { tarball: 'c.tar', path: 'opt' },
+      { tarball: 'd.tar', path: '/opt/app' },
+    ],
+    allow: { setuid: ['/usr/bin/ping', 'usr/bin/su'], devices: ['/dev/../x'] },
+  });
+  const err = (await loaded.catch((e: unknown) => e)) as ConfigFileError;
+  assert.ok(err instanceof ConfigFileError);
+  assert.deepEqual(
+    err.errors.map((e) => [e.file, e.key]),
+    [
+      [file, 'images[0].path'],
+      [file, 'images[1].path'],
+      [file, 'images[2].path'],
+      [file, 'allow.setuid[1]'],
+      [file, 'allow.devices[0]'],
+    ],
+  );
+  assert.match(err.message, /"\/\.\.\/\.\.\/x" must be a normalized path/);
+});

@@ -61,7 +61,7 @@ test('the debugfs pass pins owner and every time of every inode, the root includ
   const lines = debugfsPinScript(['/etc', '/etc/hostname'], 1700000000).trim().split('\n');
   assert.equal(lines.length, 3 * 6);
   assert.ok(lines.includes('sif "/" uid 0'));
-  assert.ok(lines.includes('sif "/etc/hostname" ctime 1700000000'));
+  assert.ok(lines.includes('sif "/etc/hostname" ctime @1700000000'), 'seconds since the epoch, as debugfs reads them (a bare number is a date string)');
 });
 
 test("the mformat wrapper pins the EFI partition's FAT serial", async () => {
@@ -86,7 +86,7 @@ test("aios-init is one bundled file; neither the SEA's code cache (different eac
 
 test("aios-init's cache key names each of the addon's C sources: one added must rebuild the addon", async () => {
   const { bundleInitInputs } = await import('../../../scripts/steps/bundle-init.ts');
-  const addon = bundleInitInputs('/project', '/usr/bin/node').values.addon.split(' ');
+  const addon = bundleInitInputs('/project', '/usr/bin/node', '/usr/include/node/node_api.h').values.addon.split(' ');
   for (const f of ADDON_SOURCES) assert.ok(addon.includes(f), `${f} in ${addon.join(' ')}`);
 });
 
@@ -100,4 +100,18 @@ test('the ISO and disk steps key on their command lines: a changed mksquashfs, G
   const disk = diskKeyValues(1700000000);
   assert.ok(disk.mke2fs.includes('-d') && disk.pin.length > 0 && disk.sfdisk.includes('type=83'));
   assert.notEqual(hashValue(isoKeyValues('quiet', 1)), hashValue(iso), 'the epoch counts');
+});
+
+test('GRUB gets the words of boot.cmdline exactly: metacharacters single-quoted, grub.cfg parses, quotes refused', async () => {
+  const { grubWords, grubCmdlineProblem } = await import('../../../scripts/images/commands.ts');
+  const { run } = await import('../../../common/exec.ts');
+  const { writeFile } = await import('node:fs/promises');
+  assert.equal(grubWords(' quiet  x=$y;z {a} loglevel=3 '), "quiet 'x=$y;z' '{a}' loglevel=3");
+  const cfg = grubConfig('quiet x=$y;z {a}|b');
+  assert.match(cfg, / ro quiet 'x=\$y;z' '\{a\}\|b' console=ttyS0/);
+  const file = join(scratchDir('aios-grub-'), 'grub.cfg');
+  await writeFile(file, cfg);
+  await run('grub-script-check', [file]);
+  assert.match(grubCmdlineProblem('a="b c"') ?? '', /"\\""/);
+  assert.throws(() => grubConfig("x='y'"), /boot\.cmdline: holds/);
 });

@@ -17,8 +17,7 @@ function node(script: string, args: string[], env: Record<string, string> = {}) 
   return { child, done, output: () => out };
 }
 
-test('two builds on one cache take turns: the second waits for the first, saying for whom', async () => {
-  const cache = scratchDir('aios-lock-');
+async function race(cache: string) {
   const a = node(fixture('locked-build.ts'), [cache, 'a']);
   const b = node(fixture('locked-build.ts'), [cache, 'b']);
   const [ra, rb] = await Promise.all([a.done, b.done]);
@@ -27,13 +26,27 @@ test('two builds on one cache take turns: the second waits for the first, saying
   const log = (await readFile(join(cache, 'log'), 'utf8')).trim().split('\n');
   assert.equal(log.length, 4);
   assert.deepEqual(
-    [log[0]!.split(' ')[0], log[1]!.split(' ')[0], log[2]!.split(' ')[0], log[3]!.split(' ')[0]],
+    log.map((l) => l.split(' ')[0]),
     ['start', 'end', 'start', 'end'],
     log.join(' | '),
   );
   assert.equal(log[0]!.split(' ')[1], log[1]!.split(' ')[1], 'one build ran from start to end before the other began');
-  assert.match(ra.out + rb.out, /waiting for the build with pid \d+, which is using the cache/);
-  assert.equal(existsSync(join(cache, '.lock')), false, 'released');
+  return ra.out + rb.out;
+}
+
+test('two builds on one cache take turns: the second waits for the first, saying for whom', async () => {
+  const cache = scratchDir('aios-lock-');
+  assert.match(await race(cache), /waiting for the build with pid \d+, which is using the cache/);
+  const release = await lockCache(cache, () => assert.fail('the lock was not released'));
+  release();
+});
+
+test('two builds racing with a stale lock present: exactly one builds at a time', async () => {
+  for (let i = 0; i < 3; i++) {
+    const cache = scratchDir('aios-lock-');
+    await writeFile(join(cache, '.lock'), '999999999');
+    await race(cache);
+  }
 });
 
 test('a lock left by a build that died is taken over', async () => {
@@ -41,6 +54,16 @@ test('a lock left by a build that died is taken over', async () => {
   await writeFile(join(cache, '.lock'), '999999999');
   const release = await lockCache(cache, () => assert.fail('must not wait for a dead owner'));
   assert.equal((await readFile(join(cache, '.lock'), 'utf8')).trim(), String(process.pid));
+  release();
+});
+
+test('a build killed with SIGKILL while it holds the lock leaves it free at once', async () => {
+  const cache = scratchDir('aios-lock-');
+  const a = node(fixture('locked-build.ts'), [cache, 'a', '60000']);
+  for (let i = 0; i < 200 && !existsSync(join(cache, 'log')); i++) await new Promise((r) => setTimeout(r, 25));
+  a.child.kill('SIGKILL');
+  await a.done;
+  const release = await lockCache(cache, () => assert.fail('a killed holder must not keep the lock'), 2000);
   release();
 });
 

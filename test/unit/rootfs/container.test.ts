@@ -48,7 +48,7 @@ test('a docker save tarball: its ID, tags and config; layers applied bottom firs
   const root = join(dir, 'root');
   await mkdir(join(root, 'data'), { recursive: true });
   await writeFile(join(root, 'data', 'from-below'), 'x');
-  await applyLayers(img.layers, root);
+  await applyLayers(img.layers, root, { prefix: '/', where: 'images[0]', scratch: join(dir, 'scratch') });
   assert.equal(await readFile(join(root, 'bin', 'hello'), 'utf8'), '#!/bin/sh\necho hello\n');
   assert.equal(existsSync(join(root, 'etc', 'old.conf')), false, 'whiteout removed it');
   assert.equal(existsSync(join(root, 'etc', '.wh.old.conf')), false, 'whiteouts are not files of the image');
