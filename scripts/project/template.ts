@@ -14,7 +14,7 @@ export function projectTemplate(name: string): Record<string, string> {
       },
     ],
     images: [],
-    hooks: { postinst: '', finalize: '' },
+    hooks: { postinst: '', postinstInputs: [], finalize: '' },
   };
   return {
     'aios.json': JSON.stringify(aiosJson, null, 2) + '\n',
@@ -36,7 +36,9 @@ export function projectTemplate(name: string): Record<string, string> {
       '- `packages`: Debian packages (with their dependencies; maintainer scripts are not run).',
       '- `services`: aios-init services, the same keys as /etc/aios/init.json.',
       '- `images`: container images from the Docker engine (`ref`) or a `docker save` tarball.',
-      '- `hooks`: `postinst` and `finalize` scripts (AIOS_ROOT, AIOS_OUT, AIOS_PROJECT, SOURCE_DATE_EPOCH).',
+      '- `hooks`: `postinst` and `finalize` scripts (AIOS_ROOT, AIOS_OUT, AIOS_PROJECT, SOURCE_DATE_EPOCH);',
+      '  `postinstInputs` lists what postinst reads, or the root filesystem is rebuilt every time.',
+      '- `allow`: the setuid files and device nodes the image may hold; any other fails the build.',
       '',
     ].join('\n'),
   };
