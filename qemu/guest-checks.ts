@@ -7,7 +7,7 @@ import { gpuModules, isDisplayClass } from '../common/gpu-modules.ts';
 import { mountsWanted, type ImageFacts } from './image-facts.ts';
 import { allowedModules, imageInitConfig, type AttachedDisplay } from './policy.ts';
 import { isNeverLoad } from '../common/module-names.ts';
-import type { BootOutcome, CheckResult } from './checks.ts';
+import type { BootOutcome, CheckResult } from './outcome.ts';
 
 const result = (id: string, name: string, ok: boolean, detail: string): CheckResult => ({ id, name, ok, detail });
 

@@ -10,7 +10,7 @@ import { runCommand } from './commands/run.ts';
 import { initCommand } from './commands/init.ts';
 import { cleanCommand } from './commands/clean.ts';
 import { hookSignals } from './lib/atomic.ts';
-import { PROJECT_ROOT } from './pipeline/options.ts';
+import { PROJECT_ROOT } from './lib/tool-root.ts';
 
 function aiosVersion(): string {
   return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

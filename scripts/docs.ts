@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe } from '../common/schema.ts';
 import { projectSpec } from './config/project.ts';
-import { initSpec } from '../init/src/config.ts';
+import { initSpec } from '../common/init-spec.ts';
 
 const header = '| key | type | default | meaning |\n|---|---|---|---|';
 const section = (begin: string, end: string, rows: string[]) => (text: string) => {

@@ -4,7 +4,8 @@ import type { FsRoot } from './fsroot.ts';
 
 type ServiceSpec = InitConfig['services'][number];
 
-export const SHELL_FLAG = 'aios.shell';
+export { SHELL_FLAG } from '../../common/cmdline-flags.ts';
+import { SHELL_FLAG } from '../../common/cmdline-flags.ts';
 
 /** `aios.shell` or `aios.shell=1` on the kernel command line (`aios.shell=0` turns it off). */
 export function shellFlag(cmdline: string): boolean | undefined {

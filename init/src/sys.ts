@@ -57,7 +57,8 @@ export const MS_MOVE = 8192;
 export const MNT_DETACH = 2;
 
 /** The addon's name among the single executable's assets. */
-export const ADDON_ASSET = 'aios_sys.node';
+export { ADDON_ASSET } from '../../common/code-cache.ts';
+import { ADDON_ASSET } from '../../common/code-cache.ts';
 
 /** Where the addon can be written before anything is mounted: /run, then devtmpfs, then /tmp. */
 const ADDON_DIRS = ['/run/aios', '/dev/.aios', '/tmp/aios'];

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, rm, stat, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomically } from '../lib/atomic.ts';
-import { loadProject } from '../pipeline/options.ts';
+import { loadProject } from '../config/locate.ts';
 import { parsePaths } from '../../qemu/cmdline.ts';
 import { bootHeadless, freePorts, fsckPartition } from '../../qemu/runner.ts';
 import { chooseAccel, guestStatus, readBuildRecord, statusUnreachable, vmOptions, type CheckArgs } from '../vm/options.ts';

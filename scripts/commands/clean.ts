@@ -3,7 +3,8 @@ import { readFile, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { run } from '../../common/exec.ts';
 import { lockCache } from '../pipeline/lock.ts';
-import { defaultCacheDir, loadProject } from '../pipeline/options.ts';
+import { defaultCacheDir } from '../pipeline/options.ts';
+import { loadProject } from '../config/locate.ts';
 
 export interface CacheEntry {
   /** Path below the cache directory: steps/kernel/<key>, build/linux-..., downloads, ... */

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { withTempDir, renameInto } from '../lib/atomic.ts';
-import { PROJECT_ROOT } from '../pipeline/options.ts';
+import { PROJECT_ROOT } from '../lib/tool-root.ts';
 import { projectTemplate } from '../project/template.ts';
 import { CONFIG_NAME } from '../config/locate.ts';
 

@@ -7,7 +7,7 @@ import { tempDir } from '../../common/leftovers.ts';
 import { removeKilledScratch } from './leftovers.ts';
 import { requireTools } from './doctor.ts';
 import { OVMF_VARS, gdbCommand, parsePaths, qemuArgs } from '../../qemu/cmdline.ts';
-import { SHELL_FLAG } from '../../init/src/shell.ts';
+import { SHELL_FLAG } from '../../common/cmdline-flags.ts';
 import { existsSync } from 'node:fs';
 import { QEMU, freePorts, qemuSpawn } from '../../qemu/runner.ts';
 import { chooseAccel, imageStatus, readBuildRecord, statusUnreachable, vmOptions, type CheckArgs } from '../vm/options.ts';

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { ProjectConfig } from './project.ts';
+import { loadProjectConfig, type ProjectConfig } from './project.ts';
 
 export const CONFIG_NAME = 'aios.json';
 
@@ -63,4 +63,11 @@ export function resolveConfigPaths(c: ProjectConfig, dir: string): ProjectConfig
     hooks: { postinst: p(c.hooks.postinst), postinstInputs: c.hooks.postinstInputs.map((f) => p(f)), finalize: p(c.hooks.finalize) },
     images: c.images.map((i) => ({ ...i, tarball: p(i.tarball) })),
   };
+}
+
+/** The project's aios.json (or the defaults), with its paths resolved against the project. */
+export async function loadProject(args: { project?: string; config?: string }): Promise<{ config: ProjectConfig; configFile: string; dir: string }> {
+  const where = locateProject(args);
+  const config = resolveConfigPaths(await loadProjectConfig(where.configFile), where.dir);
+  return { config, configFile: where.configFile, dir: where.dir };
 }

@@ -5,7 +5,7 @@ import { run } from '../../common/exec.ts';
 import { sha256, sha256File } from '../lib/hash.ts';
 import { kbuildEnv, makeArgs, type MakeOptions } from './make.ts';
 import type { KernelSource } from './source.ts';
-import type { Logger } from '../pipeline/context.ts';
+import type { Logger } from '../lib/logger.ts';
 import type { KernelVariant } from './variants.ts';
 
 export interface ObjDirBuild {

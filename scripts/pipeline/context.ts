@@ -3,7 +3,7 @@ import type { FormatName } from '../images/formats.ts';
 import type { KernelSource } from '../kernel/source.ts';
 import type { KernelVariant } from '../kernel/variants.ts';
 import type { Problem } from '../kernel/report.ts';
-import type { GpuModulesRecord } from '../steps/build-gpu-modules.ts';
+import type { GpuModulesRecord } from '../gpu/record.ts';
 import type { ProjectInputs } from '../rootfs/project-inputs.ts';
 
 export interface BuildOptions {
@@ -36,10 +36,8 @@ export interface StepRecord {
   producedSeconds?: number;
 }
 
-export interface Logger {
-  info(msg: string): void;
-  warn(msg: string): void;
-}
+export type { Logger } from '../lib/logger.ts';
+import type { Logger } from '../lib/logger.ts';
 
 /** What build.json says of the project's own inputs to the root filesystem. */
 export interface ProjectRecord {

@@ -1,10 +1,11 @@
 import { readdir } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigFileError, loadProjectConfig, type ProjectConfig } from '../config/project.ts';
+import { ConfigFileError, type ProjectConfig } from '../config/project.ts';
+import { PROJECT_ROOT } from '../lib/tool-root.ts';
 import { missingInputs, type InputScope } from '../config/inputs.ts';
-import { locateProject, resolveConfigPaths } from '../config/locate.ts';
+import { loadProject } from '../config/locate.ts';
 import { parseFormats } from '../images/formats.ts';
 import type { BuildOptions } from './context.ts';
 import { variantsOf, type KernelVariant } from '../kernel/variants.ts';
@@ -23,32 +24,8 @@ export interface CommonArgs {
   project?: string;
 }
 
-/**
- * aiOS's own root: where kernel-config/, init/ and rootfs/ are. The nearest package.json named
- * "aios" above this module, so that it holds for the sources (scripts/pipeline/) and for the
- * compiled CLI (dist/) of an installed package alike.
- */
-export const PROJECT_ROOT = findRoot(import.meta.dirname);
 /** Each kernel variant's fragment (kernel.debug, kernel.trace): merged after the base fragments, before the user's own. */
 export const variantFragment = (v: KernelVariant): string => join(PROJECT_ROOT, 'kernel-config', 'variants', `${v}.config`);
-
-function findRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    try {
-      if ((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'aios') return dir;
-    } catch {
-      /* not here */
-    }
-    if (dirname(dir) === dir) throw new Error(`aiOS's package.json was not found above ${from}`);
-  }
-}
-
-/** The project's aios.json (or the defaults), with its paths resolved against the project. */
-export async function loadProject(args: { project?: string; config?: string }): Promise<{ config: ProjectConfig; configFile: string; dir: string }> {
-  const where = locateProject(args);
-  const config = resolveConfigPaths(await loadProjectConfig(where.configFile), where.dir);
-  return { config, configFile: where.configFile, dir: where.dir };
-}
 
 export function defaultCacheDir(config: ProjectConfig): string {
   return config.cacheDir || process.env.AIOS_CACHE || join(homedir(), '.cache', 'aios');

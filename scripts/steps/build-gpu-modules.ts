@@ -16,18 +16,11 @@ import { nvidiaInstallArgs, nvidiaModulesArgs, type NvidiaMake } from '../gpu/ma
 import { parseModinfo, vermagicMatches } from '../gpu/modinfo.ts';
 import { NVIDIA_MODULES, NVIDIA_OPEN, pickUpstream } from '../gpu/pins.ts';
 import { resolveNvidiaSource, unpackNvidiaSource } from '../gpu/source.ts';
+import type { GpuModulesRecord } from '../gpu/record.ts';
 
 const STEP_VERSION = 2;
 
 /** What build.json and the manifest say of the GPU modules. */
-export interface GpuModulesRecord {
-  driver: string;
-  from: string;
-  firmwarePackage: string;
-  modules: { path: string; name: string; version: string; vermagic: string; depends: string[]; bytes: number }[];
-  firmware: { path: string; bytes: number }[];
-}
-
 export class ModuleBuildError extends Error {}
 
 /**

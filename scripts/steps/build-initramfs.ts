@@ -40,7 +40,9 @@ export async function buildInitramfs(ctx: BuildContext): Promise<void> {
     values: { epoch: ctx.sourceDateEpoch, zlib: process.versions.zlib },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
-    const bb = await readFile(join(ctx.rootfs!.tree, 'bin/busybox'));
+    // Debian's busybox as unpacked by the rootfs step, never the tree's /bin/busybox: a project's
+    // layer or overlay may have replaced that one (with a link to a host file, even).
+    const bb = await readFile(join(ctx.rootfs!.dir, 'busybox-deb', 'bin', 'busybox'));
     const entries = await stage1Entries(bb, src);
     const modDir = ctx.kernel!.modulesDir;
     const files = rootModuleFiles(await readFile(join(modDir, 'modules.dep'), 'utf8'));

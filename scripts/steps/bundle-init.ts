@@ -9,8 +9,7 @@ import { run } from '../../common/exec.ts';
 import { NODE_INCLUDE_DIRS } from '../doctor/tools.ts';
 import { neededLibs } from '../lib/elf.ts';
 import { seaConfig, postjectArgs, addonCompileArgs, initBundleOptions, codeCacheArgs, ADDON_SOURCES } from '../init/sea.ts';
-import { CACHE_ASSET, CODE_ASSET, wrapCommonJs } from '../../init/src/code-cache.ts';
-import { ADDON_ASSET } from '../../init/src/sys.ts';
+import { ADDON_ASSET, CACHE_ASSET, CODE_ASSET, wrapCommonJs } from '../../common/code-cache.ts';
 import { resolveGuestNode } from '../init/node-source.ts';
 import { nodeSupportEnds, nodeSupportWarning } from '../init/node-support.ts';
 

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadProject, PROJECT_ROOT } from '../pipeline/options.ts';
+import { loadProject } from '../config/locate.ts';
+import { PROJECT_ROOT } from '../lib/tool-root.ts';
 import type { Accel, BootPath, QemuOptions } from '../../qemu/cmdline.ts';
 import { probeKvm } from '../../qemu/runner.ts';
 

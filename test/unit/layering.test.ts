@@ -1,31 +1,47 @@
+// The house's layers are dependency-cruiser's rules (.dependency-cruiser.cjs), run by
+// `npm run typecheck`. This proves the rules bite: an import that breaks a layer fails them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
-import { listTree } from '../../scripts/lib/hash.ts';
+import { execFile } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-/** Which top-level folders each may import from: the picture in README.md ("Layout"). */
-const ALLOWED: Record<string, string[]> = {
-  common: ['common'],
-  init: ['init', 'common'],
-  qemu: ['qemu', 'common'],
-  scripts: ['scripts', 'qemu', 'common', 'init'],
-};
+const SOURCES = ['scripts', 'qemu', 'common', 'init/src', 'bin'];
 
-test('no import runs back up: common <- init, qemu <- scripts, and no cycle between top-level folders', async () => {
-  const bad: string[] = [];
-  for (const top of Object.keys(ALLOWED)) {
-    for (const rel of (await listTree(join(ROOT, top))).filter((f) => f.endsWith('.ts'))) {
-      const file = join(ROOT, top, rel);
-      const text = await readFile(file, 'utf8');
-      for (const [, spec] of text.matchAll(/from '(\.[^']+)'/g)) {
-        const target = relative(ROOT, resolve(dirname(file), spec!)).split('/')[0]!;
-        if (!ALLOWED[top]!.includes(target)) bad.push(`${top}/${rel} imports ${spec} (${target}/)`);
-      }
-    }
-  }
-  assert.deepEqual(bad, []);
-  // init/ may be read by the orchestrator (its config spec, for the docs), never the other way.
-  assert.ok(!ALLOWED.init!.includes('scripts') && !ALLOWED.qemu!.includes('scripts') && !ALLOWED.common!.includes('qemu'));
+function cruise(): Promise<{ code: number; out: string }> {
+  return new Promise((done) =>
+    execFile(join(ROOT, 'node_modules/.bin/depcruise'), ['--config', '.dependency-cruiser.cjs', ...SOURCES], { cwd: ROOT }, (err, stdout, stderr) =>
+      done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+    ),
+  );
+}
+
+test('the source tree keeps its layers', async () => {
+  const r = await cruise();
+  assert.equal(r.code, 0, r.out);
 });
+
+const BREAKS: { file: string; imports: string; rule: RegExp }[] = [
+  { file: 'qemu/layer-probe.ts', imports: '../scripts/pipeline/options.ts', rule: /qemu-imports-only-common/ },
+  { file: 'common/layer-probe.ts', imports: '../qemu/cmdline.ts', rule: /common-is-a-leaf/ },
+  { file: 'scripts/steps/layer-probe.ts', imports: '../../init/src/shell.ts', rule: /host-never-imports-guest/ },
+  { file: 'scripts/kernel/layer-probe.ts', imports: '../steps/build-kernel.ts', rule: /domain-does-not-reach-up/ },
+  { file: 'scripts/lib/layer-probe.ts', imports: '../kernel/pins.ts', rule: /lib-is-the-floor/ },
+  { file: 'init/src/layer-probe.ts', imports: '../../qemu/cmdline.ts', rule: /guest-imports-only-common/ },
+];
+
+for (const b of BREAKS) {
+  test(`a test import that breaks a layer fails the rules: ${b.file} -> ${b.imports}`, async () => {
+    const probe = join(ROOT, b.file);
+    await writeFile(probe, `import '${b.imports}';\n`);
+    try {
+      const r = await cruise();
+      assert.notEqual(r.code, 0, r.out);
+      assert.match(r.out, b.rule);
+      assert.match(r.out, new RegExp(b.file.replace(/[./]/g, '\\$&')));
+    } finally {
+      await rm(probe, { force: true });
+    }
+  });
+}

@@ -1,0 +1,53 @@
+// What one boot produced, as the judge reads it: shared by checks.ts and guest-checks.ts.
+import type { BootReport } from '../common/boot-report.ts';
+import type { Accel, BootPath } from './cmdline.ts';
+import type { InferenceProbe } from './inference.ts';
+import type { ProbeResult } from '../common/probe.ts';
+import type { ImageFacts } from './image-facts.ts';
+import type { AttachedDisplay } from './policy.ts';
+
+export interface CheckResult {
+  id: string;
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** What the runner saw during one boot. */
+export interface BootObservation {
+  report?: BootReport;
+  reportError?: string;
+  firstOutputSec?: number;
+  reportSec?: number;
+  httpOk?: boolean;
+  httpDetail?: string;
+  /** The status endpoint's report, read a while after boot (figures only: the checks use the probe). */
+  live?: BootReport;
+  /** What the host got from llama-server through its forwarded port. */
+  inference?: InferenceProbe;
+  cleanShutdown: boolean;
+  shutdownDetail: string;
+  /** Serial lines from system_powerdown to QEMU's exit: the kernel says how the machine ended. */
+  powerOffLines?: string[];
+  /** What the probe (busybox in the guest) printed, when aios check asked for it. */
+  probe?: ProbeResult;
+}
+
+/** What one boot produced, as the judge sees it: the observation and the facts around it. */
+export interface BootOutcome extends BootObservation {
+  path: BootPath;
+  accel: Accel;
+  e2fsck?: { ok: boolean; detail: string };
+  kernelBytes: number;
+  kernelBudgetBytes: number;
+  budgets: { kvm: number; tcg: number };
+  /** The image's own files (fstab, init.json, modules), read on the host. */
+  image?: ImageFacts;
+  imageError?: string;
+  /** Display devices the host put on the guest's PCI bus. */
+  attached?: AttachedDisplay[];
+  /** Why the host cannot reach the image's status endpoint (none, or bound to loopback): it reaches the guest through llama-server's port only. */
+  statusUnreachable?: string;
+  /** The image serves a model: the answer must hold `expect` (any answer when empty). */
+  inferenceExpect?: { expect: string; model: string };
+}
