@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { need } from '../pipeline/context.ts';
 import { newContext, runSteps } from '../pipeline/runner.ts';
 import { CONFIG_STEPS } from '../pipeline/steps.ts';
 import { resolveOptions, type CommonArgs } from '../pipeline/options.ts';
@@ -25,13 +26,13 @@ export async function configCommand(args: CommonArgs & { full?: boolean }): Prom
     },
   }));
   await runSteps(ctx, steps);
-  const kc = ctx.kernelConfig!;
+  const kc = need(ctx, 'kernelConfig');
   const text = await readFile(kc.configPath, 'utf8');
   if (args.full) process.stdout.write(text);
   const config = parseDotConfig(text);
   const requests = mergeRequests(await Promise.all(opts.fragments.map(readFragment)));
   const on = [...config.values()];
-  console.log(`Linux ${ctx.source!.version} (${ctx.source!.origin}); fragments in merge order:`);
+  console.log(`Linux ${need(ctx, 'source').version} (${need(ctx, 'source').origin}); fragments in merge order:`);
   for (const f of opts.fragments) console.log(`  ${f}`);
   console.log(`final .config: ${on.filter((v) => v === 'y').length} built in, ${on.filter((v) => v === 'm').length} modules (${kc.configPath})`);
   console.log('');

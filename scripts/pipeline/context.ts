@@ -83,3 +83,29 @@ export interface Step {
   when?: (ctx: BuildContext) => boolean;
   run: (ctx: BuildContext) => Promise<void>;
 }
+
+/** What each step leaves in the context, and which step makes it. */
+const MADE_BY = {
+  projectInputs: 'project',
+  source: 'fetch',
+  kernelConfig: 'config',
+  runtime: 'runtime',
+  model: 'model',
+  kernel: 'kernel',
+  init: 'init',
+  rootfs: 'rootfs',
+  initramfs: 'initramfs',
+} as const;
+
+type Made = keyof typeof MADE_BY;
+
+/**
+ * What an earlier step made, for the step that needs it: the order steps depend on is said here,
+ * and a step run out of order fails with the names of both steps, not with `undefined`.
+ */
+export function need<K extends Made>(ctx: BuildContext, key: K): NonNullable<BuildContext[K]> {
+  const v = ctx[key];
+  if (v === undefined || v === null)
+    throw new Error(`the ${ctx.current?.name ?? 'current'} step needs ${key}, which the ${MADE_BY[key]} step makes: that step has not run before it`);
+  return v as NonNullable<BuildContext[K]>;
+}

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { cachedStep } from '../pipeline/cache.ts';
-import type { BuildContext } from '../pipeline/context.ts';
+import { need, type BuildContext } from '../pipeline/context.ts';
 import { CommandError, run } from '../../common/exec.ts';
 import { withScratchDir } from '../lib/atomic.ts';
 import { openApt } from '../lib/apt.ts';
@@ -29,7 +29,7 @@ export class ModuleBuildError extends Error {}
  */
 export async function buildGpuModules(ctx: BuildContext): Promise<void> {
   const gpu = ctx.opts.config.gpu;
-  const kernel = ctx.kernel!;
+  const kernel = need(ctx, 'kernel');
   const info = (m: string) => ctx.log.info(m);
   const src = await resolveNvidiaSource(gpu.nvidiaSource, gpu.nvidiaSha256, ctx.opts.cacheDir, ctx.opts.configFile, info);
   const patches = join(ctx.opts.root, 'gpu-modules', 'nvidia');
@@ -42,14 +42,14 @@ export async function buildGpuModules(ctx: BuildContext): Promise<void> {
     values: { source: src.id, modules: NVIDIA_MODULES, firmwarePackage: NVIDIA_OPEN.firmwarePackage },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
-    const cfg = ctx.kernelConfig!;
+    const cfg = need(ctx, 'kernelConfig');
     const jobs = ctx.opts.jobs || cpus().length;
     if (!(await objDirHolds(kernel.objDir, cfg.configSha256))) {
       // Another configuration was built in the shared object tree since: bring it back (ccache makes this cheap).
       info(`the kernel object tree ${kernel.objDir} holds another configuration: rebuilding it for this one`);
       await makeKernel({
         cacheDir: ctx.opts.cacheDir,
-        source: ctx.source!,
+        source: need(ctx, 'source'),
         configPath: cfg.configPath,
         configSha256: cfg.configSha256,
         jobs,
@@ -71,7 +71,7 @@ export async function buildGpuModules(ctx: BuildContext): Promise<void> {
       }
       const m: NvidiaMake = {
         tree: tree.layout === 'repository' ? tree.tree : tree.kbuildDir,
-        kernelSrc: ctx.source!.dir,
+        kernelSrc: need(ctx, 'source').dir,
         kernelObj: kernel.objDir,
         jobs,
         ccache: useCcache,

@@ -2,7 +2,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync, constants } from 'node:zlib';
 import { cachedStep } from '../pipeline/cache.ts';
-import type { BuildContext } from '../pipeline/context.ts';
+import { need, type BuildContext } from '../pipeline/context.ts';
 import { writeCpio, type CpioEntry } from '../initramfs/cpio.ts';
 import { rootModuleFiles } from '../initramfs/root-modules.ts';
 
@@ -35,16 +35,16 @@ export async function buildInitramfs(ctx: BuildContext): Promise<void> {
   const src = join(ctx.opts.root, 'initramfs');
   const inputs = {
     version: STEP_VERSION,
-    after: { rootfs: ctx.rootfs!.dir, kernel: ctx.kernel!.dir },
+    after: { rootfs: need(ctx, 'rootfs').dir, kernel: need(ctx, 'kernel').dir },
     trees: { initramfs: src },
     values: { epoch: ctx.sourceDateEpoch, zlib: process.versions.zlib },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     // Debian's busybox as unpacked by the rootfs step, never the tree's /bin/busybox: a project's
     // layer or overlay may have replaced that one (with a link to a host file, even).
-    const bb = await readFile(join(ctx.rootfs!.dir, 'busybox-deb', 'bin', 'busybox'));
+    const bb = await readFile(join(need(ctx, 'rootfs').dir, 'busybox-deb', 'bin', 'busybox'));
     const entries = await stage1Entries(bb, src);
-    const modDir = ctx.kernel!.modulesDir;
+    const modDir = need(ctx, 'kernel').modulesDir;
     const files = rootModuleFiles(await readFile(join(modDir, 'modules.dep'), 'utf8'));
     const dirs = new Set<string>();
     for (const f of files) {

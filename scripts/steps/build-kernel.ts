@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { cpus } from 'node:os';
 import { cachedStep } from '../pipeline/cache.ts';
-import type { BuildContext } from '../pipeline/context.ts';
+import { need, type BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
 import { kbuildEnv, makeArgs, modulesInstallArgs } from '../kernel/make.ts';
 import { makeKernel, objDirOf } from '../kernel/objdir.ts';
@@ -15,8 +15,8 @@ export class SizeBudgetError extends Error {}
 
 /** make bzImage modules in a persistent object tree, then modules_install + depmod to staging. */
 export async function buildKernel(ctx: BuildContext): Promise<void> {
-  const src = ctx.source!;
-  const cfg = ctx.kernelConfig!;
+  const src = need(ctx, 'source');
+  const cfg = need(ctx, 'kernelConfig');
   const useCcache = ctx.opts.config.kernel.ccache && (await toolVersion('ccache')) !== undefined;
   const jobs = ctx.opts.jobs || cpus().length;
   const variants = ctx.opts.kernelVariants;

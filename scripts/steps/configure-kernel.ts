@@ -1,7 +1,7 @@
 import { copyFile, readFile, writeFile, rm, mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
-import type { BuildContext } from '../pipeline/context.ts';
+import { need, type BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
 import { sha256 } from '../lib/hash.ts';
 import { makeArgs, mergeConfigArgs, kbuildEnv, type MakeOptions } from '../kernel/make.ts';
@@ -22,7 +22,7 @@ export class KernelConfigError extends Error {
 
 /** tinyconfig + merge_config.sh of every fragment + olddefconfig, then prove each symbol landed. */
 export async function configureKernel(ctx: BuildContext): Promise<void> {
-  const src = ctx.source!;
+  const src = need(ctx, 'source');
   const fragments = await Promise.all(ctx.opts.fragments.map(async (f) => ({ name: f, text: await readFile(f, 'utf8') })));
   const requests = mergeRequests(fragments.map((f) => parseFragment(f.text, f.name)));
   const inputs = {

@@ -2,7 +2,7 @@ import { copyFile, link, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
-import type { BuildContext } from '../pipeline/context.ts';
+import { need, type BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
 import { sha256File } from '../lib/hash.ts';
 import { download } from '../net/download.ts';
@@ -30,7 +30,7 @@ export async function makeModel(ctx: BuildContext): Promise<void> {
   let inputs: InputDecl;
   let produce: (out: string) => Promise<{ file: string; from: string; expect: string }>;
   if (!m.source) {
-    const src = ctx.runtime!.srcDir;
+    const src = need(ctx, 'runtime').srcDir;
     const script = join(ctx.opts.root, 'scripts', 'runtime', 'tiny-model.py');
     inputs = {
       version: STEP_VERSION,
@@ -42,7 +42,11 @@ export async function makeModel(ctx: BuildContext): Promise<void> {
       ctx.log.info(`making the tiny model with ${src}/gguf-py`);
       const file = join(out, TINY_MODEL_FILE);
       await run(PYTHON, tinyModelArgs(script, src, file));
-      return { file, from: `tiny model (gguf-py of llama.cpp ${ctx.runtime!.commit?.slice(0, 7) ?? ''}, seed ${TINY_MODEL_SEED})`, expect: TINY_MODEL_ANSWER };
+      return {
+        file,
+        from: `tiny model (gguf-py of llama.cpp ${need(ctx, 'runtime').commit?.slice(0, 7) ?? ''}, seed ${TINY_MODEL_SEED})`,
+        expect: TINY_MODEL_ANSWER,
+      };
     };
   } else {
     const url = /^https?:\/\//.test(m.source);

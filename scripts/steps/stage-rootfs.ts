@@ -2,7 +2,7 @@ import { chmod, cp, lstat, mkdir, readFile, readlink, rm, symlink, writeFile, co
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
-import type { BuildContext } from '../pipeline/context.ts';
+import { need, type BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
 import { fetchDeb } from '../lib/debian.ts';
 import { buildManifest, privilegedEntries, undeclaredEntries, unsafeEntries } from '../rootfs/manifest.ts';
@@ -67,16 +67,16 @@ async function installRuntime(tree: string, runtime: NonNullable<BuildContext['r
 
 /** busybox + aios-init and its libraries + kernel modules + rootfs/ overlay, and its manifest. */
 export async function stageRootfs(ctx: BuildContext): Promise<void> {
-  const init = ctx.init!;
-  const kernel = ctx.kernel!;
+  const init = need(ctx, 'init');
+  const kernel = need(ctx, 'kernel');
   const overlay = join(ctx.opts.root, 'rootfs');
-  const runtime = ctx.runtime!;
-  const model = ctx.model!;
+  const runtime = need(ctx, 'runtime');
+  const model = need(ctx, 'model');
   const gpu = ctx.gpuModules;
   const info = (m: string) => ctx.log.info(m);
   const busybox = await fetchDeb('busybox-static', join(ctx.opts.cacheDir, 'downloads'), info);
   const cfg = ctx.opts.config;
-  const project = ctx.projectInputs!;
+  const project = need(ctx, 'projectInputs');
   // The host libraries copied in are inputs too: a glibc update must make a new image.
   const hostLibs = [...new Set([...init.libs, ...runtime.systemLibs])].sort();
   const inputs = {

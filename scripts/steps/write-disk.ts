@@ -1,7 +1,7 @@
 import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
-import type { BuildContext } from '../pipeline/context.ts';
+import { need, type BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
 import { debugfsErrors, debugfsPinScript, mke2fsArgs, sfdiskScript, uuidFrom } from '../images/commands.ts';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -21,10 +21,10 @@ export function diskKeyValues(epoch: number) {
 
 /** rootfs.img: MBR + partition 1 ext4 (mke2fs -d from the staged tree), no loop device, no mount. */
 export async function writeDisk(ctx: BuildContext): Promise<void> {
-  const tree = ctx.rootfs!.tree;
+  const tree = need(ctx, 'rootfs').tree;
   const inputs = {
     version: STEP_VERSION,
-    after: { rootfs: ctx.rootfs!.dir },
+    after: { rootfs: need(ctx, 'rootfs').dir },
     tools: ['/sbin/mke2fs', '/sbin/debugfs', '/sbin/sfdisk'],
     values: diskKeyValues(ctx.sourceDateEpoch),
   };
@@ -41,7 +41,7 @@ export async function writeDisk(ctx: BuildContext): Promise<void> {
       mke2fsArgs({ tree, image: part, sizeMiB, label: 'aios-root', uuid: uuidFrom(seed.slice(0, 32)), hashSeed: uuidFrom(seed.slice(32, 64)) }),
       { env },
     );
-    const manifest = JSON.parse(await readFile(ctx.rootfs!.manifest, 'utf8')) as { files: { path: string }[] };
+    const manifest = JSON.parse(await readFile(need(ctx, 'rootfs').manifest, 'utf8')) as { files: { path: string }[] };
     const script = join(out, 'pin.debugfs');
     await writeFile(script, debugfsPinScript(['/lost+found', ...manifest.files.map((f) => f.path)], ctx.sourceDateEpoch));
     const pinned = await run('/sbin/debugfs', ['-w', '-f', script, part], { env });

@@ -1,7 +1,7 @@
 import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
-import type { BuildContext } from '../pipeline/context.ts';
+import { need, type BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
 import { grubConfig, grubMkrescueArgs, mformatWrapper, mksquashfsArgs } from '../images/commands.ts';
 import { chmod } from 'node:fs/promises';
@@ -26,7 +26,7 @@ export async function writeIso(ctx: BuildContext): Promise<void> {
   const cmdline = ctx.opts.config.boot.cmdline;
   const inputs = {
     version: STEP_VERSION,
-    after: { rootfs: ctx.rootfs!.dir, kernel: ctx.kernel!.dir, initramfs: ctx.initramfs!.file },
+    after: { rootfs: need(ctx, 'rootfs').dir, kernel: need(ctx, 'kernel').dir, initramfs: need(ctx, 'initramfs').file },
     tools: ['grub-mkrescue', 'xorriso', 'mksquashfs', 'mformat'],
     values: isoKeyValues(cmdline, ctx.sourceDateEpoch),
   };
@@ -34,11 +34,11 @@ export async function writeIso(ctx: BuildContext): Promise<void> {
     const iso = join(out, 'iso');
     await mkdir(join(iso, 'boot/grub'), { recursive: true });
     await mkdir(join(iso, 'aios'), { recursive: true });
-    await copyFile(ctx.kernel!.bzImage, join(iso, 'boot/vmlinuz'));
-    await copyFile(ctx.initramfs!.file, join(iso, 'boot/initramfs.img'));
+    await copyFile(need(ctx, 'kernel').bzImage, join(iso, 'boot/vmlinuz'));
+    await copyFile(need(ctx, 'initramfs').file, join(iso, 'boot/initramfs.img'));
     await writeFile(join(iso, 'boot/grub/grub.cfg'), grubConfig(cmdline));
     ctx.log.info('mksquashfs of the root filesystem');
-    await run('mksquashfs', mksquashfsArgs(ctx.rootfs!.tree, join(iso, 'aios/rootfs.squashfs'), ctx.sourceDateEpoch));
+    await run('mksquashfs', mksquashfsArgs(need(ctx, 'rootfs').tree, join(iso, 'aios/rootfs.squashfs'), ctx.sourceDateEpoch));
     await pinTimes(iso, ctx.sourceDateEpoch);
     ctx.log.info('grub-mkrescue (BIOS + UEFI)');
     const bin = join(out, 'bin');

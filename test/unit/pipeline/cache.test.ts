@@ -49,3 +49,11 @@ test('a step runs once per key; a failed step leaves nothing trusted behind', as
   assert.equal(left.length, 2, `only the two complete outputs remain: ${left.join(', ')}`);
   assert.ok(existsSync(join(first.dir, '.complete')));
 });
+
+test('a step that needs what an earlier step makes says which, when that step has not run', async () => {
+  const { need } = await import('../../../scripts/pipeline/context.ts');
+  const ctx = { current: { name: 'rootfs' } } as unknown as Parameters<typeof need>[0];
+  assert.throws(() => need(ctx, 'kernel'), /the rootfs step needs kernel, which the kernel step makes: that step has not run before it/);
+  const kernel = { release: '6.12' };
+  assert.equal(need({ ...ctx, kernel } as unknown as Parameters<typeof need>[0], 'kernel'), kernel);
+});
