@@ -2,7 +2,7 @@
 // test proves a layer-breaking import fails it. Layers, top down: the face (scripts/cli.ts,
 // scripts/commands/), the pipeline (scripts/pipeline/), the steps (scripts/steps/), the domain
 // (scripts/<topic>/, qemu/), the library (scripts/lib/, common/). The guest (init/src/) is apart.
-const DOMAIN = '^scripts/(config|kernel|gpu|runtime|rootfs|images|initramfs|init|doctor|project|vm|net)/';
+const DOMAIN = '^scripts/(config|kernel|gpu|runtime|rootfs|images|initramfs|init|doctor|project|vm|net|record)/';
 const FACE = '^scripts/(commands/|cli\\.ts$)';
 const DEV = '^scripts/(bench|docs)\\.ts$';
 

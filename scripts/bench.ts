@@ -8,24 +8,18 @@ import { cp, mkdtemp, readFile, rm, stat, symlink, writeFile, appendFile } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeImageVariant } from './lib/image-variant.ts';
+import { readBuildJson, type StepRecord as Step } from './record/build-json.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const args = new Set(process.argv.slice(2));
 
-interface Step {
-  name: string;
-  seconds: number;
-  cpuSeconds: number;
-  cacheHit: boolean;
-  producedSeconds?: number;
-}
 const cli = (root: string, a: string[], env: Record<string, string> = {}) => {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [join(root, 'bin/aios.js'), ...a], { env: { ...process.env, CI: '1', ...env }, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`aios ${a.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
   return { seconds: (performance.now() - t0) / 1000, out: r.stdout };
 };
-const steps = async (out: string) => (JSON.parse(await readFile(join(out, 'build.json'), 'utf8')) as { steps: Step[] }).steps;
+const steps = async (out: string) => (await readBuildJson(out)).steps;
 const size = async (f: string) => (await stat(f)).size;
 
 const out = join(ROOT, 'out');
@@ -81,10 +75,7 @@ const sizeOf = (p: string) => manifest.files.find((f) => f.path === p)?.size ?? 
 if (manifest.runtime) {
   const rt = manifest.runtime;
   const own = rt.files.reduce((n, f) => n + sizeOf(f), 0);
-  const initLibs = new Set(
-    (JSON.parse(await readFile(join(out, 'build.json'), 'utf8')) as { inference?: { runtime?: { hostLibraries: string[] } } }).inference?.runtime
-      ?.hostLibraries ?? [],
-  );
+  const initLibs = new Set((await readBuildJson(out)).inference?.runtime?.hostLibraries ?? []);
   figures.runtime = {
     buildSeconds: f0(figures, 'runtime'),
     modelSeconds: f0(figures, 'model'),
@@ -98,11 +89,7 @@ if (manifest.runtime) {
 }
 
 // NVIDIA's open modules: what building them cost when they were built, and what they and the GSP firmware add.
-const gpu = (
-  JSON.parse(await readFile(join(out, 'build.json'), 'utf8')) as {
-    gpu?: { modules?: { driver: string; modules: { bytes: number }[]; firmware: { bytes: number }[] } };
-  }
-).gpu?.modules;
+const gpu = (await readBuildJson(out)).gpu.modules;
 if (gpu) {
   figures.gpuModules = {
     driver: gpu.driver,

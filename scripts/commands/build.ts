@@ -1,9 +1,9 @@
-import { link, mkdir, readdir, readFile, rename, rm, writeFile, copyFile } from 'node:fs/promises';
+import { link, mkdir, readdir, rename, rm, writeFile, copyFile } from 'node:fs/promises';
+import type { BuildJson } from '../record/build-json.ts';
 import { join } from 'node:path';
 import { withTempDir } from '../lib/atomic.ts';
 import { hookEnv, runHook } from '../rootfs/hooks.ts';
 import { statusOf } from '../rootfs/services.ts';
-import { parseInitConfig } from '../../common/init-spec.ts';
 import { newContext, runSteps } from '../pipeline/runner.ts';
 import { BUILD_STEPS } from '../pipeline/steps.ts';
 import { resolveOptions, type CommonArgs } from '../pipeline/options.ts';
@@ -51,7 +51,7 @@ async function writeBuildRecord(ctx: BuildContext, out: string): Promise<void> {
     if (versions[i]) tools[t.replace(/^.*\//, '')] = versions[i]!;
   });
   tools.node = process.version;
-  const record = {
+  const record: BuildJson = {
     kernel: ctx.source && {
       version: ctx.source.version,
       requestedVersion: ctx.source.requestedVersion,
@@ -67,7 +67,7 @@ async function writeBuildRecord(ctx: BuildContext, out: string): Promise<void> {
       gdbScripts: ctx.kernel?.gdbScripts,
     },
     init: ctx.init && { node: ctx.init.node, bytes: ctx.init.bytes },
-    status: ctx.rootfs && statusOf(parseInitConfig(await readFile(join(ctx.rootfs.tree, 'etc/aios/init.json'), 'utf8'), '/etc/aios/init.json').config),
+    status: ctx.initConfig && statusOf(ctx.initConfig),
     inference: ctx.model && {
       port: ctx.opts.config.runtime.port,
       model: {

@@ -5,7 +5,7 @@ import { writeFileAtomically } from '../lib/atomic.ts';
 import { loadProject } from '../config/locate.ts';
 import { parsePaths } from '../../qemu/cmdline.ts';
 import { bootHeadless, freePorts, fsckPartition } from '../../qemu/runner.ts';
-import { chooseAccel, guestStatus, readBuildRecord, statusUnreachable, vmOptions, type CheckArgs } from '../vm/options.ts';
+import { chooseAccel, imageStatus, readBuildRecord, statusUnreachable, vmOptions, type CheckArgs } from '../vm/options.ts';
 import { judge, panicHint } from '../../qemu/checks.ts';
 import { junit, table, type PathResult } from '../../qemu/output.ts';
 import { CHECK_PROMPT } from '../../qemu/inference.ts';
@@ -51,7 +51,9 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
   const facts = await imageFacts(out, build.kernel?.release);
   // The status port and token as the image itself sets them.
   const imageCfg = facts.image && imageInitConfig(facts.image.initJson).config;
-  const guest = imageCfg ? { port: imageCfg.statusPort, bind: imageCfg.statusBind, statusToken: imageCfg.statusToken || undefined } : await guestStatus();
+  const guest: { port: number; bind: string; statusToken?: string } = imageCfg
+    ? { port: imageCfg.statusPort, bind: imageCfg.statusBind, statusToken: imageCfg.statusToken || undefined }
+    : await imageStatus(out);
   const unreachable = statusUnreachable(guest);
   const { path: scratch, release: releaseScratch } = await tempDir('check');
   try {

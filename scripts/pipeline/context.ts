@@ -3,7 +3,8 @@ import type { FormatName } from '../images/formats.ts';
 import type { KernelSource } from '../kernel/source.ts';
 import type { KernelVariant } from '../kernel/variants.ts';
 import type { Problem } from '../kernel/report.ts';
-import type { GpuModulesRecord } from '../gpu/record.ts';
+import type { GpuModulesRecord, StepRecord } from '../record/build-json.ts';
+import type { InitConfig } from '../../common/init-spec.ts';
 import type { ProjectInputs } from '../rootfs/project-inputs.ts';
 
 export interface BuildOptions {
@@ -26,15 +27,7 @@ export interface BuildOptions {
   sourceDateEpoch: number | undefined;
 }
 
-export interface StepRecord {
-  name: string;
-  seconds: number;
-  cpuSeconds: number;
-  cacheHit: boolean;
-  key?: string;
-  /** Wall time of the run that made the cached output (this run's, on a miss). */
-  producedSeconds?: number;
-}
+export type { StepRecord } from '../record/build-json.ts';
 
 export type { Logger } from '../lib/logger.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -67,6 +60,8 @@ export interface BuildContext {
   model?: { path: string; file: string; name: string; sha256: string; bytes: number; architecture: string; expect: string; from: string };
   gpuModules?: { dir: string; modulesTree: string; firmwareTree: string; record: GpuModulesRecord };
   rootfs?: { dir: string; tree: string; manifest: string };
+  /** The image's /etc/aios/init.json as the rootfs step wrote it, parsed: what build.json and the checks read. */
+  initConfig?: InitConfig;
   project?: ProjectRecord;
   initramfs?: { file: string };
   images: Partial<Record<FormatName, string>>;
@@ -94,6 +89,7 @@ const MADE_BY = {
   kernel: 'kernel',
   init: 'init',
   rootfs: 'rootfs',
+  initConfig: 'rootfs',
   initramfs: 'initramfs',
 } as const;
 

@@ -50,12 +50,13 @@ export const withIoCost = (
  * The image's init.json read as aios-init will read it at boot. aios-init drops what it refuses and
  * boots on; the build fails instead, so that a mistake is seen before an image is written.
  */
-export function assertInitJsonAccepted(text: string, where: string): void {
-  const { errors } = parseInitConfig(text, where);
+export function assertInitJsonAccepted(text: string, where: string): InitConfig {
+  const { config, errors } = parseInitConfig(text, where);
   if (errors.length)
     throw new Error(
       `the image's init.json (aiOS's rootfs/, the project's overlays, aios.json's services and images) would be refused at boot:\n${formatErrors(errors)}`,
     );
+  return config;
 }
 
 /** The image's status endpoint as its init.json sets it, for build.json: `aios run` forwards to this port. */

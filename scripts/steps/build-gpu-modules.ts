@@ -16,7 +16,7 @@ import { nvidiaInstallArgs, nvidiaModulesArgs, type NvidiaMake } from '../gpu/ma
 import { parseModinfo, vermagicMatches } from '../gpu/modinfo.ts';
 import { NVIDIA_MODULES, NVIDIA_OPEN, pickUpstream } from '../gpu/pins.ts';
 import { resolveNvidiaSource, unpackNvidiaSource } from '../gpu/source.ts';
-import type { GpuModulesRecord } from '../gpu/record.ts';
+import type { GpuModulesRecord } from '../record/build-json.ts';
 
 const STEP_VERSION = 2;
 

@@ -173,6 +173,8 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     await writeFile(join(out, 'manifest.json'), JSON.stringify(record, null, 1) + '\n');
   });
   ctx.rootfs = { dir, tree: join(dir, 'tree'), manifest: join(dir, 'manifest.json') };
+  // The one place init.json is read back: from this step's own output, cached or just made.
+  ctx.initConfig = assertInitJsonAccepted(await readFile(join(ctx.rootfs.tree, 'etc/aios/init.json'), 'utf8'), '/etc/aios/init.json');
   const m = JSON.parse(await readFile(ctx.rootfs.manifest, 'utf8')) as {
     files: unknown[];
     privileged: ReturnType<typeof privilegedEntries>;

@@ -1,7 +1,7 @@
-import type { BuildRecord } from './options.ts';
+import type { BuildJson } from '../record/build-json.ts';
 
 /** What `aios run --gdb` can show of this kernel: DWARF and the lx- helpers come from its variants. */
-export function gdbKernelNote(kernel: BuildRecord['kernel'], scripts: string | undefined): string {
+export function gdbKernelNote(kernel: Partial<NonNullable<BuildJson['kernel']>> | undefined, scripts: string | undefined): string {
   if (kernel?.debug)
     return scripts
       ? 'DWARF kernel: source lines, types, and the helpers lx-dmesg, lx-ps, lx-symbols.'

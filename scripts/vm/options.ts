@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadProject } from '../config/locate.ts';
-import { PROJECT_ROOT } from '../lib/tool-root.ts';
+import { readBuildJson, type BuildJson } from '../record/build-json.ts';
 import type { Accel, BootPath, QemuOptions } from '../../qemu/cmdline.ts';
 import { probeKvm } from '../../qemu/runner.ts';
 
@@ -21,18 +20,9 @@ export interface CheckArgs {
   gdb?: number;
 }
 
-const GUEST_PORT = 8080;
-
-/** What `aios check` reads of build.json: written by the build, so the check judges the image that was built. */
-export interface BuildRecord {
-  kernel?: { sizeBudgetBytes?: number; release?: string; debug?: boolean; trace?: boolean; gdbScripts?: string };
-  inference?: { port: number; expect: string; model: { name: string; sha256: string } };
-  /** The image's status endpoint (port 0: none), from its init.json. */
-  status?: { port: number; bind: string };
-}
-
-export async function readBuildRecord(out: string): Promise<BuildRecord> {
-  return JSON.parse(await readFile(join(out, 'build.json'), 'utf8').catch(() => '{}')) as BuildRecord;
+/** build.json of the build in `out`, for the VM: an empty record when there is none (the files' own checks say what is missing). */
+export async function readBuildRecord(out: string): Promise<Partial<BuildJson>> {
+  return readBuildJson(out).catch(() => ({}));
 }
 
 /** Options shared by `aios run` and `aios check`: the files of a build and the VM settings. */
@@ -62,23 +52,14 @@ export async function vmOptions(args: CheckArgs, path: BootPath, accel: Accel): 
   };
 }
 
-/** aiOS's own init.json's status endpoint: for a build.json that does not record the image's. */
-export async function guestStatus(): Promise<{ port: number; bind: string; statusToken?: string }> {
-  try {
-    const j = JSON.parse(await readFile(join(PROJECT_ROOT, 'rootfs/etc/aios/init.json'), 'utf8')) as {
-      statusPort?: number;
-      statusBind?: string;
-      statusToken?: string;
-    };
-    return { port: j.statusPort ?? GUEST_PORT, bind: j.statusBind ?? '0.0.0.0', statusToken: j.statusToken || undefined };
-  } catch {
-    return { port: GUEST_PORT, bind: '0.0.0.0' };
-  }
-}
-
-/** The status endpoint of the build in `out`, as its image's init.json sets it; a build.json older than that record falls back to aiOS's own init.json. */
+/** The status endpoint of the build in `out`, as its image's init.json sets it (build.json's record of it). */
 export async function imageStatus(out: string): Promise<{ port: number; bind: string }> {
-  return (await readBuildRecord(out)).status ?? (await guestStatus());
+  const status = (await readBuildRecord(out)).status;
+  if (!status)
+    throw new Error(
+      `${join(out, 'build.json')} does not record the image's status endpoint (a build.json of an older aios, or none): run \`aios build --out ${out}\` again`,
+    );
+  return status;
 }
 
 /** Why the host cannot reach the image's status endpoint through a forwarded port; undefined when it can. */

@@ -21,9 +21,9 @@ test("the guest's status port is the image's own, as its build recorded it", asy
   assert.equal((await vmOptions(off, 'direct', 'tcg')).guestPort, 0, 'an image without a status endpoint');
 });
 
-test("a build.json without the image's status port falls back to aiOS's own init.json", async () => {
+test("a build.json without the image's status record is an error that says to build again, never aiOS's own init.json", async () => {
   const b = await fakeBuild({});
-  assert.equal((await vmOptions(b, 'direct', 'tcg')).guestPort, 8080);
+  await assert.rejects(vmOptions(b, 'direct', 'tcg'), /build\.json does not record the image's status endpoint .*: run `aios build --out .*` again/);
 });
 
 test('the status endpoint is out of the host reach with no port, or bound to the guest loopback', () => {
