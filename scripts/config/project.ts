@@ -113,7 +113,7 @@ export const projectSpec = {
       devices: strList('Image paths of the device nodes and FIFOs allowed in (for example `/dev/console`).', []),
     },
   ),
-  hooks: obj('Scripts run by the build, with AIOS_ROOT, AIOS_OUT, AIOS_PROJECT and SOURCE_DATE_EPOCH set (see README).', {
+  hooks: obj('Scripts run by the build, with AIOS_ROOT, AIOS_OUT, AIOS_PROJECT and SOURCE_DATE_EPOCH set (see docs/projects.md).', {
     postinst: str('Runs after the root filesystem is staged (in AIOS_ROOT), before any image is written.', ''),
     postinstInputs: strList(
       "Files and directories postinst reads besides the staged root (its own script counts already): their content joins the root filesystem's cache key. Empty while postinst is set: the root filesystem is never reused from the cache, and the build says so.",

@@ -6,7 +6,7 @@ import type { NpmPin } from '../net/npm-tarball.ts';
  * than taken from the Node that runs aios, so that the image's PID 1 does not change with the
  * build host's Node. Node 22: its line has security support until 2027-04-30 (node-support.ts),
  * where 20's ended on 2026-04-30, and it started as soon as 20 in the boot; 24 and 26 started later
- * (README, "Which Node.js").
+ * (docs/aios-init.md, "Which Node.js").
  */
 export interface NodePin extends NpmPin {
   /** Path of the node binary inside the package tarball. */

@@ -6,7 +6,7 @@ import { hashTree, sha256File } from '../lib/hash.ts';
 
 export type HookName = 'postinst' | 'finalize';
 
-/** The environment a hook sees (documented in README, "Your own image"). */
+/** The environment a hook sees (documented in docs/projects.md). */
 export function hookEnv(o: { root?: string; out: string; project: string; epoch: number; hook: HookName }): Record<string, string> {
   return {
     AIOS_HOOK: o.hook,

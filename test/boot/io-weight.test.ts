@@ -2,7 +2,7 @@
 // throttled by QEMU to 16 MiB/s of reads, is read by two services at once with O_DIRECT: one
 // weighed 800, one 100, and init.json's ioCost gives iocost that disk's real rate. While both read,
 // the heavier must get several times the other's bytes (measured: about 8 to 1). With the kernel's
-// own model for the disk (174 MB/s for its class) the two got half each: see README, `ioWeight` under "aios-init, PID 1".
+// own model for the disk (174 MB/s for its class) the two got half each: see docs/aios-init.md, `ioWeight`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
