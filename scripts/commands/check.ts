@@ -58,7 +58,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
   const { path: scratch, release: releaseScratch } = await tempDir('check');
   try {
     for (const path of paths) {
-      const o = await vmOptions(args, path, accel);
+      const o = await vmOptions(args, config, path, accel);
       const [hostPort, serverPort] = (await freePorts(2)) as [number, number];
       // Nothing to forward to (QEMU refuses a forward to port 0, and reaches no guest loopback).
       o.hostPort = unreachable ? 0 : hostPort;

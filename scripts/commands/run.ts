@@ -7,6 +7,7 @@ import { tempDir } from '../../common/leftovers.ts';
 import { removeKilledScratch } from './leftovers.ts';
 import { requireTools } from './doctor.ts';
 import { OVMF_VARS, gdbCommand, parsePaths, qemuArgs } from '../../qemu/cmdline.ts';
+import { loadProject } from '../config/locate.ts';
 import { SHELL_FLAG } from '../../common/cmdline-flags.ts';
 import { existsSync } from 'node:fs';
 import { QEMU, freePorts, qemuSpawn } from '../../qemu/runner.ts';
@@ -19,7 +20,8 @@ export async function runCommand(args: CheckArgs): Promise<number> {
   const paths = parsePaths(args.path ?? 'direct');
   if (paths.length !== 1) throw new Error(`aios run boots one path at a time; pick one of ${paths.join(', ')} with --path`);
   const path = paths[0]!;
-  const probe = await vmOptions(args, path, 'tcg');
+  const { config } = await loadProject(args);
+  const probe = await vmOptions(args, config, path, 'tcg');
   const { accel, why } = await chooseAccel(args.accel ?? 'auto', probe.kernel);
   const [hostPort, serverPort] = (await freePorts(2, args.gdb ? [args.gdb] : [])) as [number, number];
   const record = await readBuildRecord(dirname(probe.kernel));

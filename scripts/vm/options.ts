@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadProject } from '../config/locate.ts';
 import { readBuildJson, type BuildJson } from '../record/build-json.ts';
 import type { Accel, BootPath, QemuOptions } from '../../qemu/cmdline.ts';
 import { probeKvm } from '../../qemu/runner.ts';
@@ -25,9 +24,15 @@ export async function readBuildRecord(out: string): Promise<Partial<BuildJson>> 
   return readBuildJson(out).catch(() => ({}));
 }
 
+/** What the VM takes of aios.json (the command loads it): where builds go, the command line, the machine. */
+export interface VmConfig {
+  outDir: string;
+  boot: { cmdline: string };
+  check: { memoryMB: number; cpus: number };
+}
+
 /** Options shared by `aios run` and `aios check`: the files of a build and the VM settings. */
-export async function vmOptions(args: CheckArgs, path: BootPath, accel: Accel): Promise<Omit<QemuOptions, 'interactive' | 'qmpSocket'>> {
-  const { config } = await loadProject(args);
+export async function vmOptions(args: CheckArgs, config: VmConfig, path: BootPath, accel: Accel): Promise<Omit<QemuOptions, 'interactive' | 'qmpSocket'>> {
   const out = resolve(args.out ?? config.outDir);
   const need = path === 'direct' ? ['vmlinuz', 'initramfs.img', 'rootfs.img'] : ['aios.iso'];
   const missing = need.filter((f) => !existsSync(join(out, f)));

@@ -13,6 +13,8 @@ import { qmpCommand } from '../../qemu/qmp.ts';
 import { request } from '../../qemu/http.ts';
 import { quoteCommand } from '../../common/exec.ts';
 import { vmOptions } from '../../scripts/vm/options.ts';
+import { defaults } from '../../common/schema.ts';
+import { projectSpec } from '../../scripts/config/project.ts';
 
 const CLIENTS = 32;
 const FLOOD_SEC = 20;
@@ -79,7 +81,7 @@ async function status(port: number): Promise<{ zombies: number[] }> {
 test(`${CLIENTS} clients flooding /status for ${FLOOD_SEC} s: supervision and reaping go on, and power-off completes within ${POWEROFF_LIMIT_SEC} s`, async () => {
   const dir = await makeVariant({ initJson: (j) => ({ ...j, services: [...(j.services as unknown[]), churn] }) });
   const hostPort = await freePort();
-  const o = { ...(await vmOptions({ out: dir }, 'direct', 'tcg')), hostPort, snapshot: false };
+  const o = { ...(await vmOptions({ out: dir }, defaults(projectSpec), 'direct', 'tcg')), hostPort, snapshot: false };
   const argv = qemuArgs({ ...o, interactive: false, qmpSocket: join(dir, 'qmp.sock') });
   const child = spawn(QEMU, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];

@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { statusUnreachable, vmOptions } from '../../../scripts/vm/options.ts';
+import { statusUnreachable, vmOptions as vmOptionsOf } from '../../../scripts/vm/options.ts';
+
+const CONFIG = { outDir: 'out', boot: { cmdline: 'quiet' }, check: { memoryMB: 1024, cpus: 2 } };
+const vmOptions = (args: { out: string }, path: 'direct' | 'iso-bios', accel: 'tcg') => vmOptionsOf(args, CONFIG, path, accel);
 import { scratchDir } from '../scratch.ts';
 
 /** A build's direct-path files (empty: only their names matter here) and its build.json. */
