@@ -1,4 +1,4 @@
-// What one boot produced, as the judge reads it: shared by checks.ts and guest-checks.ts.
+// What one boot produced, as the judge reads it: shared by judge.ts and judge-guest.ts.
 import type { BootReport } from '../common/boot-report.ts';
 import type { Accel, BootPath } from './cmdline.ts';
 import type { InferenceProbe } from './inference.ts';

@@ -1,4 +1,4 @@
-import type { CheckResult } from './checks.ts';
+import type { CheckResult } from './judge.ts';
 import type { BootPath, Accel } from './cmdline.ts';
 
 export interface PathResult {

@@ -13,7 +13,7 @@ import { OVMF_VARS, qemuArgs, type Accel, type QemuOptions } from './cmdline.ts'
 import { qmpCommand } from './qmp.ts';
 import { askCompletion, waitForHealth, type InferenceTarget } from './inference.ts';
 import { request } from './http.ts';
-import type { BootObservation } from './checks.ts';
+import type { BootObservation } from './judge.ts';
 
 export const QEMU = 'qemu-system-x86_64';
 

@@ -7,7 +7,7 @@ import { configCommand } from './commands/config.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { checkCommand } from './commands/check.ts';
 import { runCommand } from './commands/run.ts';
-import { initCommand } from './commands/init.ts';
+import { initCommand } from './commands/new-project.ts';
 import { cleanCommand } from './commands/clean.ts';
 import { hookSignals } from './lib/atomic.ts';
 import { PROJECT_ROOT } from './lib/tool-root.ts';
@@ -16,7 +16,7 @@ function aiosVersion(): string {
   return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** --config and --project: where the user's project is (scripts/config/locate.ts). */
+/** --config and --project: where the user's project is (scripts/project/locate.ts). */
 function projectOptions<T>(y: Argv<T>) {
   return y.option('config', { type: 'string', describe: 'project configuration file (default: aios.json in the project)' }).option('project', {
     type: 'string',

@@ -1,16 +1,16 @@
 import { link, mkdir, readdir, rename, rm, writeFile, copyFile } from 'node:fs/promises';
-import type { BuildJson } from '../record/build-json.ts';
+import type { BuildJson } from '../../common/build-json.ts';
 import { join } from 'node:path';
 import { withTempDir } from '../lib/atomic.ts';
-import { hookEnv, runHook } from '../rootfs/hooks.ts';
-import { statusOf } from '../rootfs/services.ts';
+import { hookEnv, runHook } from '../project/hooks.ts';
+import { statusOf } from '../rootfs/init-json.ts';
 import { newContext, runSteps } from '../pipeline/runner.ts';
 import { BUILD_STEPS } from '../pipeline/steps.ts';
 import { resolveOptions, type CommonArgs } from '../pipeline/options.ts';
 import { requireTools } from './doctor.ts';
 import { lockCache } from '../pipeline/lock.ts';
 import type { BuildContext } from '../pipeline/context.ts';
-import { HOST_TOOLS, toolVersion } from '../doctor/tools.ts';
+import { HOST_TOOLS, toolVersion } from '../host/tools.ts';
 import { FORMATS } from '../images/formats.ts';
 
 /**

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { run } from '../../common/exec.ts';
 import { lockCache } from '../pipeline/lock.ts';
 import { defaultCacheDir } from '../pipeline/options.ts';
-import { loadProject } from '../config/locate.ts';
+import { loadProject } from '../project/locate.ts';
 
 export interface CacheEntry {
   /** Path below the cache directory: steps/kernel/<key>, build/linux-..., downloads, ... */

@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
-import { HOST_TOOLS, doctorReport, missingTools } from '../doctor/tools.ts';
-import { START_ENGINE_HINT, engineAddress } from '../rootfs/docker-engine.ts';
+import { HOST_TOOLS, doctorReport, missingTools } from '../host/tools.ts';
+import { START_ENGINE_HINT, engineAddress } from '../project/docker-engine.ts';
 
 /** The Docker engine is needed only for aios.json `images` given by ref: a line, never a failure. */
 async function engineReport(): Promise<string> {

@@ -7,12 +7,12 @@ import { tempDir } from '../../common/leftovers.ts';
 import { removeKilledScratch } from './leftovers.ts';
 import { requireTools } from './doctor.ts';
 import { OVMF_VARS, gdbCommand, parsePaths, qemuArgs } from '../../qemu/cmdline.ts';
-import { loadProject } from '../config/locate.ts';
+import { loadProject } from '../project/locate.ts';
 import { SHELL_FLAG } from '../../common/cmdline-flags.ts';
 import { existsSync } from 'node:fs';
 import { QEMU, freePorts, qemuSpawn } from '../../qemu/runner.ts';
-import { chooseAccel, imageStatus, readBuildRecord, statusUnreachable, vmOptions, type CheckArgs } from '../vm/options.ts';
-import { gdbKernelNote } from '../vm/gdb-note.ts';
+import { chooseAccel, imageStatus, readBuildRecord, statusUnreachable, vmOptions, type CheckArgs } from '../../qemu/vm-options.ts';
+import { gdbKernelNote } from '../../qemu/gdb-note.ts';
 
 /** `aios run`: boot interactively, serial console on this terminal; Ctrl-A X quits. */
 export async function runCommand(args: CheckArgs): Promise<number> {

@@ -45,7 +45,7 @@ export async function resolveNvidiaSource(
     const deb = await fetchDeb(NVIDIA_OPEN.sourcePackage, join(cacheDir, 'downloads'), info, { repo, version: NVIDIA_OPEN.version });
     return { spec, kind: 'deb', from: `Debian ${deb.package} ${deb.version}`, id: deb.sha256, deb };
   }
-  // Already resolved against aios.json's directory (config/locate.ts).
+  // Already resolved against aios.json's directory (project/locate.ts).
   const path = spec;
   if (!existsSync(path))
     throw new Error(`${configFile}: gpu.nvidiaSource: ${path} does not exist; give a tarball or directory of NVIDIA's open GPU kernel modules, or "debian"`);

@@ -1,11 +1,11 @@
-import type { ProjectConfig } from '../config/project.ts';
+import type { ProjectConfig } from '../project/config.ts';
 import type { FormatName } from '../images/formats.ts';
 import type { KernelSource } from '../kernel/source.ts';
 import type { KernelVariant } from '../kernel/variants.ts';
 import type { Problem } from '../kernel/report.ts';
-import type { GpuModulesRecord, StepRecord } from '../record/build-json.ts';
+import type { GpuModulesRecord, StepRecord } from '../../common/build-json.ts';
 import type { InitConfig } from '../../common/init-spec.ts';
-import type { ProjectInputs } from '../rootfs/project-inputs.ts';
+import type { ProjectInputs } from '../project/inputs.ts';
 
 export interface BuildOptions {
   root: string; // the project checkout: kernel-config/, init/, initramfs/, rootfs/
@@ -27,7 +27,7 @@ export interface BuildOptions {
   sourceDateEpoch: number | undefined;
 }
 
-export type { StepRecord } from '../record/build-json.ts';
+export type { StepRecord } from '../../common/build-json.ts';
 
 export type { Logger } from '../lib/logger.ts';
 import type { Logger } from '../lib/logger.ts';

@@ -1,5 +1,5 @@
 import { hashTree, sha256File } from '../lib/hash.ts';
-import { toolVersions } from '../doctor/tools.ts';
+import { toolVersions } from '../host/tools.ts';
 
 /**
  * What a step's output depends on, declared by kind; the cache key derives from it. A step never

@@ -6,7 +6,7 @@ import { buildRuntime } from '../steps/build-runtime.ts';
 import { makeModel } from '../steps/make-model.ts';
 import { buildGpuModules } from '../steps/build-gpu-modules.ts';
 import { resolveProject } from '../steps/resolve-project.ts';
-import { bundleInit } from '../steps/bundle-init.ts';
+import { bundleInit } from '../steps/make-aios-init.ts';
 import { stageRootfs } from '../steps/stage-rootfs.ts';
 import { buildInitramfs } from '../steps/build-initramfs.ts';
 import { writeDisk } from '../steps/write-disk.ts';

@@ -8,7 +8,7 @@ import { CommandError, run } from '../../common/exec.ts';
 import { withScratchDir } from '../lib/atomic.ts';
 import { openApt } from '../lib/apt.ts';
 import { fetchDeb } from '../lib/debian.ts';
-import { toolVersion } from '../doctor/tools.ts';
+import { toolVersion } from '../host/tools.ts';
 import { kbuildEnv } from '../kernel/make.ts';
 import { makeKernel, objDirHolds } from '../kernel/objdir.ts';
 import { apiFailures, describeFailures } from '../gpu/build-failure.ts';
@@ -16,7 +16,7 @@ import { nvidiaInstallArgs, nvidiaModulesArgs, type NvidiaMake } from '../gpu/ma
 import { parseModinfo, vermagicMatches } from '../gpu/modinfo.ts';
 import { NVIDIA_MODULES, NVIDIA_OPEN, pickUpstream } from '../gpu/pins.ts';
 import { resolveNvidiaSource, unpackNvidiaSource } from '../gpu/source.ts';
-import type { GpuModulesRecord } from '../record/build-json.ts';
+import type { GpuModulesRecord } from '../../common/build-json.ts';
 
 const STEP_VERSION = 2;
 

@@ -7,7 +7,7 @@ import { need, type BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
 import { kbuildEnv, makeArgs, modulesInstallArgs } from '../kernel/make.ts';
 import { makeKernel, objDirOf } from '../kernel/objdir.ts';
-import { toolVersion } from '../doctor/tools.ts';
+import { toolVersion } from '../host/tools.ts';
 
 const STEP_VERSION = 2;
 

@@ -8,7 +8,7 @@ import { cachedStep } from '../pipeline/cache.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
 import { neededLibs } from '../lib/elf.ts';
-import { toolVersion } from '../doctor/tools.ts';
+import { toolVersion } from '../host/tools.ts';
 import { resolveLlamaSource } from '../runtime/source.ts';
 import { helpOptions, unknownOptions } from '../runtime/server-options.ts';
 import { cmakeConfigureArgs, isRuntimeFile, ninjaArgs, RUNTIME_DIR, type Backend } from '../runtime/cmake.ts';
@@ -93,7 +93,7 @@ const STRIP_ARGS = ['--strip-unneeded'];
 export async function buildRuntime(ctx: BuildContext): Promise<void> {
   const rt = ctx.opts.config.runtime;
   // A path in aios.json is taken from aios.json's directory.
-  const spec = rt.source; // a path in it is resolved against aios.json's directory (config/locate.ts)
+  const spec = rt.source; // a path in it is resolved against aios.json's directory (project/locate.ts)
   const src = await resolveLlamaSource({ cacheDir: ctx.opts.cacheDir, spec, sha256: rt.sha256, registry: rt.registry, info: (m) => ctx.log.info(m) });
   const useCcache = ctx.opts.config.kernel.ccache && (await toolVersion('ccache')) !== undefined;
   const jobs = ctx.opts.jobs || cpus().length;

@@ -51,7 +51,7 @@ export async function makeModel(ctx: BuildContext): Promise<void> {
   } else {
     const url = /^https?:\/\//.test(m.source);
     if (url && !m.sha256) throw new Error(`${configFile}: model.sha256: a model URL needs its sha256 (model.source is ${m.source})`);
-    const path = url ? '' : m.source; // resolved against aios.json's directory (config/locate.ts)
+    const path = url ? '' : m.source; // resolved against aios.json's directory (project/locate.ts)
     if (path && !existsSync(path)) throw new Error(`${configFile}: model.source: ${path} does not exist`);
     inputs = { version: STEP_VERSION, ...(url ? {} : { files: { model: path } }), values: { url: url ? m.source : '', sha256: m.sha256, expect: m.expect } };
     produce = async (out) => {

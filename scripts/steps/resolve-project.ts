@@ -1,5 +1,5 @@
 import type { BuildContext } from '../pipeline/context.ts';
-import { resolveProjectInputs } from '../rootfs/project-inputs.ts';
+import { resolveProjectInputs } from '../project/inputs.ts';
 
 /**
  * Check and pin what the user's project puts into the image before any long step: overlays exist,

@@ -9,10 +9,10 @@ import { buildManifest, privilegedEntries, undeclaredEntries, unsafeEntries } fr
 import { mkdirInside, pathInside, putFile, putSymlink, refuse } from '../rootfs/confine.ts';
 import { pinTimes } from '../rootfs/times.ts';
 import { RUNTIME_DIR } from '../runtime/cmake.ts';
-import { MODELS_DIR, SERVER_PATH, withInference } from '../runtime/init-json.ts';
-import { applyProjectInputs, projectKey } from '../rootfs/project-inputs.ts';
-import { hookEnv, hookInputsKey, runHook } from '../rootfs/hooks.ts';
-import { assertInitJsonAccepted, withIoCost, withServices } from '../rootfs/services.ts';
+import { MODELS_DIR, SERVER_PATH, withInference } from '../runtime/inference-service.ts';
+import { applyProjectInputs, projectKey } from '../project/inputs.ts';
+import { hookEnv, hookInputsKey, runHook } from '../project/hooks.ts';
+import { assertInitJsonAccepted, withIoCost, withServices } from '../rootfs/init-json.ts';
 import type { ProjectRecord } from '../pipeline/context.ts';
 
 const STEP_VERSION = 4;

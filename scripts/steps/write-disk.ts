@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
 import { need, type BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
-import { debugfsErrors, debugfsPinScript, mke2fsArgs, sfdiskScript, uuidFrom } from '../images/commands.ts';
+import { debugfsErrors, debugfsPinScript, mke2fsArgs, sfdiskScript, uuidFrom } from '../images/tool-args.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 
 const STEP_VERSION = 2;

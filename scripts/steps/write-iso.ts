@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
 import { need, type BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
-import { grubConfig, grubMkrescueArgs, mformatWrapper, mksquashfsArgs } from '../images/commands.ts';
+import { grubConfig, grubMkrescueArgs, mformatWrapper, mksquashfsArgs } from '../images/tool-args.ts';
 import { chmod } from 'node:fs/promises';
 import { pinTimes } from '../rootfs/times.ts';
 

@@ -12,9 +12,9 @@ import { QEMU, freePort, fsckPartition } from '../../qemu/runner.ts';
 import { qmpCommand } from '../../qemu/qmp.ts';
 import { request } from '../../qemu/http.ts';
 import { quoteCommand } from '../../common/exec.ts';
-import { vmOptions } from '../../scripts/vm/options.ts';
+import { vmOptions } from '../../qemu/vm-options.ts';
 import { defaults } from '../../common/schema.ts';
-import { projectSpec } from '../../scripts/config/project.ts';
+import { projectSpec } from '../../scripts/project/config.ts';
 
 const CLIENTS = 32;
 const FLOOD_SEC = 20;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { lstat, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../../common/exec.ts';
-import { debugfsErrors, debugfsPinScript, mke2fsArgs, mksquashfsArgs } from '../../../scripts/images/commands.ts';
+import { debugfsErrors, debugfsPinScript, mke2fsArgs, mksquashfsArgs } from '../../../scripts/images/tool-args.ts';
 import { listTree } from '../../../scripts/lib/hash.ts';
 import { nameProblem } from '../../../scripts/rootfs/confine.ts';
 import { scratchDir } from '../scratch.ts';

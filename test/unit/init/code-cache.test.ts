@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cachedDataVersionTag } from 'node:v8';
 import { build } from 'esbuild';
-import { codeCacheArgs, initBundleOptions } from '../../../scripts/init/sea.ts';
+import { codeCacheArgs, initBundleOptions } from '../../../scripts/sea/sea.ts';
 import { codeCacheState, compileWrapped, wrapCommonJs } from '../../../init/src/code-cache.ts';
 import { scratchDir } from '../scratch.ts';
 
@@ -17,7 +17,7 @@ module.exports = { sum: add(2, 3), later, name: __filename };`;
 
 async function makeCache(dir: string, wrapped: string): Promise<Buffer> {
   const maker = join(dir, 'make-code-cache.cjs');
-  await build(initBundleOptions(join(import.meta.dirname, '../../../scripts/init/make-code-cache.ts'), maker));
+  await build(initBundleOptions(join(import.meta.dirname, '../../../scripts/sea/make-code-cache.ts'), maker));
   writeFileSync(join(dir, 'code.js'), wrapped);
   execFileSync(process.execPath, codeCacheArgs(maker, 'code.js', 'code.cache'), { cwd: dir });
   return readFileSync(join(dir, 'code.cache'));

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { cachedOutput } from '../../../scripts/pipeline/cache.ts';
 import { resolveInputs, type InputDecl } from '../../../scripts/pipeline/inputs.ts';
 import { runtimeInputs } from '../../../scripts/steps/build-runtime.ts';
-import { bundleInitInputs } from '../../../scripts/steps/bundle-init.ts';
-import { hookInputsKey } from '../../../scripts/rootfs/hooks.ts';
-import { projectKey } from '../../../scripts/rootfs/project-inputs.ts';
+import { bundleInitInputs } from '../../../scripts/steps/make-aios-init.ts';
+import { hookInputsKey } from '../../../scripts/project/hooks.ts';
+import { projectKey } from '../../../scripts/project/inputs.ts';
 import { scratchDir } from '../scratch.ts';
 
 /** Whether a step with these inputs ran (true) or was reused (false), in one cache. */
@@ -52,8 +52,8 @@ test("key: aios-init's addon counts node_api.h", async () => {
   const dir = scratchDir('aios-napi-');
   for (const d of ['init', 'common']) await mkdir(join(dir, d));
   await writeFile(join(dir, 'node'), 'node');
-  await mkdir(join(dir, 'scripts/init'), { recursive: true });
-  await writeFile(join(dir, 'scripts/init/make-code-cache.ts'), '');
+  await mkdir(join(dir, 'scripts/sea'), { recursive: true });
+  await writeFile(join(dir, 'scripts/sea/make-code-cache.ts'), '');
   const header = join(dir, 'node_api.h');
   await writeFile(header, '#define NAPI_VERSION 8\n');
   const decl = () => ({ ...bundleInitInputs(dir, join(dir, 'node'), header), tools: [] });

@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatEntries, listCache, usedStepKeys } from '../../../scripts/commands/clean.ts';
-import { initCommand } from '../../../scripts/commands/init.ts';
-import { loadProjectConfig } from '../../../scripts/config/project.ts';
-import { checkHook, hookEnv, runHook } from '../../../scripts/rootfs/hooks.ts';
-import { withServices } from '../../../scripts/rootfs/services.ts';
+import { initCommand } from '../../../scripts/commands/new-project.ts';
+import { loadProjectConfig } from '../../../scripts/project/config.ts';
+import { checkHook, hookEnv, runHook } from '../../../scripts/project/hooks.ts';
+import { withServices } from '../../../scripts/rootfs/init-json.ts';
 import { scratchDir } from '../scratch.ts';
 
 test('aios init writes a project that loads without an error, and never over an existing one', async () => {

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { locateProject, projectPath, resolveConfigPaths } from '../../../scripts/config/locate.ts';
-import { loadProjectConfig } from '../../../scripts/config/project.ts';
+import { locateProject, projectPath, resolveConfigPaths } from '../../../scripts/project/locate.ts';
+import { loadProjectConfig } from '../../../scripts/project/config.ts';
 import { scratchDir } from '../scratch.ts';
 
 test('the project: --project DIR, else --config, else ./aios.json, else the defaults against the working directory', async () => {

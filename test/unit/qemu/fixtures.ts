@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BootReport } from '../../../common/boot-report.ts';
 import { parseProbe, type ProbeEvidence } from '../../../common/probe.ts';
-import type { BootOutcome } from '../../../qemu/checks.ts';
+import type { BootOutcome } from '../../../qemu/judge.ts';
 import { parseFstab, parseModulesDep, type ImageFacts } from '../../../qemu/image-facts.ts';
 
 const FIX = join(import.meta.dirname, 'fixtures');

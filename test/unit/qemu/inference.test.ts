@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { judge } from '../../../qemu/checks.ts';
+import { judge } from '../../../qemu/judge.ts';
 import { askCompletion, completionBody, parseSseLines, probeInference, waitForHealth } from '../../../qemu/inference.ts';
 import { qemuArgs } from '../../../qemu/cmdline.ts';
 import { outcome } from './fixtures.ts';

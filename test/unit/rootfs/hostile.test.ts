@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyLayers, readSavedImage } from '../../../scripts/rootfs/container.ts';
+import { applyLayers, readSavedImage } from '../../../scripts/project/container.ts';
 import { HostileInputError, mergeInto, mkdirInside, pathInside, putFile, NOTHING_ALLOWED } from '../../../scripts/rootfs/confine.ts';
 import { buildManifest, privilegedEntries, undeclaredEntries } from '../../../scripts/rootfs/manifest.ts';
 import { hashTree } from '../../../scripts/lib/hash.ts';

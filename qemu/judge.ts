@@ -1,0 +1,115 @@
+import type { InferenceProbe } from './inference.ts';
+import { judgeConfig, judgeFilesystems, judgeGpu, judgeModules, judgeNetwork, judgeOrphans, judgePid1, judgeProcSys } from './judge-guest.ts';
+
+export type { BootObservation, BootOutcome, CheckResult } from './outcome.ts';
+import type { BootObservation, BootOutcome, CheckResult } from './outcome.ts';
+
+/** Check 11, from what the host itself received, never from what aios-init reports. */
+export function judgeInference(want: { expect: string; model: string }, probe: InferenceProbe | undefined): CheckResult {
+  const name = 'inference answers';
+  if (!probe) return { id: 'inference', name, ok: false, detail: 'no request was sent: the boot never reached its report' };
+  const init = probe.initView;
+  const load = init?.loadMs != null ? `, model load ${init.loadMs} ms (aios-init)` : '';
+  if (probe.error || probe.answer === undefined)
+    return { id: 'inference', name, ok: false, detail: `${probe.error ?? 'no answer'}${init?.reason ? `; aios-init says: ${init.reason}` : ''}` };
+  const ok = want.expect ? probe.answer.includes(want.expect) : probe.answer.trim().length > 0;
+  const figures = `server ready ${probe.readySec?.toFixed(1)} s after QEMU start${load}, first token ${probe.ttftMs?.toFixed(0) ?? '?'} ms, ${probe.tokensPerSecond?.toFixed(1) ?? '?'} tokens/s (${probe.predicted ?? '?'} tokens)`;
+  return {
+    id: 'inference',
+    name,
+    ok,
+    detail: `${want.model} answered ${JSON.stringify(probe.answer)}${want.expect ? ` (expected ${JSON.stringify(want.expect)})` : ''}; ${figures}`,
+  };
+}
+
+/** The checks that need a boot that reached aios-init's report. */
+const CHECKS_NEEDING_THE_BOOT = [
+  ['filesystems', 'filesystems mounted'],
+  ['network', 'network up'],
+  ['gpu', 'GPU detected when present'],
+  ['proc-sys', '/proc and /sys populated'],
+  ['pid1', 'PID 1 is aios-init'],
+  ['orphans', 'orphans reaped'],
+  ['modules', 'no unneeded modules loaded'],
+  ['config', 'image configuration accepted'],
+] as const;
+
+const NO_REPORT = (o: BootOutcome) => `no boot report${o.reportError ? ` (${o.reportError})` : ''}`;
+
+/** Judge the checklist of the spec on one boot; every check says why it passed or failed. */
+export function judge(o: BootOutcome): CheckResult[] {
+  const r = o.report;
+  const out: CheckResult[] = [];
+  const add = (id: string, name: string, ok: boolean, detail: string) => out.push({ id, name, ok, detail });
+
+  const budget = o.accel === 'kvm' ? o.budgets.kvm : o.budgets.tcg;
+  const t = (s?: number) => (s === undefined ? 'never' : `${s.toFixed(1)} s`);
+  add(
+    'boot-time',
+    'boots fast',
+    o.reportSec !== undefined && o.reportSec <= budget,
+    `first serial output ${t(o.firstOutputSec)}, boot report ${t(o.reportSec)}; budget ${budget} s (${o.accel.toUpperCase()} budget)`,
+  );
+
+  if (!r) {
+    for (const [id, name] of CHECKS_NEEDING_THE_BOOT) add(id, name, false, NO_REPORT(o));
+  } else {
+    const p = o.probe?.ok ? o.probe.evidence : undefined;
+    const image = o.image;
+    if (!p || !image) {
+      const why = !image
+        ? `the image's own files could not be read (${o.imageError ?? 'no rootfs.img'})`
+        : `no probe evidence: ${o.probe && !o.probe.ok ? o.probe.error : 'the probe did not run'}`;
+      for (const [id, name] of CHECKS_NEEDING_THE_BOOT) if (id !== 'config') add(id, name, false, why);
+    } else {
+      out.push(
+        judgeFilesystems(image, p),
+        judgeNetwork(p, o),
+        judgeGpu(o.attached ?? [], p, image),
+        judgeProcSys(p),
+        judgePid1(p),
+        judgeOrphans(p),
+        judgeModules(image, p),
+      );
+    }
+    out.push(judgeConfig(o));
+  }
+
+  add(
+    'kernel-size',
+    'kernel under its size budget',
+    o.kernelBytes > 0 && o.kernelBytes <= o.kernelBudgetBytes,
+    `bzImage ${(o.kernelBytes / 1e6).toFixed(2)} MB, budget ${(o.kernelBudgetBytes / 1e6).toFixed(0)} MB`,
+  );
+  if (o.inferenceExpect) out.push(judgeInference(o.inferenceExpect, o.inference));
+  out.push(judgePowerOff(o));
+  if (o.e2fsck) add('fsck', 'root filesystem clean after shutdown', o.e2fsck.ok, o.e2fsck.detail);
+  return out;
+}
+
+/**
+ * Power-off means power-off: QEMU ended by itself after system_powerdown, and the kernel said
+ * "reboot: Power down" with no panic, restart or halt on the way (with -no-reboot and panic=-1,
+ * a panic or a reboot would also end QEMU).
+ */
+export function judgePowerOff(o: Pick<BootObservation, 'cleanShutdown' | 'shutdownDetail' | 'powerOffLines'>): CheckResult {
+  const name = 'clean power-off';
+  if (!o.cleanShutdown) return { id: 'shutdown', name, ok: false, detail: o.shutdownDetail };
+  const lines = o.powerOffLines ?? [];
+  const bad = lines.find((l) => /Kernel panic|reboot: Restarting system|reboot: System halted|Attempted to kill init/.test(l));
+  if (bad) return { id: 'shutdown', name, ok: false, detail: `${o.shutdownDetail}, but the kernel said: ${bad.trim()}` };
+  if (!lines.some((l) => /reboot: Power down/.test(l)))
+    return { id: 'shutdown', name, ok: false, detail: `${o.shutdownDetail}, but the serial log has no "reboot: Power down" after it` };
+  return { id: 'shutdown', name, ok: true, detail: `${o.shutdownDetail}; the kernel said "reboot: Power down"` };
+}
+
+/** Map a kernel panic on the serial log to the options that are likely missing. */
+export function panicHint(log: string): string | undefined {
+  if (!/Kernel panic/.test(log)) return undefined;
+  if (/VFS: Unable to mount root fs|No root device|unknown-block/.test(log))
+    return 'the kernel found no root device: check the storage driver (CONFIG_ATA_PIIX, CONFIG_SATA_AHCI, CONFIG_VIRTIO_BLK) and filesystem options (CONFIG_EXT4_FS), and root= on the command line';
+  if (/No working init found|Requested init .* failed|init not found/.test(log))
+    return 'the kernel found no init: check CONFIG_BINFMT_ELF / CONFIG_BINFMT_SCRIPT, the init= path, and that /usr/sbin/aios-init and its libraries are in the root filesystem';
+  if (/Attempted to kill init/.test(log)) return 'PID 1 exited: aios-init or stage 1 crashed or is missing (see the lines above the panic)';
+  return 'the kernel panicked: see the last serial lines above';
+}

@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readBuildJson, type BuildJson } from '../common/build-json.ts';
+import type { Accel, BootPath, QemuOptions } from './cmdline.ts';
+import { probeKvm } from './runner.ts';
+
+export interface CheckArgs {
+  out?: string;
+  path?: string;
+  json?: string;
+  junit?: string;
+  'qemu-arg'?: string[];
+  timeout?: number;
+  accel?: string;
+  config?: string;
+  /** aios run: a root shell on the console (kernel flag aios.shell=1). */
+  shell?: boolean;
+  /** aios run: QEMU's GDB stub on this port, the guest stopped at start. */
+  gdb?: number;
+}
+
+/** build.json of the build in `out`, for the VM: an empty record when there is none (the files' own checks say what is missing). */
+export async function readBuildRecord(out: string): Promise<Partial<BuildJson>> {
+  return readBuildJson(out).catch(() => ({}));
+}
+
+/** What the VM takes of aios.json (the command loads it): where builds go, the command line, the machine. */
+export interface VmConfig {
+  outDir: string;
+  boot: { cmdline: string };
+  check: { memoryMB: number; cpus: number };
+}
+
+/** Options shared by `aios run` and `aios check`: the files of a build and the VM settings. */
+export async function vmOptions(args: CheckArgs, config: VmConfig, path: BootPath, accel: Accel): Promise<Omit<QemuOptions, 'interactive' | 'qmpSocket'>> {
+  const out = resolve(args.out ?? config.outDir);
+  const need = path === 'direct' ? ['vmlinuz', 'initramfs.img', 'rootfs.img'] : ['aios.iso'];
+  const missing = need.filter((f) => !existsSync(join(out, f)));
+  if (missing.length)
+    throw new Error(
+      `${out} has no ${missing.join(', ')}: run \`aios build --out ${out}\` first, with the ${path === 'direct' ? 'disk' : 'iso'} format (the default builds both; \`--format ${path === 'direct' ? 'disk' : 'iso'}\` builds it alone)`,
+    );
+  const guestPort = (await imageStatus(out)).port;
+  return {
+    path,
+    kernel: join(out, 'vmlinuz'),
+    initrd: join(out, 'initramfs.img'),
+    disk: join(out, 'rootfs.img'),
+    iso: join(out, 'aios.iso'),
+    cmdline: config.boot.cmdline,
+    memoryMB: config.check.memoryMB,
+    cpus: config.check.cpus,
+    accel,
+    hostPort: 0,
+    guestPort,
+    extra: args['qemu-arg'] ?? [],
+  };
+}
+
+/** The status endpoint of the build in `out`, as its image's init.json sets it (build.json's record of it). */
+export async function imageStatus(out: string): Promise<{ port: number; bind: string }> {
+  const status = (await readBuildRecord(out)).status;
+  if (!status)
+    throw new Error(
+      `${join(out, 'build.json')} does not record the image's status endpoint (a build.json of an older aios, or none): run \`aios build --out ${out}\` again`,
+    );
+  return status;
+}
+
+/** Why the host cannot reach the image's status endpoint through a forwarded port; undefined when it can. */
+export function statusUnreachable(s: { port: number; bind: string }): string | undefined {
+  if (s.port === 0) return 'the image has no status endpoint (init.json statusPort 0)';
+  // QEMU's user network forwards to the guest's own address, never to its loopback.
+  if (/^(127\.|::1$|localhost$)/.test(s.bind)) return `the status endpoint listens inside the guest only (init.json statusBind ${s.bind})`;
+  return undefined;
+}
+
+export async function chooseAccel(wanted: string, kernel: string): Promise<{ accel: Accel; why: string }> {
+  if (wanted === 'tcg') return { accel: 'tcg', why: 'asked for TCG' };
+  if (wanted === 'kvm') return { accel: 'kvm', why: 'asked for KVM' };
+  return probeKvm(kernel);
+}

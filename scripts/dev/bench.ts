@@ -1,0 +1,182 @@
+// npm run bench [-- --cold] [-- --no-boot] [-- --boots=N]: build and boot figures, as a table and
+// as JSON. The direct path boots N more times (default 5): one boot's start-up varies by ±10 %;
+// then N times more with nothing to start (no DHCP, no services): Node's and aios-init's own floor.
+// Warm figures come from the cache in use; --cold builds once more into an empty cache with
+// ccache off (about an hour on 2 cores), so that the cold column is measured, not remembered.
+import { spawnSync } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, stat, symlink, writeFile, appendFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeImageVariant } from '../lib/image-variant.ts';
+import { readBuildJson, type StepRecord as Step } from '../../common/build-json.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const args = new Set(process.argv.slice(2));
+
+const cli = (root: string, a: string[], env: Record<string, string> = {}) => {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [join(root, 'bin/aios.js'), ...a], { env: { ...process.env, CI: '1', ...env }, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`aios ${a.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+  return { seconds: (performance.now() - t0) / 1000, out: r.stdout };
+};
+const steps = async (out: string) => (await readBuildJson(out)).steps;
+const size = async (f: string) => (await stat(f)).size;
+
+const out = join(ROOT, 'out');
+const figures: Record<string, unknown> = {};
+
+if (args.has('--cold')) {
+  const cache = await mkdtemp(join(tmpdir(), 'aios-cold-'));
+  const coldOut = join(cache, 'out');
+  const r = cli(ROOT, ['build', '--out', coldOut, '--cache', cache], { CCACHE_DISABLE: '1' });
+  figures.cold = { totalSeconds: r.seconds, steps: await steps(coldOut) };
+  await rm(cache, { recursive: true, force: true });
+}
+
+/** How long a step took when its cached output was made (cold run first, else the cache's own record). */
+function f0(all: Record<string, unknown>, name: string): number | undefined {
+  const pick = (k: string) => ((all[k] as { steps?: Step[] } | undefined)?.steps ?? []).find((s) => s.name === name);
+  const s = pick('cold') ?? pick('warm');
+  return s?.cacheHit ? s.producedSeconds : s?.seconds;
+}
+
+const warm = cli(ROOT, ['build', '--out', out]);
+figures.warm = { totalSeconds: warm.seconds, steps: await steps(out) };
+figures.noopRebuildSeconds = cli(ROOT, ['build', '--out', out]).seconds;
+
+// A change to init/ only, in a copy of the project sharing the cache: the kernel must stay cached.
+const copy = await mkdtemp(join(tmpdir(), 'aios-bench-'));
+for (const d of ['bin', 'dist', 'scripts', 'common', 'init', 'initramfs', 'rootfs', 'kernel-config', 'gpu-modules', 'qemu', 'package.json'])
+  await cp(join(ROOT, d), join(copy, d), { recursive: true });
+await symlink(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+await appendFile(join(copy, 'init/src/main.ts'), `\n// bench ${Date.now()}\n`);
+const initOut = join(copy, 'out');
+const changed = cli(copy, ['build', '--out', initOut]);
+figures.initChangeRebuild = { totalSeconds: changed.seconds, rebuilt: (await steps(initOut)).filter((s) => !s.cacheHit).map((s) => s.name) };
+await rm(copy, { recursive: true, force: true });
+
+figures.sizes = {
+  bzImage: await size(join(out, 'vmlinuz')),
+  initramfs: await size(join(out, 'initramfs.img')),
+  rootfsImg: await size(join(out, 'rootfs.img')),
+  iso: await size(join(out, 'aios.iso')),
+  aiosInit:
+    (JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as { files: { path: string; size: number }[] }).files.find(
+      (f) => f.path === '/usr/sbin/aios-init',
+    )?.size ?? 0,
+};
+
+// The inference runtime: what building it cost when it was built, and what it adds to the image.
+const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as {
+  runtime?: { files: string[]; libraries: string[]; model: { bytes: number } };
+  files: { path: string; size: number }[];
+};
+const sizeOf = (p: string) => manifest.files.find((f) => f.path === p)?.size ?? 0;
+if (manifest.runtime) {
+  const rt = manifest.runtime;
+  const own = rt.files.reduce((n, f) => n + sizeOf(f), 0);
+  const initLibs = new Set((await readBuildJson(out)).inference?.runtime?.hostLibraries ?? []);
+  figures.runtime = {
+    buildSeconds: f0(figures, 'runtime'),
+    modelSeconds: f0(figures, 'model'),
+    serverBytes: sizeOf('/usr/lib/llama/llama-server'),
+    libraryBytes: own - sizeOf('/usr/lib/llama/llama-server'),
+    files: rt.files.length,
+    hostLibraries: [...initLibs],
+    modelBytes: rt.model.bytes,
+    imageBytesAdded: own + rt.model.bytes,
+  };
+}
+
+// NVIDIA's open modules: what building them cost when they were built, and what they and the GSP firmware add.
+const gpu = (await readBuildJson(out)).gpu.modules;
+if (gpu) {
+  figures.gpuModules = {
+    driver: gpu.driver,
+    buildSeconds: f0(figures, 'gpu-modules'),
+    moduleBytes: gpu.modules.reduce((n, m) => n + m.bytes, 0),
+    firmwareBytes: gpu.firmware.reduce((n, m) => n + m.bytes, 0),
+  };
+}
+
+if (!args.has('--no-boot')) {
+  const json = join(out, 'bench-check.json');
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/aios.js'), 'check', '--out', out, '--path', 'all', '--json', json], {
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1' },
+  });
+  const check = JSON.parse(await readFile(json, 'utf8')) as { accel: string; results: { path: string; figures: Record<string, number> }[] };
+  figures.boot = {
+    accel: check.accel,
+    exit: r.status,
+    paths: Object.fromEntries(
+      check.results.map((x) => [
+        x.path,
+        {
+          ...x.figures,
+          ...(x.figures.serverReadySec !== undefined && x.figures.firstTokenMs !== undefined
+            ? { bootToFirstTokenSec: +(x.figures.serverReadySec + x.figures.firstTokenMs / 1000).toFixed(2) }
+            : {}),
+        },
+      ]),
+    ),
+  };
+}
+
+const boots = Number([...args].find((a) => a.startsWith('--boots='))?.slice(8) ?? 5);
+
+/** `boots` direct boots of the build in `dir` by aios check: exec to ready and where its time went. */
+async function directStartup(dir: string) {
+  const runs: Record<string, number>[] = [];
+  for (let i = 0; i < boots; i++) {
+    const json = join(dir, 'bench-direct.json');
+    // Only the figures count: the image with nothing to start fails the network and inference checks.
+    spawnSync(process.execPath, [join(ROOT, 'bin/aios.js'), 'check', '--out', dir, '--path', 'direct', '--json', json], { env: { ...process.env, CI: '1' } });
+    const r = (JSON.parse(await readFile(json, 'utf8')) as { results: { figures: Record<string, number> }[] }).results[0]?.figures;
+    // aios-init's own part (ready less loaded): what a change to aios-init moves, apart from Node's start.
+    if (r?.execToReadyMs !== undefined) runs.push({ ...r, stepsMs: r.execToReadyMs - r.mainStartMs! });
+  }
+  const spread = (k: string) => {
+    const v = runs.map((r) => r[k]!).sort((a, b) => a - b);
+    return { median: v[Math.floor(v.length / 2)], min: v[0], max: v[v.length - 1] };
+  };
+  const keys = ['execToReadyMs', 'v8StartMs', 'nodeBootstrapMs', 'mainStartMs', 'stepsMs'];
+  return { boots: runs.length, ...Object.fromEntries(keys.map((k) => [k, spread(k)])) };
+}
+
+if (!args.has('--no-boot') && boots > 0) {
+  figures.directStartup = await directStartup(out);
+  // The same image with nothing to start (no DHCP, no services, no inference watch): what Node and
+  // aios-init's fixed steps cost alone, the floor under any configuration's exec to ready.
+  const bare = await makeImageVariant(out, { initJson: (j) => ({ ...j, network: { dhcp: false }, services: [], inference: undefined }) });
+  try {
+    figures.directStartupNothingToStart = await directStartup(bare);
+  } finally {
+    await rm(bare, { recursive: true, force: true });
+  }
+}
+
+const f = figures as { warm: { steps: Step[] }; cold?: { steps: Step[] } };
+const rows = f.warm.steps.map((s) => {
+  const c = f.cold?.steps.find((x) => x.name === s.name);
+  return `${s.name.padEnd(12)} ${(c ? `${c.seconds.toFixed(1)} s / ${c.cpuSeconds.toFixed(1)} s` : 'n/a').padEnd(24)} ${s.seconds.toFixed(2)} s / ${s.cpuSeconds.toFixed(2)} s${s.cacheHit ? ' (cached)' : ''}`;
+});
+console.log(`step         cold wall / cpu          warm wall / cpu\n${rows.join('\n')}`);
+const boot = (figures.boot as { paths?: Record<string, Record<string, number | undefined>> } | undefined)?.paths ?? {};
+for (const [path, b] of Object.entries(boot))
+  console.log(
+    `${path.padEnd(9)} exec to ready ${b.execToReadyMs} ms (V8 started at ${b.v8StartMs} ms, Node bootstrapped at ${b.nodeBootstrapMs} ms, aios-init loaded at ${b.mainStartMs} ms); boot report ${b.reportSec?.toFixed(1)} s after QEMU start`,
+  );
+for (const [label, key] of [
+  ['direct', 'directStartup'],
+  ['bare', 'directStartupNothingToStart'],
+] as const) {
+  const ds = figures[key] as Record<string, { median: number; min: number; max: number }> & { boots: number };
+  if (!ds?.boots) continue;
+  const fmt = (k: string) => `${ds[k]!.median} ms (${ds[k]!.min}–${ds[k]!.max})`;
+  console.log(
+    `${label.padEnd(9)} over ${ds.boots} boots, median (min–max): exec to ready ${fmt('execToReadyMs')}; V8 started at ${fmt('v8StartMs')}; Node bootstrapped at ${fmt('nodeBootstrapMs')}; aios-init loaded at ${fmt('mainStartMs')}; its steps ${fmt('stepsMs')}`,
+  );
+}
+console.log(JSON.stringify(figures, null, 2));
+await writeFile(join(out, 'bench.json'), JSON.stringify(figures, null, 2));

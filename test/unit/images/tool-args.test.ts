@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { grubConfig, grubMkrescueArgs, mke2fsArgs, mksquashfsArgs, sfdiskScript, uuidFrom } from '../../../scripts/images/tool-args.ts';
+import { ADDON_SOURCES, addonCompileArgs, codeCacheArgs, initBundleOptions, postjectArgs, seaConfig, SEA_FUSE } from '../../../scripts/sea/sea.ts';
+import { parseLddList } from '../../../scripts/lib/elf.ts';
+import { scratchDir } from '../scratch.ts';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+test("the GRUB entry is the spec's, adapted to the live medium", () => {
+  const cfg = grubConfig('quiet loglevel=3');
+  assert.match(cfg, /^set timeout=0$/m);
+  assert.match(cfg, /linux \/boot\/vmlinuz root=live:LABEL=AIOS ro quiet loglevel=3 console=ttyS0,115200 init=\/usr\/sbin\/aios-init/);
+  assert.match(cfg, /initrd \/boot\/initramfs\.img/);
+  assert.match(cfg, /menuentry "aiOS with a console shell" \{\n {4}linux .* init=\/usr\/sbin\/aios-init aios\.shell=1 \$aios_check_args\n/);
+  // aios check's small disk can add its probe flag; without the disk the variable is empty.
+  assert.match(
+    cfg,
+    /set aios_check_args=""\nif search --no-floppy --set=aios_check --file \/aios-check\.cfg; then source \(\$aios_check\)\/aios-check\.cfg; fi/,
+  );
+  assert.equal(cfg.match(/linux .*\$aios_check_args$/gm)!.length, 2);
+  assert.equal(cfg.match(/aios\.shell/g)!.length, 1, 'only the second entry has the shell');
+  const iso = grubMkrescueArgs('/iso', '/o.iso', 1700000000);
+  assert.deepEqual(iso.slice(0, 6), ['-o', '/o.iso', '/iso', '--', '-volid', 'AIOS']);
+  assert.deepEqual(iso.slice(6, 9), ['-volume_date', 'uuid', '2023111422132000']);
+  assert.deepEqual(iso.slice(-2), ['all_file_dates', '=1700000000']);
+});
+
+test('filesystem identities are derived from the inputs, never random', () => {
+  assert.equal(uuidFrom('0123456789abcdef0123456789abcdef'), '01234567-89ab-4def-8123-456789abcdef');
+  const a = mke2fsArgs({ tree: '/t', image: '/p.img', sizeMiB: 200, label: 'aios-root', uuid: 'U', hashSeed: 'H' });
+  assert.deepEqual(a.slice(-4), ['-d', '/t', '/p.img', '200M']);
+  assert.ok(a.includes('hash_seed=H,root_owner=0:0'));
+  assert.match(
+    sfdiskScript({ labelId: 'deadbeef', startSector: 2048, sectors: 409600 }),
+    /label-id: 0xdeadbeef[\s\S]*start=2048, size=409600, type=83, bootable/,
+  );
+  assert.deepEqual(mksquashfsArgs('/t', '/r.sqfs', 1700000000).slice(-7), ['gzip', '-mkfs-time', '1700000000', '-all-time', '1700000000', '-processors', '1']);
+});
+
+test('the single executable: blob with the addon as an asset, postject fuse, addon flags', () => {
+  assert.deepEqual(seaConfig('/b/loader.cjs', '/b/blob', { 'aios_sys.node': '/b/a.node' }).assets, { 'aios_sys.node': '/b/a.node' });
+  assert.deepEqual(codeCacheArgs('m.cjs', 'aios-init.js', 'aios-init.cache'), ['--random-seed=1', 'm.cjs', 'aios-init.js', 'aios-init.cache']);
+  assert.deepEqual(postjectArgs('/b/aios-init', '/b/blob'), ['/b/aios-init', 'NODE_SEA_BLOB', '/b/blob', '--sentinel-fuse', SEA_FUSE]);
+  assert.ok(addonCompileArgs(['a.c'], 'a.node', '/usr/include/node').includes('-I/usr/include/node'));
+  assert.deepEqual(
+    [...ADDON_SOURCES].sort(),
+    readdirSync(join(import.meta.dirname, '../../../init/addon'))
+      .filter((f) => f.endsWith('.c'))
+      .sort(),
+    'every C source of the addon is compiled',
+  );
+  assert.deepEqual(parseLddList('\tlinux-vdso.so.1 (0x00007ff)\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x1)\n\t/lib64/ld-linux-x86-64.so.2 (0x2)\n'), [
+    '/lib/x86_64-linux-gnu/libc.so.6',
+    '/lib64/ld-linux-x86-64.so.2',
+  ]);
+});
+
+test('the debugfs pass pins owner and every time of every inode, the root included', async () => {
+  const { debugfsPinScript } = await import('../../../scripts/images/tool-args.ts');
+  const lines = debugfsPinScript(['/etc', '/etc/hostname'], 1700000000).trim().split('\n');
+  assert.equal(lines.length, 3 * 6);
+  assert.ok(lines.includes('sif "/" uid 0'));
+  assert.ok(lines.includes('sif "/etc/hostname" ctime @1700000000'), 'seconds since the epoch, as debugfs reads them (a bare number is a date string)');
+});
+
+test("the mformat wrapper pins the EFI partition's FAT serial", async () => {
+  const { mformatWrapper } = await import('../../../scripts/images/tool-args.ts');
+  assert.equal(mformatWrapper(0x6af85a61), '#!/bin/sh\nexec /usr/bin/mformat -N 6af85a61 "$@"\n');
+});
+
+test("aios-init is one bundled file; neither the SEA's code cache (different each build) nor a start-up snapshot (tied to one CPU)", async () => {
+  const { build } = await import('esbuild');
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const out = join(scratchDir('aios-bundle-'), 'aios-init.cjs');
+  await build(initBundleOptions(join(import.meta.dirname, '../../../init/src/main.ts'), out));
+  const bundle = await readFile(out, 'utf8');
+  assert.doesNotMatch(bundle, /require\("\.\/|from "\.\//, 'every module of init/src is inside the bundle');
+  assert.doesNotMatch(bundle, /\bimport\(/, 'no dynamic import: the loader runs the bundle as a vm.Script, which cannot');
+  assert.match(bundle, /require\("node:http"\)/, 'node:http, which aios-init imports late, is required where it was imported');
+  const cfg = seaConfig('/b/loader.cjs', '/b/blob', {});
+  assert.equal(cfg.useCodeCache, false, 'images must be byte-identical across builds');
+  assert.equal(cfg.useSnapshot, false, "a start-up snapshot carries the build machine's CPU features: on another CPU aios-init would not start");
+});
+
+test("aios-init's cache key names each of the addon's C sources: one added must rebuild the addon", async () => {
+  const { bundleInitInputs } = await import('../../../scripts/steps/make-aios-init.ts');
+  const addon = bundleInitInputs('/project', '/usr/bin/node', '/usr/include/node/node_api.h').values.addon.split(' ');
+  for (const f of ADDON_SOURCES) assert.ok(addon.includes(f), `${f} in ${addon.join(' ')}`);
+});
+
+test('the ISO and disk steps key on their command lines: a changed mksquashfs, GRUB or mke2fs line is a new key', async () => {
+  const { isoKeyValues } = await import('../../../scripts/steps/write-iso.ts');
+  const { diskKeyValues } = await import('../../../scripts/steps/write-disk.ts');
+  const { hashValue } = await import('../../../scripts/lib/hash.ts');
+  const iso = isoKeyValues('quiet', 1700000000);
+  assert.ok(iso.mksquashfs.includes('-comp') && iso.mkrescue.length > 0 && iso.grub.includes('quiet') && iso.mformat.length > 0);
+  assert.notEqual(hashValue({ ...iso, mksquashfs: [...iso.mksquashfs, '-noD'] }), hashValue(iso));
+  const disk = diskKeyValues(1700000000);
+  assert.ok(disk.mke2fs.includes('-d') && disk.pin.length > 0 && disk.sfdisk.includes('type=83'));
+  assert.notEqual(hashValue(isoKeyValues('quiet', 1)), hashValue(iso), 'the epoch counts');
+});
+
+test('GRUB gets the words of boot.cmdline exactly: metacharacters single-quoted, grub.cfg parses, quotes refused', async () => {
+  const { grubWords, grubCmdlineProblem } = await import('../../../scripts/images/tool-args.ts');
+  const { run } = await import('../../../common/exec.ts');
+  const { writeFile } = await import('node:fs/promises');
+  assert.equal(grubWords(' quiet  x=$y;z {a} loglevel=3 '), "quiet 'x=$y;z' '{a}' loglevel=3");
+  const cfg = grubConfig('quiet x=$y;z {a}|b');
+  assert.match(cfg, / ro quiet 'x=\$y;z' '\{a\}\|b' console=ttyS0/);
+  const file = join(scratchDir('aios-grub-'), 'grub.cfg');
+  await writeFile(file, cfg);
+  await run('grub-script-check', [file]);
+  assert.match(grubCmdlineProblem('a="b c"') ?? '', /"\\""/);
+  assert.throws(() => grubConfig("x='y'"), /boot\.cmdline: holds/);
+});

@@ -1,0 +1,210 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { judge, panicHint } from '../../../qemu/judge.ts';
+import { junit, table } from '../../../qemu/output.ts';
+import type { ProbeEvidence } from '../../../common/probe.ts';
+import type { BootOutcome } from '../../../qemu/judge.ts';
+import { goodImage, goodProbe, goodReport, outcome } from './fixtures.ts';
+
+const verdict = (o: ReturnType<typeof outcome>) => Object.fromEntries(judge(o).map((c) => [c.id, c.ok]));
+
+test('a good boot passes every check', () => {
+  const checks = judge(outcome());
+  assert.deepEqual(
+    checks.filter((c) => !c.ok),
+    [],
+  );
+  assert.equal(checks.length, 12);
+});
+
+const probe = (edit: (e: ProbeEvidence) => void): Partial<BootOutcome> => {
+  const e = goodProbe();
+  edit(e);
+  return { probe: { ok: true, evidence: e } };
+};
+const AMD = { slot: '0000:00:03.0', vendor: '0x1002', device: '0x5046', class: '0x030000', driver: null, modalias: 'pci:v00001002d00005046' };
+
+test('each check fails on its own fixture: the probe or the image says so, whatever the report claims', () => {
+  assert.equal(verdict(outcome({ reportSec: 31 }))['boot-time'], false);
+  assert.equal(verdict(outcome({ accel: 'kvm', reportSec: 6 }))['boot-time'], false);
+  assert.equal(verdict(outcome(probe((e) => (e.mounts = e.mounts.filter((m) => m.target !== '/var/tmp'))))).filesystems, false);
+  const fstab = [...goodImage().fstab, { source: '/dev/sdb1', target: '/data', fstype: 'ext4', options: ['defaults'] }];
+  assert.equal(verdict(outcome({ image: goodImage({ fstab }) })).filesystems, false, 'an fstab entry that is not mounted');
+  assert.equal(verdict(outcome(probe((e) => delete e.interfaces.eth0))).network, false);
+  assert.equal(verdict(outcome(probe((e) => (e.leases = {})))).network, false, 'an address without a lease');
+  assert.equal(verdict(outcome({ httpOk: false })).network, false);
+  assert.equal(verdict(outcome({ attached: [{ spec: 'ati-vga,addr=05.1', vendor: '0x1002', device: '0x5046' }] })).gpu, false, 'attached but not found');
+  assert.equal(verdict(outcome(probe((e) => e.pci.push(AMD)))).gpu, false, 'found, module not loaded');
+  assert.equal(verdict(outcome(probe((e) => (e.files['/sys/class/net'] = false))))['proc-sys'], false);
+  assert.equal(verdict(outcome(probe((e) => delete e.files['/proc/cpuinfo'])))['proc-sys'], false, 'not reported is not present');
+  assert.equal(verdict(outcome(probe((e) => (e.pid1 = { comm: 'sh', exe: '/bin/busybox' })))).pid1, false);
+  assert.equal(verdict(outcome(probe((e) => (e.pid1 = { comm: 'aios-init', exe: '/opt/aios/aios-init' })))).pid1, true);
+  const z = (pid: number) => ({ pid, ppid: 300, comm: 'sleep' });
+  assert.equal(verdict(outcome(probe((e) => (e.zombies = [[z(40), z(41)], [z(41)]])))).orphans, false);
+  assert.equal(verdict(outcome(probe((e) => (e.zombies = [[z(40)], [z(42)]])))).orphans, true, 'a fresh zombie reaped in time is fine');
+  assert.equal(verdict(outcome(probe((e) => (e.modules = { snd: 'Live' })))).modules, false);
+  assert.equal(verdict(outcome(probe((e) => (e.modules = { drm: 'Live' })))).modules, false, 'drm without a display device');
+  assert.equal(verdict(outcome({ kernelBytes: 16_000_000 }))['kernel-size'], false);
+  assert.equal(verdict(outcome({ cleanShutdown: false })).shutdown, false);
+  assert.equal(verdict(outcome({ e2fsck: { ok: false, detail: 'errors' } })).fsck, false);
+});
+
+test("aios-init's report does not count where the probe saw otherwise", () => {
+  // The report claims all is well; the probe saw a shell as PID 1 and a zombie in both readings.
+  const liar = { ...goodReport(), pid1: { pid: 1, comm: 'aios-init', exe: '/usr/sbin/aios-init', rssKB: 1 } };
+  const v = verdict(
+    outcome({
+      report: liar,
+      ...probe((e) => ((e.pid1 = { comm: 'sh', exe: '/bin/busybox' }), (e.zombies = [[{ pid: 9, ppid: 8, comm: 'x' }], [{ pid: 9, ppid: 8, comm: 'x' }]]))),
+    }),
+  );
+  assert.equal(v.pid1, false);
+  assert.equal(v.orphans, false);
+  const none = judge(outcome({ probe: { ok: false, error: 'no probe output on the serial console' } }));
+  for (const id of ['filesystems', 'network', 'gpu', 'proc-sys', 'pid1', 'orphans', 'modules'])
+    assert.match(none.find((c) => c.id === id)!.detail, /no probe evidence: no probe output/, id);
+});
+
+test('an AMD GPU with its module loaded passes and is named; no GPU is "no display device"', () => {
+  const amdMods = [
+    'amdgpu',
+    'amdxcp',
+    'backlight',
+    'drm',
+    'drm_buddy',
+    'drm_display_helper',
+    'drm_exec',
+    'drm_kms_helper',
+    'drm_panel_orientation_quirks',
+    'drm_suballoc_helper',
+    'drm_ttm_helper',
+    'gpu_sched',
+    'hwmon',
+    'i2c_algo_bit',
+    'i2c_core',
+    'ttm',
+    'video',
+    'wmi',
+  ];
+  const amd = judge(
+    outcome({
+      attached: [{ spec: 'ati-vga', vendor: '0x1002', device: '0x5046' }],
+      ...probe((e) => {
+        e.pci.push(AMD);
+        e.modules = Object.fromEntries(amdMods.map((m) => [m, 'Live']));
+      }),
+    }),
+  );
+  assert.ok(
+    amd.every((c) => c.ok),
+    JSON.stringify(amd.filter((c) => !c.ok)),
+  );
+  assert.match(
+    amd.find((c) => c.id === 'gpu')!.detail,
+    /host attached ati-vga \(0x1002:0x5046\); guest has 0x1002:0x5046 at 0000:00:03.0, driver none bound, module amdgpu loaded/,
+  );
+  assert.match(judge(outcome()).find((c) => c.id === 'gpu')!.detail, /host attached no display device; guest has no display device/);
+});
+
+test('no report: every report check fails and says why', () => {
+  const checks = judge(outcome({ report: undefined, reportSec: undefined, reportError: 'boot report is not valid JSON' }));
+  for (const id of ['filesystems', 'network', 'gpu', 'proc-sys', 'pid1', 'orphans', 'modules', 'boot-time'])
+    assert.equal(checks.find((c) => c.id === id)!.ok, false, id);
+  assert.match(checks.find((c) => c.id === 'pid1')!.detail, /not valid JSON/);
+});
+
+test('panic hints', () => {
+  assert.match(panicHint('Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)')!, /storage driver/);
+  assert.match(panicHint('Kernel panic - not syncing: No working init found.')!, /BINFMT_ELF/);
+  assert.equal(panicHint('all fine'), undefined);
+});
+
+test('JUnit: one test case per check and path, failures carry the detail; the table lists them', () => {
+  const res = [
+    { path: 'direct' as const, accel: 'tcg' as const, accelWhy: '', command: 'qemu', serialLog: 'l', figures: {}, checks: judge(outcome()) },
+    {
+      path: 'iso-bios' as const,
+      accel: 'tcg' as const,
+      accelWhy: '',
+      command: 'qemu',
+      serialLog: 'l',
+      figures: {},
+      checks: judge(outcome({ cleanShutdown: false, shutdownDetail: 'killed <after> 60 s', e2fsck: undefined })),
+    },
+  ];
+  const xml = junit(res);
+  assert.equal((xml.match(/<testcase /g) ?? []).length, 23);
+  assert.equal((xml.match(/<failure /g) ?? []).length, 1);
+  assert.match(xml, /killed &lt;after&gt; 60 s/);
+  assert.match(table(res), /iso-bios +clean power-off +FAIL/);
+});
+
+test('clean power-off needs "reboot: Power down" from the kernel, not only an exit of QEMU', async () => {
+  const { judgePowerOff } = await import('../../../qemu/judge.ts');
+  const exited = { cleanShutdown: true, shutdownDetail: 'QEMU exited by itself 9.0 s after start, after system_powerdown' };
+  assert.equal(judgePowerOff({ ...exited, powerOffLines: ['reboot: Power down'] }).ok, true);
+  const panic = judgePowerOff({ ...exited, powerOffLines: ['Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b', 'reboot: Power down'] });
+  assert.equal(panic.ok, false);
+  assert.match(panic.detail, /but the kernel said: Kernel panic - not syncing: Attempted to kill init/);
+  assert.match(judgePowerOff({ ...exited, powerOffLines: ['reboot: Restarting system'] }).detail, /Restarting system/);
+  assert.match(judgePowerOff({ ...exited, powerOffLines: ['aios-init: stop services'] }).detail, /no "reboot: Power down" after it/);
+  assert.equal(judgePowerOff({ cleanShutdown: false, shutdownDetail: 'QEMU still running 60 s after system_powerdown: killed' }).ok, false);
+});
+
+test("network in an image without a status endpoint: the host must reach llama-server's port instead", () => {
+  const net = (o: Parameters<typeof judge>[0]) => judge(o).find((c) => c.id === 'network')!;
+  const answered = { answer: 'Hello', readySec: 6 };
+  const off = net(outcome({ statusUnreachable: 'the image has no status endpoint (init.json statusPort 0)', httpOk: undefined, inference: answered }));
+  assert.equal(off.ok, true);
+  assert.match(off.detail, /the image has no status endpoint \(init\.json statusPort 0\); host -> guest llama-server port: answered/);
+  assert.equal(
+    net(
+      outcome({
+        statusUnreachable: 'the image has no status endpoint (init.json statusPort 0)',
+        httpOk: undefined,
+        inference: { error: 'connection refused' },
+      }),
+    ).ok,
+    false,
+  );
+  assert.equal(
+    net(outcome({ statusUnreachable: 'the image has no status endpoint (init.json statusPort 0)', httpOk: undefined })).ok,
+    false,
+    'no request reached the guest',
+  );
+  assert.equal(net(outcome({ httpOk: false, inference: answered })).ok, false, 'a status endpoint that does not answer still fails');
+});
+
+test('network needs the address from a DHCP lease on the QEMU paths: a static fallback fails it', () => {
+  const net = (o: Parameters<typeof judge>[0]) => judge(o).find((c) => c.id === 'network')!;
+  const ok = net(outcome());
+  assert.equal(ok.ok, true);
+  assert.match(ok.detail, /eth0 10\.0\.2\.15\/24 \(DHCP from 10\.0\.2\.2, lease 86400 s\)/);
+  const statik = net(outcome(probe((e) => (e.leases.eth0!.ip = '10.0.2.99'))));
+  assert.equal(statik.ok, false);
+  assert.match(statik.detail, /no DHCP lease: static or stale/);
+});
+
+test("image configuration accepted: the image's init.json is checked on the host, and the report's errors count too", () => {
+  const cfg = (o: Parameters<typeof judge>[0]) => judge(o).find((c) => c.id === 'config')!;
+  assert.equal(cfg(outcome()).ok, true);
+  const bad = cfg(outcome({ report: { ...goodReport(), configErrors: ['/etc/aios/init.json: hostnme: unknown key (did you mean "hostname"?)'] } }));
+  assert.equal(bad.ok, false);
+  assert.match(bad.detail, /hostnme: unknown key/);
+  const typo = cfg(outcome({ image: goodImage({ initJson: '{"hostnme": "x"}' }) }));
+  assert.equal(typo.ok, false, 'aios-init silent about it');
+  assert.match(typo.detail, /hostnme: unknown key.*\(aios-init did not report it\)/);
+  assert.equal(cfg(outcome({ image: goodImage({ initJson: '{' }) })).ok, false);
+  assert.equal(cfg(outcome({ image: undefined, imageError: 'no rootfs.img' })).ok, false);
+});
+
+test('a clean disk needs a clean superblock and an empty journal, not only e2fsck -fn exit 0', async () => {
+  const { superblockVerdict } = await import('../../../qemu/runner.ts');
+  const sb = (features: string, state: string) =>
+    `Filesystem volume name:   aios-root\nFilesystem features:      ${features}\nFilesystem state:         ${state}\n`;
+  assert.equal(superblockVerdict(sb('has_journal ext_attr extent 64bit', 'clean')).ok, true);
+  const dirty = superblockVerdict(sb('has_journal ext_attr needs_recovery extent', 'clean'));
+  assert.equal(dirty.ok, false);
+  assert.match(dirty.detail, /journal needs recovery/);
+  assert.match(superblockVerdict(sb('has_journal', 'not clean with errors')).detail, /state "not clean with errors"/);
+});

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertInitJsonAccepted, withIoCost } from '../../../scripts/rootfs/init-json.ts';
+
+const shipped = readFileSync(join(import.meta.dirname, '../../../rootfs/etc/aios/init.json'), 'utf8');
+const withServices = (services: unknown[]) => JSON.stringify({ ...JSON.parse(shipped), services });
+
+test("the image's init.json: aiOS's own is accepted as aios-init reads it", () => {
+  assertInitJsonAccepted(shipped, '/etc/aios/init.json');
+  assertInitJsonAccepted(withServices([{ name: 'inference', command: '/usr/lib/llama/llama-server' }]), '/etc/aios/init.json');
+});
+
+test("the image's init.json: what aios-init would drop at boot fails the build, naming each key", () => {
+  const bad = JSON.stringify({
+    ...JSON.parse(
+      withServices([
+        { name: 'ok', command: '/bin/sh' },
+        { name: 'ok', command: '/bin/sh' },
+        { name: 'x/y', command: 'run.sh' },
+      ]),
+    ),
+    hostnme: 'typo',
+  });
+  assert.throws(
+    () => assertInitJsonAccepted(bad, '/etc/aios/init.json'),
+    (err: Error) => {
+      for (const want of [
+        '/etc/aios/init.json: hostnme: unknown key',
+        '/etc/aios/init.json: services[1].name: "ok" names two services',
+        '/etc/aios/init.json: services[2].name: "x/y" may hold only letters, digits, - and _',
+        '/etc/aios/init.json: services[2].command: "run.sh" is not an absolute path',
+      ])
+        assert.ok(err.message.includes(want), `${want}\nnot in:\n${err.message}`);
+      return /would be refused at boot/.test(err.message);
+    },
+  );
+});
+
+test("the image's init.json: aios.json's ioCost appended to init.json's, accepted as aios-init reads it; a disk in both is an error", () => {
+  const base = { ...JSON.parse(shipped), ioCost: [{ disk: 'sda', model: 'rbps=16777216' }] };
+  const merged = withIoCost(base, [{ disk: 'nvme0n1', model: 'rbps=3000000000', qos: 'rpct=95 rlat=5000' }], 'aios.json');
+  assert.deepEqual(
+    (merged.ioCost as { disk: string }[]).map((c) => c.disk),
+    ['sda', 'nvme0n1'],
+  );
+  assertInitJsonAccepted(JSON.stringify(merged), '/etc/aios/init.json');
+  assert.equal(withIoCost(base, [], 'aios.json'), base);
+  assert.throws(() => withIoCost(base, [{ disk: 'sda' }], 'aios.json'), /aios\.json: ioCost: disk "sda" has an entry in both/);
+});
