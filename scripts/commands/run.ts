@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { quoteCommand } from '../../common/exec.ts';
 import { killOnExit } from '../../common/cleanup.ts';
 import { tempDir } from '../../common/leftovers.ts';
-import { removeKilledScratch } from './leftovers.ts';
+import { removeKilledScratch } from '../../qemu/leftovers.ts';
 import { requireTools } from './doctor.ts';
 import { OVMF_VARS, gdbCommand, parsePaths, qemuArgs } from '../../qemu/cmdline.ts';
 import { loadProject } from '../project/locate.ts';

@@ -9,6 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeImageVariant } from '../lib/image-variant.ts';
 import { readBuildJson, type StepRecord as Step } from '../../common/build-json.ts';
+import { defaults } from '../../common/schema.ts';
+import { projectSpec } from '../project/config.ts';
+import { checkBuild } from '../../qemu/harness.ts';
+import { chooseAccel } from '../../qemu/vm-options.ts';
+import type { BootPath } from '../../qemu/cmdline.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const args = new Set(process.argv.slice(2));
@@ -19,6 +24,11 @@ const cli = (root: string, a: string[], env: Record<string, string> = {}) => {
   if (r.status !== 0) throw new Error(`aios ${a.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
   return { seconds: (performance.now() - t0) / 1000, out: r.stdout };
 };
+/** Boots through the harness `aios check` uses (qemu/harness.ts), with the default project's settings, under the accelerator that answers. */
+async function check(dir: string, paths: BootPath[]) {
+  const { accel, why } = await chooseAccel('auto', join(dir, 'vmlinuz'));
+  return checkBuild({ out: dir, config: defaults(projectSpec), paths, accel, accelWhy: why });
+}
 const steps = async (out: string) => (await readBuildJson(out)).steps;
 const size = async (f: string) => (await stat(f)).size;
 
@@ -100,17 +110,12 @@ if (gpu) {
 }
 
 if (!args.has('--no-boot')) {
-  const json = join(out, 'bench-check.json');
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/aios.js'), 'check', '--out', out, '--path', 'all', '--json', json], {
-    encoding: 'utf8',
-    env: { ...process.env, CI: '1' },
-  });
-  const check = JSON.parse(await readFile(json, 'utf8')) as { accel: string; results: { path: string; figures: Record<string, number> }[] };
+  const results = await check(out, ['direct', 'iso-bios', 'iso-uefi']);
   figures.boot = {
-    accel: check.accel,
-    exit: r.status,
+    accel: results[0]?.accel,
+    passed: results.every((x) => x.checks.every((c) => c.ok)),
     paths: Object.fromEntries(
-      check.results.map((x) => [
+      results.map((x) => [
         x.path,
         {
           ...x.figures,
@@ -129,10 +134,8 @@ const boots = Number([...args].find((a) => a.startsWith('--boots='))?.slice(8) ?
 async function directStartup(dir: string) {
   const runs: Record<string, number>[] = [];
   for (let i = 0; i < boots; i++) {
-    const json = join(dir, 'bench-direct.json');
     // Only the figures count: the image with nothing to start fails the network and inference checks.
-    spawnSync(process.execPath, [join(ROOT, 'bin/aios.js'), 'check', '--out', dir, '--path', 'direct', '--json', json], { env: { ...process.env, CI: '1' } });
-    const r = (JSON.parse(await readFile(json, 'utf8')) as { results: { figures: Record<string, number> }[] }).results[0]?.figures;
+    const r = (await check(dir, ['direct']))[0]?.figures as Record<string, number> | undefined;
     // aios-init's own part (ready less loaded): what a change to aios-init moves, apart from Node's start.
     if (r?.execToReadyMs !== undefined) runs.push({ ...r, stepsMs: r.execToReadyMs - r.mainStartMs! });
   }

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { makeImageVariant, type ImageEdit } from '../../scripts/lib/image-variant.ts';
+import { loadProject } from '../../scripts/project/locate.ts';
+import { checkBuild } from '../../qemu/harness.ts';
+import { table } from '../../qemu/output.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const OUT = process.env.AIOS_TEST_OUT ?? join(ROOT, 'out');
@@ -63,7 +66,7 @@ export interface Variant extends ImageEdit {
 export const makeVariant = (v: Variant): Promise<string> => makeImageVariant(OUT, v);
 
 export interface CheckedVariant {
-  /** aios check's exit code and output. */
+  /** The check's exit code (as `aios check` would give it) and its output. */
   r: { code: number; out: string };
   /** The checks of the direct path that failed, from check.json. */
   failed: { id: string; ok: boolean; detail: string }[];
@@ -71,8 +74,9 @@ export interface CheckedVariant {
 }
 
 /**
- * `aios check` of the direct path on a variant image; `judge` gets the outcome. Afterwards no
- * QEMU of it may be left, and the variant is removed.
+ * The check of the direct path on a variant image, through the boot harness that `aios check`
+ * calls (qemu/harness.ts); `judge` gets the outcome. Afterwards no QEMU of it may be left, and
+ * the variant is removed.
  */
 export async function checkVariant(
   variant: Variant | ((j: Record<string, unknown>) => Record<string, unknown>),
@@ -82,13 +86,26 @@ export async function checkVariant(
   const v = typeof variant === 'function' ? { initJson: variant } : variant;
   const dir = await makeVariant(v);
   try {
-    const project = v.project ? ['--project', dir] : [];
-    const r = await aios(['check', ...project, '--out', dir, '--path', 'direct', '--accel', 'tcg', '--json', join(dir, 'check.json'), ...(v.args ?? [])]);
-    const json = JSON.parse(await readFile(join(dir, 'check.json'), 'utf8').catch(() => '{"results":[{"checks":[]}]}')) as {
-      results: { checks: CheckedVariant['failed'] }[];
-    };
+    const { config } = await loadProject(v.project ? { project: dir } : {});
+    const qemuArgs = (v.args ?? []).map((a) => {
+      const m = /^--qemu-arg=(.*)$/s.exec(a);
+      if (!m) throw new Error(`a variant's args are --qemu-arg=... only, not ${a}`);
+      return m[1]!;
+    });
+    const lines: string[] = [];
+    const results = await checkBuild({
+      out: dir,
+      config,
+      paths: ['direct'],
+      accel: 'tcg',
+      accelWhy: 'the boot tests run TCG',
+      qemuArgs,
+      say: (l) => lines.push(l),
+    });
+    const failed = results[0]!.checks.filter((c) => !c.ok);
+    const r = { code: failed.length ? 1 : 0, out: `${lines.join('\n')}\n${table(results)}` };
     const serial = await readFile(join(dir, 'logs', 'serial-direct.log'), 'utf8').catch(() => '');
-    await judge({ r, failed: json.results[0]!.checks.filter((c) => !c.ok), serial });
+    await judge({ r, failed, serial });
     assert.deepEqual(await qemuProcesses(dir), []);
   } finally {
     await rm(dir, { recursive: true, force: true });

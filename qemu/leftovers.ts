@@ -1,4 +1,4 @@
-import { removeLeftovers, removeTempLeftovers } from '../../common/leftovers.ts';
+import { removeLeftovers, removeTempLeftovers } from '../common/leftovers.ts';
 
 /** The copy of rootfs.img that one `aios check` boots and then examines; the name says whose it is. */
 export function checkDiskName(pid: number): string {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkDiskName, removeStaleCheckDisks } from '../../../scripts/commands/leftovers.ts';
+import { checkDiskName, removeStaleCheckDisks } from '../../../qemu/leftovers.ts';
 import { scratchDir } from '../scratch.ts';
 
 test("a killed check's disk copy is removed; a running check's, the image and other files stay", async () => {

@@ -1,0 +1,173 @@
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { removeOnExit } from '../common/cleanup.ts';
+import { tempDir } from '../common/leftovers.ts';
+import { PROBE_FLAG, probeNonce } from '../common/probe.ts';
+import type { Accel, BootPath } from './cmdline.ts';
+import { readImageFacts, type ImageFacts } from './image-facts.ts';
+import { CHECK_PROMPT } from './inference.ts';
+import { judge, panicHint } from './judge.ts';
+import { checkDiskName, removeKilledScratch, removeStaleCheckDisks } from './leftovers.ts';
+import type { PathResult } from './output.ts';
+import { attachedDisplays, imageInitConfig } from './policy.ts';
+import { makeProbeDisk } from './probe-disk.ts';
+import { bootHeadless, freePorts, fsckPartition } from './runner.ts';
+import { imageStatus, readBuildRecord, statusUnreachable, vmOptions, type VmConfig } from './vm-options.ts';
+
+/** What the check takes of aios.json: the VM, the budgets, the waits, the key llama-server wants. */
+export interface CheckConfig extends VmConfig {
+  kernel: { sizeBudgetMB: number };
+  runtime: { apiKey: string };
+  check: VmConfig['check'] & { timeoutSeconds: number; inferenceReadySeconds: number; kvmBudgetSeconds: number; tcgBudgetSeconds: number };
+}
+
+/** One `aios check` of one build: which paths, how, and where progress lines go. */
+export interface CheckRequest {
+  out: string;
+  config: CheckConfig;
+  paths: readonly BootPath[];
+  accel: Accel;
+  accelWhy: string;
+  /** More QEMU arguments (a display device, a second disk). */
+  qemuArgs?: readonly string[];
+  timeoutSec?: number;
+  say?: (line: string) => void;
+}
+
+/** The built image's own files, read on the host: the policy the checks judge against. */
+async function imageFacts(out: string, release: string | undefined): Promise<{ image?: ImageFacts; imageError?: string }> {
+  const disk = join(out, 'rootfs.img');
+  if (!existsSync(disk)) return { imageError: `${out} has no rootfs.img` };
+  if (!release) return { imageError: `${join(out, 'build.json')} names no kernel release` };
+  try {
+    return { image: await readImageFacts(disk, release) };
+  } catch (err) {
+    return { imageError: (err as Error).message };
+  }
+}
+
+/**
+ * Boot a build on each path asked for and judge it: the one boot harness that `aios check`, the
+ * boot tests and the bench call (as u-root's vmtest is called), returning the verdicts.
+ */
+export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
+  const { out, config, accel } = req;
+  const say = req.say ?? (() => {});
+  const kernel = join(out, 'vmlinuz');
+  if (!existsSync(kernel)) throw new Error(`${out} has no vmlinuz: run \`aios build --out ${out}\` first`);
+  for (const f of await removeStaleCheckDisks(out)) say(`removed ${f}, the disk copy of a check that was killed`);
+  await removeKilledScratch(say);
+  const build = await readBuildRecord(out);
+  const served = build.inference;
+  const logs = join(out, 'logs');
+  await mkdir(logs, { recursive: true });
+  const facts = await imageFacts(out, build.kernel?.release);
+  // The status port and token as the image itself sets them.
+  const imageCfg = facts.image && imageInitConfig(facts.image.initJson).config;
+  const guest: { port: number; bind: string; statusToken?: string } = imageCfg
+    ? { port: imageCfg.statusPort, bind: imageCfg.statusBind, statusToken: imageCfg.statusToken || undefined }
+    : await imageStatus(out);
+  const unreachable = statusUnreachable(guest);
+  const results: PathResult[] = [];
+  const { path: scratch, release: releaseScratch } = await tempDir('check');
+  try {
+    for (const path of req.paths) {
+      const o = await vmOptions({ out, 'qemu-arg': [...(req.qemuArgs ?? [])] }, config, path, accel);
+      const [hostPort, serverPort] = (await freePorts(2)) as [number, number];
+      // Nothing to forward to (QEMU refuses a forward to port 0, and reaches no guest loopback).
+      o.hostPort = unreachable ? 0 : hostPort;
+      o.guestPort = guest.port;
+      // The probe runs in this boot only: a flag on the kernel command line, or on the ISO paths a
+      // small disk whose GRUB snippet adds it.
+      const nonce = probeNonce();
+      if (path === 'direct') o.cmdline = `${o.cmdline} ${PROBE_FLAG}=${nonce}`;
+      else o.probeDisk = await makeProbeDisk(scratch, nonce);
+      const inference = served
+        ? {
+            hostPort: serverPort,
+            prompt: CHECK_PROMPT,
+            apiKey: config.runtime.apiKey,
+            maxTokens: 32,
+            readyTimeoutSec: config.check.inferenceReadySeconds,
+          }
+        : undefined;
+      if (inference && served) o.forwards = [{ host: inference.hostPort, guest: served.port }];
+      let bootDisk: string | undefined;
+      let releaseDisk = () => {};
+      if (path === 'direct') {
+        // Boot a copy: the artifact stays byte-identical, and the copy is what e2fsck examines.
+        bootDisk = join(out, checkDiskName(process.pid));
+        releaseDisk = removeOnExit(bootDisk);
+        await copyFile(o.disk, bootDisk);
+        o.disk = bootDisk;
+        o.disposableDisk = true;
+      }
+      const serialLog = join(logs, `serial-${path}.log`);
+      say(`\n[${path}] booting (${accel.toUpperCase()}); serial log: ${serialLog}`);
+      try {
+        const r = await bootHeadless(o, {
+          timeoutSec: req.timeoutSec ?? config.check.timeoutSeconds,
+          shutdownSec: 60,
+          serialLogFile: serialLog,
+          inference,
+          statusToken: guest.statusToken,
+          probeNonce: nonce,
+        });
+        say(`[${path}] ${r.command}`);
+        const fsck = bootDisk ? await fsckPartition(bootDisk) : undefined;
+        const checks = judge({
+          ...r,
+          path,
+          accel,
+          e2fsck: fsck,
+          ...facts,
+          attached: attachedDisplays(o.extra),
+          kernelBytes: (await stat(kernel)).size,
+          kernelBudgetBytes: build.kernel?.sizeBudgetBytes ?? config.kernel.sizeBudgetMB * 1e6,
+          budgets: { kvm: config.check.kvmBudgetSeconds, tcg: config.check.tcgBudgetSeconds },
+          inferenceExpect: served && { expect: served.expect, model: served.model.name },
+          statusUnreachable: unreachable,
+        });
+        results.push({
+          path,
+          accel,
+          accelWhy: req.accelWhy,
+          command: r.command,
+          serialLog,
+          figures: {
+            firstOutputSec: r.firstOutputSec,
+            reportSec: r.reportSec,
+            uptimeAtReady: r.report?.uptimeAtReady,
+            execToReadyMs: r.report?.execToReadyMs,
+            v8StartMs: r.report?.startup?.v8StartMs,
+            nodeBootstrapMs: r.report?.startup?.nodeBootstrapMs,
+            mainStartMs: r.report?.startup?.mainMs,
+            pid1RssKB: r.live?.pid1.rssKB ?? r.report?.pid1.rssKB,
+            serverReadySec: r.inference?.readySec,
+            modelLoadMs: r.inference?.initView?.loadMs ?? undefined,
+            firstTokenMs: r.inference?.ttftMs,
+            tokensPerSecond: r.inference?.tokensPerSecond,
+          },
+          checks,
+        });
+        if (checks.some((c) => !c.ok)) {
+          say(
+            `[${path}] last 50 serial lines:\n${r.lines
+              .slice(-50)
+              .map((l) => `  | ${l}`)
+              .join('\n')}`,
+          );
+          const hint = panicHint(r.lines.join('\n'));
+          if (hint) say(`[${path}] hint: ${hint}`);
+        }
+      } finally {
+        if (bootDisk) await rm(bootDisk, { force: true });
+        releaseDisk();
+      }
+    }
+  } finally {
+    await releaseScratch();
+  }
+  return results;
+}
