@@ -1,226 +1,30 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { formatReportLine, type BootReport, type GpuInfo, type ModuleStrategy, type WatchdogInfo } from '../../common/boot-report.ts';
-import { formatErrors } from '../../common/schema.ts';
-import { loadInitConfig, type InitConfig } from './config.ts';
-import { FsRoot } from './fsroot.ts';
-import { Log, writeAll } from './log.ts';
-import { declaredMounts, mountFstab, mountPseudo, unmountAll } from './mounts.ts';
-import { setupModules } from './drivers.ts';
-import { scanPci } from './pci.ts';
-import { startNetwork } from './network.ts';
-import { readLeases } from './dhcp.ts';
-import { watchPowerButton } from './power.ts';
-import { Supervisor } from './services.ts';
-import { InferenceWatch } from './inference.ts';
-import { PressureWatch } from './pressure.ts';
-import { vramInfo } from './gpu-memory.ts';
-import { buildReport, readyMoment } from './status.ts';
 import type { Server } from 'node:http';
-import { Children } from './children.ts';
-import { loadAddon, unavailableSys, type Sys } from './sys.ts';
-import { PowerRequests, type PowerAction } from './signals.ts';
-import { consoleTty, SHELL_FLAG, shellFlag, shellService } from './shell.ts';
-import { probeNonce, probeService } from './probe.ts';
-import { PROBE_FLAG } from '../../common/probe.ts';
+import { formatReportLine } from '../../common/boot-report.ts';
+import { writeAll } from './log.ts';
+import { boot } from './boot.ts';
+import { reportNow } from './report.ts';
+import { Shutdown } from './shutdown.ts';
+import { readyMoment } from './status.ts';
 import { notPid1 } from './pid1.ts';
-import { Watchdog } from './watchdog.ts';
 import { now, onTimeOrigin, startupFigures } from './clock.ts';
 
-const CONFIG_PATH = '/etc/aios/init.json';
 // Read once every module of the bundle has been evaluated: what Node and loading our own code cost.
 const loadedAt = now();
 
-/** aios-init: PID 1. Every step is timed and logged; no exception ends the process. */
+/** aios-init: PID 1. The boot, its report, then the status endpoint; power requests shut it down. */
 export async function run(): Promise<void> {
-  const log = new Log();
-  const fs = new FsRoot('/');
-  const steps: BootReport['steps'] = [];
-  /** Put a step that began at `t0` into the report; its duration in ms. */
-  const record = (name: string, t0: number, ok: boolean, detail?: string): number => {
-    const ms = Math.round(now() - t0);
-    steps.push({ name, ms, ok, ...(detail ? { detail } : {}) });
-    return ms;
-  };
-  const step = async <T>(name: string, fn: () => T | Promise<T>): Promise<T | undefined> => {
-    const t0 = now();
-    try {
-      const v = await fn();
-      log.info(`${name} (${record(name, t0, true)} ms)`);
-      return v;
-    } catch (err) {
-      const ms = record(name, t0, false, (err as Error).message);
-      log.warn(`${name} failed after ${ms} ms: ${(err as Error).message}`);
-      return undefined;
-    }
-  };
-
-  // Signals first: a power request during a slow step is kept, never lost or misread.
-  const power = new PowerRequests();
-  power.listen();
-  process.on('uncaughtException', (err) => log.warn(`uncaught: ${err.stack ?? err.message}`));
-  process.on('unhandledRejection', (err) => log.warn(`unhandled rejection: ${String(err)}`));
-  // Node 24 and later name their main thread ("MainThread"), and /proc/1/comm says that instead of
-  // the executable's name; tools that find init by name (pidof, ps, the check's probe) expect ours.
-  process.title = 'aios-init';
-  log.info(`starting as pid ${process.pid}`);
-
-  let sys: Sys;
-  let addon: BootReport['addon'] = { loaded: true };
-  const addonAt = now();
-  try {
-    sys = await loadAddon();
-    record('system-call addon', addonAt, true);
-  } catch (err) {
-    addon = { loaded: false, error: (err as Error).message };
-    log.warn(`system-call addon not loaded: ${addon.error}; the machine stays up without mounts, modules and network set by aios-init`);
-    sys = unavailableSys(addon.error!);
-  }
-
-  // Every child is reaped from here on, a service's exit going to the supervisor and an orphan's nowhere.
-  const children = new Children(sys, (m) => log.warn(m));
-  children.listen(5000);
-
-  try {
-    sys.reboot('cad-off');
-  } catch (err) {
-    log.warn(`Ctrl-Alt-Del stays with the kernel: ${(err as Error).message}`);
-  }
-  await step('mount pseudo filesystems', () => {
-    const r = mountPseudo(sys, fs, (m) => log.warn(m));
-    return r;
-  });
-  const buttons = watchPowerButton(
-    fs,
-    () => power.request('poweroff', 'power button'),
-    (m) => log.warn(m),
-  );
-  log.info(buttons.length ? `watching power button ${buttons.join(', ')}` : 'no power button found (ACPI_BUTTON, INPUT_EVDEV)');
-  const fstab = existsSync('/etc/fstab') ? readFileSync('/etc/fstab', 'utf8') : '';
-  await step('mount /etc/fstab', () => mountFstab(sys, fs, fstab, (m) => log.warn(m)));
-
-  const configAt = now();
-  const { config, errors } = loadInitConfig(CONFIG_PATH);
-  record('read init.json', configAt, !errors.length, errors.length ? `${errors.length} key(s) rejected; defaults used` : undefined);
-  if (errors.length) log.warn(`${CONFIG_PATH}: defaults used for:\n${formatErrors(errors)}`);
-  await step('hostname', () => sys.sethostname(config.hostname));
-  // Armed before the slow steps when a built-in driver made the device (iTCO, SP5100 TCO,
-  // i6300esb), so that a hang in them is reset too; one whose driver is a module (a BMC's, from
-  // modules.extra) is armed after the modules step.
-  const watchdog = new Watchdog(sys, fs, (m) => log.warn(m));
-  const armWatchdog = (): WatchdogInfo => {
-    const d = watchdog.arm(config.watchdog.device, config.watchdog.timeoutSeconds);
-    if (d.armed) log.info(`watchdog: ${d.identity} (${d.device}) armed, ${d.timeoutSeconds} s, kept alive every ${d.keepAliveMs} ms`);
-    else if (d.detail !== 'not present') log.warn(`watchdog: ${d.device}: ${d.detail}`);
-    return d;
-  };
-  let dog = armWatchdog();
-
-  const supervisor = new Supervisor(
-    fs,
-    children,
-    (m) => log.info(m),
-    (line) => log.raw(line),
-    config.ioCost,
-  );
-  const cmdline = readFileSync(fs.p('/proc/cmdline'), 'utf8');
-  const shell = consoleShell(fs, config, cmdline);
-  if (shell.tty && config.services.some((s) => s.name === 'shell'))
-    log.warn('console shell: init.json already has a service named "shell"; that one runs instead');
-  else if (shell.tty) config.services.push(shellService(shell.tty));
-  log.info(`console shell: ${shell.on ? `on ${shell.tty ?? 'no terminal'}` : 'off'} (${shell.why})`);
-  const nonce = probeNonce(cmdline);
-  if (nonce) {
-    config.services.push(probeService(nonce));
-    log.info(`check probe: on (kernel command line ${PROBE_FLAG})`);
-  }
-  // DHCP on the interfaces there now runs while the modules load; those that come with a module
-  // start after it. The leases are awaited before the services start.
-  const handled = new Set<string>();
-  const network = () =>
-    startNetwork(
-      sys,
-      fs,
-      config.network,
-      (s, onLine) => supervisor.start(s, onLine),
-      (m) => log.warn(m),
-      handled,
-    );
-  const leases = (await step('network start', network)) ?? [];
-  // After DHCP's own cgroup: cgroup creation is serialised in the kernel, and udhcpc goes first.
-  const cgroupsMade = supervisor.prepare(config.services);
-  const strategy = await step('modules', () => setupModules(sys, fs, config, log));
-  const gpus = strategy?.gpus ?? [];
-  if (dog.detail === 'not present') dog = armWatchdog();
-  // Services start beside DHCP, which then runs on the other CPU; those that need an address wait.
-  const [early, late] = [config.services.filter((s) => !s.waitForNetwork), config.services.filter((s) => s.waitForNetwork)];
-  await step('services', async () => {
-    await cgroupsMade;
-    early.forEach((s) => supervisor.start(s));
-  });
-  await step('network', async () => {
-    const notes = (await Promise.all([...leases, ...network()])).flat();
-    if (notes.length) log.info(`network: ${notes.join(', ')}`);
-  });
-  if (late.length) await step('services after the network', () => late.forEach((s) => supervisor.start(s)));
-  const inference = config.inference.service ? watchInference(config, supervisor, log) : undefined;
-  const pressure = new PressureWatch(sys, fs, (m) => log.info(m));
-  if (config.pressure.stallUs) {
-    const groups = [
-      { group: 'system', file: '/proc/pressure/memory' },
-      ...(inference ? [{ group: `service ${config.inference.service}`, file: `/sys/fs/cgroup/aios/${config.inference.service}/memory.pressure` }] : []),
-    ];
-    await step('pressure triggers', () => pressure.register(groups, config.pressure.stallUs, config.pressure.windowUs));
-  }
-
+  const b = await boot();
+  const { log, config, power, inference } = b;
   // The machine is ready now, and its first report says so; the figures that need perf_hooks are read after this moment.
-  const ready = readyMoment(fs);
-  supervisor.ready();
+  const ready = readyMoment(b.fs);
+  b.supervisor.ready();
   const startup = startupFigures(loadedAt);
-  const current = (): BootReport =>
-    buildReport(fs, {
-      ready,
-      startup,
-      steps,
-      declaredMounts: declaredMounts(fstab),
-      strategy: strategy?.strategy ?? emptyStrategy(config),
-      gpus: gpus.map((g) => {
-        const driver = scanPci(fs).find((d) => d.slot === g.slot)?.driver ?? null;
-        return { ...g, driver, vram: vramInfo(fs, g.slot, driver) };
-      }),
-      services: supervisor.info(),
-      statusPort: config.statusPort,
-      addon,
-      watchdog: dog,
-      inference: inference?.info(),
-      pressureEvents: pressure.events(),
-      pressureTriggers: pressure.triggers(),
-      shell,
-      dhcp: readLeases(fs),
-      configErrors: errors.map((e) => formatErrors([e])),
-    });
+  const current = reportNow(b, ready, startup);
   let status: Server | undefined;
-
-  let shuttingDown = false;
-  const shutdown = async (how: PowerAction, why: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    log.info(`${why}: ${how}`);
-    // Nobody's requests take PID 1's time from here on.
+  const shutdown = new Shutdown(b, () => {
     status?.close();
     status?.closeAllConnections();
-    inference?.stop();
-    await step('stop services', () => supervisor.stopAll(config.shutdownTimeoutSeconds * 1000));
-    await step('stop other processes', () => killEveryone(config.shutdownTimeoutSeconds * 1000));
-    sys.sync();
-    await step('unmount', () => unmountAll(sys, fs, (m) => log.warn(m)));
-    log.info(`${how} now`);
-    try {
-      sys.reboot(how);
-    } catch (err) {
-      log.warn(`reboot(2) failed: ${(err as Error).message}; staying up`);
-      shuttingDown = false;
-    }
-  };
+  });
   const line = formatReportLine(current());
   const built = now() - ready.at;
   log.raw(line);
@@ -228,59 +32,14 @@ export async function run(): Promise<void> {
   log.info(
     `started: V8 at ${startup.v8StartMs} ms, Node bootstrapped at ${startup.nodeBootstrapMs} ms, aios-init loaded at ${startup.mainMs} ms, ready at ${Math.round(onTimeOrigin(ready.at))} ms`,
   );
-  power.ready((how, why) => void shutdown(how, why));
+  power.ready((how, why) => void shutdown.run(how, why));
   // The first health request loads Node's HTTP client (some 90 ms under TCG); llama-server needs
   // seconds to load its model, so the watch starts once the machine is ready.
-  if (!shuttingDown) inference?.start();
-  if (config.statusPort && !shuttingDown) {
+  if (!shutdown.started) inference?.start();
+  if (config.statusPort && !shutdown.started) {
     const { serveStatus } = await import('./status-server.ts');
     status = serveStatus({ port: config.statusPort, bind: config.statusBind, token: config.statusToken }, current, (m) => log.warn(m));
   }
-}
-
-/** kill(-1): every process but PID 1, SIGTERM and then SIGKILL, so none holds / open for writing. */
-async function killEveryone(graceMs: number): Promise<void> {
-  const others = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p) && p !== '1' && !isKernelThread(p));
-  try {
-    process.kill(-1, 'SIGTERM');
-  } catch {
-    return; // nobody left
-  }
-  for (let waited = 0; waited < Math.min(graceMs, 2000) && others().length; waited += 100) await new Promise((r) => setTimeout(r, 100));
-  try {
-    process.kill(-1, 'SIGKILL');
-  } catch {
-    /* nobody left */
-  }
-}
-
-function isKernelThread(pid: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`).length === 0;
-  } catch {
-    return true;
-  }
-}
-
-/** Whether a console shell runs, on which terminal, and what asked for it. */
-function consoleShell(fs: FsRoot, config: InitConfig, cmdline: string): NonNullable<BootReport['shell']> {
-  const flag = shellFlag(cmdline);
-  const on = flag ?? config.shell;
-  const why = flag !== undefined ? `kernel command line ${SHELL_FLAG}` : config.shell ? 'init.json shell: true' : 'not asked for';
-  return { on, tty: on ? consoleTty(fs) : null, why };
-}
-
-function watchInference(config: InitConfig, supervisor: Supervisor, log: Log): InferenceWatch {
-  const w = new InferenceWatch(
-    config.inference,
-    { info: (n) => supervisor.info().find((s) => s.name === n), startedAt: (n) => supervisor.startedAt(n), restart: (n, why) => supervisor.restart(n, why) },
-    (m) => log.info(m),
-  );
-  return w;
-}
-
-function emptyStrategy(config: InitConfig): ModuleStrategy {
-  return { always: config.modules.always, detected: [], never: config.modules.never, refused: [], missing: [], builtin: [], planned: [] };
 }
 
 const refused = notPid1(process.pid);
