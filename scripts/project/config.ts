@@ -1,10 +1,32 @@
 import { readFile } from 'node:fs/promises';
-import { bool, num, obj, oneOf, parseConfig, str, strList, formatErrors, unreported, type Infer, type ConfigError } from '../../common/schema.ts';
+import {
+  bool,
+  num,
+  obj,
+  oneOf,
+  parseConfig,
+  str,
+  strList,
+  formatErrors,
+  unreported,
+  type NumberField,
+  type StringField,
+  type Infer,
+  type ConfigError,
+} from '../../common/schema.ts';
 import { FORMAT_NAMES } from '../images/formats.ts';
 import { grubCmdlineProblem } from '../images/tool-args.ts';
 import { BACKENDS } from '../runtime/cmake.ts';
-import { checkIoCost, checkServices, CPU_LIST, initSpec, MEMORY_SIZE, serviceNameProblem } from '../../common/init-spec.ts';
+import { checkIoCost, checkServices, initSpec, serviceNameProblem } from '../../common/init-spec.ts';
 import { list } from '../../common/schema.ts';
+
+/** init.json's service fields (common/init-spec.ts): the inference service's limits take their kind and bounds. */
+const SERVICE = initSpec.services.item;
+
+/** A service field of init.json as a `runtime` key: the same validation, its own wording and default. */
+function asInference<F extends StringField | NumberField>(field: F, doc: string, def?: F['default']): F {
+  return { ...field, doc, ...(def !== undefined ? { default: def } : {}) };
+}
 
 /** aios.json at the project root: every key optional, command-line flags win over it. */
 export const projectSpec = {
@@ -55,19 +77,17 @@ export const projectSpec = {
     threads: num('Threads for generation; 0: llama-server decides.', 0, { min: 0, integer: true }),
     contextSize: num('Context size in tokens (`--ctx-size`).', 2048, { min: 64, integer: true }),
     extraArgs: strList("More llama-server arguments; each option is checked against the server's `--help` at build time.", []),
-    cpuWeight: num('cgroup cpu.weight of the inference service: above every other service (they default to 100).', 1000, { min: 1, max: 10000, integer: true }),
-    memoryMax: str('cgroup memory.max of the inference service (bytes, or "max").', 'max', MEMORY_SIZE),
-    memoryLow: str(
+    cpuWeight: asInference(SERVICE.cpuWeight, 'cgroup cpu.weight of the inference service: above every other service (they default to 100).', 1000),
+    memoryMax: asInference(SERVICE.memoryMax, 'cgroup memory.max of the inference service (bytes, or "max").'),
+    memoryLow: asInference(
+      SERVICE.memoryLow,
       'cgroup memory.low of the inference service: memory the kernel leaves it under pressure, so that the model\'s weights are reclaimed last (bytes, or "max"; 0: none).',
-      '0',
-      MEMORY_SIZE,
     ),
-    nice: num('Nice value of llama-server (-20 to 19).', 0, { min: -20, max: 19, integer: true }),
-    cpuset: str('cgroup cpuset.cpus of the inference service (empty: all CPUs).', '', CPU_LIST),
-    ioWeight: num(
+    nice: asInference(SERVICE.nice, 'Nice value of llama-server (-20 to 19).'),
+    cpuset: asInference(SERVICE.cpuset, 'cgroup cpuset.cpus of the inference service (empty: all CPUs).'),
+    ioWeight: asInference(
+      SERVICE.ioWeight,
       "cgroup io.weight of the inference service (1-10000), its share of the disks while they are busy (the model's load); 100, like every other service, leaves the io controller off. The disks' rates go in ioCost, or iocost may never find them busy.",
-      100,
-      { min: 1, max: 10000, integer: true },
     ),
   }),
   model: obj('The GGUF model served; empty source: the tiny deterministic test model made at build time.', {
