@@ -1,5 +1,7 @@
 import { parseInitConfig, type InitConfig } from '../../common/init-spec.ts';
 import { formatErrors } from '../../common/schema.ts';
+import type { ProjectConfig } from '../project/config.ts';
+import { withInference, type ModelFacts } from '../runtime/inference-service.ts';
 
 /**
  * `extra` appended to the list under `key` in init.json; an entry whose identity (`id`) is already
@@ -62,4 +64,26 @@ export function assertInitJsonAccepted(text: string, where: string): InitConfig 
 /** The image's status endpoint as its init.json sets it, for build.json: `aios run` forwards to this port. */
 export function statusOf(initJson: InitConfig): { port: number; bind: string; token: boolean } {
   return { port: initJson.statusPort, bind: initJson.statusBind, token: initJson.statusToken !== '' };
+}
+
+/**
+ * The image's init.json, assembled in this one place: the base (aiOS's rootfs/ or a project's
+ * overlay), the project's services and ioCost appended, the inference service added, then read
+ * as aios-init will read it. Returns the text to write and the parsed InitConfig.
+ */
+export function assembleInitJson(o: {
+  base: Record<string, unknown>;
+  services: readonly { name: string }[];
+  ioCost: ProjectConfig['ioCost'];
+  runtime: ProjectConfig['runtime'];
+  model: ModelFacts;
+  serverOptions: ReadonlySet<string>;
+  /** aios.json, for errors of its services and ioCost. */
+  configFile: string;
+  /** The base's file, for errors of its own services. */
+  baseFile: string;
+}): { text: string; config: InitConfig } {
+  const withProject = withIoCost(withServices(o.base, o.services, o.configFile), o.ioCost, o.configFile);
+  const text = JSON.stringify(withInference(withProject, o.runtime, o.model, o.baseFile, o.serverOptions), null, 2) + '\n';
+  return { text, config: assertInitJsonAccepted(text, '/etc/aios/init.json') };
 }

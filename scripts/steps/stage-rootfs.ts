@@ -9,10 +9,10 @@ import { buildManifest, privilegedEntries, undeclaredEntries, unsafeEntries } fr
 import { mkdirInside, pathInside, putFile, putSymlink, refuse } from '../rootfs/confine.ts';
 import { pinTimes } from '../rootfs/times.ts';
 import { RUNTIME_DIR } from '../runtime/cmake.ts';
-import { MODELS_DIR, SERVER_PATH, withInference } from '../runtime/inference-service.ts';
+import { MODELS_DIR, SERVER_PATH } from '../runtime/inference-service.ts';
 import { applyProjectInputs, projectKey } from '../project/inputs.ts';
 import { hookEnv, hookInputsKey, runHook } from '../project/hooks.ts';
-import { assertInitJsonAccepted, withIoCost, withServices } from '../rootfs/init-json.ts';
+import { assembleInitJson, assertInitJsonAccepted } from '../rootfs/init-json.ts';
 import type { ProjectRecord } from '../pipeline/context.ts';
 
 const STEP_VERSION = 4;
@@ -133,11 +133,17 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
         `/etc/aios/init.json of the root filesystem is a link (to ${await readlink(initJson)}): an overlay, package or image must give it as a file`,
       );
     const base = existsSync(initJson) ? (JSON.parse(await readFile(initJson, 'utf8')) as Record<string, unknown>) : {};
-    const withProject = withIoCost(withServices(base, [...cfg.services, ...fromProject.services], ctx.opts.configFile), cfg.ioCost, ctx.opts.configFile);
-    const initText =
-      JSON.stringify(withInference(withProject, cfg.runtime, model, join(overlay, 'etc/aios/init.json'), new Set(runtime.options)), null, 2) + '\n';
-    assertInitJsonAccepted(initText, '/etc/aios/init.json');
-    await writeFile(initJson, initText);
+    const { text } = assembleInitJson({
+      base,
+      services: [...cfg.services, ...fromProject.services],
+      ioCost: cfg.ioCost,
+      runtime: cfg.runtime,
+      model,
+      serverOptions: new Set(runtime.options),
+      configFile: ctx.opts.configFile,
+      baseFile: join(overlay, 'etc/aios/init.json'),
+    });
+    await writeFile(initJson, text);
     const env = hookEnv({ hook: 'postinst', root: tree, out: ctx.opts.outDir, project: ctx.opts.projectDir, epoch: ctx.sourceDateEpoch });
     await runHook('postinst', cfg.hooks.postinst, env, ctx.opts.projectDir, info);
     await run('chmod', ['-R', 'go-w', tree]);

@@ -49,3 +49,31 @@ test("the image's init.json: aios.json's ioCost appended to init.json's, accepte
   assert.equal(withIoCost(base, [], 'aios.json'), base);
   assert.throws(() => withIoCost(base, [{ disk: 'sda' }], 'aios.json'), /aios\.json: ioCost: disk "sda" has an entry in both/);
 });
+
+test("the image's init.json is assembled in one place: base, the project's services and ioCost, the inference service, parsed", async () => {
+  const { assembleInitJson } = await import('../../../scripts/rootfs/init-json.ts');
+  const { parseConfig } = await import('../../../common/schema.ts');
+  const { projectSpec } = await import('../../../scripts/project/config.ts');
+  const project = parseConfig(projectSpec, { ioCost: [{ disk: 'sda', model: 'rbps=16777216' }] }, 'aios.json').value;
+  const { text, config } = assembleInitJson({
+    base: JSON.parse(shipped) as Record<string, unknown>,
+    services: [{ name: 'greeter', command: '/bin/sh' } as { name: string }],
+    ioCost: project.ioCost,
+    runtime: project.runtime,
+    model: { file: 'm.gguf', name: 'm', sha256: 'ab'.repeat(32) },
+    serverOptions: new Set(['--model']),
+    configFile: 'aios.json',
+    baseFile: 'rootfs/etc/aios/init.json',
+  });
+  assert.deepEqual(
+    JSON.parse(text)
+      .services.map((s: { name: string }) => s.name)
+      .slice(-2),
+    ['greeter', 'inference'],
+  );
+  assert.equal(config.inference.service, 'inference');
+  assert.deepEqual(
+    config.ioCost.map((c) => c.disk),
+    ['sda'],
+  );
+});
