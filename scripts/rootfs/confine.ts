@@ -115,8 +115,9 @@ export async function mkdirInside(root: string, rel: string, where: string, mode
       );
     return real;
   }
-  if (st && !st.isDirectory()) throw new HostileInputError(`${where}: ${rel} exists and is not a directory`);
-  if (!st) {
+  // A directory replaces a file there, as an upper layer's does in an overlay filesystem.
+  if (st && !st.isDirectory()) await rm(p, { force: true });
+  if (!st?.isDirectory()) {
     await mkdir(p, { recursive: true });
     await chmod(p, mode);
   }

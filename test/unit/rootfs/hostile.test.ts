@@ -218,3 +218,20 @@ test('an overlay: setuid files, devices and control characters are refused; link
   assert.equal(await hashTree(a.canary), a.before);
   assert.ok(existsSync(join(overlay, 'usr/bin/tool')), "an overlay is the user's: copied, never moved");
 });
+
+test('a layer may replace a file by a directory and a directory by a file, as an overlay filesystem would', async () => {
+  const a = await arena();
+  const err = await layImage(a, [
+    [
+      { path: 'opt/thing', body: 'a file' },
+      { path: 'srv/data/x', body: 'x' },
+    ],
+    [
+      { path: 'opt/thing/inside', body: 'now a directory' },
+      { path: 'srv/data', body: 'now a file' },
+    ],
+  ]);
+  assert.equal(err, undefined, String(err));
+  assert.equal(await readFile(join(a.tree, 'opt/thing/inside'), 'utf8'), 'now a directory');
+  assert.equal(await readFile(join(a.tree, 'srv/data'), 'utf8'), 'now a file');
+});
