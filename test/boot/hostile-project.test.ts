@@ -85,7 +85,7 @@ test('every inode of rootfs.img and every entry of aios.iso is dated SOURCE_DATE
       const next: string[] = [];
       for (const line of debugfs(level.map((d) => `ls -p ${d}`).join('\n') + '\n').split('\n')) {
         const [, ino, mode, , , name] = line.split('/');
-        if (!ino || !/^\d+$/.test(ino) || name === '.' || name === '..') continue;
+        if (!ino || !/^[1-9]\d*$/.test(ino) || name === '.' || name === '..') continue;
         inodes.push(ino);
         if (mode?.startsWith('04')) next.push(`<${ino}>`);
       }
