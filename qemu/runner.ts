@@ -187,7 +187,7 @@ export async function bootHeadless(
     res.reportSec = (performance.now() - t0) / 1000;
     gotReport();
   });
-  const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), limits.timeoutSec * 1000));
+  const timer = after(limits.timeoutSec * 1000, 'timeout' as const);
   const first = await Promise.race([
     reportSeen.then(() => 'report' as const),
     exited.then(() => 'exit' as const),
@@ -200,13 +200,13 @@ export async function bootHeadless(
       // own observation, not the end of those waits.
       const healthy = inference && waitForHealth(inference, t0);
       if (o.hostPort) {
-        await new Promise((r) => setTimeout(r, SETTLE_MS));
+        await after(SETTLE_MS, undefined);
         const h = await httpStatus(o.hostPort, statusToken);
         res.httpOk = h.ok;
         res.httpDetail = h.detail;
         res.live = h.live;
       }
-      if (probeNonce) await Promise.race([probeEnd, new Promise((r) => setTimeout(r, PROBE_WAIT_MS))]);
+      if (probeNonce) await Promise.race([probeEnd, after(PROBE_WAIT_MS, undefined)]);
       if (inference && healthy) {
         res.inference = await askCompletion(inference, await healthy);
         // The model's load time and any failure reason are aios-init's words: informational only.
@@ -218,13 +218,10 @@ export async function bootHeadless(
       } catch (err) {
         res.shutdownDetail = (err as Error).message;
       }
-      const how = await Promise.race([
-        exited.then(() => 'exit' as const),
-        new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), limits.shutdownSec * 1000)),
-      ]);
+      const how = await Promise.race([exited.then(() => 'exit' as const), after(limits.shutdownSec * 1000, 'timeout' as const)]);
       res.cleanShutdown = how === 'exit';
       // The kernel's last words come after QEMU's exit event: wait for the serial stream to end.
-      await Promise.race([stdoutClosed, new Promise((r) => setTimeout(r, 2000))]);
+      await Promise.race([stdoutClosed, after(2000, undefined)]);
       res.powerOffLines = res.lines.slice(powerdownAt);
       if (probeNonce) res.probe = parseProbe(res.lines.slice(0, powerdownAt), probeNonce);
       res.shutdownDetail =
@@ -248,6 +245,15 @@ export async function bootHeadless(
     await scratch.release();
   }
   return res;
+}
+
+/**
+ * `value` after `ms`, on a timer that does not keep the process alive: a boot's limits must not
+ * hold a caller (a test file, the bench) for minutes after the boot is over; QEMU's own handles
+ * keep it alive while the boot runs.
+ */
+function after<T>(ms: number, value: T): Promise<T> {
+  return new Promise((r) => setTimeout(() => r(value), ms).unref());
 }
 
 /**
