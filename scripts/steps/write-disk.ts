@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
 import { need, type BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
+import { sha256 } from '../lib/hash.ts';
 import { debugfsErrors, debugfsPinScript, mke2fsArgs, sfdiskScript, uuidFrom } from '../images/tool-args.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 
-const STEP_VERSION = 2;
+const STEP_VERSION = 3;
 const MiB = 1024 * 1024;
 
 /** The disk's command lines as the builders make them (sizes and identities aside): a change to one must not reuse an old image. */
@@ -28,8 +29,10 @@ export async function writeDisk(ctx: BuildContext): Promise<void> {
     tools: ['/sbin/mke2fs', '/sbin/debugfs', '/sbin/sfdisk'],
     values: diskKeyValues(ctx.sourceDateEpoch),
   };
-  // The step's key seeds the filesystem identities: the same inputs, the same UUIDs.
-  const dir = await cachedStep(ctx, inputs, async (out, seed) => {
+  // The content seeds the filesystem identities (every file's bytes and mode, and the epoch, from
+  // the manifest): the same root filesystem gets the same UUIDs, however its inputs were keyed.
+  const seed = sha256(`${await readFile(need(ctx, 'rootfs').manifest, 'utf8')}\0${ctx.sourceDateEpoch}`);
+  const dir = await cachedStep(ctx, inputs, async (out) => {
     const { stdout } = await run('du', ['-sb', tree]);
     const bytes = Number(stdout.split(/\s/)[0]);
     const sizeMiB = Math.ceil((bytes * 1.25) / MiB) + 64;
