@@ -5,12 +5,12 @@ import { join, normalize, posix } from 'node:path';
 import * as tar from 'tar';
 import {
   imagePath,
+  entryProblem,
   mergeInto,
   mkdirInside,
   nameProblem,
   NOTHING_ALLOWED,
   pathInside,
-  privilegeProblem,
   putSpecial,
   refuse,
   relName,
@@ -162,14 +162,13 @@ export function layerProblems(entries: readonly LayerEntry[], prefix: string, al
     const named = nameProblem(rel);
     const shown = showName(named ? e.path : imagePath(prefix, rel));
     const link = kind === 'hardlink' ? relName(e.linkpath ?? '') : undefined;
+    const via = throughLink(rel);
+    const linkVia = link ? throughLink(`${link}/x`) : undefined;
     const why =
-      named ??
-      (kind ? privilegeProblem(kind, e.mode, imagePath(prefix, rel), allow) : `is a tar entry of type ${e.type}, which a layer does not hold`) ??
+      (kind ? entryProblem(rel, kind, e.mode, prefix, allow) : (named ?? `is a tar entry of type ${e.type}, which a layer does not hold`)) ??
       (link !== undefined && nameProblem(link) ? `is a hard link to ${showName(e.linkpath ?? '')}, outside the layer` : undefined) ??
-      (throughLink(rel) ? `would be written through ${showName(imagePath(prefix, throughLink(rel)!))}, a link of the same layer` : undefined) ??
-      (link && throughLink(`${link}/x`)
-        ? `is a hard link through ${showName(imagePath(prefix, throughLink(`${link}/x`)!))}, a link of the same layer`
-        : undefined);
+      (via ? `would be written through ${showName(imagePath(prefix, via))}, a link of the same layer` : undefined) ??
+      (linkVia ? `is a hard link through ${showName(imagePath(prefix, linkVia))}, a link of the same layer` : undefined);
     if (why) problems.push(`${shown} ${why}`);
   }
   return problems;
@@ -202,7 +201,7 @@ export async function applyLayers(
     for (const r of remove) await rm(await pathInside(tree, imagePath(o.prefix, r), input), { recursive: true, force: true });
     const staged = join(o.scratch, `layer-${i}`);
     await mkdir(staged, { recursive: true });
-    const special = (e: LayerEntry) => ['char', 'block', 'fifo'].includes(KINDS[e.type] ?? '');
+    const special = (type: string) => ['char', 'block', 'fifo'].includes(KINDS[type] ?? '');
     // Owners become root and modes stay: the image's numeric owners mean nothing in this root filesystem.
     await tar.x({
       file: layer,
@@ -213,10 +212,10 @@ export async function applyLayers(
       // name and every write through a link was checked above, and staged is empty.
       preservePaths: true,
       // node-tar makes no device nodes: the allowed ones are made below with mknod.
-      filter: (p, e) => !p.split('/').pop()!.startsWith('.wh.') && !('type' in e && special({ path: p, type: e.type, mode: 0 })),
+      filter: (p, e) => !p.split('/').pop()!.startsWith('.wh.') && !('type' in e && special(e.type)),
     });
     await mergeInto(tree, staged, { input, prefix: o.prefix, allow, move: true, fix: LAYER_FIX });
-    for (const e of entries.filter(special)) {
+    for (const e of entries.filter((x) => special(x.type))) {
       const kind = KINDS[e.type] as 'char' | 'block' | 'fifo';
       await mkdirInside(tree, posix.dirname(imagePath(o.prefix, relName(e.path))), input);
       await putSpecial(kind, e.mode, { major: e.devmaj ?? 0, minor: e.devmin ?? 0 }, await pathInside(tree, imagePath(o.prefix, relName(e.path)), input));

@@ -2,7 +2,6 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { CommandError, run } from '../../common/exec.ts';
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { hashTree, sha256File } from '../lib/hash.ts';
 
 export type HookName = 'postinst' | 'finalize';
 
@@ -42,24 +41,25 @@ export async function runHook(name: HookName, script: string, env: Record<string
 }
 
 /**
- * What postinst reads joins the root filesystem's key: the paths it declares, by content. A hook
- * that declares nothing may read anything, so its step gets a key no later build shares.
+ * What postinst reads joins the root filesystem's key: the paths it declares, as the step's
+ * declared files and trees (hashed by content like every other input). A hook that declares
+ * nothing may read anything, so its step gets a key no later build shares.
  */
-export async function hookInputsKey(
+export async function hookInputs(
   hooks: { postinst: string; postinstInputs: readonly string[] },
   configFile: string,
   warn: (m: string) => void,
-): Promise<Record<string, unknown>> {
-  if (!hooks.postinst) return {};
+): Promise<{ files: Record<string, string>; trees: Record<string, string>; values: Record<string, unknown> }> {
+  const declared = { files: {} as Record<string, string>, trees: {} as Record<string, string>, values: {} };
+  if (!hooks.postinst) return declared;
   if (!hooks.postinstInputs.length) {
     warn(`${configFile}: hooks.postinst declares no inputs (hooks.postinstInputs): the root filesystem is built again on every build`);
-    return { postinstRun: randomUUID() };
+    return { ...declared, values: { postinstRun: randomUUID() } };
   }
-  const inputs: Record<string, string> = {};
   for (const [i, p] of hooks.postinstInputs.entries()) {
     const st = await stat(p).catch(() => undefined);
     if (!st) throw new Error(`${configFile}: hooks.postinstInputs[${i}]: ${p} does not exist`);
-    inputs[`postinstInputs[${i}]`] = st.isDirectory() ? `tree:${await hashTree(p)}` : `file:${await sha256File(p)}`;
+    (st.isDirectory() ? declared.trees : declared.files)[`postinstInputs[${i}]`] = p;
   }
-  return { postinstInputs: inputs };
+  return declared;
 }

@@ -64,6 +64,11 @@ export function kindOf(st: Stats): EntryKind {
   return 'file';
 }
 
+/** Why an entry (`rel` in a tree laid at `prefix`) cannot enter the image: its name, or privilege not declared. */
+export function entryProblem(rel: string, kind: EntryKind, mode: number, prefix: string, allow: Allowed): string | undefined {
+  return nameProblem(rel) ?? privilegeProblem(kind, mode, imagePath(prefix, rel), allow);
+}
+
 /** Throws one error listing every refused entry of `input`, each with its reason, and the fix. */
 export function refuse(input: string, problems: readonly string[], fix: string): void {
   if (!problems.length) return;
@@ -177,7 +182,7 @@ async function walk(dir: string, rel = ''): Promise<Staged[]> {
 export async function stagedProblems(staged: string, prefix: string, allow: Allowed): Promise<string[]> {
   const problems: string[] = [];
   for (const e of await walk(staged)) {
-    const why = nameProblem(e.rel) ?? privilegeProblem(e.kind, e.mode, imagePath(prefix, e.rel), allow);
+    const why = entryProblem(e.rel, e.kind, e.mode, prefix, allow);
     if (why) problems.push(`${showName(imagePath(prefix, e.rel))} ${why}`);
   }
   return problems;

@@ -1,7 +1,7 @@
 import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listDirs, listTree, sha256File } from '../lib/hash.ts';
-import { devNumbers, kindOf, nameProblem, privilegeProblem, showName, type Allowed } from './confine.ts';
+import { devNumbers, entryProblem, kindOf, showName, type Allowed } from './confine.ts';
 
 export interface ManifestEntry {
   path: string;
@@ -63,7 +63,7 @@ export function privilegedEntries(entries: readonly ManifestEntry[]): { setuid: 
 export function undeclaredEntries(entries: readonly ManifestEntry[], allow: Allowed): string[] {
   return entries
     .map((e) => {
-      const why = nameProblem(e.path.slice(1)) ?? privilegeProblem(e.type === 'symlink' ? 'symlink' : e.type, parseInt(e.mode, 8), e.path, allow);
+      const why = entryProblem(e.path.slice(1), e.type, parseInt(e.mode, 8), '/', allow);
       return why && `${showName(e.path)} ${why}`;
     })
     .filter((x): x is string => Boolean(x));

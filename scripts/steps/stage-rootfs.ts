@@ -11,7 +11,7 @@ import { pinTimes } from '../rootfs/times.ts';
 import { RUNTIME_DIR } from '../runtime/cmake.ts';
 import { MODELS_DIR, SERVER_PATH } from '../runtime/inference-service.ts';
 import { applyProjectInputs, projectKey } from '../project/inputs.ts';
-import { hookEnv, hookInputsKey, runHook } from '../project/hooks.ts';
+import { hookEnv, hookInputs, runHook } from '../project/hooks.ts';
 import { assembleInitJson, assertInitJsonAccepted } from '../rootfs/init-json.ts';
 import type { ProjectRecord } from '../pipeline/context.ts';
 
@@ -79,12 +79,18 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
   const project = need(ctx, 'projectInputs');
   // The host libraries copied in are inputs too: a glibc update must make a new image.
   const hostLibs = [...new Set([...init.libs, ...runtime.systemLibs])].sort();
+  const hook = await hookInputs(cfg.hooks, ctx.opts.configFile, (m) => ctx.log.warn(m));
   const inputs = {
     version: STEP_VERSION,
     after: { init: init.dir, kernel: kernel.dir, runtime: runtime.dir, ...(gpu ? { gpuModules: gpu.dir } : {}) },
-    trees: { overlay, ...Object.fromEntries(project.overlays.map((o, i) => [`overlay[${i}]`, o])) },
+    trees: { overlay, ...Object.fromEntries(project.overlays.map((o, i) => [`overlay[${i}]`, o])), ...hook.trees },
     tools: ['depmod', 'dpkg-deb'],
-    files: { busybox: busybox.deb, ...Object.fromEntries(hostLibs.map((l) => [l, l])), ...(cfg.hooks.postinst ? { postinst: cfg.hooks.postinst } : {}) },
+    files: {
+      busybox: busybox.deb,
+      ...Object.fromEntries(hostLibs.map((l) => [l, l])),
+      ...(cfg.hooks.postinst ? { postinst: cfg.hooks.postinst } : {}),
+      ...hook.files,
+    },
     values: {
       model: model.sha256,
       runtimeConfig: cfg.runtime,
@@ -92,7 +98,7 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
       ioCost: cfg.ioCost,
       ...projectKey(project),
       epoch: ctx.sourceDateEpoch,
-      ...(await hookInputsKey(cfg.hooks, ctx.opts.configFile, (m) => ctx.log.warn(m))),
+      ...hook.values,
     },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {

@@ -29,10 +29,11 @@ export async function writeDisk(ctx: BuildContext): Promise<void> {
     tools: ['/sbin/mke2fs', '/sbin/debugfs', '/sbin/sfdisk'],
     values: diskKeyValues(ctx.sourceDateEpoch),
   };
-  // The content seeds the filesystem identities (every file's bytes and mode, and the epoch, from
-  // the manifest): the same root filesystem gets the same UUIDs, however its inputs were keyed.
-  const seed = sha256(`${await readFile(need(ctx, 'rootfs').manifest, 'utf8')}\0${ctx.sourceDateEpoch}`);
   const dir = await cachedStep(ctx, inputs, async (out) => {
+    const manifestText = await readFile(need(ctx, 'rootfs').manifest, 'utf8');
+    // The content seeds the filesystem identities (every file's bytes and mode, and the epoch, from
+    // the manifest): the same root filesystem gets the same UUIDs, however its inputs were keyed.
+    const seed = sha256(`${manifestText}\0${ctx.sourceDateEpoch}`);
     const { stdout } = await run('du', ['-sb', tree]);
     const bytes = Number(stdout.split(/\s/)[0]);
     const sizeMiB = Math.ceil((bytes * 1.25) / MiB) + 64;
@@ -44,7 +45,7 @@ export async function writeDisk(ctx: BuildContext): Promise<void> {
       mke2fsArgs({ tree, image: part, sizeMiB, label: 'aios-root', uuid: uuidFrom(seed.slice(0, 32)), hashSeed: uuidFrom(seed.slice(32, 64)) }),
       { env },
     );
-    const manifest = JSON.parse(await readFile(need(ctx, 'rootfs').manifest, 'utf8')) as { files: { path: string }[] };
+    const manifest = JSON.parse(manifestText) as { files: { path: string }[] };
     const script = join(out, 'pin.debugfs');
     await writeFile(script, debugfsPinScript(['/lost+found', ...manifest.files.map((f) => f.path)], ctx.sourceDateEpoch));
     const pinned = await run('/sbin/debugfs', ['-w', '-f', script, part], { env });

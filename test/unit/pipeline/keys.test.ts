@@ -8,7 +8,7 @@ import { cachedOutput } from '../../../scripts/pipeline/cache.ts';
 import { resolveInputs, type InputDecl } from '../../../scripts/pipeline/inputs.ts';
 import { runtimeInputs } from '../../../scripts/steps/build-runtime.ts';
 import { bundleInitInputs } from '../../../scripts/steps/make-aios-init.ts';
-import { hookInputsKey } from '../../../scripts/project/hooks.ts';
+import { hookInputs } from '../../../scripts/project/hooks.ts';
 import { projectKey } from '../../../scripts/project/inputs.ts';
 import { scratchDir } from '../scratch.ts';
 
@@ -70,7 +70,7 @@ test('key: a postinst hook is keyed by the inputs it declares, or never reused (
   await mkdir(join(dir, 'keys'));
   const hooks = { postinst: join(dir, 'postinst'), postinstInputs: [join(dir, 'users.txt'), join(dir, 'keys')] };
   const warned: string[] = [];
-  const key = async (h = hooks) => ({ version: 1, values: await hookInputsKey(h, 'aios.json', (m) => warned.push(m)) });
+  const key = async (h = hooks) => ({ version: 1, ...(await hookInputs(h, 'aios.json', (m) => warned.push(m))) });
   assert.equal(await ran(await key()), true);
   assert.equal(await ran(await key()), false, 'the same inputs: reused');
   await writeFile(join(dir, 'users.txt'), 'alice\nbob\n');
