@@ -20,6 +20,21 @@ export interface GpuModulesRecord {
   firmware: { path: string; bytes: number }[];
 }
 
+/** A root filesystem's dm-verity data: the hash tree follows the filesystem in the same partition or file. */
+export interface VerityRecord {
+  rootHash: string;
+  /** Where the hash tree (with its superblock) starts, in bytes: the filesystem's size. */
+  hashOffset: number;
+}
+
+/** The label of the disk's state partition (/var). */
+export const STATE_LABEL = 'aios-state';
+
+/** The kernel arguments that make stage 1 open the root through dm-verity (and, on the disk, mount the state partition). */
+export function verityArgs(v: VerityRecord, onCorruption: string, withState: boolean): string {
+  return `aios.verity=${v.rootHash},${v.hashOffset},${onCorruption}${withState ? ` aios.state=LABEL=${STATE_LABEL}` : ''}`;
+}
+
 /**
  * build.json: what `aios build` made and from what. Written once by the build (commands/build.ts),
  * read by `aios run`, `aios check`, `aios clean` and the bench through this type.
@@ -58,6 +73,10 @@ export interface BuildJson {
     maintainerScriptsRun: false;
   };
   gpu: { nvidia: string; modules?: GpuModulesRecord };
+  /** The roots' verity data per image, and what a corrupt block does. */
+  verity?: { disk?: VerityRecord; iso?: VerityRecord; onCorruption: 'panic' | 'restart' };
+  /** What signed the UKI and the modules: the key set's directory (or snakeoil) and its certificates' sha256. */
+  secureBoot?: { keys: string; test: boolean; dbCertSha256: string; moduleCertSha256: string };
   formats: string[];
   sourceDateEpoch: number;
   steps: StepRecord[];

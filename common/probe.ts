@@ -6,14 +6,19 @@ import { randomBytes } from 'node:crypto';
  * The judge reads these rather than aios-init's report wherever the fact lives in the guest.
  */
 export const PROBE_MARK = 'AIOS-PROBE';
-/** Kernel command-line flag that makes aios-init start the probe: aios.probe=<nonce>. */
-export const PROBE_FLAG = 'aios.probe';
+/**
+ * The probe's nonce reaches the guest as a QEMU fw_cfg item (`-fw_cfg name=...,string=<nonce>`):
+ * only the host that starts QEMU can set it, on every boot path alike (a signed UKI's command
+ * line cannot carry it), and the guest reads it from sysfs, root only, not from the world-readable
+ * /proc/cmdline. Nothing a disk holds can turn the probe on.
+ */
+export const PROBE_FW_CFG = 'opt/aios/probe';
 
-/** On the ISO paths the flag comes from this file on a small disk aios check attaches; GRUB sources it. */
-export const PROBE_DISK_CFG = 'aios-check.cfg';
+/** Where the guest's kernel (CONFIG_FW_CFG_SYSFS) shows that item. */
+export const PROBE_FW_CFG_FILE = `/sys/firmware/qemu_fw_cfg/by_name/${PROBE_FW_CFG}/raw`;
 
-/** The GRUB script on that disk: the probe flag for this one boot. */
-export const probeDiskConfig = (nonce: string) => `set aios_check_args="${PROBE_FLAG}=${nonce}"\n`;
+/** What a nonce may be: aios check makes 24 hex digits; the guest accepts nothing else. */
+export const NONCE_PATTERN = /^[A-Za-z0-9]{1,64}$/;
 
 /** Files that must exist on a populated /proc and /sys; the probe script lists the same ones. */
 export const PROBE_FILES = [
@@ -56,6 +61,12 @@ export interface ProbeEvidence {
   files: Record<string, boolean>;
   /** Zombies in two readings about a second apart. */
   zombies: [ProbeZombie[], ProbeZombie[]];
+  /** The firmware's SecureBoot variable: "1" enforced, "0" not, "bios" no UEFI, "unknown" no variable. */
+  secureBoot?: string;
+  /** /sys/kernel/security/lockdown as the kernel prints it ("none [integrity] confidentiality"). */
+  lockdown?: string;
+  /** Device-mapper devices: dm-N -> name and uuid. */
+  dm: Record<string, { name: string; uuid: string }>;
 }
 
 export type ProbeResult = { ok: true; evidence: ProbeEvidence } | { ok: false; error: string };
@@ -88,7 +99,7 @@ export function parseProbe(lines: readonly string[], nonce: string): ProbeResult
   for (let n = 1; n < total; n++) if (!byNumber.has(n)) lost.push(n);
   if (lost.length) return { ok: false, error: `probe line(s) ${lost.join(', ')} of ${total} lost or garbled on the serial console` };
 
-  const e: ProbeEvidence = { pid1: { comm: '', exe: '' }, mounts: [], interfaces: {}, modules: {}, pci: [], leases: {}, files: {}, zombies: [[], []] };
+  const e: ProbeEvidence = { pid1: { comm: '', exe: '' }, mounts: [], interfaces: {}, modules: {}, pci: [], leases: {}, files: {}, zombies: [[], []], dm: {} };
   const iface = (name: string) => (e.interfaces[name] ??= { up: false, addresses: [] });
   for (const n of [...byNumber.keys()].sort((a, b) => a - b)) {
     const body = byNumber.get(n)!;
@@ -129,6 +140,15 @@ export function parseProbe(lines: readonly string[], nonce: string): ProbeResult
       }
       case 'file':
         if (f[1]) e.files[f[1]] = f[0] === 'present';
+        break;
+      case 'secureboot':
+        e.secureBoot = f[0];
+        break;
+      case 'lockdown':
+        e.lockdown = rest.trim();
+        break;
+      case 'dm':
+        if (f.length >= 2) e.dm[f[0]!] = { name: f[1]!, uuid: f[2] ?? '' };
         break;
       case 'zombie-1':
       case 'zombie-2':

@@ -1,10 +1,20 @@
 /** Pure builder of QEMU command lines for the three boot paths, checked by unit tests. */
-export type BootPath = 'direct' | 'iso-bios' | 'iso-uefi';
-export const BOOT_PATHS: readonly BootPath[] = ['direct', 'iso-bios', 'iso-uefi'];
+export type BootPath = 'direct' | 'iso-bios' | 'iso-uefi' | 'iso-secureboot';
+export const BOOT_PATHS: readonly BootPath[] = ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot'];
 export type Accel = 'kvm' | 'tcg';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+/** OVMF built for Secure Boot (its variables behind SMM), and Debian's variables that enroll the snakeoil key as PK, KEK and db. */
+export const OVMF_CODE_SECBOOT = '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd';
+export const OVMF_VARS_SNAKEOIL = '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd';
+
+/** The UEFI paths' firmware: its code, and the variables a boot starts from (copied: the firmware writes them). */
+export function uefiFirmware(path: BootPath): { code: string; vars: string } | undefined {
+  if (path === 'iso-uefi') return { code: OVMF_CODE, vars: OVMF_VARS };
+  if (path === 'iso-secureboot') return { code: OVMF_CODE_SECBOOT, vars: OVMF_VARS_SNAKEOIL };
+  return undefined;
+}
 
 export interface QemuOptions {
   path: BootPath;
@@ -15,6 +25,8 @@ export interface QemuOptions {
   /** A writable copy of OVMF_VARS for the UEFI path. */
   ovmfVars?: string;
   cmdline: string;
+  /** The direct path's root arguments beyond root=: dm-verity and the state partition, from build.json. */
+  rootArgs?: string;
   memoryMB: number;
   cpus: number;
   accel: Accel;
@@ -33,15 +45,18 @@ export interface QemuOptions {
    * the guest's cache flushes are not passed on to the host's disk (cache=unsafe).
    */
   disposableDisk?: boolean;
-  /** ISO paths: a small FAT disk whose aios-check.cfg GRUB sources (the probe flag for this boot). */
-  probeDisk?: string;
+  /** fw_cfg string items for this boot (aios check's probe nonce): name -> value. */
+  fwCfg?: Record<string, string>;
   /** QEMU's GDB stub on 127.0.0.1:port, the guest stopped before its first instruction. */
   gdbPort?: number;
   extra: readonly string[];
 }
 
 export function qemuArgs(o: QemuOptions): string[] {
-  const args = ['-machine', 'pc', '-m', String(o.memoryMB), '-smp', String(o.cpus)];
+  // Secure Boot's variables are only protected behind SMM, which QEMU emulates on q35.
+  const secure = o.path === 'iso-secureboot';
+  const args = ['-machine', secure ? 'q35,smm=on' : 'pc', '-m', String(o.memoryMB), '-smp', String(o.cpus)];
+  if (secure) args.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
   args.push(...(o.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']));
   args.push('-no-reboot', '-vga', 'none');
   // The direct path uses none of QEMU's default devices, and the kernel probes them: the empty
@@ -56,17 +71,25 @@ export function qemuArgs(o: QemuOptions): string[] {
   args.push('-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0');
   switch (o.path) {
     case 'direct':
-      args.push('-kernel', o.kernel, '-initrd', o.initrd, '-append', `console=ttyS0 root=/dev/sda1 ro ${o.cmdline} panic=-1`.replace(/\s+/g, ' ').trim());
+      args.push(
+        '-kernel',
+        o.kernel,
+        '-initrd',
+        o.initrd,
+        '-append',
+        `console=ttyS0 root=/dev/sda1 ro ${o.rootArgs ?? ''} ${o.cmdline} panic=-1`.replace(/\s+/g, ' ').trim(),
+      );
       args.push('-drive', `file=${o.disk},format=raw,if=ide${directDriveOptions(o)}`);
       break;
     case 'iso-bios':
       args.push('-cdrom', o.iso, '-boot', 'd');
       break;
     case 'iso-uefi':
-      if (!o.ovmfVars) throw new Error('the iso-uefi path needs a writable copy of OVMF_VARS');
+    case 'iso-secureboot':
+      if (!o.ovmfVars) throw new Error(`the ${o.path} path needs a writable copy of OVMF_VARS`);
       args.push(
         '-drive',
-        `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`,
+        `if=pflash,format=raw,readonly=on,file=${uefiFirmware(o.path)!.code}`,
         '-drive',
         `if=pflash,format=raw,file=${o.ovmfVars}`,
         '-cdrom',
@@ -76,7 +99,11 @@ export function qemuArgs(o: QemuOptions): string[] {
       );
       break;
   }
-  if (o.probeDisk && o.path !== 'direct') args.push('-drive', `file=${o.probeDisk},format=raw,if=ide,index=0`);
+  for (const [name, value] of Object.entries(o.fwCfg ?? {})) {
+    if (!/^opt\/[\w./-]+$/.test(name) || /[,\s]/.test(value))
+      throw new Error(`fw_cfg item ${name}=${value}: a name under opt/ and a value without commas or spaces`);
+    args.push('-fw_cfg', `name=${name},string=${value}`);
+  }
   if (o.gdbPort) args.push('-gdb', `tcp:127.0.0.1:${o.gdbPort}`, '-S');
   args.push(...o.extra);
   return args;

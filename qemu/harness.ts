@@ -3,7 +3,7 @@ import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeOnExit } from '../common/cleanup.ts';
 import { tempDir } from '../common/leftovers.ts';
-import { PROBE_FLAG, probeNonce } from '../common/probe.ts';
+import { PROBE_FW_CFG, probeNonce } from '../common/probe.ts';
 import type { Accel, BootPath } from './cmdline.ts';
 import { readImageFacts, type ImageFacts } from './image-facts.ts';
 import { CHECK_PROMPT } from './inference.ts';
@@ -11,8 +11,8 @@ import { judge, panicHint } from './judge.ts';
 import { checkDiskName, removeKilledScratch, removeStaleCheckDisks } from './leftovers.ts';
 import type { PathResult } from './output.ts';
 import { attachedDisplays, imageInitConfig } from './policy.ts';
-import { makeProbeDisk } from './probe-disk.ts';
-import { bootHeadless, freePorts, fsckPartition } from './runner.ts';
+import { bootHeadless, freePorts } from './runner.ts';
+import { checkBootedDisk } from './disk-check.ts';
 import { imageStatus, readBuildRecord, statusUnreachable, vmOptions, type VmConfig } from './vm-options.ts';
 
 /** What the check takes of aios.json: the VM, the budgets, the waits, the key llama-server wants. */
@@ -78,11 +78,9 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
       // Nothing to forward to (QEMU refuses a forward to port 0, and reaches no guest loopback).
       o.hostPort = unreachable ? 0 : hostPort;
       o.guestPort = guest.port;
-      // The probe runs in this boot only: a flag on the kernel command line, or on the ISO paths a
-      // small disk whose GRUB snippet adds it.
+      // The probe runs in this boot only: its nonce is a fw_cfg item that only QEMU's command line sets.
       const nonce = probeNonce();
-      if (path === 'direct') o.cmdline = `${o.cmdline} ${PROBE_FLAG}=${nonce}`;
-      else o.probeDisk = await makeProbeDisk(scratch, nonce);
+      o.fwCfg = { [PROBE_FW_CFG]: nonce };
       const inference = served
         ? {
             hostPort: serverPort,
@@ -94,9 +92,11 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
         : undefined;
       if (inference && served) o.forwards = [{ host: inference.hostPort, guest: served.port }];
       let bootDisk: string | undefined;
+      let builtDisk = '';
       let releaseDisk = () => {};
       if (path === 'direct') {
         // Boot a copy: the artifact stays byte-identical, and the copy is what e2fsck examines.
+        builtDisk = o.disk;
         bootDisk = join(out, checkDiskName(process.pid));
         releaseDisk = removeOnExit(bootDisk);
         await copyFile(o.disk, bootDisk);
@@ -115,7 +115,7 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
           probeNonce: nonce,
         });
         say(`[${path}] ${r.command}`);
-        const fsck = bootDisk ? await fsckPartition(bootDisk) : undefined;
+        const fsck = bootDisk ? await checkBootedDisk(bootDisk, builtDisk) : undefined;
         const checks = judge({
           ...r,
           path,

@@ -153,3 +153,56 @@ export function judgeConfig(o: Pick<BootOutcome, 'image' | 'report'>): CheckResu
         : '/etc/aios/init.json accepted without errors',
   );
 }
+
+/** The device-mapper device the root is mounted from, when it is one: by /dev/mapper name or dm-N. */
+function rootDm(p: ProbeEvidence): { dev: string; name: string; uuid: string; source: string; options: string } | undefined {
+  const root = p.mounts.filter((m) => m.target === '/').pop();
+  if (!root) return undefined;
+  const byName = root.source.startsWith('/dev/mapper/') ? root.source.slice('/dev/mapper/'.length) : undefined;
+  const byDev = /^\/dev\/(dm-\d+)$/.exec(root.source)?.[1];
+  const hit = Object.entries(p.dm).find(([dev, d]) => dev === byDev || d.name === byName);
+  return hit && { dev: hit[0], ...hit[1], source: root.source, options: root.options };
+}
+
+/** The root is a dm-verity device (veritysetup's CRYPT-VERITY- uuid), mounted read-only. */
+export function judgeVerifiedRoot(p: ProbeEvidence): CheckResult {
+  const name = 'root verified (dm-verity, read-only)';
+  const root = p.mounts.filter((m) => m.target === '/').pop();
+  const dm = rootDm(p);
+  if (!root) return result('verified-root', name, false, 'the probe saw no mount on /');
+  if (!dm)
+    return result('verified-root', name, false, `/ is mounted from ${root.source}, not from a device-mapper device: nothing verifies what the root holds`);
+  const verity = dm.uuid.startsWith('CRYPT-VERITY-');
+  const ro = dm.options.split(',').includes('ro');
+  return result(
+    'verified-root',
+    name,
+    verity && ro,
+    `/ from ${dm.source} (${dm.dev}, uuid ${dm.uuid || 'none'}): ${verity ? 'a verity device' : 'NOT a verity device'}, mounted ${ro ? 'read-only' : 'READ-WRITE'}`,
+  );
+}
+
+/** The firmware enforced Secure Boot, the kernel is locked down, and the root is verified: the chain from firmware to root. */
+export function judgeVerifiedBoot(p: ProbeEvidence): CheckResult {
+  const name = 'verified boot (Secure Boot, lockdown, dm-verity root)';
+  const problems: string[] = [];
+  const sb = p.secureBoot;
+  if (sb !== '1')
+    problems.push(
+      sb === '0'
+        ? 'the firmware did not enforce Secure Boot (SecureBoot=0)'
+        : sb === 'bios'
+          ? 'the machine booted through BIOS: no Secure Boot'
+          : `the firmware's SecureBoot variable: ${sb ?? 'not reported'}`,
+    );
+  const mode = /\[(\w+)\]/.exec(p.lockdown ?? '')?.[1];
+  if (mode !== 'integrity' && mode !== 'confidentiality') problems.push(`the kernel is not locked down (lockdown: ${p.lockdown ?? 'not reported'})`);
+  const root = judgeVerifiedRoot(p);
+  if (!root.ok) problems.push(root.detail);
+  return result(
+    'verified-boot',
+    name,
+    problems.length === 0,
+    problems.length ? problems.join('; ') : `SecureBoot=1 (firmware), lockdown ${mode}, ${root.detail}`,
+  );
+}

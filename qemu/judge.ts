@@ -1,5 +1,16 @@
 import type { InferenceProbe } from './inference.ts';
-import { judgeConfig, judgeFilesystems, judgeGpu, judgeModules, judgeNetwork, judgeOrphans, judgePid1, judgeProcSys } from './judge-guest.ts';
+import {
+  judgeConfig,
+  judgeFilesystems,
+  judgeGpu,
+  judgeModules,
+  judgeNetwork,
+  judgeOrphans,
+  judgePid1,
+  judgeProcSys,
+  judgeVerifiedBoot,
+  judgeVerifiedRoot,
+} from './judge-guest.ts';
 
 export type { BootObservation, BootOutcome, CheckResult } from './outcome.ts';
 import type { BootObservation, BootOutcome, CheckResult } from './outcome.ts';
@@ -31,10 +42,12 @@ const CHECKS_NEEDING_THE_BOOT = [
   ['pid1', 'PID 1 is aios-init'],
   ['orphans', 'orphans reaped'],
   ['modules', 'no unneeded modules loaded'],
+  ['verified-root', 'root verified (dm-verity, read-only)'],
   ['config', 'image configuration accepted'],
 ] as const;
 
-const NO_REPORT = (o: BootOutcome) => `no boot report${o.reportError ? ` (${o.reportError})` : ''}`;
+const NO_REPORT = (o: BootOutcome) =>
+  `no boot report${o.reportError ? ` (${o.reportError})` : ''}${o.firmwareRefusal ? `: the firmware refused to start the boot loader (${o.firmwareRefusal})` : ''}`;
 
 /** Judge the checklist of the spec on one boot; every check says why it passed or failed. */
 export function judge(o: BootOutcome): CheckResult[] {
@@ -51,8 +64,10 @@ export function judge(o: BootOutcome): CheckResult[] {
     `first serial output ${t(o.firstOutputSec)}, boot report ${t(o.reportSec)}; budget ${budget} s (${o.accel.toUpperCase()} budget)`,
   );
 
+  const secure = o.path === 'iso-secureboot';
+  const needed = [...CHECKS_NEEDING_THE_BOOT, ...(secure ? ([['verified-boot', 'verified boot (Secure Boot, lockdown, dm-verity root)']] as const) : [])];
   if (!r) {
-    for (const [id, name] of CHECKS_NEEDING_THE_BOOT) add(id, name, false, NO_REPORT(o));
+    for (const [id, name] of needed) add(id, name, false, NO_REPORT(o));
   } else {
     const p = o.probe?.ok ? o.probe.evidence : undefined;
     const image = o.image;
@@ -60,7 +75,7 @@ export function judge(o: BootOutcome): CheckResult[] {
       const why = !image
         ? `the image's own files could not be read (${o.imageError ?? 'no rootfs.img'})`
         : `no probe evidence: ${o.probe && !o.probe.ok ? o.probe.error : 'the probe did not run'}`;
-      for (const [id, name] of CHECKS_NEEDING_THE_BOOT) if (id !== 'config') add(id, name, false, why);
+      for (const [id, name] of needed) if (id !== 'config') add(id, name, false, why);
     } else {
       out.push(
         judgeFilesystems(image, p),
@@ -70,6 +85,8 @@ export function judge(o: BootOutcome): CheckResult[] {
         judgePid1(p),
         judgeOrphans(p),
         judgeModules(image, p),
+        judgeVerifiedRoot(p),
+        ...(secure ? [judgeVerifiedBoot(p)] : []),
       );
     }
     out.push(judgeConfig(o));
@@ -83,7 +100,7 @@ export function judge(o: BootOutcome): CheckResult[] {
   );
   if (o.inferenceExpect) out.push(judgeInference(o.inferenceExpect, o.inference));
   out.push(judgePowerOff(o));
-  if (o.e2fsck) add('fsck', 'root filesystem clean after shutdown', o.e2fsck.ok, o.e2fsck.detail);
+  if (o.e2fsck) add('fsck', 'disk clean after shutdown (root unchanged, state clean)', o.e2fsck.ok, o.e2fsck.detail);
   return out;
 }
 
@@ -106,6 +123,8 @@ export function judgePowerOff(o: Pick<BootObservation, 'cleanShutdown' | 'shutdo
 /** Map a kernel panic on the serial log to the options that are likely missing. */
 export function panicHint(log: string): string | undefined {
   if (!/Kernel panic/.test(log)) return undefined;
+  if (/device-mapper: verity: .*corrupted|dm-verity device corrupted/.test(log))
+    return 'dm-verity found a block of the root that does not match its hash tree: the root image was changed after the build (or the disk is failing); rebuild it, never boot it unverified';
   if (/VFS: Unable to mount root fs|No root device|unknown-block/.test(log))
     return 'the kernel found no root device: check the storage driver (CONFIG_ATA_PIIX, CONFIG_SATA_AHCI, CONFIG_VIRTIO_BLK) and filesystem options (CONFIG_EXT4_FS), and root= on the command line';
   if (/No working init found|Requested init .* failed|init not found/.test(log))

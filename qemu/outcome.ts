@@ -31,6 +31,8 @@ export interface BootObservation {
   powerOffLines?: string[];
   /** What the probe (busybox in the guest) printed, when aios check asked for it. */
   probe?: ProbeResult;
+  /** The firmware's line saying it refused to start the boot loader (Secure Boot). */
+  firmwareRefusal?: string;
 }
 
 /** What one boot produced, as the judge sees it: the observation and the facts around it. */

@@ -5,11 +5,14 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { FATAL_LINE, parseReportLine, type BootReport } from '../common/boot-report.ts';
+
+/** OVMF's word that Secure Boot refused an image (a bad or missing signature), on the serial console. */
+export const FIRMWARE_REFUSED = /BdsDxe: failed to load .*(Access Denied|Security Violation)/;
 import { parseProbe, PROBE_MARK } from '../common/probe.ts';
 import { quoteCommand, run } from '../common/exec.ts';
 import { diesWithAios, killOnExit } from '../common/cleanup.ts';
 import { tempDir } from '../common/leftovers.ts';
-import { OVMF_VARS, qemuArgs, type Accel, type QemuOptions } from './cmdline.ts';
+import { qemuArgs, uefiFirmware, type Accel, type QemuOptions } from './cmdline.ts';
 import { qmpCommand } from './qmp.ts';
 import { askCompletion, waitForHealth, type InferenceTarget } from './inference.ts';
 import { request } from './http.ts';
@@ -149,9 +152,10 @@ export async function bootHeadless(
   const tmp = scratch.path;
   const qmpSocket = join(tmp, 'qmp.sock');
   let ovmfVars = o.ovmfVars;
-  if (o.path === 'iso-uefi' && !ovmfVars) {
+  const firmware = uefiFirmware(o.path);
+  if (firmware && !ovmfVars) {
     ovmfVars = join(tmp, 'OVMF_VARS.fd');
-    await copyFile(OVMF_VARS, ovmfVars);
+    await copyFile(firmware.vars, ovmfVars);
   }
   const args = qemuArgs({ ...o, ovmfVars, interactive: false, qmpSocket });
   const command = quoteCommand(QEMU, args);
@@ -178,6 +182,10 @@ export async function bootHeadless(
     res.lines.push(line.length > 2000 ? `${line.slice(0, 2000)}...` : line);
     onLine?.(line);
     if (FATAL_LINE.test(line)) gotFatal();
+    if (FIRMWARE_REFUSED.test(line)) {
+      res.firmwareRefusal ??= line.trim();
+      gotFatal();
+    }
     if (probeEndLine?.test(line)) probeEnded();
     const parsed = parseReportLine(line);
     if (!parsed) return;
@@ -233,7 +241,9 @@ export async function bootHeadless(
         first === 'exit'
           ? `QEMU exited before any boot report${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`
           : first === 'fatal'
-            ? 'the boot failed before aios-init (stage 1 gave up or the kernel panicked): QEMU killed'
+            ? res.firmwareRefusal
+              ? `the firmware refused to start the boot loader (${res.firmwareRefusal}): QEMU killed`
+              : 'the boot failed before aios-init (stage 1 gave up or the kernel panicked): QEMU killed'
             : `no boot report within ${limits.timeoutSec} s: killed`;
     }
   } finally {
@@ -254,31 +264,4 @@ export async function bootHeadless(
  */
 function after<T>(ms: number, value: T): Promise<T> {
   return new Promise((r) => setTimeout(() => r(value), ms).unref());
-}
-
-/**
- * Was the root file system left as a clean shutdown leaves it? e2fsck -fn finds damage, but it
- * skips the journal and calls a file system that was never unmounted clean, so the superblock
- * is read too: the journal must not need recovery, and the state must be "clean".
- */
-export function superblockVerdict(dumpe2fs: string): { ok: boolean; detail: string } {
-  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(dumpe2fs)?.[1]?.trim();
-  const features = (field('Filesystem features') ?? '').split(/\s+/);
-  const state = field('Filesystem state') ?? 'unknown';
-  if (features.includes('needs_recovery'))
-    return { ok: false, detail: 'the journal needs recovery: / was neither unmounted nor remounted read-only before power-off' };
-  if (state !== 'clean') return { ok: false, detail: `file system state "${state}"` };
-  return { ok: true, detail: 'superblock clean, journal empty' };
-}
-
-/** e2fsck -fn of partition 1 of a disk image, and its superblock's state. */
-export async function fsckPartition(disk: string): Promise<{ ok: boolean; detail: string }> {
-  const part = `${disk}?offset=${1 << 20}`;
-  try {
-    const r = await run('/sbin/e2fsck', ['-fn', part], { okCodes: [1, 4, 8] });
-    const sb = superblockVerdict((await run('/sbin/dumpe2fs', ['-h', part])).stdout);
-    return { ok: r.exitCode === 0 && sb.ok, detail: `e2fsck -fn exit ${r.exitCode}: ${r.stdout.trim().split('\n').pop() ?? ''}; ${sb.detail}` };
-  } catch (err) {
-    return { ok: false, detail: (err as Error).message };
-  }
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readBuildJson, type BuildJson } from '../common/build-json.ts';
+import { readBuildJson, verityArgs, type BuildJson } from '../common/build-json.ts';
 import type { Accel, BootPath, QemuOptions } from './cmdline.ts';
 import { probeKvm } from './runner.ts';
 
@@ -41,6 +41,10 @@ export async function vmOptions(args: CheckArgs, config: VmConfig, path: BootPat
       `${out} has no ${missing.join(', ')}: run \`aios build --out ${out}\` first, with the ${path === 'direct' ? 'disk' : 'iso'} format (the default builds both; \`--format ${path === 'direct' ? 'disk' : 'iso'}\` builds it alone)`,
     );
   const guestPort = (await imageStatus(out)).port;
+  const build = await readBuildRecord(out);
+  const signed = secureBootProblem(path, build);
+  if (signed) throw new Error(signed);
+  const disk = build.verity?.disk;
   return {
     path,
     kernel: join(out, 'vmlinuz'),
@@ -48,6 +52,7 @@ export async function vmOptions(args: CheckArgs, config: VmConfig, path: BootPat
     disk: join(out, 'rootfs.img'),
     iso: join(out, 'aios.iso'),
     cmdline: config.boot.cmdline,
+    rootArgs: disk && verityArgs(disk, build.verity!.onCorruption, true),
     memoryMB: config.check.memoryMB,
     cpus: config.check.cpus,
     accel,
@@ -55,6 +60,19 @@ export async function vmOptions(args: CheckArgs, config: VmConfig, path: BootPat
     guestPort,
     extra: args['qemu-arg'] ?? [],
   };
+}
+
+/**
+ * Why the Secure Boot path cannot boot this build: QEMU's Secure Boot variables (Debian's
+ * snakeoil set) trust Debian's test key only, so a UKI signed with a project's own db would be
+ * refused by design, which proves nothing about the image.
+ */
+export function secureBootProblem(path: BootPath, build: Partial<BuildJson>): string | undefined {
+  if (path !== 'iso-secureboot') return undefined;
+  if (!build.secureBoot) return 'build.json records no signing keys (a build of an older aios): run `aios build` again';
+  if (!build.secureBoot.test)
+    return `the iso-secureboot path boots OVMF with Debian's snakeoil Secure Boot variables, which trust Debian's test key only; this build is signed with ${build.secureBoot.keys}. Check it with secureBoot.keys empty (the test key), or enroll your db certificate in a machine's firmware (docs/verified-boot.md)`;
+  return undefined;
 }
 
 /** The status endpoint of the build in `out`, as its image's init.json sets it (build.json's record of it). */

@@ -9,6 +9,7 @@ import { checkCommand } from './commands/check.ts';
 import { runCommand } from './commands/run.ts';
 import { initCommand } from './commands/new-project.ts';
 import { cleanCommand } from './commands/clean.ts';
+import { keysCommand } from './commands/keys.ts';
 import { hookSignals } from './lib/atomic.ts';
 import { PROJECT_ROOT } from './lib/tool-root.ts';
 
@@ -27,7 +28,11 @@ function projectOptions<T>(y: Argv<T>) {
 function vmOptions<T>(y: Argv<T>) {
   return projectOptions(y)
     .option('out', { type: 'string', describe: 'output directory of `aios build` (default: out/ of the project)' })
-    .option('path', { type: 'string', describe: 'boot path: direct | iso-bios | iso-uefi (check also takes a comma list or all)', default: 'direct' })
+    .option('path', {
+      type: 'string',
+      describe: 'boot path: direct | iso-bios | iso-uefi | iso-secureboot (check also takes a comma list or all)',
+      default: 'direct',
+    })
     .option('qemu-arg', { type: 'string', array: true, describe: 'extra QEMU argument, repeatable: --qemu-arg=-device --qemu-arg=ati-vga' })
     .option('accel', { type: 'string', choices: ['auto', 'kvm', 'tcg'], describe: 'accelerator (default auto: KVM when it answers, else TCG)' });
 }
@@ -101,8 +106,17 @@ async function main(argv: string[]): Promise<number> {
           .conflicts('unused', 'all'),
       (a) => set(cleanCommand(a)),
     )
+    .command(
+      'keys <dir>',
+      'make a Secure Boot key set in DIR (PK, KEK, db, the kernel module key, and the signature lists a firmware enrolls); never overwrites',
+      (y) =>
+        y
+          .positional('dir', { type: 'string', demandOption: true, describe: 'directory to create (it must not exist)' })
+          .option('name', { type: 'string', describe: 'common name in the certificates (default aiOS)' }),
+      (a) => set(keysCommand({ dir: a.dir, name: a.name })),
+    )
     .command('doctor', 'check the host tools the build needs and print the apt-get line for what is missing', {}, () => set(doctorCommand()))
-    .demandCommand(1, 'name a command: init, build, config, run, check, clean or doctor')
+    .demandCommand(1, 'name a command: init, build, config, run, check, keys, clean or doctor')
     .strict()
     .help()
     .version(aiosVersion())

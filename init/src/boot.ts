@@ -18,7 +18,7 @@ import { loadAddon, unavailableSys, type Sys } from './sys.ts';
 import { PowerRequests } from './signals.ts';
 import { consoleTty, SHELL_FLAG, shellFlag, shellService } from './shell.ts';
 import { probeNonce, probeService } from './probe.ts';
-import { PROBE_FLAG } from '../../common/probe.ts';
+import { PROBE_FW_CFG } from '../../common/probe.ts';
 import { Watchdog } from './watchdog.ts';
 import { now } from './clock.ts';
 
@@ -146,10 +146,10 @@ export async function boot(): Promise<Booted> {
     log.warn('console shell: init.json already has a service named "shell"; that one runs instead');
   else if (shell.tty) config.services.push(shellService(shell.tty));
   log.info(`console shell: ${shell.on ? `on ${shell.tty ?? 'no terminal'}` : 'off'} (${shell.why})`);
-  const nonce = probeNonce(cmdline);
+  const nonce = probeNonce(fs);
   if (nonce) {
     config.services.push(probeService(nonce));
-    log.info(`check probe: on (kernel command line ${PROBE_FLAG})`);
+    log.info(`check probe: on (fw_cfg ${PROBE_FW_CFG})`);
   }
   // DHCP on the interfaces there now runs while the modules load; those that come with a module
   // start after it. The leases are awaited before the services start.

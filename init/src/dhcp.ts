@@ -1,5 +1,6 @@
 // DHCP: udhcpc under supervision records each lease and reports it on its output; aios-init applies it.
-import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { FsRoot } from './fsroot.ts';
 import type { Sys } from './sys.ts';
 import { ownService, type InitConfig } from './config.ts';
@@ -78,7 +79,13 @@ export function leaseLine(line: string): { event: 'bound' | 'renew'; iface: stri
   return m ? { event: m[1] as 'bound' | 'renew', iface: m[2]! } : undefined;
 }
 
-/** /etc/resolv.conf from a lease's DNS servers and domain; undefined when it names no server. */
+/**
+ * Where leases put the resolver configuration: the root is read-only (dm-verity), and the image's
+ * /etc/resolv.conf is a link to this file.
+ */
+export const RESOLV_CONF = '/run/aios/resolv.conf';
+
+/** resolv.conf from a lease's DNS servers and domain; undefined when it names no server. */
 export function resolvConf(lease: Pick<DhcpLease, 'dns' | 'domain'>): string | undefined {
   if (!lease.dns.length) return undefined;
   return [...(lease.domain ? [`search ${lease.domain}`] : []), ...lease.dns.map((d) => `nameserver ${d}`)].join('\n') + '\n';
@@ -108,13 +115,14 @@ export function applyLease(sys: Sys, fs: FsRoot, lease: DhcpLease, before: DhcpL
       fail(`default routes via ${lease.routers.join(', ')}`, err);
     }
   const conf = resolvConf(lease);
-  const path = fs.p('/etc/resolv.conf');
+  const path = fs.p(RESOLV_CONF);
   if (conf && conf !== readOrUndefined(path))
     try {
+      mkdirSync(dirname(path), { recursive: true });
       writeFileSync(`${path}.new`, conf);
       renameSync(`${path}.new`, path);
     } catch (err) {
-      fail('/etc/resolv.conf', err);
+      fail(RESOLV_CONF, err);
     }
   return problems;
 }

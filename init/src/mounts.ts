@@ -30,6 +30,17 @@ export const PSEUDO_MOUNTS: readonly PseudoMount[] = [
   // The kernel.trace variant's tracing files, where bpftrace and bcc look for them (tracepoint
   // formats, kprobe and uprobe events); sysfs makes the directory only in a kernel with tracing.
   { target: '/sys/kernel/tracing', fstype: 'tracefs', source: 'tracefs', flags: MS_NOSUID | MS_NODEV | MS_NOEXEC, data: '', ifPresent: true },
+  // The lockdown state (/sys/kernel/security/lockdown) and the firmware's variables (SecureBoot),
+  // where a UEFI firmware booted the kernel; read-only: nothing here writes firmware variables.
+  { target: '/sys/kernel/security', fstype: 'securityfs', source: 'securityfs', flags: MS_NOSUID | MS_NODEV | MS_NOEXEC, data: '', ifPresent: true },
+  {
+    target: '/sys/firmware/efi/efivars',
+    fstype: 'efivarfs',
+    source: 'efivarfs',
+    flags: MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+    data: '',
+    ifPresent: true,
+  },
 ];
 
 export function parseMounts(text: string): MountInfo[] {

@@ -1,12 +1,20 @@
 import { ownService, type InitConfig } from './config.ts';
-import { PROBE_FLAG } from '../../common/probe.ts';
+import { readFileSync } from 'node:fs';
+import { NONCE_PATTERN, PROBE_FW_CFG_FILE } from '../../common/probe.ts';
+import type { FsRoot } from './fsroot.ts';
 
 /** The probe script in the image: busybox prints the machine's facts for aios check. */
 export const PROBE_PATH = '/usr/libexec/aios/probe';
 
-/** The nonce of `aios.probe=<nonce>` on the kernel command line, which aios check adds. */
-export function probeNonce(cmdline: string): string | undefined {
-  return new RegExp(`(?:^|\\s)${PROBE_FLAG.replace('.', '\\.')}=([A-Za-z0-9]{1,64})(?=\\s|$)`).exec(cmdline)?.[1];
+/** The nonce aios check hands this boot through QEMU's fw_cfg; undefined when there is none (or it is malformed). */
+export function probeNonce(fs: FsRoot): string | undefined {
+  let raw: string;
+  try {
+    raw = readFileSync(fs.p(PROBE_FW_CFG_FILE), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  return NONCE_PATTERN.test(raw) ? raw : undefined;
 }
 
 /**

@@ -18,7 +18,14 @@ export interface StatusOptions {
  * shutdown). Connections past the limit are dropped at accept, and the report, which reads /proc
  * and /sys, is built at most once per `reportMaxAgeMs` however many ask for it.
  */
-export const STATUS_LIMITS = { maxConnections: 8, headersTimeoutMs: 5000, requestTimeoutMs: 5000, maxHeaderSize: 8192, reportMaxAgeMs: 250 };
+export const STATUS_LIMITS = {
+  maxConnections: 8,
+  headersTimeoutMs: 5000,
+  requestTimeoutMs: 5000,
+  connectionMaxMs: 5000,
+  maxHeaderSize: 8192,
+  reportMaxAgeMs: 250,
+};
 
 /** `build()` again only when the last result is older than `maxAgeMs`. */
 export function memoize<T>(build: () => T, maxAgeMs: number, now: () => number = () => performance.now()): () => T {
@@ -74,6 +81,14 @@ export function serveStatus(o: StatusOptions, current: () => BootReport, log: (m
     },
   );
   server.maxConnections = STATUS_LIMITS.maxConnections;
+  // Node checks its header and request timeouts only every connectionsCheckingInterval (30 s), and
+  // a client that sends a byte now and then is never idle: each connection gets a deadline of its
+  // own, so that eight idle or slow ones cannot hold every slot for longer than that.
+  server.on('connection', (socket) => {
+    const deadline = setTimeout(() => socket.destroy(), STATUS_LIMITS.connectionMaxMs);
+    deadline.unref();
+    socket.once('close', () => clearTimeout(deadline));
+  });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();

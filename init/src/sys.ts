@@ -65,10 +65,12 @@ const ADDON_DIRS = ['/run/aios', '/dev/.aios', '/tmp/aios'];
 
 /**
  * Load the addon carried inside the single executable (a SEA asset), or from AIOS_ADDON when
- * run unbundled. It is written to the first writable place and loaded with process.dlopen.
+ * run unbundled (the unit tests). It is written to the first writable place and loaded with
+ * process.dlopen. The image's aios-init is always the single executable: there, no variable
+ * can name another file to load into PID 1.
  */
 export async function loadAddon(): Promise<Sys> {
-  let path = process.env.AIOS_ADDON;
+  let path = sea.isSea() ? undefined : process.env.AIOS_ADDON;
   if (!path) {
     if (!sea.isSea()) throw new Error('not running as a single executable and AIOS_ADDON is not set');
     const bytes = Buffer.from(sea.getAsset(ADDON_ASSET));

@@ -101,6 +101,13 @@ async function writeBuildRecord(ctx: BuildContext, out: string): Promise<void> {
       nvidia: ctx.opts.config.gpu.nvidia,
       modules: ctx.gpuModules?.record,
     },
+    verity: ctx.verity && { ...ctx.verity, onCorruption: ctx.opts.config.verity.onCorruption },
+    secureBoot: ctx.keys && {
+      keys: ctx.keys.name,
+      test: ctx.keys.test,
+      dbCertSha256: ctx.keys.certSha256.db,
+      moduleCertSha256: ctx.keys.certSha256.module,
+    },
     formats: ctx.opts.formats,
     sourceDateEpoch: ctx.sourceDateEpoch,
     steps: ctx.steps,

@@ -6,7 +6,7 @@ import { killOnExit } from '../../common/cleanup.ts';
 import { tempDir } from '../../common/leftovers.ts';
 import { removeKilledScratch } from '../../qemu/leftovers.ts';
 import { requireTools } from './doctor.ts';
-import { OVMF_VARS, gdbCommand, parsePaths, qemuArgs } from '../../qemu/cmdline.ts';
+import { gdbCommand, parsePaths, qemuArgs, uefiFirmware } from '../../qemu/cmdline.ts';
 import { loadProject } from '../project/locate.ts';
 import { SHELL_FLAG } from '../../common/cmdline-flags.ts';
 import { existsSync } from 'node:fs';
@@ -40,7 +40,8 @@ export async function runCommand(args: CheckArgs): Promise<number> {
   const tmp = scratch.path;
   try {
     let ovmfVars: string | undefined;
-    if (path === 'iso-uefi') await copyFile(OVMF_VARS, (ovmfVars = join(tmp, 'OVMF_VARS.fd')));
+    const firmware = uefiFirmware(path);
+    if (firmware) await copyFile(firmware.vars, (ovmfVars = join(tmp, 'OVMF_VARS.fd')));
     const argv = qemuArgs({ ...o, ovmfVars, interactive: true });
     console.error(`accelerator: ${accel.toUpperCase()} (${why}); status endpoint: ${unreachable ?? `http://127.0.0.1:${o.hostPort}/status`}`);
     if (served) console.error(`llama-server (${served.model.name}): http://127.0.0.1:${serverPort}/completion once /health answers`);

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, stat, symlink, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeImageVariant } from '../lib/image-variant.ts';
+import { makeImageVariant } from '../images/image-variant.ts';
 import { readBuildJson, type StepRecord as Step } from '../../common/build-json.ts';
 import { defaults } from '../../common/schema.ts';
 import { projectSpec } from '../project/config.ts';

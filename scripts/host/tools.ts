@@ -46,6 +46,12 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { name: 'mke2fs', pkg: 'e2fsprogs', probe: '/sbin/mke2fs', why: 'rootfs.img (mke2fs -d, no mount)' },
   { name: 'e2fsck', pkg: 'e2fsprogs', probe: '/sbin/e2fsck', why: 'rootfs.img check' },
   { name: 'sfdisk', pkg: 'fdisk', probe: '/sbin/sfdisk', why: 'partition table of rootfs.img' },
+  { name: 'veritysetup', pkg: 'cryptsetup-bin', probe: '/sbin/veritysetup', why: "the roots' dm-verity hash trees, and stage 1's opening of them" },
+  { name: 'openssl', pkg: 'openssl', probe: 'openssl', why: 'aios keys; the kernel module key' },
+  { name: 'sbsign', pkg: 'sbsigntool', probe: 'sbsign', why: 'signing the unified kernel image for Secure Boot' },
+  { name: 'systemd EFI stub', pkg: 'systemd-boot-efi', probe: '/usr/lib/systemd/boot/efi/linuxx64.efi.stub', why: 'the unified kernel image (UKI)' },
+  { name: 'efitools', pkg: 'efitools', probe: 'cert-to-efi-sig-list', why: 'aios keys: the signature lists a firmware enrolls' },
+  { name: 'objcopy', pkg: 'binutils', probe: 'objcopy', why: 'the unified kernel image (sections added to the EFI stub)' },
   { name: 'mksquashfs', pkg: 'squashfs-tools', probe: 'mksquashfs', why: 'root filesystem of the ISO' },
   { name: 'grub-mkrescue', pkg: 'grub-common', probe: 'grub-mkrescue', why: 'aios.iso' },
   { name: 'GRUB BIOS images', pkg: 'grub-pc-bin', probe: '/usr/lib/grub/i386-pc/cdboot.img', why: 'BIOS boot of aios.iso' },
@@ -67,6 +73,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { name: 'qemu-system-x86_64', pkg: 'qemu-system-x86', probe: 'qemu-system-x86_64', why: 'aios run, aios check', bootOnly: true },
   { name: 'setpriv', pkg: 'util-linux', probe: 'setpriv', why: 'QEMU dies with aios, even a killed one (--pdeathsig)', bootOnly: true },
   { name: 'OVMF', pkg: 'ovmf', probe: '/usr/share/OVMF/OVMF_CODE_4M.fd', why: 'UEFI boot in aios check', bootOnly: true },
+  { name: 'OVMF Secure Boot', pkg: 'ovmf', probe: '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd', why: 'the Secure Boot path of aios check', bootOnly: true },
 ];
 
 async function onPath(cmd: string): Promise<boolean> {
@@ -106,7 +113,7 @@ export function doctorReport(missing: readonly HostTool[]): string {
 const versionCache = new Map<string, Promise<string | undefined>>();
 
 /** Tools that do not answer --version. */
-const VERSION_FLAG: Record<string, string> = { '/sbin/mke2fs': '-V', '/sbin/debugfs': '-V', mksquashfs: '-version', mformat: '--version' };
+const VERSION_FLAG: Record<string, string> = { '/sbin/mke2fs': '-V', '/sbin/debugfs': '-V', mksquashfs: '-version', mformat: '--version', openssl: 'version' };
 
 /** The versions of several tools, for a step's inputs: a new compiler or mke2fs is a new output. */
 export async function toolVersions(tools: readonly string[]): Promise<Record<string, string | undefined>> {

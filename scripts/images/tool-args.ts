@@ -1,4 +1,3 @@
-import { PROBE_DISK_CFG } from '../../common/probe.ts';
 /** Pure builders of the image tools' command lines, so that tests can check them. */
 
 /** A UUID-shaped value derived from a hash, so that the same inputs give the same filesystem. */
@@ -7,12 +6,14 @@ export function uuidFrom(hex: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-export function mke2fsArgs(o: { tree: string; image: string; sizeMiB: number; label: string; uuid: string; hashSeed: string }): string[] {
+/** `journal: false` for a filesystem that is never written after the build (the verity root). */
+export function mke2fsArgs(o: { tree: string; image: string; sizeMiB: number; label: string; uuid: string; hashSeed: string; journal?: boolean }): string[] {
   return [
     '-q',
     '-F',
     '-t',
     'ext4',
+    ...(o.journal === false ? ['-O', '^has_journal'] : []),
     '-b',
     '4096',
     '-I',
@@ -61,9 +62,15 @@ export function debugfsQuote(p: string): string {
   return `"${p.replace(/"/g, '""')}"`;
 }
 
-/** sfdisk input: an MBR with one bootable Linux partition starting at 1 MiB. */
-export function sfdiskScript(o: { labelId: string; startSector: number; sectors: number }): string {
-  return `label: dos\nlabel-id: 0x${o.labelId}\nunit: sectors\n\nstart=${o.startSector}, size=${o.sectors}, type=83, bootable\n`;
+/** sfdisk input: an MBR whose Linux partitions follow each other from `startSector`; the first is bootable. */
+export function sfdiskScript(o: { labelId: string; startSector: number; partitions: readonly number[] }): string {
+  let start = o.startSector;
+  const lines = o.partitions.map((sectors, i) => {
+    const l = `start=${start}, size=${sectors}, type=83${i === 0 ? ', bootable' : ''}`;
+    start += sectors;
+    return l;
+  });
+  return `label: dos\nlabel-id: 0x${o.labelId}\nunit: sectors\n\n${lines.join('\n')}\n`;
 }
 
 export function mksquashfsArgs(tree: string, out: string, epoch: number): string[] {
@@ -87,13 +94,15 @@ export function mksquashfsArgs(tree: string, out: string, epoch: number): string
 
 export const ISO_VOLUME_LABEL = 'AIOS';
 
-/**
- * grub-mkrescue formats the EFI system partition with `mformat` and no `-N`, so its FAT serial
- * is random. This wrapper, first on grub-mkrescue's PATH, passes a serial derived from the epoch.
- */
-export function mformatWrapper(epoch: number, realMformat = '/usr/bin/mformat'): string {
+/** Where the UEFI El Torito image (a FAT file system holding the signed UKI) lies in the ISO tree. */
+export const EFI_BOOT_IMAGE = 'boot/efi.img';
+/** GRUB for BIOS only: UEFI starts the signed UKI directly. */
+export const GRUB_BIOS_DIR = '/usr/lib/grub/i386-pc';
+
+/** The FAT image's command lines: its serial from the epoch, the tree copied with its (pinned) times, as mkfs and mcopy do nothing else. */
+export function efiImageArgs(img: string, tree: string, epoch: number): { mformat: string[]; mcopy: string[] } {
   const serial = (epoch >>> 0).toString(16).padStart(8, '0');
-  return `#!/bin/sh\nexec ${realMformat} -N ${serial} "$@"\n`;
+  return { mformat: ['-i', img, '-N', serial, '::'], mcopy: ['-s', '-m', '-i', img, `${tree}/EFI`, '::/'] };
 }
 
 /** xorriso's volume dates as it wants them: YYYYMMDDhhmmsscc, in UTC. */
@@ -102,12 +111,15 @@ export function isoDate(epoch: number): string {
 }
 
 /**
- * grub-mkrescue passes what follows `--` to xorriso: the label, and every volume date (the
- * UUID and GPT GUIDs derive from it) pinned to SOURCE_DATE_EPOCH instead of the clock.
+ * grub-mkrescue for BIOS (GRUB's El Torito image), then, after `--`, xorriso's own commands: the
+ * label, every volume date (the UUID derives from it) pinned to SOURCE_DATE_EPOCH, and a second
+ * El Torito entry for UEFI, the FAT image with the signed UKI.
  */
 export function grubMkrescueArgs(isoDir: string, out: string, epoch: number): string[] {
   const d = isoDate(epoch);
   return [
+    '-d',
+    GRUB_BIOS_DIR,
     '-o',
     out,
     isoDir,
@@ -126,19 +138,34 @@ export function grubMkrescueArgs(isoDir: string, out: string, epoch: number): st
     '-volume_date',
     'all_file_dates',
     `=${epoch}`,
+    '-boot_image',
+    'any',
+    'next',
+    '-boot_image',
+    'any',
+    `efi_path=/${EFI_BOOT_IMAGE}`,
+    // The same image as a GPT partition too, for UEFI firmware booting the ISO written to a USB stick.
+    '-boot_image',
+    'any',
+    'efi_boot_part=--efi-boot-image',
   ];
 }
 
+/** The ISO's kernel command line: the live medium's root (with its verity arguments), the project's words, the console. */
+export function isoCmdline(cmdline: string, rootArgs: string): string {
+  return `root=live:LABEL=${ISO_VOLUME_LABEL} ro ${rootArgs} ${cmdline} console=ttyS0,115200 init=/usr/sbin/aios-init`.replace(/\s+/g, ' ').trim();
+}
+
 /**
- * The spec's GRUB entry, adapted to the live medium: root is the squashfs on the ISO. A second
- * entry adds a root shell on the console (aios.shell=1); hold Esc as GRUB starts to choose it.
+ * The spec's GRUB entry, adapted to the live medium, for BIOS (UEFI starts the signed UKI, with
+ * no GRUB). With `debugShell`, a second entry adds a root shell on the console (aios.shell=1);
+ * hold Esc as GRUB starts to choose it. Nothing outside the ISO is read: no disk can add to the
+ * command line.
  */
-export function grubConfig(cmdline: string): string {
+export function grubConfig(cmdline: string, rootArgs = '', debugShell = false): string {
   const problem = grubCmdlineProblem(cmdline);
   if (problem) throw new Error(`boot.cmdline: ${problem}`);
-  const words = grubWords(cmdline);
-  const linux = (extra: string) =>
-    `    linux /boot/vmlinuz root=live:LABEL=${ISO_VOLUME_LABEL} ro ${words} console=ttyS0,115200 init=/usr/sbin/aios-init${extra} $aios_check_args`;
+  const linux = (extra: string) => `    linux /boot/vmlinuz ${grubWords(isoCmdline(cmdline, rootArgs))}${extra}`;
   return [
     'set timeout=0',
     'set default=0',
@@ -146,21 +173,12 @@ export function grubConfig(cmdline: string): string {
     'terminal_input serial console',
     'terminal_output serial console',
     '',
-    // aios check attaches a small disk holding /aios-check.cfg, which sets aios_check_args (its
-    // probe flag) for that one boot; without that disk the entries are as written.
-    'set aios_check_args=""',
-    `if search --no-floppy --set=aios_check --file /${PROBE_DISK_CFG}; then source ($aios_check)/${PROBE_DISK_CFG}; fi`,
-    '',
     'menuentry "aiOS" {',
     linux(''),
     '    initrd /boot/initramfs.img',
     '}',
     '',
-    'menuentry "aiOS with a console shell" {',
-    linux(' aios.shell=1'),
-    '    initrd /boot/initramfs.img',
-    '}',
-    '',
+    ...(debugShell ? ['menuentry "aiOS with a console shell" {', linux(' aios.shell=1'), '    initrd /boot/initramfs.img', '}', ''] : []),
   ].join('\n');
 }
 

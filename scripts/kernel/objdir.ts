@@ -1,6 +1,6 @@
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { run } from '../../common/exec.ts';
 import { sha256, sha256File } from '../lib/hash.ts';
 import { kbuildEnv, makeArgs, type MakeOptions } from './make.ts';
@@ -16,7 +16,20 @@ export interface ObjDirBuild {
   jobs: number;
   ccache: boolean;
   variants: readonly KernelVariant[];
+  /** The module-signing key and certificate (one PEM): compiled in as the trusted key, used by modules_install to sign. */
+  modulePem: string;
   log: Logger;
+}
+
+/** Where the kernel's configuration (CONFIG_MODULE_SIG_KEY) looks for the module-signing PEM, relative to the object tree. */
+export const MODULE_KEY_PATH = 'certs/aios-module-signing.pem';
+
+/** Put the build's module key where the configuration names it; unchanged bytes keep make's timestamps. */
+async function placeModuleKey(objDir: string, pem: string): Promise<void> {
+  const file = join(objDir, MODULE_KEY_PATH);
+  if (existsSync(file) && (await readFile(file, 'utf8')) === pem) return;
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, pem, { mode: 0o600 });
 }
 
 /**
@@ -47,6 +60,7 @@ export async function makeKernel(b: ObjDirBuild): Promise<{ m: MakeOptions; env:
   const dotConfig = join(objDir, '.config');
   const same = existsSync(dotConfig) && (await sha256File(dotConfig)) === b.configSha256;
   if (!same) await copyFile(b.configPath, dotConfig);
+  await placeModuleKey(objDir, b.modulePem);
   const m: MakeOptions = { srcDir: b.source.dir, objDir, jobs: b.jobs, ccache: b.ccache };
   const env = kbuildEnv(b.ccache ? join(b.cacheDir, 'ccache') : undefined);
   const logFile = join(b.cacheDir, 'logs', 'kernel-build.log');

@@ -6,6 +6,7 @@ import type { Problem } from '../kernel/report.ts';
 import type { GpuModulesRecord, StepRecord } from '../../common/build-json.ts';
 import type { InitConfig } from '../../common/init-spec.ts';
 import type { ProjectInputs } from '../project/inputs.ts';
+import type { KeySet } from '../keys/key-set.ts';
 
 export interface BuildOptions {
   root: string; // the project checkout: kernel-config/, init/, initramfs/, rootfs/
@@ -28,6 +29,7 @@ export interface BuildOptions {
 }
 
 export type { StepRecord } from '../../common/build-json.ts';
+import type { VerityRecord } from '../../common/build-json.ts';
 
 export type { Logger } from '../lib/logger.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -45,6 +47,8 @@ export interface BuildContext {
   warnings: string[];
   /** Filled in by the steps, in pipeline order. */
   projectInputs?: ProjectInputs;
+  /** What the UKI and the kernel's modules are signed with. */
+  keys?: KeySet;
   source?: KernelSource;
   kernelConfig?: { dir: string; configPath: string; configSha256: string; problems: Problem[]; requested: number };
   kernel?: { dir: string; objDir: string; bzImage: string; vmlinux: string; modulesDir: string; release: string; bzImageBytes: number; gdbScripts?: string };
@@ -64,6 +68,9 @@ export interface BuildContext {
   initConfig?: InitConfig;
   project?: ProjectRecord;
   initramfs?: { file: string };
+  /** The root filesystem's dm-verity data, from the image step that made it. */
+  verity?: Partial<Record<'disk' | 'iso', VerityRecord>>;
+  uki?: { file: string; cmdline: string };
   images: Partial<Record<FormatName, string>>;
   sourceDateEpoch: number;
   /** The record of the step that is running; cachedStep marks it as a hit or a miss. */
@@ -82,6 +89,7 @@ export interface Step {
 /** What each step leaves in the context, and which step makes it. */
 const MADE_BY = {
   projectInputs: 'project',
+  keys: 'keys',
   source: 'fetch',
   kernelConfig: 'config',
   runtime: 'runtime',

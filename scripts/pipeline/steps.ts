@@ -6,6 +6,7 @@ import { buildRuntime } from '../steps/build-runtime.ts';
 import { makeModel } from '../steps/make-model.ts';
 import { buildGpuModules } from '../steps/build-gpu-modules.ts';
 import { resolveProject } from '../steps/resolve-project.ts';
+import { resolveKeys } from '../steps/resolve-keys.ts';
 import { bundleInit } from '../steps/make-aios-init.ts';
 import { stageRootfs } from '../steps/stage-rootfs.ts';
 import { buildInitramfs } from '../steps/build-initramfs.ts';
@@ -23,6 +24,7 @@ export const CONFIG_STEPS: readonly Step[] = [
 export const BUILD_STEPS: readonly Step[] = [
   // The project's own inputs first: a missing overlay or an unknown package is reported in seconds.
   { name: 'project', title: 'Project inputs (overlays, Debian packages, container images, hooks)', run: resolveProject },
+  { name: 'keys', title: 'Signing keys (secureBoot.keys)', run: resolveKeys },
   ...CONFIG_STEPS,
   { name: 'runtime', title: 'llama-server (CMake + Ninja, CPU variants)', run: buildRuntime },
   { name: 'model', title: 'Model (GGUF, checked)', run: makeModel },

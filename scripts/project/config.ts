@@ -147,6 +147,23 @@ export const projectSpec = {
       pattern: /^[^\x00-\x1f\x7f]*$/,
       patternHint: 'one line of kernel arguments (no newline, tab or other control character)',
     }),
+    debugShell: bool(
+      "A second entry in the ISO's GRUB menu (BIOS) that boots with a root shell on the console (aios.shell=1). Off: a production image offers no passwordless shell; `aios run --shell` still adds one on the direct path.",
+      false,
+    ),
+  }),
+  secureBoot: obj('What the images are signed with (docs/verified-boot.md).', {
+    keys: str(
+      "A key set made by `aios keys DIR` (PK, KEK, db and the kernel module key). Empty: Debian's OVMF test key (snakeoil), which QEMU's Secure Boot firmware trusts and no real machine should; the build says so.",
+      '',
+    ),
+  }),
+  verity: obj('The dm-verity root filesystem.', {
+    onCorruption: oneOf(
+      'What the kernel does when a block of the root fails verification: `panic` stops the machine with the error on the console (a panic= argument in boot.cmdline reboots it after that many seconds), `restart` reboots it at once.',
+      ['panic', 'restart'] as const,
+      'panic',
+    ),
   }),
   check: obj('`aios check` budgets and the virtual machine it boots.', {
     kvmBudgetSeconds: num('Boot-report budget when KVM ran.', 5, { min: 1 }),

@@ -62,6 +62,7 @@ export function resolveConfigPaths(c: ProjectConfig, dir: string): ProjectConfig
     overlay: c.overlay.map((o) => p(o)),
     hooks: { postinst: p(c.hooks.postinst), postinstInputs: c.hooks.postinstInputs.map((f) => p(f)), finalize: p(c.hooks.finalize) },
     images: c.images.map((i) => ({ ...i, tarball: p(i.tarball) })),
+    secureBoot: { ...c.secureBoot, keys: p(c.secureBoot.keys) },
   };
 }
 

@@ -30,6 +30,8 @@ export function localInputs(c: ProjectConfig, scope: InputScope): LocalInput[] {
     add('gpu.nvidiaSource', c.gpu.nvidiaSource, 'file or directory', "give a tarball or directory of NVIDIA's open modules, or debian");
   c.overlay.forEach((o, i) => add(`overlay[${i}]`, o, 'directory', 'create it or remove it from `overlay`'));
   for (const h of ['postinst', 'finalize'] as const) if (local(c.hooks[h])) add(`hooks.${h}`, c.hooks[h], 'executable', `create it, or leave hooks.${h} empty`);
+  if (local(c.secureBoot.keys))
+    add('secureBoot.keys', c.secureBoot.keys, 'directory', 'make a key set there with `aios keys`, or leave it empty for the test key');
   c.images.forEach((img, i) => {
     if (img.tarball) add(`images[${i}].tarball`, img.tarball, 'file', 'give a `docker save` tarball, or ref instead');
   });

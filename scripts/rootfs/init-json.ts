@@ -87,3 +87,9 @@ export function assembleInitJson(o: {
   const text = JSON.stringify(withInference(withProject, o.runtime, o.model, o.baseFile, o.serverOptions), null, 2) + '\n';
   return { text, config: assertInitJsonAccepted(text, '/etc/aios/init.json') };
 }
+
+/** Whether init.json carries a secret: the status endpoint's token, or an API key in a service's arguments. */
+export function holdsSecrets(j: Record<string, unknown>): boolean {
+  const services = (j.services as { args?: unknown[] }[] | undefined) ?? [];
+  return Boolean(j.statusToken) || services.some((s) => (s.args ?? []).some((a) => a === '--api-key'));
+}

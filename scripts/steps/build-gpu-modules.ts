@@ -11,6 +11,7 @@ import { fetchDeb } from '../lib/debian.ts';
 import { toolVersion } from '../host/tools.ts';
 import { kbuildEnv } from '../kernel/make.ts';
 import { makeKernel, objDirHolds } from '../kernel/objdir.ts';
+import { modulePem } from '../keys/key-set.ts';
 import { apiFailures, describeFailures } from '../gpu/build-failure.ts';
 import { nvidiaInstallArgs, nvidiaModulesArgs, type NvidiaMake } from '../gpu/make.ts';
 import { parseModinfo, vermagicMatches } from '../gpu/modinfo.ts';
@@ -55,6 +56,7 @@ export async function buildGpuModules(ctx: BuildContext): Promise<void> {
         jobs,
         ccache: useCcache,
         variants: ctx.opts.kernelVariants,
+        modulePem: await modulePem(need(ctx, 'keys')),
         log: ctx.log,
       });
     }

@@ -5,16 +5,17 @@ import { cachedStep } from '../pipeline/cache.ts';
 import { need, type BuildContext } from '../pipeline/context.ts';
 import { writeCpio, type CpioEntry } from '../initramfs/cpio.ts';
 import { rootModuleFiles } from '../initramfs/root-modules.ts';
+import { STAGE1_TOOL_DIRS, stage1Tools, type Stage1File } from '../initramfs/stage1-tools.ts';
 
-const STEP_VERSION = 2;
+const STEP_VERSION = 3;
 
 /** Applets stage 1 uses; each is a link to busybox. */
-export const STAGE1_APPLETS = ['sh', 'mount', 'umount', 'switch_root', 'mkdir', 'sleep', 'cat', 'ls', 'tr', 'findfs', 'insmod', 'echo', 'losetup'];
+export const STAGE1_APPLETS = ['sh', 'mount', 'umount', 'switch_root', 'mkdir', 'sleep', 'cat', 'ls', 'tr', 'findfs', 'insmod', 'echo', 'losetup', 'cp', 'env'];
 
 /** Entries of the initramfs, from the busybox binary and the initramfs/ sources. */
-export async function stage1Entries(busybox: Buffer, srcDir: string): Promise<CpioEntry[]> {
+export async function stage1Entries(busybox: Buffer, srcDir: string, tools: readonly Stage1File[] = []): Promise<CpioEntry[]> {
   const entries: CpioEntry[] = [
-    ...['bin', 'sbin', 'dev', 'proc', 'sys', 'run', 'newroot', 'lib', 'lib/aios', 'etc', 'etc/aios', 'lib/modules'].map((p) => ({
+    ...['bin', 'sbin', 'dev', 'proc', 'sys', 'run', 'newroot', 'lib', 'lib/aios', 'etc', 'etc/aios', 'lib/modules', ...STAGE1_TOOL_DIRS].map((p) => ({
       path: p,
       type: 'dir' as const,
       mode: 0o755,
@@ -25,6 +26,7 @@ export async function stage1Entries(busybox: Buffer, srcDir: string): Promise<Cp
     ...STAGE1_APPLETS.map((a) => ({ path: `bin/${a}`, type: 'symlink' as const, mode: 0o777, target: 'busybox' })),
     { path: 'init', type: 'file', mode: 0o755, data: await readFile(join(srcDir, 'init')) },
   ];
+  for (const t of tools) entries.push({ path: t.path, type: 'file', mode: 0o755, data: await readFile(t.from) });
   for (const f of await readdir(join(srcDir, 'lib')))
     entries.push({ path: `lib/aios/${f}`, type: 'file', mode: 0o644, data: await readFile(join(srcDir, 'lib', f)) });
   return entries;
@@ -33,17 +35,20 @@ export async function stage1Entries(busybox: Buffer, srcDir: string): Promise<Cp
 /** Our own stage 1 (initramfs/init + busybox), as a sorted, owner-0, fixed-mtime newc cpio, gzipped. */
 export async function buildInitramfs(ctx: BuildContext): Promise<void> {
   const src = join(ctx.opts.root, 'initramfs');
+  const tools = await stage1Tools();
   const inputs = {
     version: STEP_VERSION,
     after: { rootfs: need(ctx, 'rootfs').dir, kernel: need(ctx, 'kernel').dir },
     trees: { initramfs: src },
+    // The host's veritysetup and its libraries are copied in: an update of one makes a new initramfs.
+    files: Object.fromEntries(tools.map((t) => [t.path, t.from])),
     values: { epoch: ctx.sourceDateEpoch, zlib: process.versions.zlib },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     // Debian's busybox as unpacked by the rootfs step, never the tree's /bin/busybox: a project's
     // layer or overlay may have replaced that one (with a link to a host file, even).
     const bb = await readFile(join(need(ctx, 'rootfs').dir, 'busybox-deb', 'bin', 'busybox'));
-    const entries = await stage1Entries(bb, src);
+    const entries = await stage1Entries(bb, src, tools);
     const modDir = need(ctx, 'kernel').modulesDir;
     const files = rootModuleFiles(await readFile(join(modDir, 'modules.dep'), 'utf8'));
     const dirs = new Set<string>();

@@ -8,6 +8,8 @@ import { run } from '../../common/exec.ts';
 import { kbuildEnv, makeArgs, modulesInstallArgs } from '../kernel/make.ts';
 import { makeKernel, objDirOf } from '../kernel/objdir.ts';
 import { toolVersion } from '../host/tools.ts';
+import { modulePem as modulePemOf } from '../keys/key-set.ts';
+import { sha256 } from '../lib/hash.ts';
 
 const STEP_VERSION = 2;
 
@@ -21,9 +23,25 @@ export async function buildKernel(ctx: BuildContext): Promise<void> {
   const jobs = ctx.opts.jobs || cpus().length;
   const variants = ctx.opts.kernelVariants;
   const debug = variants.includes('debug');
-  const inputs = { version: STEP_VERSION, tools: ['gcc', 'ld', 'make'], values: { source: src.id, config: cfg.configSha256, env: kbuildEnv() } };
+  const keys = need(ctx, 'keys');
+  const modulePem = await modulePemOf(keys);
+  const inputs = {
+    version: STEP_VERSION,
+    tools: ['gcc', 'ld', 'make', 'openssl'],
+    // The key's hash, not the key: a new module key is a new kernel (its certificate is compiled in).
+    values: { source: src.id, config: cfg.configSha256, env: kbuildEnv(), moduleKey: sha256(modulePem) },
+  };
   const dir = await cachedStep(ctx, inputs, async (out) => {
-    const { m, env, logFile } = await makeKernel({ cacheDir: ctx.opts.cacheDir, source: src, ...cfgOf(cfg), jobs, ccache: useCcache, variants, log: ctx.log });
+    const { m, env, logFile } = await makeKernel({
+      cacheDir: ctx.opts.cacheDir,
+      source: src,
+      ...cfgOf(cfg),
+      jobs,
+      ccache: useCcache,
+      variants,
+      modulePem,
+      log: ctx.log,
+    });
     const objDir = m.objDir;
     const staging = join(out, 'modules');
     await mkdir(staging);

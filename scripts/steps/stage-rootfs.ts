@@ -12,7 +12,7 @@ import { RUNTIME_DIR } from '../runtime/cmake.ts';
 import { MODELS_DIR, SERVER_PATH } from '../runtime/inference-service.ts';
 import { applyProjectInputs, projectKey } from '../project/inputs.ts';
 import { hookEnv, hookInputs, runHook } from '../project/hooks.ts';
-import { assembleInitJson, assertInitJsonAccepted } from '../rootfs/init-json.ts';
+import { assembleInitJson, assertInitJsonAccepted, holdsSecrets } from '../rootfs/init-json.ts';
 import type { ProjectRecord } from '../pipeline/context.ts';
 
 const STEP_VERSION = 4;
@@ -127,7 +127,8 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
       // The kernel's modules.dep does not know extra/: depmod again over the whole tree, as the image will see it.
       await run('depmod', ['-b', tree, '-F', join(kernel.dir, 'System.map'), kernel.release]);
     }
-    await cp(overlay, tree, { recursive: true });
+    // Links stay as written (etc/resolv.conf -> ../run/aios/resolv.conf): cp would make them absolute host paths.
+    await cp(overlay, tree, { recursive: true, verbatimSymlinks: true });
     const fromProject = await applyProjectInputs(project, tree, join(out, 'scratch'), ctx.opts.cacheDir, ctx.opts.configFile, info);
     await rm(join(out, 'scratch'), { recursive: true, force: true });
     ctx.log.info(`llama-server and the model ${model.name}`);
@@ -150,6 +151,8 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
       baseFile: join(overlay, 'etc/aios/init.json'),
     });
     await writeFile(initJson, text);
+    // A token or API key in it: readable by root (PID 1) only, not by every service.
+    if (holdsSecrets(JSON.parse(text) as Record<string, unknown>)) await chmod(initJson, 0o600);
     const env = hookEnv({ hook: 'postinst', root: tree, out: ctx.opts.outDir, project: ctx.opts.projectDir, epoch: ctx.sourceDateEpoch });
     await runHook('postinst', cfg.hooks.postinst, env, ctx.opts.projectDir, info);
     await run('chmod', ['-R', 'go-w', tree]);

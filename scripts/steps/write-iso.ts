@@ -1,57 +1,120 @@
-import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
 import { need, type BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
-import { grubConfig, grubMkrescueArgs, mformatWrapper, mksquashfsArgs } from '../images/tool-args.ts';
-import { chmod } from 'node:fs/promises';
+import { verityArgs, type VerityRecord } from '../../common/build-json.ts';
+import { sha256 } from '../lib/hash.ts';
+import { EFI_BOOT_IMAGE, efiImageArgs, grubConfig, grubMkrescueArgs, isoCmdline, mksquashfsArgs } from '../images/tool-args.ts';
+import { appendVerity, VERITY_BLOCK, veritysetupFormatArgs, VERITYSETUP } from '../images/verity.ts';
+import { EFI_STUB, peLayout, sbsignArgs, ukiCmdline, ukiObjcopyArgs, type UkiSection } from '../images/uki.ts';
 import { pinTimes } from '../rootfs/times.ts';
 
-const STEP_VERSION = 2;
+const STEP_VERSION = 3;
+const MiB = 1024 * 1024;
 
 /** The ISO's command lines and GRUB's files as the builders make them: a change to one must not reuse an old ISO. */
-export function isoKeyValues(cmdline: string, epoch: number) {
+export function isoKeyValues(cmdline: string, epoch: number, onCorruption: string, debugShell = false) {
+  const rootArgs = verityArgs({ rootHash: 'h', hashOffset: 0 }, onCorruption, false);
   return {
     epoch,
-    // grub.cfg holds the kernel command line.
-    grub: grubConfig(cmdline),
+    // grub.cfg and the UKI hold the kernel command line.
+    grub: grubConfig(cmdline, rootArgs, debugShell),
+    uki: ukiCmdline(isoCmdline(cmdline, rootArgs)),
     mksquashfs: mksquashfsArgs('tree', 'out', epoch),
+    verity: veritysetupFormatArgs({ image: 'image', hashOffset: 0, salt: 'salt', uuid: 'uuid' }),
     mkrescue: grubMkrescueArgs('iso', 'out', epoch),
-    mformat: mformatWrapper(epoch),
+    efi: efiImageArgs('img', 'tree', epoch),
   };
 }
 
-/** aios.iso: GRUB for BIOS and UEFI (grub-mkrescue), kernel, initramfs, squashfs root. */
+/**
+ * aios.iso: the root as a squashfs image with its dm-verity hash tree after it; GRUB for BIOS
+ * (grub-mkrescue); for UEFI, a FAT El Torito image whose only file is the signed unified kernel
+ * image (kernel, initramfs, and the command line with the root hash, in one signed PE file).
+ */
 export async function writeIso(ctx: BuildContext): Promise<void> {
   const cmdline = ctx.opts.config.boot.cmdline;
+  const onCorruption = ctx.opts.config.verity.onCorruption;
+  const debugShell = ctx.opts.config.boot.debugShell;
+  const keys = need(ctx, 'keys');
   const inputs = {
     version: STEP_VERSION,
     after: { rootfs: need(ctx, 'rootfs').dir, kernel: need(ctx, 'kernel').dir, initramfs: need(ctx, 'initramfs').file },
-    tools: ['grub-mkrescue', 'xorriso', 'mksquashfs', 'mformat'],
-    values: isoKeyValues(cmdline, ctx.sourceDateEpoch),
+    tools: ['grub-mkrescue', 'xorriso', 'mksquashfs', 'mformat', 'mcopy', VERITYSETUP, 'objcopy', 'sbsign'],
+    files: { stub: EFI_STUB, dbCert: keys.dbCert },
+    values: { ...isoKeyValues(cmdline, ctx.sourceDateEpoch, onCorruption, debugShell), dbKey: sha256(await readFile(keys.dbKey)) },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const iso = join(out, 'iso');
     await mkdir(join(iso, 'boot/grub'), { recursive: true });
     await mkdir(join(iso, 'aios'), { recursive: true });
+    const squashfs = join(iso, 'aios/rootfs.squashfs');
+    ctx.log.info('mksquashfs of the root filesystem');
+    await run('mksquashfs', mksquashfsArgs(need(ctx, 'rootfs').tree, squashfs, ctx.sourceDateEpoch));
+    const hashOffset = Math.ceil((await stat(squashfs)).size / VERITY_BLOCK) * VERITY_BLOCK;
+    await truncate(squashfs, hashOffset);
+    const manifest = await readFile(need(ctx, 'rootfs').manifest, 'utf8');
+    const verity = await appendVerity(squashfs, hashOffset, sha256(`${manifest}\0${ctx.sourceDateEpoch}\0iso`), (m) => ctx.log.info(m));
+    const line = isoCmdline(cmdline, verityArgs(verity, onCorruption, false));
     await copyFile(need(ctx, 'kernel').bzImage, join(iso, 'boot/vmlinuz'));
     await copyFile(need(ctx, 'initramfs').file, join(iso, 'boot/initramfs.img'));
-    await writeFile(join(iso, 'boot/grub/grub.cfg'), grubConfig(cmdline));
-    ctx.log.info('mksquashfs of the root filesystem');
-    await run('mksquashfs', mksquashfsArgs(need(ctx, 'rootfs').tree, join(iso, 'aios/rootfs.squashfs'), ctx.sourceDateEpoch));
+    await writeFile(join(iso, 'boot/grub/grub.cfg'), grubConfig(cmdline, verityArgs(verity, onCorruption, false), debugShell));
+    const uki = join(out, 'aios.efi');
+    await makeSignedUki(ctx, out, ukiCmdline(line), uki);
+    await makeEfiImage(join(iso, EFI_BOOT_IMAGE), uki, out, ctx.sourceDateEpoch);
     await pinTimes(iso, ctx.sourceDateEpoch);
-    ctx.log.info('grub-mkrescue (BIOS + UEFI)');
-    const bin = join(out, 'bin');
-    await mkdir(bin);
-    await writeFile(join(bin, 'mformat'), mformatWrapper(ctx.sourceDateEpoch));
-    await chmod(join(bin, 'mformat'), 0o755);
+    ctx.log.info('grub-mkrescue (BIOS) + the UEFI boot image');
     await run('grub-mkrescue', grubMkrescueArgs(iso, join(out, 'aios.iso'), ctx.sourceDateEpoch), {
-      env: { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch), PATH: `${bin}:${process.env.PATH}` },
+      env: { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch) },
     });
     await rm(iso, { recursive: true });
-    await rm(bin, { recursive: true });
+    await writeFile(join(out, 'verity.json'), JSON.stringify(verity) + '\n');
   });
   const file = join(dir, 'aios.iso');
   ctx.images.iso = file;
-  ctx.log.info(`aios.iso: ${((await stat(file)).size / 1e6).toFixed(0)} MB`);
+  ctx.uki = { file: join(dir, 'aios.efi'), cmdline };
+  const verity = JSON.parse(await readFile(join(dir, 'verity.json'), 'utf8')) as VerityRecord;
+  ctx.verity = { ...ctx.verity, iso: verity };
+  ctx.log.info(`aios.iso: ${((await stat(file)).size / 1e6).toFixed(0)} MB; verity root hash ${verity.rootHash}; UKI signed with ${keys.name}`);
+}
+
+/** objcopy the stub with os-release, the command line, the initramfs and the kernel; sbsign it with the db key. */
+async function makeSignedUki(ctx: BuildContext, out: string, cmdline: string, signed: string): Promise<void> {
+  const keys = need(ctx, 'keys');
+  const parts = join(out, 'uki-parts');
+  await mkdir(parts);
+  const osrel = join(parts, 'os-release');
+  await copyFile(join(need(ctx, 'rootfs').tree, 'etc/os-release'), osrel).catch(() => writeFile(osrel, 'NAME=aiOS\nID=aios\n'));
+  const cmd = join(parts, 'cmdline');
+  await writeFile(cmd, `${cmdline}\0`);
+  const files: [UkiSection['name'], string][] = [
+    ['.osrel', osrel],
+    ['.cmdline', cmd],
+    ['.initrd', need(ctx, 'initramfs').file],
+    ['.linux', need(ctx, 'kernel').bzImage],
+  ];
+  const sections: UkiSection[] = await Promise.all(files.map(async ([name, file]) => ({ name, file, bytes: (await stat(file)).size })));
+  const unsigned = join(parts, 'aios-unsigned.efi');
+  ctx.log.info('unified kernel image (objcopy onto the systemd EFI stub)');
+  await run('objcopy', ukiObjcopyArgs(EFI_STUB, peLayout(await readFile(EFI_STUB)), sections, unsigned));
+  ctx.log.info(`sbsign with db (${keys.name})`);
+  await run('sbsign', sbsignArgs({ key: keys.dbKey, cert: keys.dbCert, input: unsigned, output: signed }));
+  await rm(parts, { recursive: true });
+}
+
+/** The FAT El Torito image: EFI/BOOT/BOOTX64.EFI, the signed UKI, at the epoch's times. */
+async function makeEfiImage(img: string, uki: string, out: string, epoch: number): Promise<void> {
+  const tree = join(out, 'esp');
+  await mkdir(join(tree, 'EFI/BOOT'), { recursive: true });
+  await copyFile(uki, join(tree, 'EFI/BOOT/BOOTX64.EFI'));
+  await pinTimes(tree, epoch);
+  const size = (await stat(uki)).size;
+  // FAT's own tables and clusters: a few MiB above the file.
+  await writeFile(img, '');
+  await truncate(img, (Math.ceil(size / MiB) + 4) * MiB);
+  const a = efiImageArgs(img, tree, epoch);
+  await run('mformat', a.mformat);
+  await run('mcopy', a.mcopy, { env: { SOURCE_DATE_EPOCH: String(epoch) } });
+  await rm(tree, { recursive: true });
 }

@@ -3,11 +3,11 @@
 // message carries aios's output: the QEMU command lines and the last serial lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readFile, rm, cp } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { aios, OUT, qemuProcesses } from './helpers.ts';
+import { aios, makeVariant, OUT, qemuProcesses } from './helpers.ts';
 import type { BootReport } from '../../common/boot-report.ts';
 
 test('aios build writes every output, and a second build redoes no step', async () => {
@@ -66,23 +66,29 @@ test('a fragment with CONFIG_VETH=y but not CONFIG_NETDEVICES=y fails, naming NE
   }
 });
 
-test('aios check --path all passes every check on the three boot paths', async () => {
+test('aios check --path all passes every check on the four boot paths, Secure Boot enforced on its own', async () => {
   const junitFile = join(OUT, 'junit.xml');
   const r = await aios(['check', '--out', OUT, '--path', 'all', '--junit', junitFile, '--json', join(OUT, 'check.json')]);
   console.log(r.out);
   assert.equal(r.code, 0, r.out);
   const xml = await readFile(junitFile, 'utf8');
-  assert.equal((xml.match(/<testsuite /g) ?? []).length, 3);
-  assert.equal((xml.match(/<testcase /g) ?? []).length, 13 + 12 + 12, 'one test case per check and path (fsck only on direct)');
+  assert.equal((xml.match(/<testsuite /g) ?? []).length, 4);
+  assert.equal(
+    (xml.match(/<testcase /g) ?? []).length,
+    14 + 13 + 13 + 14,
+    'one test case per check and path (fsck only on direct, verified boot only on iso-secureboot)',
+  );
   assert.equal((xml.match(/<failure /g) ?? []).length, 0);
   // The issue's own figures: eth0 by DHCP from QEMU's user network, PID 1 named aios-init.
-  for (const path of ['direct', 'iso-bios', 'iso-uefi']) assert.match(r.out, new RegExp(`${path} +network up +PASS +eth0 10\\.0\\.2\\.15/24`));
+  const paths = ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot'];
+  for (const path of paths) assert.match(r.out, new RegExp(`${path} +network up +PASS +eth0 10\\.0\\.2\\.15/24`));
+  // The root through dm-verity on every path; on the Secure Boot path the firmware enforced it and the kernel is locked down.
+  for (const path of paths) assert.match(r.out, new RegExp(`${path} +root verified \\(dm-verity, read-only\\) +PASS +/ from /dev/mapper/aios-root`));
+  assert.match(r.out, /iso-secureboot +verified boot \(Secure Boot, lockdown, dm-verity root\) +PASS +SecureBoot=1 \(firmware\), lockdown integrity/);
   // PID 1 as the probe (busybox) read it, on every path.
-  for (const path of ['direct', 'iso-bios', 'iso-uefi'])
-    assert.match(r.out, new RegExp(`${path} +PID 1 is aios-init +PASS +/proc/1/comm "aios-init", /proc/1/exe /usr/sbin/aios-init`));
+  for (const path of paths) assert.match(r.out, new RegExp(`${path} +PID 1 is aios-init +PASS +/proc/1/comm "aios-init", /proc/1/exe /usr/sbin/aios-init`));
   // Check 11 on every path: the host got the tiny model's sentence from llama-server itself.
-  for (const path of ['direct', 'iso-bios', 'iso-uefi'])
-    assert.match(r.out, new RegExp(`${path} +inference answers +PASS +aios-tiny answered "Hello from the aiOS appliance"`));
+  for (const path of paths) assert.match(r.out, new RegExp(`${path} +inference answers +PASS +aios-tiny answered "Hello from the aiOS appliance"`));
   // Without aios.shell no console shell runs, and the boot report says why.
   const log = await readFile(join(OUT, 'logs', 'serial-direct.log'), 'utf8');
   const line = log.split('\n').find((l) => l.includes('AIOS-BOOT-REPORT '));
@@ -113,15 +119,9 @@ test('with an AMD display device added, check 4 finds it where the host put it, 
 });
 
 test('an image without aios-init fails check 6 with the serial log, quickly, leaving no QEMU behind', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'aios-broken-'));
+  // Removed from the image as a build would leave it out: a new hash tree and root hash for that root.
+  const dir = await makeVariant({ remove: ['/usr/sbin/aios-init'] });
   try {
-    for (const f of ['vmlinuz', 'initramfs.img', 'build.json']) await copyFile(join(OUT, f), join(dir, f));
-    await cp(join(OUT, 'rootfs.img'), join(dir, 'rootfs.img'));
-    const part = join(dir, 'part.img');
-    execFileSync('dd', [`if=${join(dir, 'rootfs.img')}`, `of=${part}`, 'bs=1M', 'skip=1', 'status=none']);
-    execFileSync('/sbin/debugfs', ['-w', '-R', 'rm /usr/sbin/aios-init', part], { stdio: 'ignore' });
-    execFileSync('dd', [`if=${part}`, `of=${join(dir, 'rootfs.img')}`, 'bs=1M', 'seek=1', 'conv=notrunc', 'status=none']);
-    await rm(part);
     const t0 = performance.now();
     const r = await aios(['check', '--out', dir, '--path', 'direct', '--timeout', '120']);
     const secs = (performance.now() - t0) / 1000;

@@ -28,7 +28,7 @@ test('a boot budget the image does not meet fails "boots fast", and only it', as
 });
 
 test('an fstab entry that cannot mount fails "filesystems mounted", and only it', async () => {
-  const fstab = '/dev/root / auto rw 0 1\ntmpfs /var/tmp tmpfs mode=1777 0 0\n/dev/sdb1 /data ext4 defaults 0 2\n';
+  const fstab = '/dev/root / auto ro 0 0\ntmpfs /var/tmp tmpfs mode=1777 0 0\n/dev/sdb1 /data ext4 defaults 0 2\n';
   await checkVariant({ files: { '/etc/fstab': { content: fstab } } }, failsOnly('filesystems', /not mounted: \/data \(fstab: \/dev\/sdb1, ext4\)/));
 });
 
@@ -97,17 +97,17 @@ test('a kernel over its size budget fails "kernel under its size budget", and on
 });
 
 test('a machine that reboots instead of powering off fails "clean power-off", and only it', async () => {
-  // / stays read-only (so the disk stays clean), and a service answers SIGTERM with reboot(2).
-  const fstab = '/dev/root / auto ro 0 1\ntmpfs /var/tmp tmpfs mode=1777 0 0\n';
+  // A service answers SIGTERM with reboot(2). The root is read-only, and the service makes the
+  // state partition read-only first, so the disk stays clean and only the power-off is wrong.
   await checkVariant(
-    { files: { '/etc/fstab': { content: fstab } }, initJson: withServices(service('rebooter', 'trap "reboot -f" TERM; while :; do sleep 1; done')) },
+    { initJson: withServices(service('rebooter', 'mount -o remount,ro /var; trap "reboot -f" TERM; while :; do sleep 1; done')) },
     failsOnly('shutdown', /but the kernel said: .*reboot: Restarting system/),
   );
 });
 
-test('a root file system still busy at power-off fails "root filesystem clean after shutdown", and only it', async () => {
-  // A loop device backed by a file on / keeps it open for writing in the kernel: / cannot be
-  // remounted read-only, and no kill reaches a kernel reference.
+test('a state file system still busy at power-off fails "disk clean after shutdown", and only it', async () => {
+  // A loop device backed by a file on /var (the state partition) keeps it open for writing in the
+  // kernel: it cannot be unmounted or remounted read-only, and no kill reaches a kernel reference.
   await checkVariant(
     withServices(
       service('holder', 'dd if=/dev/zero of=/var/lib/aios/hold.img bs=1k count=0 seek=1024 && losetup /dev/loop7 /var/lib/aios/hold.img && exec sleep 100000'),

@@ -29,7 +29,7 @@ for (const [command, kernelSays, exits] of [
       if (command === 'reboot') {
         // A renewal (udhcpc's SIGUSR1) is applied by aios-init from the script's report line: the
         // route and resolv.conf taken away here come back.
-        vm.type('route del default; rm /etc/resolv.conf; echo RENEW-$((2*3)); kill -USR1 $(pidof udhcpc)\n');
+        vm.type('route del default; rm /run/aios/resolv.conf; echo RENEW-$((2*3)); kill -USR1 $(pidof udhcpc)\n');
         await vm.waitFor(/RENEW-6\r?\n[\s\S]*AIOS_DHCP (renew|bound) eth0 /, 60_000);
         vm.type('echo ROUTE-$(grep -c "^eth0.00000000.0202000A" /proc/net/route)-DNS-$(grep -c "^nameserver 10.0.2.3$" /etc/resolv.conf)\n');
         await vm.waitFor(/ROUTE-1-DNS-1\r?\n/, 30_000);
@@ -69,9 +69,10 @@ for (const [command, kernelSays, exits] of [
   });
 }
 
-test('NODE_OPTIONS on the kernel command line never reaches PID 1: no inspector, and the image passes every check', async () => {
-  // Before stage 1 dropped it, this boot never got as far as the boot report.
-  await checkVariant({ project: { boot: { cmdline: 'quiet loglevel=3 NODE_OPTIONS=--inspect=0.0.0.0:9229' } } }, ({ r, serial }) => {
+test('NODE_OPTIONS and AIOS_ADDON on the kernel command line never reach PID 1: no inspector, no other addon, every check passes', async () => {
+  // Before stage 1 dropped it, this boot never got as far as the boot report; AIOS_ADDON made
+  // PID 1 dlopen the file it named (here one that is no library: the addon would be missing).
+  await checkVariant({ project: { boot: { cmdline: 'quiet loglevel=3 NODE_OPTIONS=--inspect=0.0.0.0:9229 AIOS_ADDON=/etc/hostname' } } }, ({ r, serial }) => {
     assert.equal(r.code, 0, `${r.out}\n--- serial ---\n${serial.slice(-3000)}`);
     assert.match(serial, /NODE_OPTIONS=--inspect=0\.0\.0\.0:9229/, 'the flag was on the kernel command line');
     assert.doesNotMatch(serial, /Debugger listening/);

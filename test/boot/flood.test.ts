@@ -3,12 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { makeVariant, qemuProcesses } from './helpers.ts';
 import { qemuArgs } from '../../qemu/cmdline.ts';
-import { QEMU, freePort, fsckPartition } from '../../qemu/runner.ts';
+import { QEMU, freePort } from '../../qemu/runner.ts';
+import { checkBootedDisk } from '../../qemu/disk-check.ts';
 import { qmpCommand } from '../../qemu/qmp.ts';
 import { request } from '../../qemu/http.ts';
 import { quoteCommand } from '../../common/exec.ts';
@@ -82,6 +83,8 @@ test(`${CLIENTS} clients flooding /status for ${FLOOD_SEC} s: supervision and re
   const dir = await makeVariant({ initJson: (j) => ({ ...j, services: [...(j.services as unknown[]), churn] }) });
   const hostPort = await freePort();
   const o = { ...(await vmOptions({ out: dir }, defaults(projectSpec), 'direct', 'tcg')), hostPort, snapshot: false };
+  // The image as built, for the disk check after the boot (this boot writes the variant itself).
+  await copyFile(join(dir, 'rootfs.img'), join(dir, 'built.img'));
   const argv = qemuArgs({ ...o, interactive: false, qmpSocket: join(dir, 'qmp.sock') });
   const child = spawn(QEMU, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
@@ -139,7 +142,7 @@ test(`${CLIENTS} clients flooding /status for ${FLOOD_SEC} s: supervision and re
     assert.ok(Math.max(...gaps) < 4, `longest gap between churn runs ${Math.max(...gaps).toFixed(2)} s\n${evidence()}`);
     const stuck = first.zombies.filter((z) => second.zombies.includes(z));
     assert.deepEqual(stuck, [], `zombies left unreaped for 1.5 s during the flood\n${evidence()}`);
-    const fsck = await fsckPartition(join(dir, 'rootfs.img'));
+    const fsck = await checkBootedDisk(join(dir, 'rootfs.img'), join(dir, 'built.img'));
     assert.ok(fsck.ok, `${fsck.detail}\n${evidence()}`);
   } finally {
     child.kill('SIGKILL');

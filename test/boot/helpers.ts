@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { makeImageVariant, type ImageEdit } from '../../scripts/lib/image-variant.ts';
+import { makeImageVariant, type ImageEdit } from '../../scripts/images/image-variant.ts';
 import { loadProject } from '../../scripts/project/locate.ts';
 import { checkBuild } from '../../qemu/harness.ts';
 import { table } from '../../qemu/output.ts';
+import type { BootPath } from '../../qemu/cmdline.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const OUT = process.env.AIOS_TEST_OUT ?? join(ROOT, 'out');
@@ -81,11 +82,14 @@ export interface CheckedVariant {
 export async function checkVariant(
   variant: Variant | ((j: Record<string, unknown>) => Record<string, unknown>),
   judge: (v: CheckedVariant) => Promise<void> | void,
+  path: BootPath = 'direct',
+  prepare?: (dir: string) => Promise<void>,
 ): Promise<void> {
   const { readFile, rm } = await import('node:fs/promises');
   const v = typeof variant === 'function' ? { initJson: variant } : variant;
-  const dir = await makeVariant(v);
+  const dir = await makeVariant({ ...v, withIso: v.withIso || path !== 'direct' });
   try {
+    await prepare?.(dir);
     const { config } = await loadProject(v.project ? { project: dir } : {});
     const qemuArgs = (v.args ?? []).map((a) => {
       const m = /^--qemu-arg=(.*)$/s.exec(a);
@@ -96,7 +100,7 @@ export async function checkVariant(
     const results = await checkBuild({
       out: dir,
       config,
-      paths: ['direct'],
+      paths: [path],
       accel: 'tcg',
       accelWhy: 'the boot tests run TCG',
       qemuArgs,
@@ -104,7 +108,7 @@ export async function checkVariant(
     });
     const failed = results[0]!.checks.filter((c) => !c.ok);
     const r = { code: failed.length ? 1 : 0, out: `${lines.join('\n')}\n${table(results)}` };
-    const serial = await readFile(join(dir, 'logs', 'serial-direct.log'), 'utf8').catch(() => '');
+    const serial = await readFile(join(dir, 'logs', `serial-${path}.log`), 'utf8').catch(() => '');
     await judge({ r, failed, serial });
     assert.deepEqual(await qemuProcesses(dir), []);
   } finally {

@@ -37,5 +37,5 @@ test('a build needs no QEMU, OVMF or setpriv; aios run and check do', () => {
   const boot = HOST_TOOLS.filter((t) => t.bootOnly)
     .map((t) => t.pkg)
     .sort();
-  assert.deepEqual(boot, ['ovmf', 'qemu-system-x86', 'util-linux']);
+  assert.deepEqual([...new Set(boot)], ['ovmf', 'qemu-system-x86', 'util-linux']);
 });

@@ -8,22 +8,24 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 test("the GRUB entry is the spec's, adapted to the live medium", () => {
-  const cfg = grubConfig('quiet loglevel=3');
+  const cfg = grubConfig('quiet loglevel=3', 'aios.verity=ab,4096,panic');
   assert.match(cfg, /^set timeout=0$/m);
-  assert.match(cfg, /linux \/boot\/vmlinuz root=live:LABEL=AIOS ro quiet loglevel=3 console=ttyS0,115200 init=\/usr\/sbin\/aios-init/);
-  assert.match(cfg, /initrd \/boot\/initramfs\.img/);
-  assert.match(cfg, /menuentry "aiOS with a console shell" \{\n {4}linux .* init=\/usr\/sbin\/aios-init aios\.shell=1 \$aios_check_args\n/);
-  // aios check's small disk can add its probe flag; without the disk the variable is empty.
   assert.match(
     cfg,
-    /set aios_check_args=""\nif search --no-floppy --set=aios_check --file \/aios-check\.cfg; then source \(\$aios_check\)\/aios-check\.cfg; fi/,
+    /linux \/boot\/vmlinuz root=live:LABEL=AIOS ro aios\.verity=ab,4096,panic quiet loglevel=3 console=ttyS0,115200 init=\/usr\/sbin\/aios-init\n/,
   );
-  assert.equal(cfg.match(/linux .*\$aios_check_args$/gm)!.length, 2);
-  assert.equal(cfg.match(/aios\.shell/g)!.length, 1, 'only the second entry has the shell');
+  assert.match(cfg, /initrd \/boot\/initramfs\.img/);
+  assert.doesNotMatch(cfg, /aios\.shell|console shell/, 'no passwordless shell unless the project asks for one');
+  const debug = grubConfig('quiet', '', true);
+  assert.match(debug, /menuentry "aiOS with a console shell" \{\n {4}linux .* init=\/usr\/sbin\/aios-init aios\.shell=1\n/);
+  // Nothing from another disk: no search, no source, no variable a file could set.
+  assert.doesNotMatch(cfg, /search|source|\$/);
+  assert.equal(debug.match(/aios\.shell/g)!.length, 1, 'only the second entry has the shell');
   const iso = grubMkrescueArgs('/iso', '/o.iso', 1700000000);
-  assert.deepEqual(iso.slice(0, 6), ['-o', '/o.iso', '/iso', '--', '-volid', 'AIOS']);
-  assert.deepEqual(iso.slice(6, 9), ['-volume_date', 'uuid', '2023111422132000']);
-  assert.deepEqual(iso.slice(-2), ['all_file_dates', '=1700000000']);
+  assert.deepEqual(iso.slice(0, 8), ['-d', '/usr/lib/grub/i386-pc', '-o', '/o.iso', '/iso', '--', '-volid', 'AIOS']);
+  assert.deepEqual(iso.slice(8, 11), ['-volume_date', 'uuid', '2023111422132000']);
+  assert.deepEqual(iso.slice(-11, -9), ['all_file_dates', '=1700000000']);
+  assert.deepEqual(iso.slice(-6), ['-boot_image', 'any', 'efi_path=/boot/efi.img', '-boot_image', 'any', 'efi_boot_part=--efi-boot-image']);
 });
 
 test('filesystem identities are derived from the inputs, never random', () => {
@@ -32,9 +34,13 @@ test('filesystem identities are derived from the inputs, never random', () => {
   assert.deepEqual(a.slice(-4), ['-d', '/t', '/p.img', '200M']);
   assert.ok(a.includes('hash_seed=H,root_owner=0:0'));
   assert.match(
-    sfdiskScript({ labelId: 'deadbeef', startSector: 2048, sectors: 409600 }),
-    /label-id: 0xdeadbeef[\s\S]*start=2048, size=409600, type=83, bootable/,
+    sfdiskScript({ labelId: 'deadbeef', startSector: 2048, partitions: [409600, 1024] }),
+    /label-id: 0xdeadbeef[\s\S]*start=2048, size=409600, type=83, bootable\nstart=411648, size=1024, type=83\n$/,
   );
+  assert.deepEqual(mke2fsArgs({ tree: '/t', image: '/p.img', sizeMiB: 1, label: 'r', uuid: 'U', hashSeed: 'H', journal: false }).slice(4, 6), [
+    '-O',
+    '^has_journal',
+  ]);
   assert.deepEqual(mksquashfsArgs('/t', '/r.sqfs', 1700000000).slice(-7), ['gzip', '-mkfs-time', '1700000000', '-all-time', '1700000000', '-processors', '1']);
 });
 
@@ -64,9 +70,11 @@ test('the debugfs pass pins owner and every time of every inode, the root includ
   assert.ok(lines.includes('sif "/etc/hostname" ctime @1700000000'), 'seconds since the epoch, as debugfs reads them (a bare number is a date string)');
 });
 
-test("the mformat wrapper pins the EFI partition's FAT serial", async () => {
-  const { mformatWrapper } = await import('../../../scripts/images/tool-args.ts');
-  assert.equal(mformatWrapper(0x6af85a61), '#!/bin/sh\nexec /usr/bin/mformat -N 6af85a61 "$@"\n');
+test("the UEFI boot image's FAT serial comes from the epoch, and mcopy keeps the pinned times", async () => {
+  const { efiImageArgs } = await import('../../../scripts/images/tool-args.ts');
+  const a = efiImageArgs('/o/efi.img', '/o/esp', 0x6af85a61);
+  assert.deepEqual(a.mformat, ['-i', '/o/efi.img', '-N', '6af85a61', '::']);
+  assert.deepEqual(a.mcopy, ['-s', '-m', '-i', '/o/efi.img', '/o/esp/EFI', '::/']);
 });
 
 test("aios-init is one bundled file; neither the SEA's code cache (different each build) nor a start-up snapshot (tied to one CPU)", async () => {
@@ -94,12 +102,14 @@ test('the ISO and disk steps key on their command lines: a changed mksquashfs, G
   const { isoKeyValues } = await import('../../../scripts/steps/write-iso.ts');
   const { diskKeyValues } = await import('../../../scripts/steps/write-disk.ts');
   const { hashValue } = await import('../../../scripts/lib/hash.ts');
-  const iso = isoKeyValues('quiet', 1700000000);
-  assert.ok(iso.mksquashfs.includes('-comp') && iso.mkrescue.length > 0 && iso.grub.includes('quiet') && iso.mformat.length > 0);
+  const iso = isoKeyValues('quiet', 1700000000, 'panic');
+  assert.ok(iso.mksquashfs.includes('-comp') && iso.mkrescue.length > 0 && iso.grub.includes('quiet') && iso.efi.mformat.length > 0);
+  assert.ok(iso.uki.includes('quiet') && iso.uki.includes('lockdown=integrity') && iso.verity.includes('format'));
+  assert.notEqual(hashValue(isoKeyValues('quiet', 1700000000, 'restart')), hashValue(iso), 'the action on a corrupt block counts');
   assert.notEqual(hashValue({ ...iso, mksquashfs: [...iso.mksquashfs, '-noD'] }), hashValue(iso));
   const disk = diskKeyValues(1700000000);
   assert.ok(disk.mke2fs.includes('-d') && disk.pin.length > 0 && disk.sfdisk.includes('type=83'));
-  assert.notEqual(hashValue(isoKeyValues('quiet', 1)), hashValue(iso), 'the epoch counts');
+  assert.notEqual(hashValue(isoKeyValues('quiet', 1, 'panic')), hashValue(iso), 'the epoch counts');
 });
 
 test('GRUB gets the words of boot.cmdline exactly: metacharacters single-quoted, grub.cfg parses, quotes refused', async () => {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsRoot } from '../../../init/src/fsroot.ts';
@@ -112,7 +112,7 @@ test('DHCP: the first lease the script reports is applied by aios-init (address,
     'sys/class/net/eth0/type': '1',
     'sys/class/net/eth0/device/vendor': '0x1af4',
     'sbin/udhcpc': '',
-    'etc/resolv.conf': 'nameserver 192.0.2.1\n',
+    'run/aios/resolv.conf': 'nameserver 192.0.2.1\n',
     'proc/net/route': 'Iface\tDestination\tGateway\n',
   });
   const fs = new FsRoot(root);
@@ -140,7 +140,7 @@ test('DHCP: the first lease the script reports is applied by aios-init (address,
     sys.calls.filter((c) => !c.startsWith('linkUp') && !c.includes(' lo ')),
     ['setAddress eth0 10.0.2.15 255.255.255.0', 'setDefaultRoutes eth0 10.0.2.2'],
   );
-  assert.equal(readFileSync(join(root, 'etc/resolv.conf'), 'utf8'), 'nameserver 10.0.2.3\n');
+  assert.equal(readFileSync(join(root, 'run/aios/resolv.conf'), 'utf8'), 'nameserver 10.0.2.3\n');
   // A renewal that changes nothing touches nothing; one with a new router moves the route only.
   writeFileSync(join(root, 'proc/net/route'), 'Iface\tDestination\tGateway\neth0\t00000000\t0202000A\n');
   sys.calls.length = 0;
@@ -177,10 +177,12 @@ test('DHCP: no lease in time falls back to the static address; what cannot be ap
 
   const failing = fakeSys({ setAddress: 'EPERM' });
   const lease = parseLeaseFile('eth0', LEASE.replace('domain=', 'domain=lan')) as DhcpLease;
+  // A directory where the new resolver configuration would be written: it cannot be.
+  mkdirSync(join(root, 'run/aios/resolv.conf.new'), { recursive: true });
   const problems = applyLease(failing, fs, lease, undefined);
   assert.equal(problems.length, 2, problems.join('\n'));
   assert.equal(problems[0], 'eth0: address 10.0.2.15/255.255.255.0: EPERM');
-  assert.match(problems[1]!, /^eth0: \/etc\/resolv\.conf: ENOENT/, 'this root has no /etc');
+  assert.match(problems[1]!, /^eth0: \/run\/aios\/resolv\.conf: EISDIR/, 'resolv.conf.new is a directory');
   assert.ok(failing.calls.includes('setDefaultRoutes eth0 10.0.2.2'), 'the route is still set');
 });
 
@@ -201,7 +203,7 @@ function procNetRoute(routes: [iface: string, gateway: string, metric: number][]
 }
 
 test('DHCP: a lease with several routers sets a default route through each, in its order, and leaves them when they are there', async () => {
-  const root = await fixtureRoot({ 'proc/net/route': procNetRoute([]), 'etc/resolv.conf': '' });
+  const root = await fixtureRoot({ 'proc/net/route': procNetRoute([]), 'run/aios/resolv.conf': '' });
   const fs = new FsRoot(root);
   const lease = parseLeaseFile('eth0', LEASE.replace('router=10.0.2.2', 'router=10.0.2.2 10.0.2.1')) as DhcpLease;
   assert.deepEqual(lease.routers, ['10.0.2.2', '10.0.2.1']);

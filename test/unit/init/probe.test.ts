@@ -1,13 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { probeNonce, probeService, PROBE_PATH } from '../../../init/src/probe.ts';
+import { FsRoot } from '../../../init/src/fsroot.ts';
+import { fixtureRoot as tree } from './fixtures.ts';
 
-test('the probe runs only for aios.probe=<nonce> on the kernel command line, once, never restarted', () => {
-  assert.equal(probeNonce('console=ttyS0 root=/dev/sda1 ro aios.probe=81d4bcae1d40 panic=-1'), '81d4bcae1d40');
-  assert.equal(probeNonce('console=ttyS0 root=/dev/sda1 ro panic=-1'), undefined);
-  assert.equal(probeNonce('aios.probe= quiet'), undefined);
-  assert.equal(probeNonce('aios.probe=$(reboot)'), undefined, 'only letters and digits reach the script');
-  assert.equal(probeNonce('xaios.probe=abc'), undefined);
+const fixtureRoot = async (files: Record<string, string>) => new FsRoot(await tree(files));
+
+test("the probe runs only with a nonce in QEMU's fw_cfg (never from the command line), once, never restarted", async () => {
+  const fw = 'sys/firmware/qemu_fw_cfg/by_name/opt/aios/probe/raw';
+  assert.equal(probeNonce(await fixtureRoot({ [fw]: '81d4bcae1d40' })), '81d4bcae1d40');
+  assert.equal(probeNonce(await fixtureRoot({ 'proc/cmdline': 'aios.probe=81d4bcae1d40' })), undefined);
+  assert.equal(probeNonce(await fixtureRoot({ [fw]: '' })), undefined);
+  assert.equal(probeNonce(await fixtureRoot({ [fw]: '$(reboot)' })), undefined, 'only letters and digits reach the script');
   const s = probeService('abc');
   assert.equal(s.command, PROBE_PATH);
   assert.deepEqual(s.args, ['abc']);

@@ -112,3 +112,37 @@ test('a flood of concurrent requests: at most maxConnections are served at once,
     server.close();
   }
 });
+
+test('eight idle or slow connections hold the endpoint for at most connectionMaxMs: an honest client is answered within 6 s', async () => {
+  const server = serveStatus({ port: 0, bind: '127.0.0.1' }, goodReport, () => {});
+  await new Promise((r) => server.once('listening', r));
+  const port = (server.address() as AddressInfo).port;
+  const holders = Array.from({ length: STATUS_LIMITS.maxConnections }, (_, i) => {
+    const s = connect(port, '127.0.0.1');
+    s.on('error', () => {});
+    // Half say nothing; half send a request whose headers never end, a line a second.
+    const drip = i % 2 ? setInterval(() => s.write('X-Slow: 1\r\n'), 1000) : undefined;
+    s.once('connect', () => drip && s.write('GET /status HTTP/1.1\r\nHost: x\r\n'));
+    s.on('close', () => clearInterval(drip));
+    return s;
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    let status = 0;
+    while (status !== 200 && performance.now() - t0 < 10_000) {
+      status = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(1000) }).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (status !== 200) await new Promise((r) => setTimeout(r, 200));
+    }
+    const waited = (performance.now() - t0) / 1000;
+    assert.equal(status, 200);
+    assert.ok(waited <= 6, `answered after ${waited.toFixed(1)} s`);
+    assert.ok(waited >= 3, `the holders did hold it (${waited.toFixed(1)} s): the test must show the limit, not its absence`);
+  } finally {
+    for (const s of holders) s.destroy();
+    server.close();
+  }
+});

@@ -23,6 +23,7 @@ test('aios.json inputs: every one that is missing or of the wrong kind is report
       hooks: { postinst: 'postinst.sh', finalize: 'finalize.sh' },
       model: { source: 'model.gguf' },
       images: [{ tarball: 'app.tar' }],
+      secureBoot: { keys: 'keys' },
     },
     dir,
   );
@@ -34,6 +35,7 @@ test('aios.json inputs: every one that is missing or of the wrong kind is report
     `/p/aios.json: overlay[2]: ${dir}/gone does not exist; create it or remove it from \`overlay\``,
     `/p/aios.json: hooks.postinst: ${dir}/postinst.sh is not executable; \`chmod +x ${dir}/postinst.sh\``,
     `/p/aios.json: hooks.finalize: ${dir}/finalize.sh does not exist; create it, or leave hooks.finalize empty`,
+    `/p/aios.json: secureBoot.keys: ${dir}/keys does not exist; make a key set there with \`aios keys\`, or leave it empty for the test key`,
     `/p/aios.json: images[0].tarball: ${dir}/app.tar does not exist; give a \`docker save\` tarball, or ref instead`,
   ]);
   await chmod(join(dir, 'postinst.sh'), 0o755);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gdbCommand, parsePaths, qemuArgs, OVMF_CODE, type QemuOptions } from '../../../qemu/cmdline.ts';
+import { gdbCommand, parsePaths, qemuArgs, uefiFirmware, OVMF_CODE, type QemuOptions } from '../../../qemu/cmdline.ts';
 
 const base: QemuOptions = {
   path: 'direct',
@@ -53,11 +53,14 @@ test('ISO on SeaBIOS and on OVMF', () => {
   assert.throws(() => qemuArgs({ ...base, path: 'iso-uefi' }), /OVMF_VARS/);
 });
 
-test('the probe disk is attached on the ISO paths only (the direct path takes the flag on -append)', () => {
-  const iso = qemuArgs({ ...base, path: 'iso-bios', probeDisk: '/tmp/c/aios-check.img' });
-  assert.equal(after(iso, '-drive'), 'file=/tmp/c/aios-check.img,format=raw,if=ide,index=0');
-  const direct = qemuArgs({ ...base, probeDisk: '/tmp/c/aios-check.img' });
-  assert.ok(!direct.some((a) => a.includes('aios-check.img')));
+test("the probe's nonce goes in as a fw_cfg item on every path, never on the command line or a disk", () => {
+  for (const path of ['direct', 'iso-bios'] as const) {
+    const a = qemuArgs({ ...base, path, fwCfg: { 'opt/aios/probe': '0a1b2c' } });
+    assert.equal(after(a, '-fw_cfg'), 'name=opt/aios/probe,string=0a1b2c');
+    assert.ok(!a.join(' ').includes('aios.probe'));
+  }
+  assert.throws(() => qemuArgs({ ...base, fwCfg: { 'opt/aios/probe': 'a,file=/etc/passwd' } }), /without commas/);
+  assert.throws(() => qemuArgs({ ...base, fwCfg: { 'etc/x': 'a' } }), /under opt/);
 });
 
 test("the direct path boots without QEMU's default devices (no empty CD-ROM); the ISO paths keep them", () => {
@@ -75,8 +78,25 @@ test('interactive runs put the console on the terminal; extra arguments go last'
   assert.deepEqual(a.slice(-2), ['-device', 'ati-vga']);
 });
 
+test('the Secure Boot path: q35 with SMM, pflash behind SMM, the secboot firmware and its own copy of the variables', () => {
+  const a = qemuArgs({ ...base, path: 'iso-secureboot', ovmfVars: '/tmp/vars.fd' });
+  assert.equal(after(a, '-machine'), 'q35,smm=on');
+  assert.equal(after(a, '-global'), 'driver=cfi.pflash01,property=secure,value=on');
+  assert.ok(a.includes('if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd'));
+  assert.ok(a.includes('if=pflash,format=raw,file=/tmp/vars.fd'));
+  assert.equal(uefiFirmware('iso-secureboot')!.vars, '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd');
+  assert.equal(uefiFirmware('iso-uefi')!.code, OVMF_CODE);
+  assert.equal(uefiFirmware('iso-bios'), undefined);
+  assert.equal(after(qemuArgs({ ...base, path: 'iso-uefi', ovmfVars: '/v' }), '-machine'), 'pc');
+});
+
+test('the direct path passes the root arguments build.json gives (dm-verity, the state partition)', () => {
+  const a = qemuArgs({ ...base, rootArgs: 'aios.verity=ab,4096,panic aios.state=LABEL=aios-state' });
+  assert.match(after(a, '-append')!, /^console=ttyS0 root=\/dev\/sda1 ro aios\.verity=ab,4096,panic aios\.state=LABEL=aios-state /);
+});
+
 test('boot path names', () => {
-  assert.deepEqual(parsePaths('all'), ['direct', 'iso-bios', 'iso-uefi']);
+  assert.deepEqual(parsePaths('all'), ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot']);
   assert.deepEqual(parsePaths('iso-uefi'), ['iso-uefi']);
   assert.throws(() => parsePaths('floppy'), /unknown boot path floppy/);
 });

@@ -14,7 +14,7 @@ test('a good boot passes every check', () => {
     checks.filter((c) => !c.ok),
     [],
   );
-  assert.equal(checks.length, 12);
+  assert.equal(checks.length, 13);
 });
 
 const probe = (edit: (e: ProbeEvidence) => void): Partial<BootOutcome> => {
@@ -133,7 +133,7 @@ test('JUnit: one test case per check and path, failures carry the detail; the ta
     },
   ];
   const xml = junit(res);
-  assert.equal((xml.match(/<testcase /g) ?? []).length, 23);
+  assert.equal((xml.match(/<testcase /g) ?? []).length, 25);
   assert.equal((xml.match(/<failure /g) ?? []).length, 1);
   assert.match(xml, /killed &lt;after&gt; 60 s/);
   assert.match(table(res), /iso-bios +clean power-off +FAIL/);
@@ -199,7 +199,7 @@ test("image configuration accepted: the image's init.json is checked on the host
 });
 
 test('a clean disk needs a clean superblock and an empty journal, not only e2fsck -fn exit 0', async () => {
-  const { superblockVerdict } = await import('../../../qemu/runner.ts');
+  const { superblockVerdict } = await import('../../../qemu/disk-check.ts');
   const sb = (features: string, state: string) =>
     `Filesystem volume name:   aios-root\nFilesystem features:      ${features}\nFilesystem state:         ${state}\n`;
   assert.equal(superblockVerdict(sb('has_journal ext_attr extent 64bit', 'clean')).ok, true);
@@ -207,4 +207,43 @@ test('a clean disk needs a clean superblock and an empty journal, not only e2fsc
   assert.equal(dirty.ok, false);
   assert.match(dirty.detail, /journal needs recovery/);
   assert.match(superblockVerdict(sb('has_journal', 'not clean with errors')).detail, /state "not clean with errors"/);
+});
+
+test('root verified: / on a veritysetup device, read-only; anything else fails, named', async () => {
+  const { judgeVerifiedRoot, judgeVerifiedBoot } = await import('../../../qemu/judge-guest.ts');
+  const ok = goodProbe();
+  assert.equal(judgeVerifiedRoot(ok).ok, true, judgeVerifiedRoot(ok).detail);
+  const edit = (f: (e: ProbeEvidence) => void) => {
+    const e = goodProbe();
+    f(e);
+    return e;
+  };
+  const root = (e: ProbeEvidence) => e.mounts.filter((m) => m.target === '/').pop()!;
+  const bare = edit((e) => (root(e).source = '/dev/sda1'));
+  assert.match(judgeVerifiedRoot(bare).detail, /\/ is mounted from \/dev\/sda1, not from a device-mapper device/);
+  const linear = edit((e) => (Object.values(e.dm)[0]!.uuid = 'LVM-abc'));
+  assert.match(judgeVerifiedRoot(linear).detail, /NOT a verity device/);
+  const rw = edit((e) => (root(e).options = root(e).options.replace(/^ro\b/, 'rw')));
+  assert.match(judgeVerifiedRoot(rw).detail, /mounted READ-WRITE/);
+  // Verified boot needs the firmware's word and lockdown too.
+  const sb = (over: Partial<ProbeEvidence>) => judgeVerifiedBoot({ ...goodProbe(), secureBoot: '1', lockdown: 'none [integrity] confidentiality', ...over });
+  assert.equal(sb({}).ok, true, sb({}).detail);
+  assert.match(sb({ secureBoot: '0' }).detail, /did not enforce Secure Boot/);
+  assert.match(sb({ secureBoot: 'bios' }).detail, /through BIOS/);
+  assert.match(sb({ secureBoot: undefined }).detail, /not reported/);
+  assert.match(sb({ lockdown: '[none] integrity confidentiality' }).detail, /not locked down/);
+  assert.match(sb({ mounts: bare.mounts }).detail, /not from a device-mapper device/);
+});
+
+test('verified boot is judged on the Secure Boot path only; a firmware refusal is named where the boot never came', () => {
+  assert.equal(
+    judge(outcome()).some((c) => c.id === 'verified-boot'),
+    false,
+  );
+  const refused = judge(
+    outcome({ path: 'iso-secureboot', report: undefined, firmwareRefusal: 'BdsDxe: failed to load Boot0001 "UEFI QEMU DVD-ROM" from ...: Access Denied' }),
+  );
+  const vb = refused.find((c) => c.id === 'verified-boot')!;
+  assert.equal(vb.ok, false);
+  assert.match(vb.detail, /the firmware refused to start the boot loader \(BdsDxe: failed to load .*Access Denied\)/);
 });

@@ -77,3 +77,10 @@ test("the image's init.json is assembled in one place: base, the project's servi
     ['sda'],
   );
 });
+
+test('init.json with a token or an API key is for root only; without, it stays readable', async () => {
+  const { holdsSecrets } = await import('../../../scripts/rootfs/init-json.ts');
+  assert.equal(holdsSecrets({ statusToken: '', services: [{ name: 'inference', args: ['--port', '8081'] }] }), false);
+  assert.equal(holdsSecrets({ statusToken: 'abc' }), true);
+  assert.equal(holdsSecrets({ services: [{ name: 'inference', args: ['--api-key', 'k'] }] }), true);
+});

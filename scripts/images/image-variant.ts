@@ -1,5 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { BuildJson } from '../../common/build-json.ts';
+import { parseRootHash, veritysetupFormatArgs, VERITYSETUP } from './verity.ts';
+import { parsePartitions } from '../../common/partitions.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -9,12 +13,18 @@ export interface ImageEdit {
   initJson?: (j: Record<string, unknown>) => Record<string, unknown>;
   /** Files written into the image: path -> its content (mode 0644 unless given). */
   files?: Record<string, { content: string | Uint8Array; mode?: number }>;
+  /** Files removed from the image. */
+  remove?: string[];
   /** Hard links made in the image: new path -> the existing file it names too. */
   links?: Record<string, string>;
   /** vmlinuz padded with zeros to this many bytes (a bzImage ignores what follows it). */
   kernelBytes?: number;
   /** aios.json of a project the check reads (its budgets, its kernel command line). */
   project?: Record<string, unknown>;
+  /** build.json of the variant replaced by this edit of it (after the root's new hash is recorded). */
+  buildJson?: (b: Record<string, unknown>) => Record<string, unknown>;
+  /** aios.iso copied too, for the ISO paths (edited by the caller, in place). */
+  withIso?: boolean;
 }
 
 /**
@@ -34,7 +44,7 @@ export async function makeImageVariant(out: string, v: ImageEdit): Promise<strin
 }
 
 async function edit(out: string, dir: string, v: ImageEdit): Promise<void> {
-  for (const f of ['vmlinuz', 'initramfs.img', 'build.json', 'rootfs.img']) await copyFile(join(out, f), join(dir, f));
+  for (const f of ['vmlinuz', 'initramfs.img', 'build.json', 'rootfs.img', ...(v.withIso ? ['aios.iso'] : [])]) await copyFile(join(out, f), join(dir, f));
   if (v.kernelBytes) await truncate(join(dir, 'vmlinuz'), v.kernelBytes);
   if (v.project) await writeFile(join(dir, 'aios.json'), JSON.stringify(v.project));
   const files = { ...v.files };
@@ -60,4 +70,39 @@ async function edit(out: string, dir: string, v: ImageEdit): Promise<void> {
     debugfs(`ln ${target} ${path}`);
     debugfs(`sif ${target} links_count ${links + 1}`);
   }
+  for (const path of v.remove ?? []) debugfs(`rm ${path}`);
+  if (Object.keys(files).length || v.links || v.remove?.length) await reverity(dir);
+  if (v.buildJson) {
+    const file = join(dir, 'build.json');
+    await writeFile(file, JSON.stringify(v.buildJson(JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>), null, 2));
+  }
+}
+
+/**
+ * A new hash tree and root hash for the edited root, recorded in the variant's build.json: the
+ * variant is an image built with these files, not a corrupted one. (A test that wants a corrupted
+ * root changes bytes after this.)
+ */
+async function reverity(dir: string): Promise<void> {
+  const buildJson = join(dir, 'build.json');
+  const build = JSON.parse(await readFile(buildJson, 'utf8')) as Partial<BuildJson>;
+  const v = build.verity?.disk;
+  if (!v) return;
+  const disk = join(dir, 'rootfs.img');
+  const [root] = parsePartitions(execFileSync('/sbin/sfdisk', ['--json', disk], { encoding: 'utf8' }));
+  if (!root) throw new Error(`${disk} has no partition table`);
+  const part = join(dir, 'root.part');
+  const mib = 1 << 20;
+  execFileSync('dd', [`if=${disk}`, `of=${part}`, 'bs=1M', `skip=${root.start / mib}`, `count=${v.hashOffset / mib}`, 'status=none']);
+  const stdout = execFileSync(
+    VERITYSETUP,
+    veritysetupFormatArgs({ image: part, hashOffset: v.hashOffset, salt: randomBytes(32).toString('hex'), uuid: randomUUID() }),
+    {
+      encoding: 'utf8',
+    },
+  );
+  execFileSync('dd', [`if=${part}`, `of=${disk}`, 'bs=1M', `seek=${root.start / mib}`, 'conv=notrunc', 'status=none']);
+  await rm(part);
+  build.verity = { ...build.verity!, disk: { ...v, rootHash: parseRootHash(stdout) } };
+  await writeFile(buildJson, JSON.stringify(build, null, 2));
 }
