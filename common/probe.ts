@@ -61,6 +61,8 @@ export interface ProbeEvidence {
   files: Record<string, boolean>;
   /** Zombies in two readings about a second apart. */
   zombies: [ProbeZombie[], ProbeZombie[]];
+  /** A third reading 2 s after the second, taken only when a zombie was in both. */
+  zombiesLater?: ProbeZombie[];
   /** The firmware's SecureBoot variable: "1" enforced, "0" not, "bios" no UEFI, "unknown" no variable. */
   secureBoot?: string;
   /** /sys/kernel/security/lockdown as the kernel prints it ("none [integrity] confidentiality"). */
@@ -152,8 +154,13 @@ export function parseProbe(lines: readonly string[], nonce: string): ProbeResult
         break;
       case 'zombie-1':
       case 'zombie-2':
-        if (f.length >= 3) e.zombies[section === 'zombie-1' ? 0 : 1].push({ pid: parseInt(f[0]!, 10), ppid: parseInt(f[1]!, 10), comm: f.slice(2).join(' ') });
+      case 'zombie-3': {
+        if (f.length < 3) break;
+        const z = { pid: parseInt(f[0]!, 10), ppid: parseInt(f[1]!, 10), comm: f.slice(2).join(' ') };
+        if (section === 'zombie-3') (e.zombiesLater ??= []).push(z);
+        else e.zombies[section === 'zombie-1' ? 0 : 1].push(z);
         break;
+      }
     }
   }
   return { ok: true, evidence: e };

@@ -43,3 +43,17 @@ mount_state() {
   cp -a /newroot/var/. /run/var/ || { state_error="cannot copy the image's /var into its tmpfs"; return 1; }
   mount --move /run/var /newroot/var || { state_error="cannot move the tmpfs onto /var"; return 1; }
 }
+
+# block_name DEV: the kernel's name of a block device node (sda1, loop0, dm-0): a device-mapper
+# node made by veritysetup is /dev/mapper/NAME, found by its name in sysfs.
+block_name() {
+  case "$1" in
+    "${MAPPER:-/dev/mapper}"/*)
+      for d in "${SYS:-/sys}"/block/dm-*; do
+        [ "$(cat "$d/dm/name" 2>/dev/null)" = "${1##*/}" ] && { echo "${d##*/}"; return 0; }
+      done
+      echo "${1##*/}"
+      ;;
+    *) echo "${1#/dev/}" ;;
+  esac
+}

@@ -49,6 +49,12 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { name: 'veritysetup', pkg: 'cryptsetup-bin', probe: '/sbin/veritysetup', why: "the roots' dm-verity hash trees, and stage 1's opening of them" },
   { name: 'openssl', pkg: 'openssl', probe: 'openssl', why: 'aios keys; the kernel module key' },
   { name: 'sbsign', pkg: 'sbsigntool', probe: 'sbsign', why: 'signing the unified kernel image for Secure Boot' },
+  {
+    name: 'libfaketime',
+    pkg: 'libfaketime',
+    probe: '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
+    why: "sbsign's signing time at SOURCE_DATE_EPOCH (a reproducible signature)",
+  },
   { name: 'systemd EFI stub', pkg: 'systemd-boot-efi', probe: '/usr/lib/systemd/boot/efi/linuxx64.efi.stub', why: 'the unified kernel image (UKI)' },
   { name: 'efitools', pkg: 'efitools', probe: 'cert-to-efi-sig-list', why: 'aios keys: the signature lists a firmware enrolls' },
   { name: 'objcopy', pkg: 'binutils', probe: 'objcopy', why: 'the unified kernel image (sections added to the EFI stub)' },

@@ -62,6 +62,8 @@ async function edit(out: string, dir: string, v: ImageEdit): Promise<void> {
     debugfs(`rm ${path}`);
     debugfs(`write ${src} ${path}`);
     debugfs(`sif ${path} mode 0${(0o100000 | (f.mode ?? 0o644)).toString(8)}`);
+    // debugfs says nothing when a write fails (its directory missing, say): look.
+    if (!/Inode: \d+/.test(debugfsRead(`stat ${path}`))) throw new Error(`could not write ${path} into the variant (does its directory exist in the image?)`);
     await rm(src);
   }
   for (const [path, target] of Object.entries(v.links ?? {})) {

@@ -148,6 +148,10 @@ export function grubMkrescueArgs(isoDir: string, out: string, epoch: number): st
     '-boot_image',
     'any',
     'efi_boot_part=--efi-boot-image',
+    // That GPT's GUIDs from the volume UUID (pinned above), not random.
+    '-boot_image',
+    'any',
+    'gpt_disk_guid=volume_date_uuid',
   ];
 }
 

@@ -22,6 +22,32 @@ export function peLayout(file: Buffer): PeLayout {
   return { imageBase: file.readBigUInt64LE(opt + 24), sizeOfImage: file.readUInt32LE(opt + 56) };
 }
 
+/** The PE checksum (as the Windows loader and objcopy compute it): 16-bit sums folded, the field itself skipped, plus the length. */
+export function peChecksum(file: Buffer): number {
+  const at = file.readUInt32LE(0x3c) + 24 + 64;
+  let sum = 0;
+  for (let i = 0; i < file.length; i += 2) {
+    if (i === at || i === at + 2) continue;
+    sum += i + 1 < file.length ? file.readUInt16LE(i) : file[i]!;
+    sum = (sum & 0xffff) + (sum >>> 16);
+  }
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return (sum + file.length) >>> 0;
+}
+
+/**
+ * objcopy stamps the PE header with the time it ran (SOURCE_DATE_EPOCH is not read for it): set
+ * the epoch instead, and the checksum again, before the image is signed (the signature covers the
+ * stamp).
+ */
+export function pinPeTimestamp(file: Buffer, epoch: number): Buffer {
+  const out = Buffer.from(file);
+  const pe = out.readUInt32LE(0x3c);
+  out.writeUInt32LE(epoch >>> 0, pe + 8);
+  out.writeUInt32LE(peChecksum(out), pe + 24 + 64);
+  return out;
+}
+
 export interface UkiSection {
   name: '.osrel' | '.cmdline' | '.initrd' | '.linux';
   file: string;
@@ -47,6 +73,20 @@ export function ukiObjcopyArgs(stub: string, layout: PeLayout, sections: readonl
 
 export function sbsignArgs(o: { key: string; cert: string; input: string; output: string }): string[] {
   return ['--key', o.key, '--cert', o.cert, '--output', o.output, o.input];
+}
+
+/** Debian's libfaketime, which sbsign runs under. */
+export const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+
+/**
+ * sbsign puts the time it signs at into the signature (PKCS#7's signingTime attribute, signed
+ * with the rest), and reads no SOURCE_DATE_EPOCH: it runs with the clock at the epoch, so that the
+ * same image and key give the same signature. Without it, 265 bytes differ between two builds:
+ * the UTCTime, the 256-byte RSA signature over it, and the PE checksum.
+ */
+export function sbsignEnv(epoch: number): Record<string, string> {
+  const t = new Date(epoch * 1000).toISOString().replace('T', ' ').slice(0, 19);
+  return { LD_PRELOAD: LIBFAKETIME, FAKETIME: `@${t}`, TZ: 'UTC' };
 }
 
 /** The signed UKI's command line: the ISO's, with the kernel locked down (integrity) since nothing on it can change. */

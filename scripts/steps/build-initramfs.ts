@@ -10,7 +10,24 @@ import { STAGE1_TOOL_DIRS, stage1Tools, type Stage1File } from '../initramfs/sta
 const STEP_VERSION = 3;
 
 /** Applets stage 1 uses; each is a link to busybox. */
-export const STAGE1_APPLETS = ['sh', 'mount', 'umount', 'switch_root', 'mkdir', 'sleep', 'cat', 'ls', 'tr', 'findfs', 'insmod', 'echo', 'losetup', 'cp', 'env'];
+export const STAGE1_APPLETS = [
+  'sh',
+  'mount',
+  'umount',
+  'switch_root',
+  'mkdir',
+  'sleep',
+  'cat',
+  'ls',
+  'tr',
+  'findfs',
+  'insmod',
+  'echo',
+  'losetup',
+  'cp',
+  'env',
+  'readlink',
+];
 
 /** Entries of the initramfs, from the busybox binary and the initramfs/ sources. */
 export async function stage1Entries(busybox: Buffer, srcDir: string, tools: readonly Stage1File[] = []): Promise<CpioEntry[]> {

@@ -7,10 +7,10 @@ import { verityArgs, type VerityRecord } from '../../common/build-json.ts';
 import { sha256 } from '../lib/hash.ts';
 import { EFI_BOOT_IMAGE, efiImageArgs, grubConfig, grubMkrescueArgs, isoCmdline, mksquashfsArgs } from '../images/tool-args.ts';
 import { appendVerity, VERITY_BLOCK, veritysetupFormatArgs, VERITYSETUP } from '../images/verity.ts';
-import { EFI_STUB, peLayout, sbsignArgs, ukiCmdline, ukiObjcopyArgs, type UkiSection } from '../images/uki.ts';
+import { EFI_STUB, LIBFAKETIME, peLayout, pinPeTimestamp, sbsignArgs, sbsignEnv, ukiCmdline, ukiObjcopyArgs, type UkiSection } from '../images/uki.ts';
 import { pinTimes } from '../rootfs/times.ts';
 
-const STEP_VERSION = 3;
+const STEP_VERSION = 5;
 const MiB = 1024 * 1024;
 
 /** The ISO's command lines and GRUB's files as the builders make them: a change to one must not reuse an old ISO. */
@@ -42,7 +42,7 @@ export async function writeIso(ctx: BuildContext): Promise<void> {
     version: STEP_VERSION,
     after: { rootfs: need(ctx, 'rootfs').dir, kernel: need(ctx, 'kernel').dir, initramfs: need(ctx, 'initramfs').file },
     tools: ['grub-mkrescue', 'xorriso', 'mksquashfs', 'mformat', 'mcopy', VERITYSETUP, 'objcopy', 'sbsign'],
-    files: { stub: EFI_STUB, dbCert: keys.dbCert },
+    files: { stub: EFI_STUB, dbCert: keys.dbCert, libfaketime: LIBFAKETIME },
     values: { ...isoKeyValues(cmdline, ctx.sourceDateEpoch, onCorruption, debugShell), dbKey: sha256(await readFile(keys.dbKey)) },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
@@ -98,8 +98,9 @@ async function makeSignedUki(ctx: BuildContext, out: string, cmdline: string, si
   const unsigned = join(parts, 'aios-unsigned.efi');
   ctx.log.info('unified kernel image (objcopy onto the systemd EFI stub)');
   await run('objcopy', ukiObjcopyArgs(EFI_STUB, peLayout(await readFile(EFI_STUB)), sections, unsigned));
+  await writeFile(unsigned, pinPeTimestamp(await readFile(unsigned), ctx.sourceDateEpoch));
   ctx.log.info(`sbsign with db (${keys.name})`);
-  await run('sbsign', sbsignArgs({ key: keys.dbKey, cert: keys.dbCert, input: unsigned, output: signed }));
+  await run('sbsign', sbsignArgs({ key: keys.dbKey, cert: keys.dbCert, input: unsigned, output: signed }), { env: sbsignEnv(ctx.sourceDateEpoch) });
   await rm(parts, { recursive: true });
 }
 

@@ -45,11 +45,14 @@ test('a lost, garbled or foreign line makes the probe incomplete, never silently
   const withZombie = [
     ...lines.slice(0, -1),
     `AIOS-PROBE ${PROBE_NONCE} ${lines.length} zombie-1 41 40 my worker`,
-    `AIOS-PROBE ${PROBE_NONCE} ${lines.length + 1} end ${lines.length + 1}`,
+    `AIOS-PROBE ${PROBE_NONCE} ${lines.length + 1} zombie-3 41 40 my worker`,
+    `AIOS-PROBE ${PROBE_NONCE} ${lines.length + 2} end ${lines.length + 2}`,
   ];
   const z = parseProbe(withZombie, PROBE_NONCE);
   assert.ok(z.ok);
   assert.deepEqual(z.evidence.zombies[0], [{ pid: 41, ppid: 40, comm: 'my worker' }]);
+  assert.deepEqual(z.evidence.zombiesLater, [{ pid: 41, ppid: 40, comm: 'my worker' }]);
+  assert.equal((parseProbe(lines, PROBE_NONCE) as { evidence: { zombiesLater?: unknown } }).evidence.zombiesLater, undefined, 'no third reading unless taken');
 });
 
 test('the probe script checks exactly the files the judge requires', () => {

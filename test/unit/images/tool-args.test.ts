@@ -24,8 +24,9 @@ test("the GRUB entry is the spec's, adapted to the live medium", () => {
   const iso = grubMkrescueArgs('/iso', '/o.iso', 1700000000);
   assert.deepEqual(iso.slice(0, 8), ['-d', '/usr/lib/grub/i386-pc', '-o', '/o.iso', '/iso', '--', '-volid', 'AIOS']);
   assert.deepEqual(iso.slice(8, 11), ['-volume_date', 'uuid', '2023111422132000']);
-  assert.deepEqual(iso.slice(-11, -9), ['all_file_dates', '=1700000000']);
-  assert.deepEqual(iso.slice(-6), ['-boot_image', 'any', 'efi_path=/boot/efi.img', '-boot_image', 'any', 'efi_boot_part=--efi-boot-image']);
+  assert.deepEqual(iso.slice(-14, -12), ['all_file_dates', '=1700000000']);
+  assert.deepEqual(iso.slice(-9, -3), ['-boot_image', 'any', 'efi_path=/boot/efi.img', '-boot_image', 'any', 'efi_boot_part=--efi-boot-image']);
+  assert.deepEqual(iso.slice(-1), ['gpt_disk_guid=volume_date_uuid']);
 });
 
 test('filesystem identities are derived from the inputs, never random', () => {

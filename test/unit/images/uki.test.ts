@@ -3,7 +3,17 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EFI_STUB, peLayout, sbsignArgs, ukiCmdline, ukiObjcopyArgs, type UkiSection } from '../../../scripts/images/uki.ts';
+import {
+  EFI_STUB,
+  peChecksum,
+  peLayout,
+  pinPeTimestamp,
+  sbsignArgs,
+  sbsignEnv,
+  ukiCmdline,
+  ukiObjcopyArgs,
+  type UkiSection,
+} from '../../../scripts/images/uki.ts';
 import { scratchDir } from '../scratch.ts';
 
 test('sections are placed page-aligned after the stub and after each other, never overlapping', () => {
@@ -70,14 +80,22 @@ test('a UKI built and signed twice with the same key is byte-identical, sbverify
   const signed: Buffer[] = [];
   for (const n of [1, 2]) {
     execFileSync('objcopy', ukiObjcopyArgs(EFI_STUB, layout, sections, join(dir, `u${n}.efi`)));
+    const made = await readFile(join(dir, `u${n}.efi`));
+    // objcopy's own checksum is what ours computes; then the stamp goes to the epoch.
+    assert.equal(peChecksum(made), made.readUInt32LE(made.readUInt32LE(0x3c) + 88));
+    await writeFile(join(dir, `u${n}.efi`), pinPeTimestamp(made, 1700000000));
     execFileSync('sbsign', sbsignArgs({ key: join(dir, 'db.key'), cert: join(dir, 'db.crt'), input: join(dir, `u${n}.efi`), output: join(dir, `s${n}.efi`) }), {
       stdio: 'ignore',
+      env: { ...process.env, ...sbsignEnv(1700000000) },
     });
+    // Both objcopy's stamp and sbsign's signing time would differ in the next second.
+    if (n === 1) await new Promise((r) => setTimeout(r, 1100));
     signed.push(await readFile(join(dir, `s${n}.efi`)));
   }
   assert.ok(signed[0]!.equals(signed[1]!), 'the same inputs and key give the same signed bytes');
   execFileSync('sbverify', ['--cert', join(dir, 'db.crt'), join(dir, 's1.efi')], { stdio: 'ignore' });
   const sections1 = execFileSync('objdump', ['-h', join(dir, 's1.efi')], { encoding: 'utf8' });
+  assert.match(execFileSync('objdump', ['-p', join(dir, 's1.efi')], { encoding: 'utf8' }), /Time\/Date\s+Tue Nov 14 22:13:20 2023/);
   for (const [name] of parts) assert.match(sections1, new RegExp(`\\${name}\\s`));
   const bad = Buffer.from(signed[0]!);
   const at = bad.indexOf('kernel bytes');

@@ -58,3 +58,20 @@ test('a malformed aios.verity= is refused before veritysetup runs (the command l
     assert.equal(r.calls, '', `${bad}: veritysetup must not run`);
   }
 });
+
+test("block_name: the kernel's name of the device a root is mounted from (a verity device by its dm name)", async () => {
+  const sys = scratchDir('aios-sys-');
+  const { mkdir, writeFile: write } = await import('node:fs/promises');
+  for (const [dev, name] of [
+    ['dm-0', 'other'],
+    ['dm-1', 'aios-root'],
+  ]) {
+    await mkdir(join(sys, 'block', dev!, 'dm'), { recursive: true });
+    await write(join(sys, 'block', dev!, 'dm', 'name'), `${name}\n`);
+  }
+  const name = (dev: string) =>
+    spawnSync('sh', ['-c', `. ${lib}; block_name "$1"`, 'sh', dev], { env: { PATH: process.env.PATH, SYS: sys }, encoding: 'utf8' }).stdout.trim();
+  assert.equal(name('/dev/mapper/aios-root'), 'dm-1');
+  assert.equal(name('/dev/sda1'), 'sda1');
+  assert.equal(name('/dev/loop0'), 'loop0');
+});

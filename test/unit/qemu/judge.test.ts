@@ -42,6 +42,11 @@ test('each check fails on its own fixture: the probe or the image says so, whate
   const z = (pid: number) => ({ pid, ppid: 300, comm: 'sleep' });
   assert.equal(verdict(outcome(probe((e) => (e.zombies = [[z(40), z(41)], [z(41)]])))).orphans, false);
   assert.equal(verdict(outcome(probe((e) => (e.zombies = [[z(40)], [z(42)]])))).orphans, true, 'a fresh zombie reaped in time is fine');
+  // The third reading: a zombie reaped late (under load) passes, one still there fails.
+  assert.equal(verdict(outcome(probe((e) => ((e.zombies = [[z(41)], [z(41)]]), (e.zombiesLater = []))))).orphans, true, 'reaped before the third look');
+  const stuck = judge(outcome(probe((e) => ((e.zombies = [[z(41)], [z(41)]]), (e.zombiesLater = [z(41)]))))).find((c) => c.id === 'orphans')!;
+  assert.equal(stuck.ok, false);
+  assert.match(stuck.detail, /zombies left for more than 3 s: pid 41 \(sleep\)/);
   assert.equal(verdict(outcome(probe((e) => (e.modules = { snd: 'Live' })))).modules, false);
   assert.equal(verdict(outcome(probe((e) => (e.modules = { drm: 'Live' })))).modules, false, 'drm without a display device');
   assert.equal(verdict(outcome({ kernelBytes: 16_000_000 }))['kernel-size'], false);
