@@ -48,6 +48,12 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { name: 'sfdisk', pkg: 'fdisk', probe: '/sbin/sfdisk', why: 'partition table of rootfs.img' },
   { name: 'veritysetup', pkg: 'cryptsetup-bin', probe: '/sbin/veritysetup', why: "the roots' dm-verity hash trees, and stage 1's opening of them" },
   { name: 'openssl', pkg: 'openssl', probe: 'openssl', why: 'aios keys; the kernel module key' },
+  {
+    name: 'OVMF test key',
+    pkg: 'ovmf',
+    probe: '/usr/share/ovmf/PkKek-1-snakeoil.key',
+    why: "signing when aios.json names no secureBoot.keys (Debian's test key)",
+  },
   { name: 'sbsign', pkg: 'sbsigntool', probe: 'sbsign', why: 'signing the unified kernel image for Secure Boot' },
   {
     name: 'libfaketime',
