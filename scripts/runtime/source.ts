@@ -7,6 +7,7 @@ import { unpackOnce } from '../lib/unpack-once.ts';
 import { download, type DownloadOptions } from '../net/download.ts';
 import { NODE_LLAMA_CPP, type NpmLlamaPin } from './pins.ts';
 import { fetchNpmTarball } from '../net/npm-tarball.ts';
+import { cutTreeVariants, VARIANT_CUT_ID } from './cpu-variants.ts';
 
 export type LlamaOrigin = 'npm' | 'path' | 'url';
 
@@ -32,15 +33,23 @@ export interface LlamaSourceOptions {
   onProgress?: DownloadOptions['onProgress'];
 }
 
-/** Unpack once (lib/unpack-once.ts), refusing a tree that is not llama.cpp's. */
-function unpackLlama(cacheDir: string, id: string, fill: (tmp: string) => Promise<string>): Promise<string> {
+/**
+ * Unpack once (lib/unpack-once.ts), refusing a tree that is not llama.cpp's, and cut the CPU
+ * variants no server needs (runtime/cpu-variants.ts) from the copy aiOS owns; `id` names the cut.
+ */
+function unpackLlama(cacheDir: string, id: string, info: (m: string) => void, fill: (tmp: string) => Promise<string>): Promise<string> {
   return unpackOnce({ cacheDir, name: 'llama.cpp', id, stamp: '.aios-llama-source.json' }, async (tmp) => {
     const tree = await fill(tmp);
     if (!existsSync(join(tree, 'CMakeLists.txt')) || !existsSync(join(tree, 'tools', 'server')))
       throw new Error(`${tree} is not a llama.cpp tree: it lacks CMakeLists.txt or tools/server`);
+    const removed = await cutTreeVariants(tree);
+    if (removed.length) info(`ggml CPU variants not built: ${removed.join(', ')}`);
     return tree;
   });
 }
+
+/** A tree aiOS unpacked: the variant cut made to it and the content's id (whose end names directories). */
+const cutId = (contentId: string): string => `${VARIANT_CUT_ID}+${contentId}`;
 
 async function gitHead(dir: string): Promise<string | undefined> {
   return run('git', ['-C', dir, 'rev-parse', 'HEAD']).then(
@@ -52,7 +61,7 @@ async function gitHead(dir: string): Promise<string | undefined> {
 async function fromNpm(o: LlamaSourceOptions): Promise<LlamaSource> {
   const pin = o.pin ?? NODE_LLAMA_CPP;
   const { tgz, url } = await fetchNpmTarball({ ...o, pin, pinFile: 'scripts/runtime/pins.ts' });
-  const dir = await unpackLlama(o.cacheDir, pin.integrity, async (tmp) => {
+  const dir = await unpackLlama(o.cacheDir, cutId(pin.integrity), o.info, async (tmp) => {
     o.info(`unpacking ${pin.bundle} and cloning it`);
     await run('tar', ['-xzf', tgz, '-C', tmp, pin.bundle]);
     const tree = join(tmp, 'llama.cpp');
@@ -61,20 +70,20 @@ async function fromNpm(o: LlamaSourceOptions): Promise<LlamaSource> {
     if (head !== pin.commit) throw new Error(`${pin.pkg}@${pin.version}: its bundle holds commit ${head ?? '(none)'}, the pin says ${pin.commit}`);
     return tree;
   });
-  return { origin: 'npm', from: `${pin.pkg}@${pin.version} (${url})`, id: pin.integrity, commit: pin.commit, dir };
+  return { origin: 'npm', from: `${pin.pkg}@${pin.version} (${url})`, id: cutId(pin.integrity), commit: pin.commit, dir };
 }
 
 async function fromTarball(o: LlamaSourceOptions, file: string, origin: LlamaOrigin, from: string): Promise<LlamaSource> {
   const sha = await sha256File(file);
   if (o.sha256 && sha !== o.sha256) throw new Error(`checksum mismatch for ${from}: expected sha256 ${o.sha256}, got ${sha}; refused`);
-  const dir = await unpackLlama(o.cacheDir, `sha256-${sha}`, async (tmp) => {
+  const dir = await unpackLlama(o.cacheDir, cutId(`sha256-${sha}`), o.info, async (tmp) => {
     o.info(`unpacking ${basename(file)}`);
     await run('tar', ['-xf', file, '-C', tmp]);
     const entries = await readdir(tmp);
     if (entries.length !== 1) throw new Error(`${from}: expected one top-level directory, found ${entries.join(', ') || 'nothing'}`);
     return join(tmp, entries[0]!);
   });
-  return { origin, from, id: `sha256-${sha}`, commit: await gitHead(dir), dir };
+  return { origin, from, id: cutId(`sha256-${sha}`), commit: await gitHead(dir), dir };
 }
 
 /** The llama.cpp tree to build: the pinned npm bundle, a local tarball or directory, or a URL. */

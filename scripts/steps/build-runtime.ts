@@ -123,6 +123,10 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
     if (existsSync(join(srcDir, '.git'))) await run('git', ['-C', srcDir, 'update-index', '-q', '--refresh'], { okCodes: [1] });
     ctx.log.info(`cmake (${backends.join(', ')}); full log: ${logFile}`);
     await run('cmake', cmakeConfigureArgs({ srcDir, buildDir, backends: rt.backends as Backend[], ccache: useCcache }), { env, logFile });
+    // A CPU variant linked by an earlier configuration of this tree (before a cut) must not reach
+    // the image: the modules are found by name at run time. Ninja relinks the ones still wanted.
+    for (const f of await readdir(join(buildDir, 'bin')).catch(() => [] as string[]))
+      if (/^libggml-cpu-[\w-]*\.so$/.test(f)) await rm(join(buildDir, 'bin', f));
     ctx.log.info(`ninja -j${jobs} llama-server${useCcache ? ' (ccache)' : ''}`);
     await run('ninja', ninjaArgs(buildDir, jobs), { env, logFile, onLine: (l) => /^\[\d+\/\d+\]/.test(l) && ctx.log.info(l.slice(0, 120)) });
     const bin = join(buildDir, 'bin');

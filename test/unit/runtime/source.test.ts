@@ -15,6 +15,8 @@ async function fakePackage(work: string): Promise<{ tgz: string; commit: string 
   await mkdir(join(repo, 'tools', 'server'), { recursive: true });
   await writeFile(join(repo, 'CMakeLists.txt'), 'project(llama.cpp)\n');
   await writeFile(join(repo, 'tools', 'server', 'server.cpp'), 'int main() {}\n');
+  await mkdir(join(repo, 'ggml', 'src'), { recursive: true });
+  await writeFile(join(repo, 'ggml', 'src', 'CMakeLists.txt'), 'ggml_add_cpu_backend_variant(x64)\nggml_add_cpu_backend_variant(sse42 SSE42)\n');
   const git = (...a: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.email=t@t', '-c', 'user.name=t', ...a], { encoding: 'utf8' }).trim();
   git('init', '-q');
   git('add', '.');
@@ -42,6 +44,12 @@ test('llama.cpp from the npm package: integrity and commit verified, cloned once
     assert.equal(src.origin, 'npm');
     assert.equal(src.commit, commit);
     assert.ok(existsSync(join(src.dir, 'tools', 'server', 'server.cpp')));
+    assert.equal(
+      await readFile(join(src.dir, 'ggml', 'src', 'CMakeLists.txt'), 'utf8'),
+      'ggml_add_cpu_backend_variant(x64)\n# aiOS: variant sse42 not built (scripts/runtime/cpu-variants.ts)\n',
+      'the copy aiOS unpacked has the variant cut',
+    );
+    assert.match(src.id, /^cut-sse42-.*\+sha512-/, 'the id names the cut, so a tree unpacked before it is not reused');
     const again = await resolveLlamaSource({ cacheDir, spec: 'npm', registry: reg.url, pin, info: () => {} });
     assert.equal(again.dir, src.dir);
     assert.equal(reg.hits.length, 1, 'the second resolution downloads nothing');
