@@ -1,6 +1,16 @@
-/** Pure builder of QEMU command lines for the three boot paths, checked by unit tests. */
-export type BootPath = 'direct' | 'iso-bios' | 'iso-uefi' | 'iso-secureboot';
-export const BOOT_PATHS: readonly BootPath[] = ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot'];
+/** Pure builder of QEMU command lines for the boot paths, checked by unit tests. */
+export type BootPath = 'direct' | 'iso-bios' | 'iso-uefi' | 'iso-secureboot' | 'disk-secureboot';
+export const BOOT_PATHS: readonly BootPath[] = ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot', 'disk-secureboot'];
+
+/** The paths that boot the firmware with Secure Boot enforced (q35, SMM, Debian's snakeoil variables). */
+export const isSecureBootPath = (p: BootPath): boolean => p === 'iso-secureboot' || p === 'disk-secureboot';
+/** The paths that boot rootfs.img (a copy, which the disk check reads after). */
+export const bootsDisk = (p: BootPath): boolean => p === 'direct' || p === 'disk-secureboot';
+/** The build's files a path boots. */
+export function pathFiles(p: BootPath): string[] {
+  if (p === 'direct') return ['vmlinuz', 'initramfs.img', 'rootfs.img'];
+  return p === 'disk-secureboot' ? ['rootfs.img'] : ['aios.iso'];
+}
 export type Accel = 'kvm' | 'tcg';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
@@ -12,7 +22,7 @@ export const OVMF_VARS_SNAKEOIL = '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd';
 /** The UEFI paths' firmware: its code, and the variables a boot starts from (copied: the firmware writes them). */
 export function uefiFirmware(path: BootPath): { code: string; vars: string } | undefined {
   if (path === 'iso-uefi') return { code: OVMF_CODE, vars: OVMF_VARS };
-  if (path === 'iso-secureboot') return { code: OVMF_CODE_SECBOOT, vars: OVMF_VARS_SNAKEOIL };
+  if (isSecureBootPath(path)) return { code: OVMF_CODE_SECBOOT, vars: OVMF_VARS_SNAKEOIL };
   return undefined;
 }
 
@@ -54,7 +64,7 @@ export interface QemuOptions {
 
 export function qemuArgs(o: QemuOptions): string[] {
   // Secure Boot's variables are only protected behind SMM, which QEMU emulates on q35.
-  const secure = o.path === 'iso-secureboot';
+  const secure = isSecureBootPath(o.path);
   const args = ['-machine', secure ? 'q35,smm=on' : 'pc', '-m', String(o.memoryMB), '-smp', String(o.cpus)];
   if (secure) args.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
   args.push(...(o.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']));
@@ -86,16 +96,17 @@ export function qemuArgs(o: QemuOptions): string[] {
       break;
     case 'iso-uefi':
     case 'iso-secureboot':
-      if (!o.ovmfVars) throw new Error(`the ${o.path} path needs a writable copy of OVMF_VARS`);
+      args.push(...pflash(o), '-cdrom', o.iso, '-boot', 'd');
+      break;
+    case 'disk-secureboot':
+      // The firmware starts the EFI partition's signed UKI: the disk is the first boot option,
+      // ahead of the network card's PXE entry.
       args.push(
+        ...pflash(o),
         '-drive',
-        `if=pflash,format=raw,readonly=on,file=${uefiFirmware(o.path)!.code}`,
-        '-drive',
-        `if=pflash,format=raw,file=${o.ovmfVars}`,
-        '-cdrom',
-        o.iso,
-        '-boot',
-        'd',
+        `file=${o.disk},format=raw,if=none,id=disk0${directDriveOptions(o)}`,
+        '-device',
+        'virtio-blk-pci,drive=disk0,bootindex=0',
       );
       break;
   }
@@ -107,6 +118,12 @@ export function qemuArgs(o: QemuOptions): string[] {
   if (o.gdbPort) args.push('-gdb', `tcp:127.0.0.1:${o.gdbPort}`, '-S');
   args.push(...o.extra);
   return args;
+}
+
+/** OVMF's code (read-only) and a writable copy of its variables. */
+function pflash(o: QemuOptions): string[] {
+  if (!o.ovmfVars) throw new Error(`the ${o.path} path needs a writable copy of OVMF_VARS`);
+  return ['-drive', `if=pflash,format=raw,readonly=on,file=${uefiFirmware(o.path)!.code}`, '-drive', `if=pflash,format=raw,file=${o.ovmfVars}`];
 }
 
 /**

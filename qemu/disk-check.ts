@@ -40,18 +40,20 @@ async function sameRange(a: string, b: string, p: Partition): Promise<boolean> {
 
 /**
  * The disk after a boot, against the image as built: the root partition (read-only, dm-verity)
- * byte for byte unchanged, and the state partition (/var) clean. A disk of the old layout (one
- * partition, a writable root) gets the e2fsck of its root.
+ * and the EFI system partition byte for byte unchanged, and the state partition (/var) clean. A
+ * disk of the old layout (one partition, a writable root) gets the e2fsck of its root.
  */
 export async function checkBootedDisk(booted: string, built: string): Promise<{ ok: boolean; detail: string }> {
   const parts = await partitionsOf(booted).catch((err: Error) => err);
   if (parts instanceof Error) return { ok: false, detail: `cannot read the partition table: ${parts.message}` };
   if (parts.length < 2) return fsckAt(booted, parts[0]?.start ?? 1 << 20);
-  const [root, state] = parts as [Partition, Partition];
+  const [root, state, esp] = parts as [Partition, Partition, Partition | undefined];
   const unchanged = await sameRange(booted, built, root);
+  const espUnchanged = esp ? await sameRange(booted, built, esp) : true;
   const fsck = await fsckAt(booted, state.start);
+  const espDetail = esp ? `; EFI partition ${espUnchanged ? 'unchanged' : 'CHANGED by the boot (nothing may write the signed UKI)'}` : '';
   return {
-    ok: unchanged && fsck.ok,
-    detail: `root partition ${unchanged ? 'unchanged' : 'CHANGED by the boot (it must be read-only)'}; state partition: ${fsck.detail}`,
+    ok: unchanged && espUnchanged && fsck.ok,
+    detail: `root partition ${unchanged ? 'unchanged' : 'CHANGED by the boot (it must be read-only)'}${espDetail}; state partition: ${fsck.detail}`,
   };
 }

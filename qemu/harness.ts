@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { removeOnExit } from '../common/cleanup.ts';
 import { tempDir } from '../common/leftovers.ts';
 import { PROBE_FW_CFG, probeNonce } from '../common/probe.ts';
-import type { Accel, BootPath } from './cmdline.ts';
+import { bootsDisk, type Accel, type BootPath } from './cmdline.ts';
 import { readImageFacts, type ImageFacts } from './image-facts.ts';
 import { CHECK_PROMPT } from './inference.ts';
 import { judge, panicHint } from './judge.ts';
@@ -94,7 +94,7 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
       let bootDisk: string | undefined;
       let builtDisk = '';
       let releaseDisk = () => {};
-      if (path === 'direct') {
+      if (bootsDisk(path)) {
         // Boot a copy: the artifact stays byte-identical, and the copy is what e2fsck examines.
         builtDisk = o.disk;
         bootDisk = join(out, checkDiskName(process.pid));

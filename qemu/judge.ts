@@ -14,6 +14,7 @@ import {
 
 export type { BootObservation, BootOutcome, CheckResult } from './outcome.ts';
 import type { BootObservation, BootOutcome, CheckResult } from './outcome.ts';
+import { isSecureBootPath } from './cmdline.ts';
 
 /** Check 11, from what the host itself received, never from what aios-init reports. */
 export function judgeInference(want: { expect: string; model: string }, probe: InferenceProbe | undefined): CheckResult {
@@ -64,7 +65,7 @@ export function judge(o: BootOutcome): CheckResult[] {
     `first serial output ${t(o.firstOutputSec)}, boot report ${t(o.reportSec)}; budget ${budget} s (${o.accel.toUpperCase()} budget)`,
   );
 
-  const secure = o.path === 'iso-secureboot';
+  const secure = isSecureBootPath(o.path);
   const needed = [...CHECKS_NEEDING_THE_BOOT, ...(secure ? ([['verified-boot', 'verified boot (Secure Boot, lockdown, dm-verity root)']] as const) : [])];
   if (!r) {
     for (const [id, name] of needed) add(id, name, false, NO_REPORT(o));

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readBuildJson, verityArgs, type BuildJson } from '../common/build-json.ts';
-import type { Accel, BootPath, QemuOptions } from './cmdline.ts';
+import { bootsDisk, isSecureBootPath, pathFiles, type Accel, type BootPath, type QemuOptions } from './cmdline.ts';
 import { probeKvm } from './runner.ts';
 
 export interface CheckArgs {
@@ -34,11 +34,11 @@ export interface VmConfig {
 /** Options shared by `aios run` and `aios check`: the files of a build and the VM settings. */
 export async function vmOptions(args: CheckArgs, config: VmConfig, path: BootPath, accel: Accel): Promise<Omit<QemuOptions, 'interactive' | 'qmpSocket'>> {
   const out = resolve(args.out ?? config.outDir);
-  const need = path === 'direct' ? ['vmlinuz', 'initramfs.img', 'rootfs.img'] : ['aios.iso'];
-  const missing = need.filter((f) => !existsSync(join(out, f)));
+  const missing = pathFiles(path).filter((f) => !existsSync(join(out, f)));
+  const format = bootsDisk(path) ? 'disk' : 'iso';
   if (missing.length)
     throw new Error(
-      `${out} has no ${missing.join(', ')}: run \`aios build --out ${out}\` first, with the ${path === 'direct' ? 'disk' : 'iso'} format (the default builds both; \`--format ${path === 'direct' ? 'disk' : 'iso'}\` builds it alone)`,
+      `${out} has no ${missing.join(', ')}: run \`aios build --out ${out}\` first, with the ${format} format (the default builds both; \`--format ${format}\` builds it alone)`,
     );
   const guestPort = (await imageStatus(out)).port;
   const build = await readBuildRecord(out);
@@ -68,10 +68,10 @@ export async function vmOptions(args: CheckArgs, config: VmConfig, path: BootPat
  * refused by design, which proves nothing about the image.
  */
 export function secureBootProblem(path: BootPath, build: Partial<BuildJson>): string | undefined {
-  if (path !== 'iso-secureboot') return undefined;
+  if (!isSecureBootPath(path)) return undefined;
   if (!build.secureBoot) return 'build.json records no signing keys (a build of an older aios): run `aios build` again';
   if (!build.secureBoot.test)
-    return `the iso-secureboot path boots OVMF with Debian's snakeoil Secure Boot variables, which trust Debian's test key only; this build is signed with ${build.secureBoot.keys}. Check it with secureBoot.keys empty (the test key), or enroll your db certificate in a machine's firmware (docs/verified-boot.md)`;
+    return `the ${path} path boots OVMF with Debian's snakeoil Secure Boot variables, which trust Debian's test key only; this build is signed with ${build.secureBoot.keys}. Check it with secureBoot.keys empty (the test key), or enroll your db certificate in a machine's firmware (docs/verified-boot.md)`;
   return undefined;
 }
 

@@ -30,7 +30,7 @@ function vmOptions<T>(y: Argv<T>) {
     .option('out', { type: 'string', describe: 'output directory of `aios build` (default: out/ of the project)' })
     .option('path', {
       type: 'string',
-      describe: 'boot path: direct | iso-bios | iso-uefi | iso-secureboot (check also takes a comma list or all)',
+      describe: 'boot path: direct | iso-bios | iso-uefi | iso-secureboot | disk-secureboot (check also takes a comma list or all)',
       default: 'direct',
     })
     .option('qemu-arg', { type: 'string', array: true, describe: 'extra QEMU argument, repeatable: --qemu-arg=-device --qemu-arg=ati-vga' })

@@ -29,7 +29,9 @@ export async function runCommand(args: CheckArgs): Promise<number> {
   const o = { ...probe, accel, hostPort: unreachable ? 0 : hostPort, snapshot: true, gdbPort: args.gdb };
   if (args.shell) {
     if (path === 'direct') o.cmdline = `${o.cmdline} ${SHELL_FLAG}=1`.trim();
-    else console.error(`--shell on ${path}: pick "aiOS with a console shell" in GRUB's menu (hold Esc as GRUB starts)`);
+    else if (path === 'iso-bios')
+      console.error(`--shell on ${path}: pick "aiOS with a console shell" in GRUB's menu (hold Esc as GRUB starts; the build needs boot.debugShell)`);
+    else console.error(`--shell on ${path}: the signed UKI's command line cannot be changed (that is the point); use --path direct for a shell`);
   }
   // Breakpoints are set at link addresses: a kernel that relocates itself would never hit them.
   if (o.gdbPort && path === 'direct') o.cmdline = `${o.cmdline} nokaslr`.trim();
@@ -53,7 +55,11 @@ export async function runCommand(args: CheckArgs): Promise<number> {
         [
           `the guest is stopped at its first instruction; attach with:\n  ${quoteCommand('gdb', gdbCommand(vmlinux, o.gdbPort, scripts).slice(1))}\nthen \`continue\`.`,
           existsSync(vmlinux) ? '' : `${vmlinux} is missing: rebuild with this aios.`,
-          path === 'direct' ? '' : 'For breakpoints, add nokaslr to the linux line in GRUB (press e).',
+          path === 'direct'
+            ? ''
+            : path === 'iso-bios'
+              ? 'For breakpoints, add nokaslr to the linux line in GRUB (press e).'
+              : 'The UKI boots with KASLR: use --path direct for breakpoints.',
           gdbKernelNote(record.kernel, scripts),
         ]
           .filter(Boolean)

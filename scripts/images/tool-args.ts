@@ -62,15 +62,31 @@ export function debugfsQuote(p: string): string {
   return `"${p.replace(/"/g, '""')}"`;
 }
 
-/** sfdisk input: an MBR whose Linux partitions follow each other from `startSector`; the first is bootable. */
-export function sfdiskScript(o: { labelId: string; startSector: number; partitions: readonly number[] }): string {
+/** The root partition's ext4 label, which the disk's UKI names it by. */
+export const ROOT_LABEL = 'aios-root';
+
+/** GPT partition types: Linux data (the root with its hash tree, the state), and the EFI system partition. */
+export const GPT_LINUX_DATA = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
+export const GPT_ESP = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
+
+export interface GptPartition {
+  sectors: number;
+  type: string;
+  /** Its PARTUUID, from the content, so that the same image gets the same table. */
+  uuid: string;
+  name: string;
+}
+
+/** sfdisk input: a GPT whose partitions follow each other from `startSector`, each with its type, identity and name. */
+export function sfdiskScript(o: { labelId: string; startSector: number; partitions: readonly GptPartition[] }): string {
   let start = o.startSector;
-  const lines = o.partitions.map((sectors, i) => {
-    const l = `start=${start}, size=${sectors}, type=83${i === 0 ? ', bootable' : ''}`;
-    start += sectors;
+  const lines = o.partitions.map((p) => {
+    if (!/^[\w-]+$/.test(p.name)) throw new Error(`GPT partition name ${JSON.stringify(p.name)}: letters, digits, - and _ only`);
+    const l = `start=${start}, size=${p.sectors}, type=${p.type}, uuid=${p.uuid}, name="${p.name}"`;
+    start += p.sectors;
     return l;
   });
-  return `label: dos\nlabel-id: 0x${o.labelId}\nunit: sectors\n\n${lines.join('\n')}\n`;
+  return `label: gpt\nlabel-id: ${o.labelId}\nunit: sectors\nfirst-lba: ${o.startSector}\n\n${lines.join('\n')}\n`;
 }
 
 export function mksquashfsArgs(tree: string, out: string, epoch: number): string[] {
@@ -153,6 +169,11 @@ export function grubMkrescueArgs(isoDir: string, out: string, epoch: number): st
     'any',
     'gpt_disk_guid=volume_date_uuid',
   ];
+}
+
+/** The disk's kernel command line (its signed UKI's): the root partition by its label, with its verity and state arguments. */
+export function diskCmdline(cmdline: string, rootArgs: string): string {
+  return `root=LABEL=${ROOT_LABEL} ro ${rootArgs} ${cmdline} console=ttyS0,115200 init=/usr/sbin/aios-init`.replace(/\s+/g, ' ').trim();
 }
 
 /** The ISO's kernel command line: the live medium's root (with its verity arguments), the project's words, the console. */

@@ -70,7 +70,8 @@ export interface BuildContext {
   initramfs?: { file: string };
   /** The root filesystem's dm-verity data, from the image step that made it. */
   verity?: Partial<Record<'disk' | 'iso', VerityRecord>>;
-  uki?: { file: string; cmdline: string };
+  /** The signed unified kernel images: the disk's EFI partition's and the ISO's UEFI one. */
+  uki?: Partial<Record<'disk' | 'iso', string>>;
   images: Partial<Record<FormatName, string>>;
   sourceDateEpoch: number;
   /** The record of the step that is running; cachedStep marks it as a hit or a miss. */

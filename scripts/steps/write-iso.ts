@@ -7,7 +7,9 @@ import { verityArgs, type VerityRecord } from '../../common/build-json.ts';
 import { sha256 } from '../lib/hash.ts';
 import { EFI_BOOT_IMAGE, efiImageArgs, grubConfig, grubMkrescueArgs, isoCmdline, mksquashfsArgs } from '../images/tool-args.ts';
 import { appendVerity, VERITY_BLOCK, veritysetupFormatArgs, VERITYSETUP } from '../images/verity.ts';
-import { EFI_STUB, LIBFAKETIME, peLayout, pinPeTimestamp, sbsignArgs, sbsignEnv, ukiCmdline, ukiObjcopyArgs, type UkiSection } from '../images/uki.ts';
+import { EFI_STUB, LIBFAKETIME, ukiCmdline } from '../images/uki.ts';
+import { makeEfiImage, makeSignedUki } from '../images/esp.ts';
+import { ukiInputs } from './uki-inputs.ts';
 import { pinTimes } from '../rootfs/times.ts';
 
 const STEP_VERSION = 5;
@@ -61,7 +63,7 @@ export async function writeIso(ctx: BuildContext): Promise<void> {
     await copyFile(need(ctx, 'initramfs').file, join(iso, 'boot/initramfs.img'));
     await writeFile(join(iso, 'boot/grub/grub.cfg'), grubConfig(cmdline, verityArgs(verity, onCorruption, false), debugShell));
     const uki = join(out, 'aios.efi');
-    await makeSignedUki(ctx, out, ukiCmdline(line), uki);
+    await makeSignedUki(ukiInputs(ctx, ukiCmdline(line)), out, uki);
     await makeEfiImage(join(iso, EFI_BOOT_IMAGE), uki, out, ctx.sourceDateEpoch);
     await pinTimes(iso, ctx.sourceDateEpoch);
     ctx.log.info('grub-mkrescue (BIOS) + the UEFI boot image');
@@ -73,49 +75,8 @@ export async function writeIso(ctx: BuildContext): Promise<void> {
   });
   const file = join(dir, 'aios.iso');
   ctx.images.iso = file;
-  ctx.uki = { file: join(dir, 'aios.efi'), cmdline };
+  ctx.uki = { ...ctx.uki, iso: join(dir, 'aios.efi') };
   const verity = JSON.parse(await readFile(join(dir, 'verity.json'), 'utf8')) as VerityRecord;
   ctx.verity = { ...ctx.verity, iso: verity };
   ctx.log.info(`aios.iso: ${((await stat(file)).size / 1e6).toFixed(0)} MB; verity root hash ${verity.rootHash}; UKI signed with ${keys.name}`);
-}
-
-/** objcopy the stub with os-release, the command line, the initramfs and the kernel; sbsign it with the db key. */
-async function makeSignedUki(ctx: BuildContext, out: string, cmdline: string, signed: string): Promise<void> {
-  const keys = need(ctx, 'keys');
-  const parts = join(out, 'uki-parts');
-  await mkdir(parts);
-  const osrel = join(parts, 'os-release');
-  await copyFile(join(need(ctx, 'rootfs').tree, 'etc/os-release'), osrel).catch(() => writeFile(osrel, 'NAME=aiOS\nID=aios\n'));
-  const cmd = join(parts, 'cmdline');
-  await writeFile(cmd, `${cmdline}\0`);
-  const files: [UkiSection['name'], string][] = [
-    ['.osrel', osrel],
-    ['.cmdline', cmd],
-    ['.initrd', need(ctx, 'initramfs').file],
-    ['.linux', need(ctx, 'kernel').bzImage],
-  ];
-  const sections: UkiSection[] = await Promise.all(files.map(async ([name, file]) => ({ name, file, bytes: (await stat(file)).size })));
-  const unsigned = join(parts, 'aios-unsigned.efi');
-  ctx.log.info('unified kernel image (objcopy onto the systemd EFI stub)');
-  await run('objcopy', ukiObjcopyArgs(EFI_STUB, peLayout(await readFile(EFI_STUB)), sections, unsigned));
-  await writeFile(unsigned, pinPeTimestamp(await readFile(unsigned), ctx.sourceDateEpoch));
-  ctx.log.info(`sbsign with db (${keys.name})`);
-  await run('sbsign', sbsignArgs({ key: keys.dbKey, cert: keys.dbCert, input: unsigned, output: signed }), { env: sbsignEnv(ctx.sourceDateEpoch) });
-  await rm(parts, { recursive: true });
-}
-
-/** The FAT El Torito image: EFI/BOOT/BOOTX64.EFI, the signed UKI, at the epoch's times. */
-async function makeEfiImage(img: string, uki: string, out: string, epoch: number): Promise<void> {
-  const tree = join(out, 'esp');
-  await mkdir(join(tree, 'EFI/BOOT'), { recursive: true });
-  await copyFile(uki, join(tree, 'EFI/BOOT/BOOTX64.EFI'));
-  await pinTimes(tree, epoch);
-  const size = (await stat(uki)).size;
-  // FAT's own tables and clusters: a few MiB above the file.
-  await writeFile(img, '');
-  await truncate(img, (Math.ceil(size / MiB) + 4) * MiB);
-  const a = efiImageArgs(img, tree, epoch);
-  await run('mformat', a.mformat);
-  await run('mcopy', a.mcopy, { env: { SOURCE_DATE_EPOCH: String(epoch) } });
-  await rm(tree, { recursive: true });
 }

@@ -67,25 +67,34 @@ test('a fragment with CONFIG_VETH=y but not CONFIG_NETDEVICES=y fails, naming NE
   }
 });
 
-test('aios check --path all passes every check on the four boot paths, Secure Boot enforced on its own', async () => {
+test('aios check --path all passes every check on the five boot paths, Secure Boot enforced on the ISO and on the disk', async () => {
   const junitFile = join(OUT, 'junit.xml');
   const r = await aios(['check', '--out', OUT, '--path', 'all', '--junit', junitFile, '--json', join(OUT, 'check.json')]);
   console.log(r.out);
   assert.equal(r.code, 0, r.out);
   const xml = await readFile(junitFile, 'utf8');
-  assert.equal((xml.match(/<testsuite /g) ?? []).length, 4);
+  assert.equal((xml.match(/<testsuite /g) ?? []).length, 5);
   assert.equal(
     (xml.match(/<testcase /g) ?? []).length,
-    14 + 13 + 13 + 14,
-    'one test case per check and path (fsck only on direct, verified boot only on iso-secureboot)',
+    14 + 13 + 13 + 14 + 15,
+    'one test case per check and path (fsck on the disk paths, verified boot on the Secure Boot ones)',
   );
   assert.equal((xml.match(/<failure /g) ?? []).length, 0);
   // The issue's own figures: eth0 by DHCP from QEMU's user network, PID 1 named aios-init.
-  const paths = ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot'];
+  const paths = ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot', 'disk-secureboot'];
   for (const path of paths) assert.match(r.out, new RegExp(`${path} +network up +PASS +eth0 10\\.0\\.2\\.15/24`));
   // The root through dm-verity on every path; on the Secure Boot path the firmware enforced it and the kernel is locked down.
   for (const path of paths) assert.match(r.out, new RegExp(`${path} +root verified \\(dm-verity, read-only\\) +PASS +/ from /dev/mapper/aios-root`));
-  assert.match(r.out, /iso-secureboot +verified boot \(Secure Boot, lockdown, dm-verity root\) +PASS +SecureBoot=1 \(firmware\), lockdown integrity/);
+  for (const path of ['iso-secureboot', 'disk-secureboot'])
+    assert.match(
+      r.out,
+      new RegExp(`${path} +verified boot \\(Secure Boot, lockdown, dm-verity root\\) +PASS +SecureBoot=1 \\(firmware\\), lockdown integrity`),
+    );
+  // The disk's EFI partition and root came back from the boot as built, its state partition clean.
+  assert.match(
+    r.out,
+    /disk-secureboot +disk clean after shutdown .* +PASS +root partition unchanged; EFI partition unchanged; state partition: e2fsck -fn exit 0/,
+  );
   // PID 1 as the probe (busybox) read it, on every path.
   for (const path of paths) assert.match(r.out, new RegExp(`${path} +PID 1 is aios-init +PASS +/proc/1/comm "aios-init", /proc/1/exe /usr/sbin/aios-init`));
   // Check 11 on every path: the host got the tiny model's sentence from llama-server itself.

@@ -87,7 +87,7 @@ export async function checkVariant(
 ): Promise<void> {
   const { readFile, rm } = await import('node:fs/promises');
   const v = typeof variant === 'function' ? { initJson: variant } : variant;
-  const dir = await makeVariant({ ...v, withIso: v.withIso || path !== 'direct' });
+  const dir = await makeVariant({ ...v, withIso: v.withIso || path.startsWith('iso-') });
   try {
     await prepare?.(dir);
     const { config } = await loadProject(v.project ? { project: dir } : {});

@@ -1,7 +1,8 @@
 // The verified image (docs/verified-boot.md): each link of the chain refuses what it must, shown
 // (the Secure Boot path passing with Secure Boot enforced is in boot.test.ts's --path all),
-// on images broken for it from test data alone: a UKI with one byte changed and one with no
-// signature (the firmware refuses both), a root with one byte changed (dm-verity stops the boot),
+// on images broken for it from test data alone: a UKI with one byte changed (the ISO's and the
+// disk's) and one with no signature (the firmware refuses each), a root with one byte changed
+// under the disk's signed UKI (dm-verity stops the boot),
 // a root booted without its root hash (the check names it), an unsigned module (the kernel
 // refuses it), and a file on the state partition that survives a second boot.
 import { test } from 'node:test';
@@ -32,6 +33,28 @@ function efiImageOffset(iso: string): { offset: number; bytes: number } {
   const m = /File data lba:\s*\d+\s*,\s*(\d+)\s*,\s*\d+\s*,\s*(\d+)\s*,/.exec(report);
   if (!m) throw new Error(`xorriso did not report where ${EFI_BOOT_IMAGE} lies:\n${report}`);
   return { offset: Number(m[1]) * 2048, bytes: Number(m[2]) };
+}
+
+/** Replace the UKI on the disk's EFI partition (the third) with `edit` of it, in place (mtools reads at an offset). */
+async function editDiskUki(dir: string, edit: (uki: string) => void): Promise<void> {
+  const disk = join(dir, 'rootfs.img');
+  const esp = parsePartitions(execFileSync('/sbin/sfdisk', ['--json', disk], { encoding: 'utf8' }))[2];
+  assert.ok(esp, 'the disk has an EFI partition');
+  const fat = `${disk}@@${esp.start}`;
+  const uki = join(dir, 'BOOTX64.EFI');
+  execFileSync('mcopy', ['-n', '-i', fat, '::/EFI/BOOT/BOOTX64.EFI', uki]);
+  edit(uki);
+  execFileSync('mcopy', ['-o', '-i', fat, uki, '::/EFI/BOOT/BOOTX64.EFI']);
+  await rm(uki);
+}
+
+/** One byte of the UKI's signed command line changed. */
+function changeCmdline(uki: string): void {
+  const b = readFileSync(uki);
+  const at = b.indexOf('lockdown=integrity');
+  assert.ok(at > 0, 'the UKI carries its command line');
+  b[at + 'lockdown='.length] = 'I'.charCodeAt(0);
+  writeFileSync(uki, b);
 }
 
 /** Replace the UKI in the ISO's UEFI boot image with `edit` of it; the FAT image keeps its size and place. */
@@ -65,15 +88,11 @@ function failsBoot(detail: RegExp) {
 }
 
 test('a UKI with one byte changed (its signed command line) is refused by the firmware, and the check names it', async () => {
-  await checkVariant({}, refused, 'iso-secureboot', (dir) =>
-    editUki(dir, (uki) => {
-      const b = readFileSync(uki);
-      const at = b.indexOf('lockdown=integrity');
-      assert.ok(at > 0, 'the UKI carries its command line');
-      b[at + 'lockdown='.length] = 'I'.charCodeAt(0);
-      writeFileSync(uki, b);
-    }),
-  );
+  await checkVariant({}, refused, 'iso-secureboot', (dir) => editUki(dir, changeCmdline));
+});
+
+test("the disk's UKI (its EFI partition's) with one byte changed is refused by the firmware, and the check names it", async () => {
+  await checkVariant({}, refused, 'disk-secureboot', (dir) => editDiskUki(dir, changeCmdline));
 });
 
 test('an unsigned UKI is refused by the firmware, and the check names it', async () => {
@@ -85,7 +104,7 @@ test('an unsigned UKI is refused by the firmware, and the check names it', async
   );
 });
 
-test('one byte changed in a file every boot reads (init.json) stops the boot with a dm-verity error, never a fallback', async () => {
+test('one byte changed in a file every boot reads (init.json) stops the Secure Boot disk with a dm-verity error, never a fallback', async () => {
   await checkVariant(
     {},
     ({ r, failed, serial }) => {
@@ -99,8 +118,10 @@ test('one byte changed in a file every boot reads (init.json) stops the boot wit
         tail,
       );
       assert.ok(!serial.includes('AIOS-BOOT-REPORT'), `aios-init must not have reported\n${tail}`);
+      // The firmware started the signed UKI (whose command line holds the root hash): only the root was changed.
+      assert.ok(!failed.some((c) => /firmware refused/.test(c.detail)), tail);
     },
-    'direct',
+    'disk-secureboot',
     async (dir) => {
       const disk = join(dir, 'rootfs.img');
       const [root] = parsePartitions(execFileSync('/sbin/sfdisk', ['--json', disk], { encoding: 'utf8' }));
@@ -189,7 +210,7 @@ test('an unsigned module is refused by insmod ("Key was rejected by service") an
     assert.deepEqual(seen, ['1', '2']);
     const disk = await checkBootedDisk(join(dir, 'rootfs.img'), built);
     assert.ok(disk.ok, disk.detail);
-    assert.match(disk.detail, /root partition unchanged; state partition: e2fsck -fn exit 0/);
+    assert.match(disk.detail, /root partition unchanged; EFI partition unchanged; state partition: e2fsck -fn exit 0/);
   } finally {
     assert.deepEqual(await qemuProcesses(dir), []);
     await rm(dir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { makeImageVariant } from '../../../scripts/images/image-variant.ts';
 import { scratchDir } from '../scratch.ts';
 import { appendVerity, veritysetupVerifyArgs, VERITYSETUP } from '../../../scripts/images/verity.ts';
-import { sfdiskScript } from '../../../scripts/images/tool-args.ts';
+import { GPT_LINUX_DATA, sfdiskScript } from '../../../scripts/images/tool-args.ts';
 
 const MiB = 1 << 20;
 
@@ -26,8 +26,9 @@ async function tinyBuild(): Promise<string> {
   const verity = await appendVerity(part, 4 * MiB, 'seed', () => {});
   const disk = join(out, 'rootfs.img');
   writeFileSync(disk, '');
-  execFileSync('truncate', ['-s', String(MiB + statSync(part).size), disk]);
-  execFileSync('/sbin/sfdisk', ['-q', disk], { input: sfdiskScript({ labelId: '01020304', startSector: 2048, partitions: [statSync(part).size / 512] }) });
+  execFileSync('truncate', ['-s', String(2 * MiB + statSync(part).size), disk]);
+  const p1 = { sectors: statSync(part).size / 512, type: GPT_LINUX_DATA, uuid: '01234567-89AB-4DEF-8123-456789ABCDEF', name: 'aios-root' };
+  execFileSync('/sbin/sfdisk', ['-q', disk], { input: sfdiskScript({ labelId: '01020304-0506-4708-890A-0B0C0D0E0F10', startSector: 2048, partitions: [p1] }) });
   execFileSync('dd', [`if=${part}`, `of=${disk}`, 'bs=1M', 'seek=1', 'conv=notrunc', 'status=none']);
   for (const f of ['vmlinuz', 'initramfs.img']) writeFileSync(join(out, f), f);
   writeFileSync(join(out, 'build.json'), JSON.stringify({ verity: { disk: verity, onCorruption: 'panic' } }));

@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { grubConfig, grubMkrescueArgs, mke2fsArgs, mksquashfsArgs, sfdiskScript, uuidFrom } from '../../../scripts/images/tool-args.ts';
+import {
+  diskCmdline,
+  GPT_ESP,
+  GPT_LINUX_DATA,
+  grubConfig,
+  grubMkrescueArgs,
+  mke2fsArgs,
+  mksquashfsArgs,
+  sfdiskScript,
+  uuidFrom,
+} from '../../../scripts/images/tool-args.ts';
 import { ADDON_SOURCES, addonCompileArgs, codeCacheArgs, initBundleOptions, postjectArgs, seaConfig, SEA_FUSE } from '../../../scripts/sea/sea.ts';
 import { parseLddList } from '../../../scripts/lib/elf.ts';
 import { scratchDir } from '../scratch.ts';
@@ -34,9 +44,15 @@ test('filesystem identities are derived from the inputs, never random', () => {
   const a = mke2fsArgs({ tree: '/t', image: '/p.img', sizeMiB: 200, label: 'aios-root', uuid: 'U', hashSeed: 'H' });
   assert.deepEqual(a.slice(-4), ['-d', '/t', '/p.img', '200M']);
   assert.ok(a.includes('hash_seed=H,root_owner=0:0'));
+  const p = (sectors: number, type: string, name: string) => ({ sectors, type, uuid: `U-${name}`, name });
   assert.match(
-    sfdiskScript({ labelId: 'deadbeef', startSector: 2048, partitions: [409600, 1024] }),
-    /label-id: 0xdeadbeef[\s\S]*start=2048, size=409600, type=83, bootable\nstart=411648, size=1024, type=83\n$/,
+    sfdiskScript({ labelId: 'L', startSector: 2048, partitions: [p(409600, GPT_LINUX_DATA, 'aios-root'), p(1024, GPT_ESP, 'aios-esp')] }),
+    /^label: gpt\nlabel-id: L\n[\s\S]*start=2048, size=409600, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=U-aios-root, name="aios-root"\nstart=411648, size=1024, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=U-aios-esp, name="aios-esp"\n$/,
+  );
+  assert.throws(() => sfdiskScript({ labelId: 'L', startSector: 2048, partitions: [p(1, GPT_ESP, 'a", type=83')] }), /letters, digits/);
+  assert.equal(
+    diskCmdline('quiet', 'aios.verity=h,1,panic aios.state=LABEL=aios-state'),
+    'root=LABEL=aios-root ro aios.verity=h,1,panic aios.state=LABEL=aios-state quiet console=ttyS0,115200 init=/usr/sbin/aios-init',
   );
   assert.deepEqual(mke2fsArgs({ tree: '/t', image: '/p.img', sizeMiB: 1, label: 'r', uuid: 'U', hashSeed: 'H', journal: false }).slice(4, 6), [
     '-O',
@@ -108,8 +124,11 @@ test('the ISO and disk steps key on their command lines: a changed mksquashfs, G
   assert.ok(iso.uki.includes('quiet') && iso.uki.includes('lockdown=integrity') && iso.verity.includes('format'));
   assert.notEqual(hashValue(isoKeyValues('quiet', 1700000000, 'restart')), hashValue(iso), 'the action on a corrupt block counts');
   assert.notEqual(hashValue({ ...iso, mksquashfs: [...iso.mksquashfs, '-noD'] }), hashValue(iso));
-  const disk = diskKeyValues(1700000000);
-  assert.ok(disk.mke2fs.includes('-d') && disk.pin.length > 0 && disk.sfdisk.includes('type=83'));
+  const disk = diskKeyValues('quiet', 1700000000, 'panic');
+  assert.ok(disk.mke2fs.includes('-d') && disk.pin.length > 0 && disk.sfdisk.includes(GPT_ESP) && disk.efi.mformat.length > 0);
+  assert.ok(disk.uki.includes('root=LABEL=aios-root') && disk.uki.includes('aios.state=LABEL=aios-state') && disk.uki.includes('lockdown=integrity'));
+  assert.notEqual(hashValue(diskKeyValues('quiet', 1700000000, 'restart')), hashValue(disk), "the disk UKI's action on a corrupt block counts");
+  assert.notEqual(hashValue(diskKeyValues('loglevel=3', 1700000000, 'panic')), hashValue(disk), "the disk UKI's command line counts");
   assert.notEqual(hashValue(isoKeyValues('quiet', 1, 'panic')), hashValue(iso), 'the epoch counts');
 });
 

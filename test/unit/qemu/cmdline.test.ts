@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gdbCommand, parsePaths, qemuArgs, uefiFirmware, OVMF_CODE, type QemuOptions } from '../../../qemu/cmdline.ts';
+import { bootsDisk, gdbCommand, isSecureBootPath, parsePaths, pathFiles, qemuArgs, uefiFirmware, OVMF_CODE, type QemuOptions } from '../../../qemu/cmdline.ts';
 
 const base: QemuOptions = {
   path: 'direct',
@@ -90,13 +90,25 @@ test('the Secure Boot path: q35 with SMM, pflash behind SMM, the secboot firmwar
   assert.equal(after(qemuArgs({ ...base, path: 'iso-uefi', ovmfVars: '/v' }), '-machine'), 'pc');
 });
 
+test("the disk's Secure Boot path: the same firmware, the disk first in the boot order, no kernel or ISO from the host", () => {
+  const a = qemuArgs({ ...base, path: 'disk-secureboot', ovmfVars: '/tmp/vars.fd', disposableDisk: true });
+  assert.equal(after(a, '-machine'), 'q35,smm=on');
+  assert.ok(a.includes('if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd'));
+  assert.ok(a.includes(`file=${base.disk},format=raw,if=none,id=disk0,cache=unsafe`));
+  assert.ok(a.includes('virtio-blk-pci,drive=disk0,bootindex=0'));
+  for (const flag of ['-kernel', '-initrd', '-append', '-cdrom']) assert.ok(!a.includes(flag), flag);
+  assert.throws(() => qemuArgs({ ...base, path: 'disk-secureboot' }), /needs a writable copy of OVMF_VARS/);
+  assert.deepEqual([isSecureBootPath('disk-secureboot'), bootsDisk('disk-secureboot'), bootsDisk('iso-secureboot')], [true, true, false]);
+  assert.deepEqual(pathFiles('disk-secureboot'), ['rootfs.img']);
+});
+
 test('the direct path passes the root arguments build.json gives (dm-verity, the state partition)', () => {
   const a = qemuArgs({ ...base, rootArgs: 'aios.verity=ab,4096,panic aios.state=LABEL=aios-state' });
   assert.match(after(a, '-append')!, /^console=ttyS0 root=\/dev\/sda1 ro aios\.verity=ab,4096,panic aios\.state=LABEL=aios-state /);
 });
 
 test('boot path names', () => {
-  assert.deepEqual(parsePaths('all'), ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot']);
+  assert.deepEqual(parsePaths('all'), ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot', 'disk-secureboot']);
   assert.deepEqual(parsePaths('iso-uefi'), ['iso-uefi']);
   assert.throws(() => parsePaths('floppy'), /unknown boot path floppy/);
 });

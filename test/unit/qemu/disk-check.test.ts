@@ -5,24 +5,28 @@ import { copyFile, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkBootedDisk } from '../../../qemu/disk-check.ts';
 import { parsePartitions } from '../../../common/partitions.ts';
-import { sfdiskScript } from '../../../scripts/images/tool-args.ts';
+import { GPT_ESP, GPT_LINUX_DATA, sfdiskScript } from '../../../scripts/images/tool-args.ts';
 import { secureBootProblem } from '../../../qemu/vm-options.ts';
 import { scratchDir } from '../scratch.ts';
 
 const MiB = 1 << 20;
 
-/** A disk as the build lays it out: MBR, a 4 MiB "root" partition, an 8 MiB ext4 state partition. */
+const part = (sectors: number, type = GPT_LINUX_DATA) => ({ sectors, type, uuid: '01234567-89AB-4DEF-8123-456789ABCDEF', name: 'p' });
+
+/** A disk as the build lays it out: GPT, a 4 MiB "root" partition, an 8 MiB ext4 state partition, a 1 MiB "EFI" partition. */
 async function disk(dir: string): Promise<string> {
   const f = join(dir, 'rootfs.img');
-  await writeFile(f, Buffer.alloc(13 * MiB));
-  execFileSync('/sbin/sfdisk', ['-q', f], { input: sfdiskScript({ labelId: 'abcdef01', startSector: 2048, partitions: [8192, 16384] }) });
+  await writeFile(f, Buffer.alloc(15 * MiB));
+  execFileSync('/sbin/sfdisk', ['-q', f], {
+    input: sfdiskScript({ labelId: 'ABCDEF01-2345-4789-8ABC-DEF012345678', startSector: 2048, partitions: [part(8192), part(16384), part(2048, GPT_ESP)] }),
+  });
   const state = join(dir, 'state.img');
   execFileSync('/sbin/mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'aios-state', state, '8M'], { stdio: 'ignore' });
   execFileSync('dd', [`if=${state}`, `of=${f}`, 'bs=1M', 'seek=5', 'conv=notrunc', 'status=none']);
   return f;
 }
 
-test("the MBR's partitions in bytes, as sfdisk --json reads them", () => {
+test('the partitions in bytes, as sfdisk --json reads them', () => {
   const t = JSON.stringify({
     partitiontable: {
       sectorsize: 512,
@@ -45,8 +49,12 @@ test('the disk after a boot: the root partition byte for byte as built, the stat
   await copyFile(built, booted);
   const good = await checkBootedDisk(booted, built);
   assert.equal(good.ok, true, good.detail);
-  assert.match(good.detail, /^root partition unchanged; state partition: e2fsck -fn exit 0/);
+  assert.match(good.detail, /^root partition unchanged; EFI partition unchanged; state partition: e2fsck -fn exit 0/);
   const fh = await open(booted, 'r+');
+  await fh.write(Buffer.from('x'), 0, 1, 13 * MiB + 5);
+  const espWritten = await checkBootedDisk(booted, built);
+  assert.equal(espWritten.ok, false);
+  assert.match(espWritten.detail, /EFI partition CHANGED by the boot/);
   await fh.write(Buffer.from('x'), 0, 1, 2 * MiB);
   await fh.close();
   const bad = await checkBootedDisk(booted, built);
