@@ -57,6 +57,8 @@ export interface BuildJson {
   init?: { node: { origin: string; from: string; version: string; supportEnds: string | null }; bytes: number };
   /** The image's status endpoint as its init.json sets it (port 0: none); whether a token is set, never the token. */
   status?: { port: number; bind: string; token: boolean };
+  /** The services that run as root (init.json's `user`): each one the project asked for. */
+  rootServices?: string[];
   inference?: {
     port: number;
     model: { name: string; file: string; sha256: string; bytes: number; architecture: string; from: string };

@@ -1,3 +1,4 @@
+import { GROUP_SPEC, USER_SPEC } from './service-user.ts';
 import { bool, list, num, obj, oneOf, parseConfig, str, strList, strMap, unreported, type ConfigError, type Infer } from './schema.ts';
 
 /** memory.max and memory.low as the kernel parses them (memparse, nothing after the suffix): "max" or bytes with K, M, G, T, P or E. */
@@ -18,6 +19,9 @@ export const IOCOST_QOS = {
   pattern: /^\s*(((rpct|wpct|min|max)=\d+(\.\d{1,2})?|(rlat|wlat)=\d+)\s*)*$/,
   patternHint: 'space-separated rpct=, wpct= (a percentile), rlat=, wlat= (µs), min=, max= (per cent of the model)',
 };
+
+/** An absolute directory without `..` (or empty). */
+const ABSOLUTE_DIR = { pattern: /^$|^\/(?!.*(^|\/)\.\.(\/|$)).*$/, patternHint: 'an absolute path without ..' };
 
 /** Linux's capabilities by number (linux/capability.h, 6.12: CAP_LAST_CAP is CAP_CHECKPOINT_RESTORE, 40). */
 export const CAPABILITIES = [
@@ -120,6 +124,18 @@ export const initSpec = {
     name: str("Name: letters, digits, - and _, also the cgroup under /sys/fs/cgroup/aios; aios-* and dhcp-* are taken by aios-init's own services.", ''),
     command: str('Absolute path of the program.', ''),
     args: strList('Arguments.', []),
+    user: str(
+      "User it runs as: a name in the image's /etc/passwd, a uid, or uid:gid; `root` only when it must. Empty: nobody. `aios build` gives each service of aios.json, and llama-server, a system user of its own named after it. Any user but root starts with no capabilities but those listed (ambient), with no_new_privs, and owns /var/lib/<name>.",
+      '',
+      USER_SPEC,
+    ),
+    group: str("Its group, when not the user's own: a name in /etc/group, or a gid.", '', GROUP_SPEC),
+    rootDirectory: str(
+      "A directory the service sees as / (chroot, made by aios-init before the user changes): a container image laid below /. Its command is a path inside it. Empty: the image's own /.",
+      '',
+      ABSOLUTE_DIR,
+    ),
+    workingDirectory: str('Its working directory, inside rootDirectory when that is set. Empty: /.', '', ABSOLUTE_DIR),
     env: strMap('Extra environment.'),
     restart: oneOf('Restart policy, with exponential back-off.', ['always', 'on-failure', 'never'] as const, 'on-failure'),
     cpuWeight: num('cgroup cpu.weight (1-10000; inference services get more).', 100, { min: 1, max: 10000, integer: true }),
@@ -129,7 +145,7 @@ export const initSpec = {
       { min: 1, max: 10000, integer: true },
     ),
     capabilities: strList(
-      'Capabilities the service keeps (CAP_NET_BIND_SERVICE, ...); `all`: every one root has. Any other list also sets no_new_privs, so no setuid or file-capability program adds one back.',
+      "Capabilities the service keeps (CAP_NET_BIND_SERVICE, ...); `all`: every one root has, for a root service, and none for another user's. Any other list also sets no_new_privs, so no setuid or file-capability program adds one back.",
       ['all'],
       ['all', ...CAPABILITIES],
     ),
@@ -218,6 +234,7 @@ export const RESERVED_SERVICE_PREFIXES = ['aios-', 'dhcp-'] as const;
 export function serviceNameProblem(name: string): string | undefined {
   if (!name) return 'a service needs a name';
   if (!SERVICE_NAME.test(name)) return `"${name}" may hold only letters, digits, - and _`;
+  if (name === 'aios') return '"aios" is reserved: /var/lib/aios is aios-init\'s own directory, and each service owns /var/lib/<name>';
   const prefix = RESERVED_SERVICE_PREFIXES.find((p) => name.startsWith(p));
   if (prefix) return `"${name}" is reserved: aios-init names its own services ${RESERVED_SERVICE_PREFIXES.map((p) => `${p}*`).join(' and ')}`;
   return undefined;

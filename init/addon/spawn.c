@@ -8,11 +8,13 @@
 #define _GNU_SOURCE
 #include "napi_util.h"
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -87,6 +89,11 @@ struct child_job {
   int fds[3];
   int64_t keep_caps; // capabilities the program keeps, one bit each; -1: all of PID 1's
   int nice;          // its nice value (-20 to 19)
+  // The user it runs as: ids[0] uid, ids[1] gid, then its supplementary groups; nids 0: PID 1's (root).
+  gid_t *ids;
+  size_t nids;
+  const char *root; // a directory it sees as / (chroot), or NULL
+  const char *cwd;  // its working directory (inside root), or NULL for /
   int err; // execve's errno (or that of a dup2 before it), written by the child when it gives up
 };
 
@@ -107,6 +114,31 @@ static int limit_caps(int64_t keep) {
   }
   if (syscall(SYS_capset, &h, d) < 0) return -1;
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) return -1;
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+// A service of another user: the bounding set cut while still root (that needs CAP_SETPCAP), the
+// groups and ids set for good (setres*: real, effective and saved alike, so none can be taken
+// back), and the capabilities it keeps raised as ambient ones, the only kind a program of a
+// non-root user keeps across its exec. no_new_privs whatever it keeps.
+static int become_user(const gid_t *ids, size_t nids, int64_t keep) {
+  uint64_t k = keep < 0 ? 0 : (uint64_t)keep;
+  for (int c = 0; c < 64; c++)
+    if (!(k & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) return -1;
+  if (setgroups(nids - 2, ids + 2) < 0 || setresgid(ids[1], ids[1], ids[1]) < 0) return -1;
+  if (k && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return -1;
+  if (setresuid(ids[0], ids[0], ids[0]) < 0) return -1;
+  if (k) {
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[2];
+    for (int i = 0; i < 2; i++) {
+      uint32_t half = (uint32_t)(k >> (32 * i));
+      d[i].effective = d[i].permitted = d[i].inheritable = half;
+    }
+    if (syscall(SYS_capset, &h, d) < 0) return -1;
+    for (int c = 0; c < 64; c++)
+      if ((k & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0) return -1;
+  }
   return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
@@ -135,7 +167,11 @@ __attribute__((noreturn)) static void child(struct child_job *job) {
   syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   // Before the capabilities go: a nice value below 0 needs CAP_SYS_NICE.
   if (job->nice && setpriority(PRIO_PROCESS, 0, job->nice) < 0) goto fail;
-  if (job->keep_caps >= 0 && limit_caps(job->keep_caps) < 0) goto fail;
+  // While still root: chroot needs CAP_SYS_CHROOT. The working directory is entered as the user,
+  // so that it is one the user may enter.
+  if (job->root && (chroot(job->root) < 0 || chdir("/") < 0)) goto fail;
+  if (job->nids ? become_user(job->ids, job->nids, job->keep_caps) < 0 : job->keep_caps >= 0 && limit_caps(job->keep_caps) < 0) goto fail;
+  if (job->cwd && chdir(job->cwd) < 0) goto fail;
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -167,13 +203,16 @@ static long clone3_on_stack(struct aios_clone_args *args, struct child_job *job)
   return nr;
 }
 
-// spawn(file, argv, env, [stdin, stdout, stderr], cgroupFd, keepCaps, nice): pid. A descriptor of
-// -1 is /dev/null; cgroupFd -1 leaves the child in aios-init's cgroup; keepCaps is a mask of
-// capability numbers, -1 for all. Throws with the errno of a failed exec (or of the settings
-// before it).
+// spawn(file, argv, env, [stdin, stdout, stderr], cgroupFd, keepCaps, nice, ids, root, cwd): pid.
+// A descriptor of -1 is /dev/null; cgroupFd -1 leaves the child in aios-init's cgroup; keepCaps is
+// a mask of capability numbers, -1 for all; ids is [uid, gid, ...groups], or [] to stay root; root
+// and cwd are directories ("" for none: no chroot, /). Throws with the errno of a failed exec (or
+// of the settings before it).
 napi_value js_spawn(napi_env env, napi_callback_info info) {
-  ARGS(7);
+  ARGS(10);
   ARG_STR(0, file);
+  ARG_STR(8, root);
+  ARG_STR(9, cwd);
   int64_t stdio[3], cgroup;
   for (uint32_t i = 0; i < 3; i++) {
     napi_value v;
@@ -188,7 +227,28 @@ napi_value js_spawn(napi_env env, napi_callback_info info) {
     free_strv(cargv);
     return NULL;
   }
-  struct child_job job = {.file = file, .argv = cargv, .envp = cenv, .keep_caps = keep_caps, .nice = (int)nice, .err = 0};
+  uint32_t nids;
+  if (napi_get_array_length(env, argv[7], &nids) != napi_ok || nids == 1 || nids > 2 + 64) {
+    free_strv(cargv);
+    free_strv(cenv);
+    napi_throw_type_error(env, NULL, "ids: [] or [uid, gid, ...up to 64 groups]");
+    return NULL;
+  }
+  gid_t ids[2 + 64];
+  for (uint32_t i = 0; i < nids; i++) {
+    napi_value v;
+    int64_t id;
+    if (napi_get_element(env, argv[7], i, &v) != napi_ok || get_int(env, v, &id) || id < 0 || id > 0xfffffffeLL) {
+      free_strv(cargv);
+      free_strv(cenv);
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (!pending) napi_throw_range_error(env, NULL, "ids: each a uid or gid from 0 to 4294967294");
+      return NULL;
+    }
+    ids[i] = (gid_t)id;
+  }
+  struct child_job job = {.file = file, .argv = cargv, .envp = cenv, .keep_caps = keep_caps, .nice = (int)nice, .ids = ids, .nids = nids, .root = root[0] ? root : NULL, .cwd = cwd[0] ? cwd : NULL, .err = 0};
   int devnull = -1, err = 0;
   const char *what = "/dev/null";
   for (int i = 0; i < 3 && !err; i++) {

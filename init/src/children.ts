@@ -34,6 +34,11 @@ export interface SpawnSpec {
   keepCaps?: number;
   /** Its nice value; 0 when not given. */
   nice?: number;
+  /** The user it runs as (uid, gid, supplementary groups); root when not given. */
+  user?: { uid: number; gid: number; groups: readonly number[] };
+  /** A directory it sees as / (its command a path inside it), and its working directory there. */
+  rootDirectory?: string;
+  workingDirectory?: string;
 }
 
 /**
@@ -52,7 +57,19 @@ export class Children {
   /** Start a program; `onExit` runs once it has been reaped. Throws what spawn throws (see spawnFailure). */
   spawn(s: SpawnSpec, onExit: (e: Exit) => void): number {
     const env = Object.entries(s.env).map(([k, v]) => `${k}=${v}`);
-    const pid = this.sys.spawn(s.command, [s.command, ...s.args], env, s.stdio, s.cgroupFd ?? -1, s.keepCaps ?? -1, s.nice ?? 0);
+    const ids = s.user ? [s.user.uid, s.user.gid, ...s.user.groups] : [];
+    const pid = this.sys.spawn(
+      s.command,
+      [s.command, ...s.args],
+      env,
+      s.stdio,
+      s.cgroupFd ?? -1,
+      s.keepCaps ?? -1,
+      s.nice ?? 0,
+      ids,
+      s.rootDirectory ?? '',
+      s.workingDirectory ?? '',
+    );
     this.exits.set(pid, onExit);
     return pid;
   }

@@ -8,7 +8,9 @@ export { initSpec, SERVICE_NAME, type InitConfig } from '../../common/init-spec.
 export function ownService(
   s: Pick<InitConfig['services'][number], 'name' | 'command' | 'args'> & Partial<InitConfig['services'][number]>,
 ): InitConfig['services'][number] {
-  return { ...defaults(initSpec.services.item), ...s };
+  // aios-init's own (DHCP, the check's probe, the console shell) act for it: root, with the
+  // capabilities each names.
+  return { ...defaults(initSpec.services.item), user: 'root', ...s };
 }
 
 export function loadInitConfig(path: string): { config: InitConfig; errors: ConfigError[] } {

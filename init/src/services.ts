@@ -1,5 +1,6 @@
-import { closeSync, existsSync, mkdir, mkdirSync, openSync, writeFile, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, lstatSync, mkdir, mkdirSync, openSync, readFileSync, writeFile, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { dirname } from 'node:path';
 import type { ServiceInfo } from '../../common/boot-report.ts';
 import type { InitConfig } from './config.ts';
 import type { FsRoot } from './fsroot.ts';
@@ -8,6 +9,7 @@ import { logFile, ServiceLog } from './service-log.ts';
 import { now } from './clock.ts';
 import { capabilityMask } from '../../common/init-spec.ts';
 import { cgroupFiles, enableControllers, enableIoCost } from './cgroups.ts';
+import { parseGroup, parsePasswd, resolveServiceUser, type GroupEntry, type PasswdEntry, type ServiceIds } from '../../common/service-user.ts';
 
 type ServiceSpec = InitConfig['services'][number];
 
@@ -80,6 +82,43 @@ export class Supervisor {
     private readonly console: (line: string) => void,
     private readonly ioCost: InitConfig['ioCost'] = [],
   ) {}
+
+  private userDb?: { passwd: PasswdEntry[]; groups: GroupEntry[] };
+
+  /** /etc/passwd and /etc/group, read once: they come from the read-only root. */
+  private users(): { passwd: PasswdEntry[]; groups: GroupEntry[] } {
+    if (this.userDb) return this.userDb;
+    const read = (f: string) => {
+      try {
+        return readFileSync(this.fs.p(f), 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    return (this.userDb = { passwd: parsePasswd(read('/etc/passwd')), groups: parseGroup(read('/etc/group')) });
+  }
+
+  /**
+   * /var/lib/<name>, the service's own writable directory (on the state partition), made if
+   * missing and given to its user. A link or a file there is left alone: it was not made for it.
+   */
+  private stateDir(s: ServiceSpec, ids: ServiceIds): string | undefined {
+    const dir = `/var/lib/${s.name}`;
+    const path = this.fs.p(dir);
+    try {
+      const st = lstatSync(path, { throwIfNoEntry: false });
+      if (st && !st.isDirectory()) throw new Error('not a directory');
+      if (!st) {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+        mkdirSync(path, { mode: 0o700 });
+      }
+      if (!ids.root && (st?.uid !== ids.uid || st.gid !== ids.gid)) chownSync(path, ids.uid, ids.gid);
+      return dir;
+    } catch (err) {
+      this.log(`service ${s.name}: no state directory ${dir} (${(err as Error).message})`);
+      return undefined;
+    }
+  }
 
   /** One log per service, kept across its restarts. */
   private serviceLog(s: ServiceSpec, r: Running): ServiceLog {
@@ -212,6 +251,13 @@ export class Supervisor {
     };
     if (onLine) r.onLine = onLine;
     this.services.set(spec.name, r);
+    const ids = resolveServiceUser(spec.user, spec.group, this.users().passwd, this.users().groups);
+    if ('error' in ids) {
+      r.info.state = 'failed';
+      r.info.reason = ids.error;
+      return this.log(`service ${spec.name} failed: ${ids.error}; not restarted`);
+    }
+    const home = this.stateDir(spec, ids);
     const cg = this.cgroup(spec);
     r.info.cgroup = cg;
     // Opened here and closed right after the spawn: the child has its own copies then.
@@ -234,11 +280,19 @@ export class Supervisor {
         {
           command: spec.command,
           args: spec.args,
-          env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...spec.env },
+          env: {
+            PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+            ...(ids.root ? {} : { USER: ids.name, LOGNAME: ids.name, ...(home && !spec.rootDirectory ? { HOME: home } : {}) }),
+            ...spec.env,
+          },
           stdio,
           cgroupFd,
-          keepCaps: capabilityMask(spec.capabilities),
+          // Another user's service holds no capability but those it names: `all` gives it none.
+          keepCaps: ids.root ? capabilityMask(spec.capabilities) : Math.max(0, capabilityMask(spec.capabilities)),
           nice: spec.nice,
+          ...(ids.root ? {} : { user: ids }),
+          rootDirectory: spec.rootDirectory,
+          workingDirectory: spec.workingDirectory,
         },
         (e) => {
           this.ended(r, e);

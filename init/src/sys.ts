@@ -18,7 +18,10 @@ export interface Sys {
   /**
    * clone3 + execve: the child's pid. `stdio` descriptors of -1 are /dev/null; `cgroupFd` (an open
    * cgroup directory, or -1) is where the child starts (CLONE_INTO_CGROUP). Throws the exec's errno
-   * (code ENOENT, EACCES...) when the program cannot be run.
+   * (code ENOENT, EACCES...) when the program cannot be run. `ids` is [uid, gid, ...groups] for a
+   * service of another user (its `keepCaps` raised as ambient capabilities), [] to stay root.
+   * `root` is a directory the child sees as / (chroot, before the user changes; "" for none), and
+   * `cwd` its working directory ("" for /).
    */
   spawn(
     file: string,
@@ -28,6 +31,9 @@ export interface Sys {
     cgroupFd: number,
     keepCaps: number,
     nice: number,
+    ids: readonly number[],
+    root: string,
+    cwd: string,
   ): number;
   /** pipe2(O_CLOEXEC): [read end, write end]. */
   pipe(): [number, number];

@@ -3,7 +3,7 @@ import type { BuildJson } from '../../common/build-json.ts';
 import { join } from 'node:path';
 import { withTempDir } from '../lib/atomic.ts';
 import { hookEnv, runHook } from '../project/hooks.ts';
-import { statusOf } from '../rootfs/init-json.ts';
+import { rootServices, statusOf } from '../rootfs/init-json.ts';
 import { newContext, runSteps } from '../pipeline/runner.ts';
 import { BUILD_STEPS } from '../pipeline/steps.ts';
 import { resolveOptions, type CommonArgs } from '../pipeline/options.ts';
@@ -68,6 +68,7 @@ async function writeBuildRecord(ctx: BuildContext, out: string): Promise<void> {
     },
     init: ctx.init && { node: ctx.init.node, bytes: ctx.init.bytes },
     status: ctx.initConfig && statusOf(ctx.initConfig),
+    rootServices: ctx.initConfig && rootServices(ctx.initConfig),
     inference: ctx.model && {
       port: ctx.opts.config.runtime.port,
       model: {

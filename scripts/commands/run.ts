@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { QEMU, freePorts, qemuSpawn } from '../../qemu/runner.ts';
 import { chooseAccel, imageStatus, readBuildRecord, statusUnreachable, vmOptions, type CheckArgs } from '../../qemu/vm-options.ts';
 import { gdbKernelNote } from '../../qemu/gdb-note.ts';
+import { TOKENS_FILE } from '../project/tokens.ts';
 
 /** `aios run`: boot interactively, serial console on this terminal; Ctrl-A X quits. */
 export async function runCommand(args: CheckArgs): Promise<number> {
@@ -20,7 +21,7 @@ export async function runCommand(args: CheckArgs): Promise<number> {
   const paths = parsePaths(args.path ?? 'direct');
   if (paths.length !== 1) throw new Error(`aios run boots one path at a time; pick one of ${paths.join(', ')} with --path`);
   const path = paths[0]!;
-  const { config } = await loadProject(args);
+  const { config, dir } = await loadProject(args);
   const probe = await vmOptions(args, config, path, 'tcg');
   const { accel, why } = await chooseAccel(args.accel ?? 'auto', probe.kernel);
   const [hostPort, serverPort] = (await freePorts(2, args.gdb ? [args.gdb] : [])) as [number, number];
@@ -45,8 +46,11 @@ export async function runCommand(args: CheckArgs): Promise<number> {
     const firmware = uefiFirmware(path);
     if (firmware) await copyFile(firmware.vars, (ovmfVars = join(tmp, 'OVMF_VARS.fd')));
     const argv = qemuArgs({ ...o, ovmfVars, interactive: true });
-    console.error(`accelerator: ${accel.toUpperCase()} (${why}); status endpoint: ${unreachable ?? `http://127.0.0.1:${o.hostPort}/status`}`);
-    if (served) console.error(`llama-server (${served.model.name}): http://127.0.0.1:${serverPort}/completion once /health answers`);
+    const tokens = existsSync(join(dir, TOKENS_FILE)) ? ` (Authorization: Bearer <its token in ${join(dir, TOKENS_FILE)}>)` : '';
+    console.error(
+      `accelerator: ${accel.toUpperCase()} (${why}); status endpoint: ${unreachable ?? `http://127.0.0.1:${o.hostPort}/status${record.status?.token ? tokens : ''}`}`,
+    );
+    if (served) console.error(`llama-server (${served.model.name}): http://127.0.0.1:${serverPort}/completion once /health answers${tokens}`);
     console.error(`${quoteCommand(QEMU, argv)}\n(Ctrl-A X quits)`);
     if (o.gdbPort) {
       const vmlinux = join(dirname(o.kernel), 'vmlinux');

@@ -73,7 +73,10 @@ export const projectSpec = {
     backends: strList('ggml backends: `cpu` (every x86-64 variant, picked at run time) and optionally `vulkan`.', ['cpu'], BACKENDS),
     port: num('TCP port llama-server listens on in the guest.', 8081, { min: 1, max: 65535, integer: true }),
     bind: str('Address llama-server binds to in the guest.', '0.0.0.0'),
-    apiKey: str('API key llama-server requires (`--api-key`); empty: none.', ''),
+    apiKey: str(
+      'API key llama-server requires (given in its environment, LLAMA_API_KEY, which only its own user can read); empty: the project\'s token, or none with `auth.inference: "none"`.',
+      '',
+    ),
     threads: num('Threads for generation; 0: llama-server decides.', 0, { min: 0, integer: true }),
     contextSize: num('Context size in tokens (`--ctx-size`).', 2048, { min: 64, integer: true }),
     extraArgs: strList("More llama-server arguments; each option is checked against the server's `--help` at build time.", []),
@@ -152,6 +155,13 @@ export const projectSpec = {
       false,
     ),
   }),
+  auth: obj(
+    "Who may use the image's network services. `token`: a request needs the project's token (made once in .aios/tokens.json beside aios.json; `aios run` and `aios check` use it), unless the service binds to loopback only; `none`: anyone who reaches the address.",
+    {
+      status: oneOf("aios-init's status endpoint (init.json statusToken, unless init.json sets one).", ['token', 'none'] as const, 'token'),
+      inference: oneOf("llama-server's API (LLAMA_API_KEY, unless runtime.apiKey sets one).", ['token', 'none'] as const, 'token'),
+    },
+  ),
   secureBoot: obj('What the images are signed with (docs/verified-boot.md).', {
     keys: str(
       "A key set made by `aios keys DIR` (PK, KEK, db and the kernel module key). Empty: Debian's OVMF test key (snakeoil), which QEMU's Secure Boot firmware trusts and no real machine should; the build says so.",

@@ -1,3 +1,4 @@
+import { parseGroup, parsePasswd } from '../../common/service-user.ts';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, rm } from 'node:fs/promises';
@@ -25,6 +26,7 @@ export interface ImageConfig {
   Cmd?: string[] | null;
   Env?: string[] | null;
   WorkingDir?: string;
+  User?: string;
 }
 
 export interface SavedImage {
@@ -224,36 +226,79 @@ export async function applyLayers(
   }
 }
 
+/** What of an image's own files a service made from it needs: whether an entry is there, its passwd and group. */
+export interface ImageFiles {
+  exists(path: string): boolean;
+  passwd: string;
+  group: string;
+}
+
+/** A service made from an image, as init.json takes it. */
+export interface ImageService {
+  name: string;
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  user?: string;
+  rootDirectory?: string;
+  workingDirectory?: string;
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The image's command as a path inside it: a bare name searched on its PATH, as docker's exec would (execvp). */
+function imageCommand(cmd: string, path: string | undefined, wd: string, files: ImageFiles, where: string): string {
+  if (cmd.startsWith('/')) return cmd;
+  if (cmd.includes('/')) return `${wd.replace(/\/+$/, '')}/${cmd.replace(/^\.\//, '')}`;
+  const dirs = (path || DEFAULT_PATH).split(':').filter((d) => d.startsWith('/'));
+  const found = dirs.map((d) => `${d.replace(/\/+$/, '')}/${cmd}`).find((p) => files.exists(p));
+  if (!found) throw new ImageError(`${where}: the image's command ${cmd} is on none of its PATH's directories (${dirs.join(':')})`);
+  return found;
+}
+
 /**
- * An aios-init service that runs the image's Entrypoint + Cmd with its Env, in its WorkingDir,
- * chrooted into `path` unless the image was laid over `/`. chroot(8) moves to the new root's /,
- * so a WorkingDir below a chroot needs the image's own /bin/sh to get there (`imageHasShell`).
+ * The user a service from the image runs as: the image's `User`, its names looked up in the
+ * image's own /etc/passwd and /etc/group (so the service's ids are the image's, whatever the
+ * aiOS image calls them), as uid:gid. None, or root: the service's own system user (empty here),
+ * since aiOS runs no image as root.
  */
-export function serviceFromImage(
-  name: string,
-  path: string,
-  c: ImageConfig,
-  where: string,
-  imageHasShell = false,
-): { name: string; command: string; args: string[]; env: Record<string, string> } {
+export function imageUser(user: string, files: ImageFiles, where: string): string {
+  const [u = '', g] = user.split(':');
+  const passwd = parsePasswd(files.passwd);
+  const entry = /^\d+$/.test(u) ? passwd.find((p) => p.uid === Number(u)) : passwd.find((p) => p.name === u);
+  const uid = /^\d+$/.test(u) ? Number(u) : entry?.uid;
+  if (!u || uid === 0) return '';
+  if (uid === undefined) throw new ImageError(`${where}: the image's User ${user}: no user ${u} in the image's /etc/passwd`);
+  let gid = entry?.gid ?? uid;
+  if (g) {
+    const group = /^\d+$/.test(g) ? { gid: Number(g) } : parseGroup(files.group).find((x) => x.name === g);
+    if (!group) throw new ImageError(`${where}: the image's User ${user}: no group ${g} in the image's /etc/group`);
+    gid = group.gid;
+  }
+  return `${uid}:${gid}`;
+}
+
+/**
+ * An aios-init service that runs the image's Entrypoint + Cmd with its Env, as its User, in its
+ * WorkingDir, seeing `path` as / when the image was laid below / (aios-init's chroot, made before
+ * the user changes: no chroot(8) and no root needed for it).
+ */
+export function serviceFromImage(name: string, path: string, c: ImageConfig, where: string, files: ImageFiles): ImageService {
   const argv = [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
   if (!argv.length)
     throw new ImageError(`${where}: the image has neither Entrypoint nor Cmd, so no service can be made from it; set service to "" or give the image a CMD`);
   const env = Object.fromEntries((c.Env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]).filter(([k]) => k));
   const root = path === '/' ? '' : path.replace(/\/+$/, '');
   const wd = c.WorkingDir || '/';
-  const cdThenExec = ['-c', 'cd "$0" && exec "$@"', wd];
-  if (!root) {
-    if (wd === '/') {
-      if (!argv[0]!.startsWith('/')) throw new ImageError(`${where}: the image's command ${argv[0]} is not an absolute path`);
-      return { name, command: argv[0]!, args: argv.slice(1), env };
-    }
-    return { name, command: '/bin/sh', args: [...cdThenExec, ...argv], env };
-  }
-  if (wd === '/') return { name, command: '/usr/sbin/chroot', args: [root, ...argv], env };
-  if (!imageHasShell)
-    throw new ImageError(
-      `${where}: the image's WorkingDir ${wd} can be honoured under the chroot ${root} only with the image's own /bin/sh, which it has not; add one, or set WORKDIR /`,
-    );
-  return { name, command: '/usr/sbin/chroot', args: [root, '/bin/sh', ...cdThenExec, ...argv], env };
+  if (!wd.startsWith('/')) throw new ImageError(`${where}: the image's WorkingDir ${wd} is not an absolute path`);
+  const user = imageUser(c.User ?? '', files, where);
+  return {
+    name,
+    command: imageCommand(argv[0]!, env.PATH, wd, files, where),
+    args: argv.slice(1),
+    env,
+    ...(user ? { user } : {}),
+    ...(root ? { rootDirectory: root } : {}),
+    ...(wd !== '/' ? { workingDirectory: wd } : {}),
+  };
 }

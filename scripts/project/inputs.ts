@@ -1,11 +1,11 @@
-import { existsSync, statSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { existsSync, lstatSync, statSync } from 'node:fs';
+import { lstat, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProjectConfig } from './config.ts';
 import { openApt } from '../lib/apt.ts';
 import type { DebRef } from '../lib/debian.ts';
 import { sha256File } from '../lib/hash.ts';
-import { applyLayers, checkSavedImage, readSavedImage, serviceFromImage } from './container.ts';
+import { applyLayers, checkSavedImage, readSavedImage, serviceFromImage, type ImageFiles, type ImageService } from './container.ts';
 import { engineImageId, exportImage } from './docker-engine.ts';
 import { checkHook } from './hooks.ts';
 import { downloadPackages, resolvePackages, unpackPackage } from './packages.ts';
@@ -65,6 +65,24 @@ export function projectKey(p: ProjectInputs): Record<string, unknown> {
   };
 }
 
+/**
+ * An image's own files, for the service made from it: its entries as they lie in the tree (a link
+ * counts as there, as execvp would try it), and its passwd and group when they are plain files.
+ */
+async function imageFiles(tree: string, at: string, where: string): Promise<ImageFiles> {
+  const base = at.replace(/\/+$/, '');
+  const read = async (f: string) => {
+    const p = await pathInside(tree, `${base}${f}`, where).catch(() => undefined);
+    const st = p ? await lstat(p).catch(() => undefined) : undefined;
+    return st?.isFile() ? readFile(p!, 'utf8') : '';
+  };
+  return {
+    exists: (p) => lstatSync(join(tree, base, p), { throwIfNoEntry: false }) !== undefined,
+    passwd: await read('/etc/passwd'),
+    group: await read('/etc/group'),
+  };
+}
+
 /** Packages, then images, then the overlays (the user's files win), into the staged tree; returns the image services. */
 export async function applyProjectInputs(
   p: ProjectInputs,
@@ -73,7 +91,7 @@ export async function applyProjectInputs(
   cacheDir: string,
   configFile: string,
   info: (m: string) => void,
-): Promise<{ services: ReturnType<typeof serviceFromImage>[]; images: { ref: string; tarball: string; id: string; tags: string[]; path: string }[] }> {
+): Promise<{ services: ImageService[]; images: { ref: string; tarball: string; id: string; tags: string[]; path: string }[] }> {
   if (p.packages.length) {
     // Files only: no maintainer script runs, so nothing a postinst of Debian's would create exists.
     info(`dpkg-deb -x: ${p.packages.length} Debian packages (maintainer scripts are not run)`);
@@ -113,8 +131,7 @@ export async function applyProjectInputs(
       allow: p.allow,
     });
     await rm(unpacked, { recursive: true, force: true });
-    const hasShell = existsSync(await pathInside(tree, `${img.path}/bin/sh`, where));
-    if (img.service) services.push(serviceFromImage(img.service, img.path, saved.config, where, hasShell));
+    if (img.service) services.push(serviceFromImage(img.service, img.path, saved.config, where, await imageFiles(tree, img.path, where)));
     images.push({ ref: img.ref, tarball: img.tarball, id: saved.id, tags: saved.tags, path: img.path });
   }
   for (const o of p.overlays) {

@@ -24,6 +24,8 @@ export function projectTemplate(name: string): Record<string, string> {
       '',
     ].join('\n'),
     'overlay/etc/motd': `${name}: built with aiOS\n`,
+    // The build keeps the project's access tokens in .aios/: never in git.
+    '.gitignore': 'out/\n.aios/\n',
     'README.md': [
       `# ${name}`,
       '',
@@ -39,6 +41,8 @@ export function projectTemplate(name: string): Record<string, string> {
       '- `hooks`: `postinst` and `finalize` scripts (AIOS_ROOT, AIOS_OUT, AIOS_PROJECT, SOURCE_DATE_EPOCH);',
       '  `postinstInputs` lists what postinst reads, or the root filesystem is rebuilt every time.',
       '- `allow`: the setuid files and device nodes the image may hold; any other fails the build.',
+      '- `.aios/tokens.json`: the tokens the status endpoint and llama-server require (made by the',
+      '  first build, mode 0600; `auth` in aios.json turns them off). Keep it out of git.',
       '',
     ].join('\n'),
   };

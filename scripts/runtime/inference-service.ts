@@ -28,7 +28,6 @@ export function serverArgs(rt: Runtime, modelPath: string, known: ReadonlySet<st
     '--ctx-size',
     String(rt.contextSize),
     ...(rt.threads ? ['--threads', String(rt.threads)] : []),
-    ...(rt.apiKey ? ['--api-key', rt.apiKey] : []),
     ...(fitOff ? ['--fit', 'off'] : []),
     ...rt.extraArgs,
   ];
@@ -99,6 +98,8 @@ export function withInference(
         nice: rt.nice,
         ioWeight: rt.ioWeight,
         capabilities: serverCapabilities(rt),
+        // Its environment, not its arguments: /proc/<pid>/cmdline is every user's to read.
+        ...(rt.apiKey ? { env: { LLAMA_API_KEY: rt.apiKey } } : {}),
       },
     ],
     inference: {

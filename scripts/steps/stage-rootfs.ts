@@ -12,10 +12,13 @@ import { RUNTIME_DIR } from '../runtime/cmake.ts';
 import { MODELS_DIR, SERVER_PATH } from '../runtime/inference-service.ts';
 import { applyProjectInputs, projectKey } from '../project/inputs.ts';
 import { hookEnv, hookInputs, runHook } from '../project/hooks.ts';
-import { assembleInitJson, assertInitJsonAccepted, holdsSecrets } from '../rootfs/init-json.ts';
+import { assembleInitJson, assertInitJsonAccepted, holdsSecrets, namedServiceUsers, rootServices, withTokens } from '../rootfs/init-json.ts';
+import { projectTokens } from '../project/tokens.ts';
+import { sha256 } from '../lib/hash.ts';
+import { addSystemUsers, type PasswdEntry } from '../../common/service-user.ts';
 import type { ProjectRecord } from '../pipeline/context.ts';
 
-const STEP_VERSION = 4;
+const STEP_VERSION = 5;
 export const ROOT_DIRS = [
   'bin',
   'sbin',
@@ -65,6 +68,27 @@ async function installRuntime(tree: string, runtime: NonNullable<BuildContext['r
   return [...runtime.files.filter((f) => f.endsWith('.so') || /\.so\.\d/.test(f)).map((f) => `${RUNTIME_DIR}/${f}`), ...runtime.systemLibs].sort();
 }
 
+/**
+ * /etc/passwd and /etc/group of the tree with a system user for each service user not there yet.
+ * Whatever gave them (aiOS's rootfs/, an overlay, a package) must have given plain files.
+ */
+async function addServiceUsers(tree: string, names: readonly string[]): Promise<PasswdEntry[]> {
+  const where = "adding the services' users";
+  const file = async (rel: string) => {
+    const path = await pathInside(tree, rel, where);
+    const st = await lstat(path).catch(() => undefined);
+    if (st && !st.isFile()) throw new Error(`/${rel} of the root filesystem is not a plain file: an overlay, package or image must give it as one`);
+    return { path, text: st ? await readFile(path, 'utf8') : '' };
+  };
+  const passwd = await file('etc/passwd');
+  const group = await file('etc/group');
+  const r = addSystemUsers(passwd.text, group.text, names);
+  if (!r.added.length) return [];
+  await writeFile(passwd.path, r.passwd, { mode: 0o644 });
+  await writeFile(group.path, r.group, { mode: 0o644 });
+  return r.added;
+}
+
 /** busybox + aios-init and its libraries + kernel modules + rootfs/ overlay, and its manifest. */
 export async function stageRootfs(ctx: BuildContext): Promise<void> {
   const init = need(ctx, 'init');
@@ -80,6 +104,8 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
   // The host libraries copied in are inputs too: a glibc update must make a new image.
   const hostLibs = [...new Set([...init.libs, ...runtime.systemLibs])].sort();
   const hook = await hookInputs(cfg.hooks, ctx.opts.configFile, (m) => ctx.log.warn(m));
+  const tokens = cfg.auth.status === 'token' || cfg.auth.inference === 'token' ? await projectTokens(ctx.opts.projectDir) : undefined;
+  if (tokens) ctx.log.info(`access tokens: ${tokens.file}${tokens.made ? ' (made now)' : ''}; aios run and aios check read them from the image`);
   const inputs = {
     version: STEP_VERSION,
     after: { init: init.dir, kernel: kernel.dir, runtime: runtime.dir, ...(gpu ? { gpuModules: gpu.dir } : {}) },
@@ -94,6 +120,8 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     values: {
       model: model.sha256,
       runtimeConfig: cfg.runtime,
+      auth: cfg.auth,
+      tokens: tokens && sha256(JSON.stringify(tokens.tokens)),
       services: cfg.services,
       ioCost: cfg.ioCost,
       ...projectKey(project),
@@ -139,12 +167,13 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
       throw new Error(
         `/etc/aios/init.json of the root filesystem is a link (to ${await readlink(initJson)}): an overlay, package or image must give it as a file`,
       );
-    const base = existsSync(initJson) ? (JSON.parse(await readFile(initJson, 'utf8')) as Record<string, unknown>) : {};
+    const own = existsSync(initJson) ? (JSON.parse(await readFile(initJson, 'utf8')) as Record<string, unknown>) : {};
+    const { base, runtime: rt } = withTokens(own, cfg.runtime, cfg.auth, tokens?.tokens);
     const { text } = assembleInitJson({
       base,
       services: [...cfg.services, ...fromProject.services],
       ioCost: cfg.ioCost,
-      runtime: cfg.runtime,
+      runtime: rt,
       model,
       serverOptions: new Set(runtime.options),
       configFile: ctx.opts.configFile,
@@ -153,6 +182,8 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     await writeFile(initJson, text);
     // A token or API key in it: readable by root (PID 1) only, not by every service.
     if (holdsSecrets(JSON.parse(text) as Record<string, unknown>)) await chmod(initJson, 0o600);
+    const users = await addServiceUsers(tree, namedServiceUsers(assertInitJsonAccepted(text, '/etc/aios/init.json')));
+    if (users.length) ctx.log.info(`service users: ${users.map((u) => `${u.name} (${u.uid})`).join(', ')}`);
     const env = hookEnv({ hook: 'postinst', root: tree, out: ctx.opts.outDir, project: ctx.opts.projectDir, epoch: ctx.sourceDateEpoch });
     await runHook('postinst', cfg.hooks.postinst, env, ctx.opts.projectDir, info);
     await run('chmod', ['-R', 'go-w', tree]);
@@ -190,6 +221,8 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
   ctx.rootfs = { dir, tree: join(dir, 'tree'), manifest: join(dir, 'manifest.json') };
   // The one place init.json is read back: from this step's own output, cached or just made.
   ctx.initConfig = assertInitJsonAccepted(await readFile(join(ctx.rootfs.tree, 'etc/aios/init.json'), 'utf8'), '/etc/aios/init.json');
+  const asRoot = rootServices(ctx.initConfig);
+  if (asRoot.length) ctx.log.warn(`services that run as root (their user is root): ${asRoot.join(', ')} (build.json's rootServices)`);
   const m = JSON.parse(await readFile(ctx.rootfs.manifest, 'utf8')) as {
     files: unknown[];
     privileged: ReturnType<typeof privilegedEntries>;

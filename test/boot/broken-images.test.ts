@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkVariant, failsOnly } from './helpers.ts';
 
-const service = (name: string, script: string) => ({ name, command: '/bin/sh', args: ['-c', script], restart: 'never' });
+// Root: each breaks the machine in a way only root can (modules, mounts, loop devices, reboot).
+const service = (name: string, script: string) => ({ name, command: '/bin/sh', args: ['-c', script], restart: 'never', user: 'root' });
 const withServices =
   (...add: unknown[]) =>
   (j: Record<string, unknown>) => ({ ...j, services: [...(j.services as unknown[]), ...add] });

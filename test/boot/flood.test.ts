@@ -40,6 +40,9 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   }
 }
 
+let token = '';
+const auth = (): Record<string, string> => (token ? { Authorization: `Bearer ${token}` } : {});
+
 /** `clients` loops of GET /status, each on a connection of its own, until `stop()`. */
 function flood(port: number, clients: number) {
   const tally = { answered: 0, refused: 0 };
@@ -47,7 +50,7 @@ function flood(port: number, clients: number) {
   const loops = Array.from({ length: clients }, async () => {
     while (on) {
       try {
-        const r = await request(`http://127.0.0.1:${port}/status`, { timeoutMs: 5000 });
+        const r = await request(`http://127.0.0.1:${port}/status`, { timeoutMs: 5000, headers: auth() });
         if (r.status === 200) tally.answered++;
         else tally.refused++;
       } catch {
@@ -69,7 +72,7 @@ function flood(port: number, clients: number) {
 async function status(port: number): Promise<{ zombies: number[] }> {
   for (let i = 0; i < 200; i++) {
     try {
-      const r = await request(`http://127.0.0.1:${port}/status`, { timeoutMs: 5000 });
+      const r = await request(`http://127.0.0.1:${port}/status`, { timeoutMs: 5000, headers: auth() });
       if (r.status === 200) return JSON.parse(r.body) as { zombies: number[] };
     } catch {
       /* dropped by the connection limit: ask again */
@@ -80,7 +83,8 @@ async function status(port: number): Promise<{ zombies: number[] }> {
 }
 
 test(`${CLIENTS} clients flooding /status for ${FLOOD_SEC} s: supervision and reaping go on, and power-off completes within ${POWEROFF_LIMIT_SEC} s`, async () => {
-  const dir = await makeVariant({ initJson: (j) => ({ ...j, services: [...(j.services as unknown[]), churn] }) });
+  // The image's own status token, read from its init.json as the variant is made.
+  const dir = await makeVariant({ initJson: (j) => ((token = String(j.statusToken ?? '')), { ...j, services: [...(j.services as unknown[]), churn] }) });
   const hostPort = await freePort();
   const o = { ...(await vmOptions({ out: dir }, defaults(projectSpec), 'direct', 'tcg')), hostPort, snapshot: false };
   // The image as built, for the disk check after the boot (this boot writes the variant itself).

@@ -36,8 +36,8 @@ test("services' io.weight divides a disk that is busy by init.json's ioCost mode
           ioCost: [{ disk: 'sdb', model: `rbps=${RATE} rseqiops=4096 rrandiops=4096 wbps=${RATE} wseqiops=4096 wrandiops=4096` }],
           services: [
             ...(j.services as unknown[]),
-            { name: 'heavy', command: '/bin/sh', args: ['-c', reader(0, true)], ioWeight: 800 },
-            { name: 'light', command: '/bin/sh', args: ['-c', reader(128, false)], ioWeight: 100 },
+            { name: 'heavy', command: '/bin/sh', args: ['-c', reader(0, true)], ioWeight: 800, user: 'root' },
+            { name: 'light', command: '/bin/sh', args: ['-c', reader(128, false)], ioWeight: 100, user: 'root' },
           ],
         }),
         args: ['--qemu-arg=-drive', `--qemu-arg=file=${disk},format=raw,if=ide,index=1,throttling.bps-read=${RATE}`],

@@ -25,7 +25,7 @@ test('a service keeps only the capabilities, nice value, memory.low and io.weigh
       ioCost: [{ disk: 'sda', model: 'rbps=500000000 rrandiops=20000', qos: 'rpct=90 rlat=10000 min=50 max=150' }],
       services: [
         ...(j.services as Record<string, unknown>[]).map((s) => (s.name === 'inference' ? { ...s, nice: 2, memoryLow: '32M' } : s)),
-        { name: 'limits', command: '/bin/sh', args: ['-c', script], capabilities: ['CAP_NET_RAW'], nice: 5, memoryLow: '16M', ioWeight: 300 },
+        { name: 'limits', command: '/bin/sh', args: ['-c', script], capabilities: ['CAP_NET_RAW'], nice: 5, memoryLow: '16M', ioWeight: 300, user: 'root' },
       ],
     }),
     ({ r, failed, serial }) => {

@@ -17,6 +17,7 @@ test('a service that ignores SIGTERM and holds /var open still leaves the disk c
         ...(j.services as unknown[]),
         {
           name: 'stubborn',
+          user: 'root',
           command: '/bin/sh',
           args: ['-c', 'trap "" TERM; exec 3>>/var/lib/aios/stubborn.log; while :; do echo tick >&3; sleep 1; done'],
           restart: 'always',
@@ -41,7 +42,10 @@ test('a service that ignores SIGTERM and holds /var open still leaves the disk c
   try {
     const r = await aios(['check', '--out', dir, '--path', 'direct', '--accel', 'tcg']);
     assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /disk clean after shutdown \(root unchanged, state clean\) +PASS +root partition unchanged; state partition: e2fsck -fn exit 0/);
+    assert.match(
+      r.out,
+      /disk clean after shutdown \(root unchanged, state clean\) +PASS +root partition unchanged; EFI partition unchanged; state partition: e2fsck -fn exit 0/,
+    );
     assert.match(r.out, /clean power-off +PASS/);
     const serial = await readFile(join(dir, 'logs', 'serial-direct.log'), 'utf8');
     assert.match(serial, /service stubborn ignored SIGTERM for 5 s: killing its cgroup/);

@@ -19,7 +19,7 @@ import { vmOptions } from '../../qemu/vm-options.ts';
 import { bootHeadless } from '../../qemu/runner.ts';
 import { checkBootedDisk } from '../../qemu/disk-check.ts';
 
-const service = (name: string, script: string) => ({ name, command: '/bin/sh', args: ['-c', script], restart: 'never' });
+const service = (name: string, script: string, user = '') => ({ name, command: '/bin/sh', args: ['-c', script], restart: 'never', user });
 const withServices =
   (...add: unknown[]) =>
   (j: Record<string, unknown>) => ({ ...j, services: [...(j.services as unknown[]), ...add] });
@@ -183,8 +183,9 @@ test('an unsigned module is refused by insmod ("Key was rejected by service") an
   const dir = await makeVariant({
     files: { '/usr/lib/aios-test-unsigned.ko': { content: unsigned(signedKo) }, '/usr/lib/aios-test-signed.ko': { content: signedKo } },
     initJson: withServices(
-      service('counter', 'n=$(cat /var/lib/aios/boots 2>/dev/null || echo 0); n=$((n+1)); echo $n > /var/lib/aios/boots; sync; echo "BOOT-NUMBER=$n"'),
-      service('insmod-test', 'insmod /usr/lib/aios-test-unsigned.ko; echo "UNSIGNED-RC=$?"; insmod /usr/lib/aios-test-signed.ko; echo "SIGNED-RC=$?"'),
+      // No user named: nobody, in the directory aios-init gives it on the state partition.
+      service('counter', 'n=$(cat /var/lib/counter/boots 2>/dev/null || echo 0); n=$((n+1)); echo $n > /var/lib/counter/boots; sync; echo "BOOT-NUMBER=$n"'),
+      service('insmod-test', 'insmod /usr/lib/aios-test-unsigned.ko; echo "UNSIGNED-RC=$?"; insmod /usr/lib/aios-test-signed.ko; echo "SIGNED-RC=$?"', 'root'),
     ),
   });
   try {

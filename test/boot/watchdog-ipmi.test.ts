@@ -24,7 +24,10 @@ const showParameters = ['p=/sys/module/ipmi_watchdog/parameters', 'for f in time
 
 test("a BMC's watchdog, loaded from modules.extra, is armed after the modules step and kept alive through a check", async () => {
   await checkVariant(
-    { initJson: (j) => withBmcWatchdog(j, [{ name: 'bmcwatch', command: '/bin/sh', args: ['-c', showParameters], restart: 'never' }]), args: BMC },
+    {
+      initJson: (j) => withBmcWatchdog(j, [{ name: 'bmcwatch', command: '/bin/sh', args: ['-c', showParameters], restart: 'never', user: 'root' }]),
+      args: BMC,
+    },
     ({ r, failed, serial }) => {
       const tail = `${r.out}\n--- serial ---\n${serial.slice(-4000)}`;
       assert.equal(r.code, 0, tail);

@@ -25,7 +25,10 @@ const showSysfs = [
 
 test("the watchdog is armed with init.json's timeout and kept alive through a whole check and a clean power-off", async () => {
   await checkVariant(
-    { initJson: (j) => withWatchdog(j, [{ name: 'dogwatch', command: '/bin/sh', args: ['-c', showSysfs], restart: 'never' }]), args: WATCHDOG_DEVICE },
+    {
+      initJson: (j) => withWatchdog(j, [{ name: 'dogwatch', command: '/bin/sh', args: ['-c', showSysfs], restart: 'never', user: 'root' }]),
+      args: WATCHDOG_DEVICE,
+    },
     ({ r, failed, serial }) => {
       const tail = `${r.out}\n--- serial ---\n${serial.slice(-4000)}`;
       assert.equal(r.code, 0, tail);

@@ -1,7 +1,8 @@
 // The addon's spawn and waitpid on real processes (no root needed; cgroups are the boot tests' part).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { realAddon } from './real-addon.ts';
 import { scratchDir } from '../scratch.ts';
@@ -10,7 +11,7 @@ import { scratchDir } from '../scratch.ts';
 async function run(script: string, env: string[] = [], stdin = -1): Promise<{ out: string; status: number }> {
   const sys = realAddon();
   const [r, w] = sys.pipe();
-  const pid = sys.spawn('/bin/sh', ['sh', '-c', script], env, [stdin, w, w], -1, -1, 0);
+  const pid = sys.spawn('/bin/sh', ['sh', '-c', script], env, [stdin, w, w], -1, -1, 0, [], '', '');
   closeSync(w);
   let out = '';
   const buf = Buffer.alloc(4096);
@@ -54,11 +55,11 @@ test('spawn: a program that cannot be run throws its exec errno and leaves no ch
   const sys = realAddon();
   const dir = scratchDir('aios-spawn-');
   writeFileSync(join(dir, 'not-executable'), '#!/bin/sh\n', { mode: 0o644 });
-  assert.throws(() => sys.spawn(join(dir, 'missing'), ['x'], [], [-1, -1, -1], -1, -1, 0), {
+  assert.throws(() => sys.spawn(join(dir, 'missing'), ['x'], [], [-1, -1, -1], -1, -1, 0, [], '', ''), {
     code: 'ENOENT',
     message: `${join(dir, 'missing')}: No such file or directory`,
   });
-  assert.throws(() => sys.spawn(join(dir, 'not-executable'), ['x'], [], [-1, -1, -1], -1, -1, 0), { code: 'EACCES' });
+  assert.throws(() => sys.spawn(join(dir, 'not-executable'), ['x'], [], [-1, -1, -1], -1, -1, 0, [], '', ''), { code: 'EACCES' });
   assert.equal(sys.waitpid(-1), null, 'the failed child was reaped by spawn itself');
 });
 
@@ -66,7 +67,7 @@ test('spawn: a descriptor that is not a cgroup2 directory is refused, naming the
   const sys = realAddon();
   const fd = openSync(scratchDir('aios-notcg-'), 'r');
   try {
-    assert.throws(() => sys.spawn('/bin/true', ['true'], [], [-1, -1, -1], fd, -1, 0), /clone3 into the cgroup: /);
+    assert.throws(() => sys.spawn('/bin/true', ['true'], [], [-1, -1, -1], fd, -1, 0, [], '', ''), /clone3 into the cgroup: /);
   } finally {
     closeSync(fd);
   }
@@ -79,7 +80,7 @@ test('after a spawn PID 1 writes its heap without a page fault: no fork left it 
     for (let o = 0; o < heap.length; o += 4096) heap[o] = v;
   };
   touch(1);
-  const pid = sys.spawn('/bin/true', ['true'], [], [-1, -1, -1], -1, -1, 0);
+  const pid = sys.spawn('/bin/true', ['true'], [], [-1, -1, -1], -1, -1, 0, [], '', '');
   const faults = process.resourceUsage().minorPageFault;
   touch(2);
   const after = process.resourceUsage().minorPageFault - faults;
@@ -88,25 +89,29 @@ test('after a spawn PID 1 writes its heap without a page fault: no fork left it 
   assert.ok(after < 1024, `${after} page faults writing 32 MiB after a spawn`);
 });
 
+/** The fields of /proc/self/status matching `fields` in a child spawned with `keep` and `ids`. */
+function selfStatus(keep: number, ids: number[], fields: string): Record<string, string> {
+  const sys = realAddon();
+  const [r, w] = sys.pipe();
+  const pid = sys.spawn('/bin/sh', ['sh', '-c', `grep -E "^(${fields}):" /proc/self/status`], [], [-1, w, w], -1, keep, 0, ids, '', '');
+  closeSync(w);
+  let out = '';
+  const buf = Buffer.alloc(4096);
+  for (let n = readSync(r, buf); n > 0; n = readSync(r, buf)) out += buf.subarray(0, n).toString();
+  closeSync(r);
+  while (!sys.waitpid(pid));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => l.split(':\t').map((x) => x.trim()) as [string, string]),
+  );
+}
+
 test('spawn: a service that keeps some capabilities has only those, in every set, with no_new_privs; -1 keeps all', async (t) => {
   if (process.getuid?.() !== 0) return t.skip('needs root: only root has capabilities to keep');
-  const sys = realAddon();
-  const show = (keep: number) => {
-    const [r, w] = sys.pipe();
-    const pid = sys.spawn('/bin/sh', ['sh', '-c', 'grep -E "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)" /proc/self/status'], [], [-1, w, w], -1, keep, 0);
-    closeSync(w);
-    let out = '';
-    const buf = Buffer.alloc(4096);
-    for (let n = readSync(r, buf); n > 0; n = readSync(r, buf)) out += buf.subarray(0, n).toString();
-    closeSync(r);
-    while (!sys.waitpid(pid));
-    return Object.fromEntries(
-      out
-        .trim()
-        .split('\n')
-        .map((l) => l.split(':\t') as [string, string]),
-    );
-  };
+  const show = (keep: number) => selfStatus(keep, [], 'Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs');
+
   // CAP_NET_BIND_SERVICE (10) and CAP_IPC_LOCK (14): 0x400 + 0x4000.
   const some = show(2 ** 10 + 2 ** 14);
   assert.deepEqual(some, {
@@ -130,7 +135,7 @@ test('spawn: the child runs at the nice value it is given, set before its capabi
   const niceOf = (nice: number, keep: number) => {
     const [r, w] = sys.pipe();
     // Field 19 of /proc/self/stat; the command name (field 2) holds no space here.
-    const pid = sys.spawn('/bin/sh', ['sh', '-c', 'cut -d" " -f19 /proc/self/stat'], [], [-1, w, w], -1, keep, nice);
+    const pid = sys.spawn('/bin/sh', ['sh', '-c', 'cut -d" " -f19 /proc/self/stat'], [], [-1, w, w], -1, keep, nice, [], '', '');
     closeSync(w);
     const buf = Buffer.alloc(64);
     const n = readSync(r, buf);
@@ -141,4 +146,50 @@ test('spawn: the child runs at the nice value it is given, set before its capabi
   assert.equal(niceOf(0, -1), 0);
   assert.equal(niceOf(7, -1), 7);
   assert.equal(niceOf(-5, 0), -5, 'below 0, with no capability kept');
+});
+
+test('spawn: a service of another user runs with its uid, gid and groups for good, only the capabilities it keeps (ambient), and no_new_privs', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root: only root can become another user');
+  const sys = realAddon();
+  const status = (keep: number, ids: number[]) => selfStatus(keep, ids, 'Uid|Gid|Groups|Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs');
+
+  const none = status(-1, [65534, 65533, 65532]);
+  assert.equal(none.Uid, '65534\t65534\t65534\t65534', 'real, effective, saved and file-system uid alike');
+  assert.equal(none.Gid, '65533\t65533\t65533\t65533');
+  assert.equal(none.Groups, '65532');
+  for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) assert.equal(none[set], '0000000000000000', `${set}: "all" gives another user nothing`);
+  assert.equal(none.NoNewPrivs, '1');
+  // CAP_NET_BIND_SERVICE (10): kept across the exec as an ambient capability.
+  const bind = status(2 ** 10, [65534, 65534]);
+  assert.equal(bind.Groups, '', 'no supplementary group but those given');
+  for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) assert.equal(bind[set], '0000000000000400', set);
+  assert.equal(bind.NoNewPrivs, '1');
+  assert.throws(() => sys.spawn('/bin/true', ['true'], [], [-1, -1, -1], -1, 0, 0, [1], '', ''), /ids: \[\] or \[uid, gid/);
+  assert.throws(() => sys.spawn('/bin/true', ['true'], [], [-1, -1, -1], -1, 0, 0, [1, -1], '', ''), /each a uid or gid/);
+});
+
+test('spawn: a service in a directory it sees as / (chroot) runs its command from there, as its user, in its working directory', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root: chroot and another user');
+  const sys = realAddon();
+  const dir = scratchDir('aios-chroot-');
+  chmodSync(dir, 0o755); // the new root, which its user must be able to enter
+  mkdirSync(join(dir, 'bin'));
+  mkdirSync(join(dir, 'data'));
+  writeFileSync(join(dir, 'marker'), 'inside\n');
+  const src = join(dir, 'where.c');
+  // A static program: nothing of the host's libraries is inside the new root.
+  writeFileSync(
+    src,
+    '#include <stdio.h>\n#include <unistd.h>\nint main(void){char b[256];FILE*f=fopen("/marker","r");char m[16]={0};if(f&&fgets(m,sizeof m,f)){}printf("%s %d %s",getcwd(b,sizeof b),(int)getuid(),m);return 0;}\n',
+  );
+  execFileSync('gcc', ['-static', '-O1', '-o', join(dir, 'bin/where'), src]);
+  const [r, w] = sys.pipe();
+  const pid = sys.spawn('/bin/where', ['where'], [], [-1, w, w], -1, 0, 0, [65534, 65534], dir, '/data');
+  closeSync(w);
+  const buf = Buffer.alloc(256);
+  const n = readSync(r, buf);
+  closeSync(r);
+  while (!sys.waitpid(pid));
+  assert.equal(buf.subarray(0, n).toString(), '/data 65534 inside\n');
+  assert.throws(() => sys.spawn('/bin/where', ['where'], [], [-1, -1, -1], -1, 0, 0, [65534, 65534], dir, '/missing'), { code: 'ENOENT' });
 });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CappedFile, LineSplitter, ServiceLog } from '../../../init/src/service-log.ts';
 import { ownService, type InitConfig } from '../../../init/src/config.ts';
@@ -161,6 +161,28 @@ test('no cgroup2 at /sys/fs/cgroup (nothing mounted, or a v1 tmpfs): services ru
     ],
   );
   assert.equal(logged.filter((m) => /no cgroups for services \(no cgroup2 at .*\/sys\/fs\/cgroup\)/.test(m)).length, 1, logged.join('\n'));
+  await sup.stopAll(1000);
+  stop();
+});
+
+test('a service of another user runs as it, owns /var/lib/<name>, keeps no capability; an unknown user fails the service, saying so', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root: only root can become another user');
+  const root = scratchDir('aios-root-');
+  mkdirSync(join(root, 'etc'), { recursive: true });
+  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nweb:x:901:901::/var/lib/web:/bin/false\n');
+  writeFileSync(join(root, 'etc/group'), 'root:x:0:\nweb:x:901:\nvideo:x:44:web\n');
+  const { sup, logged, stop } = realSupervisor(root);
+  const seen: string[] = [];
+  const script = 'id -u; id -G; echo "HOME=$HOME USER=$USER"; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status';
+  sup.start({ ...ownService({ name: 'web', command: '/bin/sh', args: ['-c', script], restart: 'never' }), user: 'web' }, (l) => seen.push(l));
+  sup.start({ ...ownService({ name: 'ghost', command: '/bin/true', args: [], restart: 'never' }), user: 'ghost' });
+  for (let i = 0; i < 100 && sup.info()[0]!.state === 'running'; i++) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(seen, ['901', '901 44', 'HOME=/var/lib/web USER=web', 'CapEff:\t0000000000000000', 'NoNewPrivs:\t1'], logged.join('\n'));
+  const st = statSync(join(root, 'var/lib/web'));
+  assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [901, 901, 0o700]);
+  const ghost = sup.info().find((s) => s.name === 'ghost')!;
+  assert.deepEqual([ghost.state, ghost.reason], ['failed', 'user "ghost" is not in /etc/passwd']);
   await sup.stopAll(1000);
   stop();
 });

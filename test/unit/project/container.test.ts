@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tar from 'tar';
-import { applyLayers, checkSavedImage, readSavedImage, serviceFromImage, whiteouts } from '../../../scripts/project/container.ts';
+import { applyLayers, checkSavedImage, imageUser, readSavedImage, serviceFromImage, whiteouts } from '../../../scripts/project/container.ts';
 import { scratchDir } from '../scratch.ts';
 
 /** A `docker save` tarball (legacy layout) of two layers: the second deletes and replaces files of the first. */
@@ -81,22 +81,44 @@ test('whiteout names', () => {
   assert.deepEqual(whiteouts(['etc/.wh.passwd', './var/cache/.wh..wh..opq', 'usr/bin/x']), { remove: ['etc/passwd'], opaque: ['var/cache'] });
 });
 
-test('a service from an image: Entrypoint + Cmd, Env, WorkingDir, chrooted when laid below /', () => {
+const FILES = {
+  exists: (p: string) => ['/usr/bin/hello', '/bin/sh'].includes(p),
+  passwd: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n',
+  group: 'root:x:0:\napp:x:1000:\nstaff:x:50:\n',
+};
+
+test('a service from an image: Entrypoint + Cmd, Env, WorkingDir, its User; below / it sees its own root (aios-init chroots it)', () => {
   const c = { Entrypoint: ['/bin/hello'], Cmd: ['--loud'], Env: ['PATH=/bin', 'GREETING=a=b'], WorkingDir: '/data' };
-  assert.deepEqual(serviceFromImage('hello', '/', { ...c, WorkingDir: '' }, 'w'), {
+  assert.deepEqual(serviceFromImage('hello', '/', { ...c, WorkingDir: '' }, 'w', FILES), {
     name: 'hello',
     command: '/bin/hello',
     args: ['--loud'],
     env: { PATH: '/bin', GREETING: 'a=b' },
   });
-  assert.deepEqual(serviceFromImage('hello', '/', c, 'w').args, ['-c', 'cd "$0" && exec "$@"', '/data', '/bin/hello', '--loud']);
-  const chrooted = serviceFromImage('hello', '/srv/hello/', c, 'w', true);
-  assert.equal(chrooted.command, '/usr/sbin/chroot');
-  assert.deepEqual(chrooted.args, ['/srv/hello', '/bin/sh', '-c', 'cd "$0" && exec "$@"', '/data', '/bin/hello', '--loud']);
-  assert.deepEqual(serviceFromImage('hello', '/srv/hello', { ...c, WorkingDir: '/' }, 'w').args, ['/srv/hello', '/bin/hello', '--loud']);
+  assert.deepEqual(serviceFromImage('hello', '/srv/hello/', { ...c, User: 'app' }, 'w', FILES), {
+    name: 'hello',
+    command: '/bin/hello',
+    args: ['--loud'],
+    env: { PATH: '/bin', GREETING: 'a=b' },
+    user: '1000:1000',
+    rootDirectory: '/srv/hello',
+    workingDirectory: '/data',
+  });
+  // A bare command is found on the image's PATH, as docker's execvp finds it.
+  assert.equal(serviceFromImage('hello', '/srv/hello', { Cmd: ['hello'], Env: ['PATH=/usr/local/bin:/usr/bin'] }, 'w', FILES).command, '/usr/bin/hello');
   assert.throws(
-    () => serviceFromImage('hello', '/srv/hello', c, 'images[0]'),
-    /images\[0\]: the image's WorkingDir \/data .*only with the image's own \/bin\/sh/,
+    () => serviceFromImage('x', '/srv/x', { Cmd: ['nothere'] }, 'images[0]', FILES),
+    /images\[0\]: the image's command nothere is on none of its PATH's directories/,
   );
-  assert.throws(() => serviceFromImage('x', '/', {}, 'images[0]'), /images\[0\]: the image has neither Entrypoint nor Cmd/);
+  assert.throws(() => serviceFromImage('x', '/', {}, 'images[0]', FILES), /images\[0\]: the image has neither Entrypoint nor Cmd/);
+});
+
+test("an image's User: names from the image's own passwd and group, as uid:gid; none or root gives the service its own unprivileged user", () => {
+  assert.equal(imageUser('app', FILES, 'w'), '1000:1000');
+  assert.equal(imageUser('app:staff', FILES, 'w'), '1000:50');
+  assert.equal(imageUser('4242', FILES, 'w'), '4242:4242');
+  assert.equal(imageUser('4242:7', FILES, 'w'), '4242:7');
+  for (const root of ['', 'root', '0', '0:0', 'root:root']) assert.equal(imageUser(root, FILES, 'w'), '', root);
+  assert.throws(() => imageUser('ghost', FILES, 'images[1]'), /images\[1\]: the image's User ghost: no user ghost in the image's \/etc\/passwd/);
+  assert.throws(() => imageUser('app:ghosts', FILES, 'w'), /no group ghosts in the image's \/etc\/group/);
 });

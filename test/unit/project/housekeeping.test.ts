@@ -19,7 +19,7 @@ test('aios init writes a project that loads without an error, and never over an 
   } finally {
     console.log = log;
   }
-  for (const f of ['aios.json', 'kernel/project.config', 'overlay/etc/motd', 'README.md']) assert.ok(existsSync(join(dir, f)), f);
+  for (const f of ['aios.json', 'kernel/project.config', 'overlay/etc/motd', 'README.md', '.gitignore']) assert.ok(existsSync(join(dir, f)), f);
   const c = await loadProjectConfig(join(dir, 'aios.json'));
   assert.deepEqual(c.overlay, ['overlay']);
   assert.equal(c.services[0]!.name, 'hello');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertInitJsonAccepted, withIoCost } from '../../../scripts/rootfs/init-json.ts';
+import { assertInitJsonAccepted, namedServiceUsers, rootServices, withIoCost, withServiceUsers } from '../../../scripts/rootfs/init-json.ts';
 
 const shipped = readFileSync(join(import.meta.dirname, '../../../rootfs/etc/aios/init.json'), 'utf8');
 const withServices = (services: unknown[]) => JSON.stringify({ ...JSON.parse(shipped), services });
@@ -83,4 +83,23 @@ test('init.json with a token or an API key is for root only; without, it stays r
   assert.equal(holdsSecrets({ statusToken: '', services: [{ name: 'inference', args: ['--port', '8081'] }] }), false);
   assert.equal(holdsSecrets({ statusToken: 'abc' }), true);
   assert.equal(holdsSecrets({ services: [{ name: 'inference', args: ['--api-key', 'k'] }] }), true);
+});
+
+test('each service gets a user: its own, named after it, unless it names one; root only when asked for, and listed', () => {
+  const j = withServiceUsers(
+    { services: [{ name: 'web' }, { name: 'db', user: 'postgres' }, { name: 'agent', user: 'root' }, { name: 'app', user: '1000:1000' }] },
+    'p/aios.json',
+  );
+  assert.deepEqual(
+    (j.services as { user: string }[]).map((s) => s.user),
+    ['web', 'postgres', 'root', '1000:1000'],
+  );
+  assert.throws(() => withServiceUsers({ services: [{ name: 'root', command: '/bin/sh' }] }, 'p/aios.json'), /p\/aios\.json: services: "root" names no user/);
+  const config = assertInitJsonAccepted(JSON.stringify({ services: (j.services as object[]).map((s) => ({ ...s, command: '/bin/true' })) }), 'init.json');
+  assert.deepEqual(rootServices(config), ['agent']);
+  assert.deepEqual(namedServiceUsers(config), ['web', 'postgres']);
+  assert.throws(
+    () => assertInitJsonAccepted(JSON.stringify({ services: [{ name: 'a', command: '/x', user: 'Bad User' }] }), 'init.json'),
+    /services\[0\]\.user: .*a user name/,
+  );
 });

@@ -29,11 +29,10 @@ test('init.json: the inference service is generated from aios.json runtime setti
     '512',
     '--threads',
     '2',
-    '--api-key',
-    'k',
     '--parallel',
     '2',
   ]);
+  assert.deepEqual(svc.env, { LLAMA_API_KEY: 'k' }, 'the key in its environment, which only its user reads');
   assert.equal(svc.restart, 'always');
   assert.equal(svc.cpuWeight, 1000);
   assert.equal(svc.memoryMax, '512M');
