@@ -57,6 +57,12 @@ export interface QemuOptions {
   disposableDisk?: boolean;
   /** fw_cfg string items for this boot (aios check's probe nonce): name -> value. */
   fwCfg?: Record<string, string>;
+  /**
+   * aios check's channel: a second serial port (the guest's ttyS1, root's alone) written to this
+   * file, where aios-init puts the boot report and the probe its lines. Nothing a service prints
+   * on the console can reach it.
+   */
+  checkChannel?: string;
   /** QEMU's GDB stub on 127.0.0.1:port, the guest stopped before its first instruction. */
   gdbPort?: number;
   extra: readonly string[];
@@ -76,6 +82,11 @@ export function qemuArgs(o: QemuOptions): string[] {
   if (bare) args.push('-nodefaults');
   if (o.interactive) args.push('-nographic', ...(bare ? ['-serial', 'mon:stdio'] : []));
   else args.push('-display', 'none', '-serial', 'stdio', '-monitor', 'none', ...(o.qmpSocket ? ['-qmp', `unix:${o.qmpSocket},server=on,wait=off`] : []));
+  if (o.checkChannel) {
+    // After the console's -serial: this one is the second UART, ttyS1.
+    if (/[,\s]/.test(o.checkChannel)) throw new Error(`the check channel's file ${o.checkChannel}: a path without commas or spaces`);
+    args.push('-chardev', `file,id=aioscheck,path=${o.checkChannel}`, '-serial', 'chardev:aioscheck');
+  }
   const pairs = [...(o.hostPort ? [{ host: o.hostPort, guest: o.guestPort }] : []), ...(o.forwards ?? [])];
   const fwd = pairs.map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`).join('');
   args.push('-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0');

@@ -5,7 +5,7 @@ import { removeOnExit } from '../common/cleanup.ts';
 import { tempDir } from '../common/leftovers.ts';
 import { PROBE_FW_CFG, probeNonce } from '../common/probe.ts';
 import { bootsDisk, type Accel, type BootPath } from './cmdline.ts';
-import { readImageFacts, type ImageFacts } from './image-facts.ts';
+import { readImageFacts, readIsoFacts, type ImageFacts } from './image-facts.ts';
 import { CHECK_PROMPT } from './inference.ts';
 import { judge, panicHint } from './judge.ts';
 import { checkDiskName, removeKilledScratch, removeStaleCheckDisks } from './leftovers.ts';
@@ -35,16 +35,33 @@ export interface CheckRequest {
   say?: (line: string) => void;
 }
 
-/** The built image's own files, read on the host: the policy the checks judge against. */
-async function imageFacts(out: string, release: string | undefined): Promise<{ image?: ImageFacts; imageError?: string }> {
-  const disk = join(out, 'rootfs.img');
-  if (!existsSync(disk)) return { imageError: `${out} has no rootfs.img` };
-  if (!release) return { imageError: `${join(out, 'build.json')} names no kernel release` };
-  try {
-    return { image: await readImageFacts(disk, release) };
-  } catch (err) {
-    return { imageError: (err as Error).message };
-  }
+/**
+ * The built image's own files, read on the host: the policy the checks judge against. A path that
+ * boots the ISO reads the ISO's root, one that boots the disk the disk's; a build of one format
+ * only is judged from the image it has.
+ */
+function imageFactsOf(out: string, release: string | undefined): (path: BootPath) => Promise<{ image?: ImageFacts; imageError?: string }> {
+  const read = new Map<string, Promise<{ image?: ImageFacts; imageError?: string }>>();
+  return (path) => {
+    const disk = join(out, 'rootfs.img');
+    const iso = join(out, 'aios.iso');
+    const fromIso = existsSync(iso) && (!bootsDisk(path) || !existsSync(disk));
+    const file = fromIso ? iso : disk;
+    let facts = read.get(file);
+    if (!facts) {
+      facts = (async () => {
+        if (!existsSync(file)) return { imageError: `${out} has neither rootfs.img nor aios.iso` };
+        if (!release) return { imageError: `${join(out, 'build.json')} names no kernel release` };
+        try {
+          return { image: await (fromIso ? readIsoFacts(file, release) : readImageFacts(file, release)) };
+        } catch (err) {
+          return { imageError: (err as Error).message };
+        }
+      })();
+      read.set(file, facts);
+    }
+    return facts;
+  };
 }
 
 /**
@@ -62,9 +79,10 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
   const served = build.inference;
   const logs = join(out, 'logs');
   await mkdir(logs, { recursive: true });
-  const facts = await imageFacts(out, build.kernel?.release);
+  const factsFor = imageFactsOf(out, build.kernel?.release);
+  const first = await factsFor(req.paths[0] ?? 'direct');
   // The status port and token as the image itself sets them.
-  const imageCfg = facts.image && imageInitConfig(facts.image.initJson).config;
+  const imageCfg = first.image && imageInitConfig(first.image.initJson).config;
   const guest: { port: number; bind: string; statusToken?: string } = imageCfg
     ? { port: imageCfg.statusPort, bind: imageCfg.statusBind, statusToken: imageCfg.statusToken || undefined }
     : await imageStatus(out);
@@ -85,7 +103,8 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
         ? {
             hostPort: serverPort,
             prompt: CHECK_PROMPT,
-            apiKey: config.runtime.apiKey,
+            // The key the image's llama-server was given (the project's token, or runtime.apiKey).
+            apiKey: imageCfg?.services.find((s) => s.name === imageCfg.inference.service)?.env.LLAMA_API_KEY ?? config.runtime.apiKey,
             maxTokens: 32,
             readyTimeoutSec: config.check.inferenceReadySeconds,
           }
@@ -121,7 +140,7 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
           path,
           accel,
           e2fsck: fsck,
-          ...facts,
+          ...(await factsFor(path)),
           attached: attachedDisplays(o.extra),
           kernelBytes: (await stat(kernel)).size,
           kernelBudgetBytes: build.kernel?.sizeBudgetBytes ?? config.kernel.sizeBudgetMB * 1e6,

@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { run } from '../common/exec.ts';
+import { tempDir } from '../common/leftovers.ts';
 import { modName } from '../common/module-names.ts';
 import { unescapeOctal } from '../common/probe.ts';
 
@@ -7,7 +9,7 @@ import { unescapeOctal } from '../common/probe.ts';
  * debugfs (never from what aios-init reports): fstab, init.json, and the kernel's module index.
  */
 export interface ImageFacts {
-  /** Where these were read from (rootfs.img, partition 1). */
+  /** Where these were read from (rootfs.img's partition 1, or aios.iso's squashfs). */
   source: string;
   fstab: FstabEntry[];
   /** /etc/aios/init.json as text; null when the image has none. */
@@ -65,18 +67,43 @@ async function catFile(disk: string, path: string): Promise<string | null> {
   return r.stdout;
 }
 
-export async function readImageFacts(disk: string, release: string): Promise<ImageFacts> {
+/** The facts from a root filesystem that `cat` reads files of (null: no such file). */
+async function factsFrom(cat: (path: string) => Promise<string | null>, release: string, source: string): Promise<ImageFacts> {
   const [fstab, initJson, dep, builtin] = await Promise.all([
-    catFile(disk, '/etc/fstab'),
-    catFile(disk, '/etc/aios/init.json'),
-    catFile(disk, `/lib/modules/${release}/modules.dep`),
-    catFile(disk, `/lib/modules/${release}/modules.builtin`),
+    cat('/etc/fstab'),
+    cat('/etc/aios/init.json'),
+    cat(`/lib/modules/${release}/modules.dep`),
+    cat(`/lib/modules/${release}/modules.builtin`),
   ]);
   return {
-    source: `${disk} (partition 1)`,
+    source,
     fstab: parseFstab(fstab ?? ''),
     initJson,
     moduleDeps: parseModulesDep(dep ?? ''),
     builtin: new Set((builtin ?? '').split('\n').filter(Boolean).map(modName)),
   };
+}
+
+export const readImageFacts = (disk: string, release: string): Promise<ImageFacts> => factsFrom((p) => catFile(disk, p), release, `${disk} (partition 1)`);
+
+/** Where the ISO keeps its root (squashfs, its dm-verity tree after it). */
+export const ISO_ROOT = '/aios/rootfs.squashfs';
+
+/**
+ * The same facts from aios.iso's own root (an ISO-only build, and the ISO paths): the squashfs
+ * copied out with xorriso, its files read with `unsquashfs -cat` (no mount, no root).
+ */
+export async function readIsoFacts(iso: string, release: string): Promise<ImageFacts> {
+  const scratch = await tempDir('facts');
+  try {
+    const root = join(scratch.path, 'root.squashfs');
+    await run('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', ISO_ROOT, root]);
+    const cat = async (p: string) => {
+      const r = await run('unsquashfs', ['-cat', root, p], { okCodes: [2] });
+      return r.exitCode === 0 ? r.stdout : null;
+    };
+    return await factsFrom(cat, release, `${iso} (${ISO_ROOT})`);
+  } finally {
+    await scratch.release();
+  }
 }

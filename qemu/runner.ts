@@ -14,6 +14,7 @@ import { diesWithAios, killOnExit } from '../common/cleanup.ts';
 import { tempDir } from '../common/leftovers.ts';
 import { qemuArgs, uefiFirmware, type Accel, type QemuOptions } from './cmdline.ts';
 import { qmpCommand } from './qmp.ts';
+import { followLines } from './channel.ts';
 import { askCompletion, waitForHealth, type InferenceTarget } from './inference.ts';
 import { request } from './http.ts';
 import type { BootObservation } from './judge.ts';
@@ -157,7 +158,9 @@ export async function bootHeadless(
     ovmfVars = join(tmp, 'OVMF_VARS.fd');
     await copyFile(firmware.vars, ovmfVars);
   }
-  const args = qemuArgs({ ...o, ovmfVars, interactive: false, qmpSocket });
+  // aios check's boots: the report and the probe's lines come on a port of their own (ttyS1).
+  const channel = probeNonce ? join(tmp, 'check-channel.log') : undefined;
+  const args = qemuArgs({ ...o, ovmfVars, interactive: false, qmpSocket, checkChannel: channel });
   const command = quoteCommand(QEMU, args);
   const log = createWriteStream(serialLogFile);
   const t0 = performance.now();
@@ -176,6 +179,15 @@ export async function bootHeadless(
   let gotFatal: () => void = () => {};
   const fatalSeen = new Promise<void>((r) => (gotFatal = r));
   child.stdout.once('data', () => (res.firstOutputSec = (performance.now() - t0) / 1000));
+  const reportLine = (line: string) => {
+    const parsed = parseReportLine(line);
+    if (!parsed) return;
+    if (res.report || res.reportError) return; // a second report is ignored
+    if (parsed.ok) res.report = parsed.report;
+    else res.reportError = parsed.error;
+    res.reportSec = (performance.now() - t0) / 1000;
+    gotReport();
+  };
   createInterface({ input: child.stdout }).on('line', (raw) => {
     const line = raw.replace(/\r$/, '');
     log.write(`${line}\n`);
@@ -186,15 +198,19 @@ export async function bootHeadless(
       res.firmwareRefusal ??= line.trim();
       gotFatal();
     }
-    if (probeEndLine?.test(line)) probeEnded();
-    const parsed = parseReportLine(line);
-    if (!parsed) return;
-    if (res.report || res.reportError) return void (res.reportError ??= undefined); // a second report is ignored
-    if (parsed.ok) res.report = parsed.report;
-    else res.reportError = parsed.error;
-    res.reportSec = (performance.now() - t0) / 1000;
-    gotReport();
+    // With a check channel, what the console says (services' lines among it) is for people only.
+    if (!channel) reportLine(line);
   });
+  const channelLines: string[] = [];
+  const channelLog = channel ? createWriteStream(serialLogFile.replace(/(\.log)?$/, '-channel.log')) : undefined;
+  const follow = !channel
+    ? undefined
+    : followLines(channel, (line) => {
+        if (channelLog) channelLog.write(`${line}\n`);
+        channelLines.push(line);
+        if (probeEndLine?.test(line)) probeEnded();
+        reportLine(line);
+      });
   const timer = after(limits.timeoutSec * 1000, 'timeout' as const);
   const first = await Promise.race([
     reportSeen.then(() => 'report' as const),
@@ -221,6 +237,7 @@ export async function bootHeadless(
         if (o.hostPort) res.inference.initView = (await httpStatus(o.hostPort, statusToken)).live?.inference;
       }
       const powerdownAt = res.lines.length;
+      const channelAt = channelLines.length;
       try {
         await qmpCommand(qmpSocket, 'system_powerdown');
       } catch (err) {
@@ -231,7 +248,7 @@ export async function bootHeadless(
       // The kernel's last words come after QEMU's exit event: wait for the serial stream to end.
       await Promise.race([stdoutClosed, after(2000, undefined)]);
       res.powerOffLines = res.lines.slice(powerdownAt);
-      if (probeNonce) res.probe = parseProbe(res.lines.slice(0, powerdownAt), probeNonce);
+      if (probeNonce) res.probe = parseProbe(channelLines.slice(0, channelAt), probeNonce);
       res.shutdownDetail =
         how === 'exit'
           ? `QEMU exited by itself ${((performance.now() - t0) / 1000).toFixed(1)} s after start, after system_powerdown`
@@ -251,6 +268,8 @@ export async function bootHeadless(
       child.kill('SIGKILL');
     }
     res.exitCode = await exited;
+    follow?.stop();
+    if (channelLog) channelLog.end();
     log.end();
     await scratch.release();
   }

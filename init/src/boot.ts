@@ -1,6 +1,6 @@
 // The boot itself: every step from the first mount to the services and the inference watch,
 // each timed into the report; no exception ends it (a failed step is recorded and the boot goes on).
-import { existsSync, readFileSync } from 'node:fs';
+import { constants, existsSync, openSync, readFileSync } from 'node:fs';
 import type { BootReport, ModuleStrategy, WatchdogInfo } from '../../common/boot-report.ts';
 import { formatErrors } from '../../common/schema.ts';
 import { loadInitConfig, type InitConfig } from './config.ts';
@@ -17,7 +17,7 @@ import { Children } from './children.ts';
 import { loadAddon, unavailableSys, type Sys } from './sys.ts';
 import { PowerRequests } from './signals.ts';
 import { consoleTty, SHELL_FLAG, shellFlag, shellService } from './shell.ts';
-import { probeNonce, probeService } from './probe.ts';
+import { CHECK_CHANNEL, probeNonce, probeService } from './probe.ts';
 import { PROBE_FW_CFG } from '../../common/probe.ts';
 import { Watchdog } from './watchdog.ts';
 import { now } from './clock.ts';
@@ -46,6 +46,8 @@ export interface Booted {
   gpus: NonNullable<Awaited<ReturnType<typeof setupModules>>>['gpus'];
   inference?: InferenceWatch;
   pressure: PressureWatch;
+  /** aios check's channel (ttyS1), open for the boot report: only in a boot the check started. */
+  checkChannel?: number;
 }
 
 /** aios-init's boot, up to the moment the machine is ready. */
@@ -147,9 +149,10 @@ export async function boot(): Promise<Booted> {
   else if (shell.tty) config.services.push(shellService(shell.tty));
   log.info(`console shell: ${shell.on ? `on ${shell.tty ?? 'no terminal'}` : 'off'} (${shell.why})`);
   const nonce = probeNonce(fs);
+  const checkChannel = nonce ? openCheckChannel(fs, log) : undefined;
   if (nonce) {
-    config.services.push(probeService(nonce));
-    log.info(`check probe: on (fw_cfg ${PROBE_FW_CFG})`);
+    config.services.push(probeService(nonce, checkChannel === undefined ? '/dev/console' : CHECK_CHANNEL));
+    log.info(`check probe: on (fw_cfg ${PROBE_FW_CFG}), its lines and the boot report on ${checkChannel === undefined ? 'the console' : CHECK_CHANNEL}`);
   }
   // DHCP on the interfaces there now runs while the modules load; those that come with a module
   // start after it. The leases are awaited before the services start.
@@ -208,7 +211,22 @@ export async function boot(): Promise<Booted> {
     gpus,
     inference,
     pressure,
+    checkChannel,
   };
+}
+
+/**
+ * The port aios check reads the boot report and the probe from: a serial port only root may open
+ * (devtmpfs makes it 0600), which no service's output reaches. Without it the check finds no
+ * report there, and says so.
+ */
+function openCheckChannel(fs: FsRoot, log: Log): number | undefined {
+  try {
+    return openSync(fs.p(CHECK_CHANNEL), constants.O_WRONLY | constants.O_NOCTTY);
+  } catch (err) {
+    log.warn(`check channel ${CHECK_CHANNEL}: ${(err as Error).message}; the boot report goes to the console only`);
+    return undefined;
+  }
 }
 
 /** Whether a console shell runs, on which terminal, and what asked for it. */

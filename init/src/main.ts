@@ -28,6 +28,7 @@ export async function run(): Promise<void> {
   const line = formatReportLine(current());
   const built = now() - ready.at;
   log.raw(line);
+  if (b.checkChannel !== undefined) writeAll(b.checkChannel, `${line}\n`);
   log.info(`boot report made in ${Math.round(built)} ms, written to the console in ${Math.round(now() - ready.at - built)} ms`);
   log.info(
     `started: V8 at ${startup.v8StartMs} ms, Node bootstrapped at ${startup.nodeBootstrapMs} ms, aios-init loaded at ${startup.mainMs} ms, ready at ${Math.round(onTimeOrigin(ready.at))} ms`,

@@ -17,11 +17,14 @@ export function probeNonce(fs: FsRoot): string | undefined {
   return NONCE_PATTERN.test(raw) ? raw : undefined;
 }
 
+/** The second serial port, which aios check attaches to a file of its own (qemu/cmdline.ts checkChannel). */
+export const CHECK_CHANNEL = '/dev/ttyS1';
+
 /**
  * A one-shot service: the probe runs once the network is up (it reads the addresses), and writes
- * to the console itself, not through aios-init's service log, so that what aios check reads has
- * not passed through aios-init.
+ * to the check channel itself, not through aios-init's service log, so that what aios check reads
+ * has not passed through aios-init, nor beside any service's output.
  */
-export function probeService(nonce: string): InitConfig['services'][number] {
-  return ownService({ name: 'aios-probe', command: PROBE_PATH, args: [nonce], restart: 'never', tty: '/dev/console', waitForNetwork: true });
+export function probeService(nonce: string, tty: string): InitConfig['services'][number] {
+  return ownService({ name: 'aios-probe', command: PROBE_PATH, args: [nonce], restart: 'never', tty, waitForNetwork: true });
 }

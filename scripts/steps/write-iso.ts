@@ -13,7 +13,6 @@ import { ukiInputs } from './uki-inputs.ts';
 import { pinTimes } from '../rootfs/times.ts';
 
 const STEP_VERSION = 5;
-const MiB = 1024 * 1024;
 
 /** The ISO's command lines and GRUB's files as the builders make them: a change to one must not reuse an old ISO. */
 export function isoKeyValues(cmdline: string, epoch: number, onCorruption: string, debugShell = false) {

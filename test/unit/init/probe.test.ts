@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { probeNonce, probeService, PROBE_PATH } from '../../../init/src/probe.ts';
+import { CHECK_CHANNEL, probeNonce, probeService, PROBE_PATH } from '../../../init/src/probe.ts';
 import { FsRoot } from '../../../init/src/fsroot.ts';
 import { fixtureRoot as tree } from './fixtures.ts';
 
@@ -12,8 +12,10 @@ test("the probe runs only with a nonce in QEMU's fw_cfg (never from the command 
   assert.equal(probeNonce(await fixtureRoot({ 'proc/cmdline': 'aios.probe=81d4bcae1d40' })), undefined);
   assert.equal(probeNonce(await fixtureRoot({ [fw]: '' })), undefined);
   assert.equal(probeNonce(await fixtureRoot({ [fw]: '$(reboot)' })), undefined, 'only letters and digits reach the script');
-  const s = probeService('abc');
+  const s = probeService('abc', CHECK_CHANNEL);
   assert.equal(s.command, PROBE_PATH);
+  assert.equal(s.tty, '/dev/ttyS1', "the check channel, the second serial port: no service's output is there");
+  assert.equal(s.user, 'root');
   assert.deepEqual(s.args, ['abc']);
   assert.equal(s.restart, 'never');
   assert.match(s.name, /^[A-Za-z0-9_-]+$/);

@@ -127,3 +127,12 @@ test("the gdb command: vmlinux and the stub, plus the kernel's helper scripts wh
     'target remote 127.0.0.1:1234',
   ]);
 });
+
+test("aios check's channel is the second serial port, after the console's, written to a file", () => {
+  const a = qemuArgs({ ...base, checkChannel: '/tmp/q/channel.log' });
+  const serials = a.flatMap((x, i) => (x === '-serial' ? [a[i + 1]] : []));
+  assert.deepEqual(serials, ['stdio', 'chardev:aioscheck'], 'ttyS0 the console, ttyS1 the channel');
+  assert.ok(a.includes('file,id=aioscheck,path=/tmp/q/channel.log'));
+  assert.throws(() => qemuArgs({ ...base, checkChannel: '/tmp/a,b' }), /without commas/);
+  assert.ok(!qemuArgs(base).includes('-chardev'));
+});
