@@ -50,9 +50,14 @@ test("the NVIDIA modules in rootfs.img carry this kernel's release as vermagic, 
   }
 });
 
-test('loading nvidia.ko by hand in QEMU fails with "No such device": it links against this kernel', async () => {
+// modprobe only: a second load of the 60 MB module by insmod (its signature hashed again under
+// TCG) could still run when the check powered the machine off (seen once, in a cold .ci/run).
+test('loading nvidia.ko in QEMU (modprobe, its dependencies first) fails with "No such device": it links against this kernel', async () => {
   const b = await built();
-  const nvidia = b.gpu.modules!.modules.find((m) => m.name === 'nvidia')!;
+  assert.ok(
+    b.gpu.modules!.modules.some((m) => m.name === 'nvidia'),
+    'the image has nvidia.ko',
+  );
   await checkVariant(
     (j) => ({
       ...j,
@@ -60,9 +65,10 @@ test('loading nvidia.ko by hand in QEMU fails with "No such device": it links ag
         ...(j.services as unknown[]),
         {
           name: 'nvidia-probe',
+          user: 'root',
           command: '/bin/sh',
           // modprobe loads what modules.dep says nvidia needs first, as aios-init would.
-          args: ['-c', `modprobe nvidia; echo "nvidia-load-exit=$?"; insmod ${nvidia.path}; echo "nvidia-insmod-exit=$?"`],
+          args: ['-c', 'modprobe nvidia; echo "nvidia-load-exit=$?"'],
           restart: 'never',
         },
       ],
@@ -70,8 +76,7 @@ test('loading nvidia.ko by hand in QEMU fails with "No such device": it links ag
     ({ r, serial }) => {
       const lines = serial.split('\n').filter((l) => /nvidia|NVRM/i.test(l));
       assert.match(serial, /modprobe: can't load module nvidia \(extra\/nvidia\.ko\): No such device/, lines.join('\n'));
-      assert.match(serial, /insmod: can't insert '[^']*nvidia\.ko': No such device/, lines.join('\n'));
-      assert.match(serial, /nvidia-insmod-exit=19/, 'ENODEV');
+      assert.match(serial, /nvidia-load-exit=1/, lines.join('\n'));
       assert.doesNotMatch(serial, /Unknown symbol|Invalid module format|disagrees about version|Exec format error/, lines.join('\n'));
       // modprobe left nvidia's own dependencies loaded: the checklist sees them, and nothing else fails.
       const failed = r.out.split('\n').filter((l) => /^direct\s.*\sFAIL\s/.test(l));
