@@ -14,15 +14,26 @@ const result = (id: string, name: string, ok: boolean, detail: string): CheckRes
 /** Every mount point the image's fstab asks for (parsed on the host) is in the probe's /proc/mounts. */
 export function judgeFilesystems(image: Pick<ImageFacts, 'fstab'>, p: ProbeEvidence): CheckResult {
   const wanted = mountsWanted(image.fstab);
-  const missing = wanted.filter((w) => !p.mounts.some((m) => m.target === w.target));
-  const fstype = (t: string) => p.mounts.filter((m) => m.target === t).pop()?.fstype;
+  const mountAt = (t: string) => p.mounts.filter((m) => m.target === t).pop();
+  const mode = (options: readonly string[]) => (options.includes('ro') ? 'ro' : 'rw');
+  const problems = wanted.flatMap((w) => {
+    const m = mountAt(w.target);
+    if (!m) return [`${w.target} not mounted (fstab: ${w.source}, ${w.fstype})`];
+    const out: string[] = [];
+    if (w.fstype !== 'auto' && m.fstype !== w.fstype) out.push(`${w.target} is ${m.fstype}, fstab says ${w.fstype}`);
+    // The root that only the kernel command line names has no fstab options to hold it to.
+    const declared = image.fstab.includes(w);
+    const actual = mode(m.options.split(','));
+    if (declared && actual !== mode(w.options)) out.push(`${w.target} is mounted ${actual}, fstab says ${mode(w.options)}`);
+    return out;
+  });
   return result(
     'filesystems',
     'filesystems mounted',
-    missing.length === 0,
-    missing.length
-      ? `not mounted: ${missing.map((m) => `${m.target} (fstab: ${m.source}, ${m.fstype})`).join(', ')}`
-      : `mounted: ${wanted.map((w) => `${w.target} (${fstype(w.target)})`).join(', ')} (the image's fstab against /proc/mounts)`,
+    problems.length === 0,
+    problems.length
+      ? problems.join('; ')
+      : `mounted: ${wanted.map((w) => `${w.target} (${mountAt(w.target)!.fstype}, ${mode(mountAt(w.target)!.options.split(','))})`).join(', ')} (the image's fstab against /proc/mounts: type and ro/rw)`,
   );
 }
 
@@ -85,15 +96,29 @@ export function judgeGpu(attached: readonly AttachedDisplay[], p: ProbeEvidence,
   );
 }
 
+/** What aios-init mounts itself, and stage 1 before it: each must be there, of its type, for services and the kernel's interfaces. */
+export const PSEUDO_MOUNTS: readonly { target: string; fstype: string }[] = [
+  { target: '/proc', fstype: 'proc' },
+  { target: '/sys', fstype: 'sysfs' },
+  { target: '/dev', fstype: 'devtmpfs' },
+  { target: '/dev/pts', fstype: 'devpts' },
+  { target: '/dev/shm', fstype: 'tmpfs' },
+  { target: '/run', fstype: 'tmpfs' },
+  { target: '/tmp', fstype: 'tmpfs' },
+];
+
 export function judgeProcSys(p: ProbeEvidence): CheckResult {
   const absent = PROBE_FILES.filter((f) => p.files[f] !== true);
+  const unmounted = PSEUDO_MOUNTS.filter((w) => p.mounts.filter((m) => m.target === w.target).pop()?.fstype !== w.fstype);
+  const problems = [
+    ...(absent.length ? [`missing: ${absent.map((f) => `${f}${p.files[f] === undefined ? ' (not reported by the probe)' : ''}`).join(', ')}`] : []),
+    ...(unmounted.length ? [`not mounted: ${unmounted.map((w) => `${w.target} (${w.fstype})`).join(', ')}`] : []),
+  ];
   return result(
     'proc-sys',
     '/proc and /sys populated',
-    absent.length === 0,
-    absent.length
-      ? `missing: ${absent.map((f) => `${f}${p.files[f] === undefined ? ' (not reported by the probe)' : ''}`).join(', ')}`
-      : `${PROBE_FILES.length} files present`,
+    problems.length === 0,
+    problems.length ? problems.join('; ') : `${PROBE_FILES.length} files present; ${PSEUDO_MOUNTS.map((m) => m.target).join(', ')} mounted`,
   );
 }
 

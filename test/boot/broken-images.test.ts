@@ -55,6 +55,15 @@ test('a /sys directory hidden by a service fails "/proc and /sys populated", and
   await checkVariant(withServices(service('hider', 'mount -t tmpfs none /sys/class')), failsOnly('proc-sys', /^missing: \/sys\/class\/net$/));
 });
 
+test('a /dev/shm that a service unmounts fails "/proc and /sys populated" (aios-init\'s own mounts count), and only it', async () => {
+  await checkVariant(withServices(service('unmounter', 'umount /dev/shm')), failsOnly('proc-sys', /^not mounted: \/dev\/shm \(tmpfs\)$/));
+});
+
+test('a read-only root under an fstab that says rw fails "filesystems mounted", and only it', async () => {
+  const fstab = '/dev/root / auto rw 0 0\ntmpfs /var/tmp tmpfs mode=1777 0 0\n';
+  await checkVariant({ files: { '/etc/fstab': { content: fstab } } }, failsOnly('filesystems', /^\/ is mounted ro, fstab says rw$/));
+});
+
 test('an init that is another file (init= names a second link to the binary) fails "PID 1 is aios-init", and only it', async () => {
   // The same program boots the machine and reports; only the probe's reading of /proc/1 can tell.
   await checkVariant(

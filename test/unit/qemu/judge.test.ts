@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { judge, panicHint } from '../../../qemu/judge.ts';
+import { judgeFilesystems, judgeProcSys } from '../../../qemu/judge-guest.ts';
 import { junit, table } from '../../../qemu/output.ts';
 import type { ProbeEvidence } from '../../../common/probe.ts';
 import type { BootOutcome } from '../../../qemu/judge.ts';
@@ -30,6 +31,20 @@ test('each check fails on its own fixture: the probe or the image says so, whate
   assert.equal(verdict(outcome(probe((e) => (e.mounts = e.mounts.filter((m) => m.target !== '/var/tmp'))))).filesystems, false);
   const fstab = [...goodImage().fstab, { source: '/dev/sdb1', target: '/data', fstype: 'ext4', options: ['defaults'] }];
   assert.equal(verdict(outcome({ image: goodImage({ fstab }) })).filesystems, false, 'an fstab entry that is not mounted');
+  // Mounted, but not as fstab says: read-only where it says rw, another type.
+  const rwRoot = goodImage().fstab.map((e) => (e.target === '/' ? { ...e, options: ['rw'] } : e));
+  const fs = judgeFilesystems(goodImage({ fstab: rwRoot }), goodProbe());
+  assert.deepEqual([fs.ok, fs.detail], [false, '/ is mounted ro, fstab says rw']);
+  const ramfs = judgeFilesystems(
+    goodImage(),
+    (() => {
+      const e = goodProbe();
+      e.mounts = e.mounts.map((m) => (m.target === '/var/tmp' ? { ...m, fstype: 'ramfs' } : m));
+      return e;
+    })(),
+  );
+  assert.deepEqual([ramfs.ok, ramfs.detail], [false, '/var/tmp is ramfs, fstab says tmpfs']);
+  assert.match(judgeFilesystems(goodImage(), goodProbe()).detail, /^mounted: \/ \(ext4, ro\), \/var\/tmp \(tmpfs, rw\)/);
   assert.equal(verdict(outcome(probe((e) => delete e.interfaces.eth0))).network, false);
   assert.equal(verdict(outcome(probe((e) => (e.leases = {})))).network, false, 'an address without a lease');
   assert.equal(verdict(outcome({ httpOk: false })).network, false);
@@ -37,6 +52,9 @@ test('each check fails on its own fixture: the probe or the image says so, whate
   assert.equal(verdict(outcome(probe((e) => e.pci.push(AMD)))).gpu, false, 'found, module not loaded');
   assert.equal(verdict(outcome(probe((e) => (e.files['/sys/class/net'] = false))))['proc-sys'], false);
   assert.equal(verdict(outcome(probe((e) => delete e.files['/proc/cpuinfo'])))['proc-sys'], false, 'not reported is not present');
+  const noShm = goodProbe();
+  noShm.mounts = noShm.mounts.filter((m) => m.target !== '/dev/shm');
+  assert.deepEqual((({ ok, detail }) => [ok, detail])(judgeProcSys(noShm)), [false, 'not mounted: /dev/shm (tmpfs)'], "aios-init's own mounts count too");
   assert.equal(verdict(outcome(probe((e) => (e.pid1 = { comm: 'sh', exe: '/bin/busybox' })))).pid1, false);
   assert.equal(verdict(outcome(probe((e) => (e.pid1 = { comm: 'aios-init', exe: '/opt/aios/aios-init' })))).pid1, true);
   const z = (pid: number) => ({ pid, ppid: 300, comm: 'sleep' });
