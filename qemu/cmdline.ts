@@ -68,6 +68,16 @@ export interface QemuOptions {
   extra: readonly string[];
 }
 
+/**
+ * The display device a boot path attaches by itself. The direct path (aios check's default) gets
+ * QEMU's standard VGA, which the image has a driver for (bochs), so that check 4 proves a display
+ * device is found and bound on every default check; the other paths stay without one, as servers
+ * without a display are.
+ */
+export function displayArgs(path: BootPath): string[] {
+  return path === 'direct' ? ['-device', 'VGA'] : [];
+}
+
 export function qemuArgs(o: QemuOptions): string[] {
   // Secure Boot's variables are only protected behind SMM, which QEMU emulates on q35.
   const secure = isSecureBootPath(o.path);
@@ -80,6 +90,7 @@ export function qemuArgs(o: QemuOptions): string[] {
   // console has to be asked for by name.
   const bare = o.path === 'direct';
   if (bare) args.push('-nodefaults');
+  args.push(...displayArgs(o.path));
   if (o.interactive) args.push('-nographic', ...(bare ? ['-serial', 'mon:stdio'] : []));
   else args.push('-display', 'none', '-serial', 'stdio', '-monitor', 'none', ...(o.qmpSocket ? ['-qmp', `unix:${o.qmpSocket},server=on,wait=off`] : []));
   if (o.checkChannel) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { removeOnExit } from '../common/cleanup.ts';
 import { tempDir } from '../common/leftovers.ts';
 import { PROBE_FW_CFG, probeNonce } from '../common/probe.ts';
-import { bootsDisk, type Accel, type BootPath } from './cmdline.ts';
+import { bootsDisk, displayArgs, type Accel, type BootPath } from './cmdline.ts';
 import { readImageFacts, readIsoFacts, type ImageFacts } from './image-facts.ts';
 import { CHECK_PROMPT } from './inference.ts';
 import { judge, panicHint } from './judge.ts';
@@ -141,7 +141,7 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
           accel,
           e2fsck: fsck,
           ...(await factsFor(path)),
-          attached: attachedDisplays(o.extra),
+          attached: attachedDisplays([...displayArgs(path), ...o.extra]),
           kernelBytes: (await stat(kernel)).size,
           kernelBudgetBytes: build.kernel?.sizeBudgetBytes ?? config.kernel.sizeBudgetMB * 1e6,
           budgets: { kvm: config.check.kvmBudgetSeconds, tcg: config.check.tcgBudgetSeconds },

@@ -2,8 +2,8 @@
  * The checks whose facts live in the guest: judged from what the probe (busybox) printed and from
  * the image's own files read on the host, with aios-init's report only where nothing else knows.
  */
-import { PROBE_FILES, type ProbeEvidence } from '../common/probe.ts';
-import { gpuModules, isDisplayClass } from '../common/gpu-modules.ts';
+import { PROBE_FILES, type ProbeEvidence, type ProbeZombie } from '../common/probe.ts';
+import { gpuModules, isDisplayClass, pciDriverOf } from '../common/gpu-modules.ts';
 import { mountsWanted, type ImageFacts } from './image-facts.ts';
 import { allowedModules, imageInitConfig, type AttachedDisplay } from './policy.ts';
 import { isNeverLoad } from '../common/module-names.ts';
@@ -83,9 +83,17 @@ export function judgeGpu(attached: readonly AttachedDisplay[], p: ProbeEvidence,
   const problems: string[] = hidden.map((a) => `the host attached ${a.spec} (${a.vendor}:${a.device}), but the guest's PCI bus has no such device`);
   const seen = found.map((d) => {
     const want = gpuModules(d.vendor, d.class, (n) => image.moduleDeps.has(n))[0];
-    const served = !want || p.modules[want] !== undefined || image.builtin.has(want);
-    if (!served) problems.push(`${d.vendor}:${d.device} at ${d.slot} needs ${want}, which is not loaded`);
-    return `${d.vendor}:${d.device} at ${d.slot}, driver ${d.driver ?? 'none bound'}, module ${want ? `${want}${served ? ' loaded' : ' NOT loaded'}` : 'none needed'}`;
+    if (!want) return `${d.vendor}:${d.device} at ${d.slot}, driver ${d.driver ?? 'none bound'}, no module in the policy`;
+    const loaded = p.modules[want] !== undefined || image.builtin.has(want);
+    // Loaded is not enough: the device is served only when that driver bound it (sysfs driver link).
+    const driver = pciDriverOf(want);
+    const bound = d.driver === driver;
+    if (!loaded) problems.push(`${d.vendor}:${d.device} at ${d.slot} needs ${want}, which is not loaded`);
+    else if (!bound)
+      problems.push(
+        `${d.vendor}:${d.device} at ${d.slot}: ${want} is loaded but ${d.driver ? `${d.driver} is bound instead of ${driver}` : `did not bind it (no ${driver} driver link)`}`,
+      );
+    return `${d.vendor}:${d.device} at ${d.slot}, driver ${d.driver ?? 'none bound'}, module ${want}${loaded ? ' loaded' : ' NOT loaded'}`;
   });
   const host = attached.length ? `host attached ${attached.map((a) => `${a.spec} (${a.vendor}:${a.device})`).join(', ')}` : 'host attached no display device';
   return result(
@@ -127,22 +135,28 @@ export function judgePid1(p: ProbeEvidence): CheckResult {
   return result('pid1', 'PID 1 is aios-init', ok, `/proc/1/comm "${p.pid1.comm}", /proc/1/exe ${p.pid1.exe || '(unreadable)'}`);
 }
 
-/** A zombie in both of the probe's readings, a second apart, was reaped by nobody. */
+/**
+ * A zombie of PID 1's in both of the probe's readings, a second apart, was not reaped by PID 1.
+ * Only PID 1's: a zombie whose parent is alive is that parent's to reap, not the init's, and an
+ * image must not fail for a service that waits for its children late.
+ */
 export function judgeOrphans(p: ProbeEvidence): CheckResult {
-  const [first, second] = p.zombies;
+  const ofPid1 = (zs: readonly ProbeZombie[]) => zs.filter((z) => z.ppid === 1);
+  const [first, second] = [ofPid1(p.zombies[0]), ofPid1(p.zombies[1])];
   const inBoth = second.filter((z) => first.some((f) => f.pid === z.pid));
   // A zombie in both readings gets a third look 2 s later (the probe takes it): gone by then, it
-  // was reaped late, under load; still there, it is not being reaped.
-  const later = p.zombiesLater;
+  // was reaped late, under load; still there, PID 1 is not reaping.
+  const later = p.zombiesLater && ofPid1(p.zombiesLater);
   const stale = later ? inBoth.filter((z) => later.some((l) => l.pid === z.pid)) : inBoth;
   const span = later ? 'more than 3 s' : 'more than a second';
+  const others = p.zombies[0].length - first.length;
   return result(
     'orphans',
     'orphans reaped',
     stale.length === 0,
     stale.length
-      ? `zombies left for ${span}: ${stale.map((z) => `pid ${z.pid} (${z.comm}), child of pid ${z.ppid}`).join(', ')}`
-      : `no zombie outlived ${later ? '3 s' : 'a second'} (${first.length} seen in the first reading${later ? `, ${inBoth.length} still in the second, reaped before the third` : ''})`,
+      ? `zombies of PID 1 left for ${span}: ${stale.map((z) => `pid ${z.pid} (${z.comm})`).join(', ')}`
+      : `no zombie of PID 1 outlived ${later ? '3 s' : 'a second'} (${first.length} seen in the first reading${later ? `, ${inBoth.length} still in the second, reaped before the third` : ''}${others ? `; ${others} zombie(s) of live parents, theirs to reap` : ''})`,
   );
 }
 

@@ -5,7 +5,7 @@
 // inference.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkVariant, failsOnly } from './helpers.ts';
+import { checkVariant, failsOnly, staticFixture } from './helpers.ts';
 
 // Root: each breaks the machine in a way only root can (modules, mounts, loop devices, reboot).
 const service = (name: string, script: string) => ({ name, command: '/bin/sh', args: ['-c', script], restart: 'never', user: 'root' });
@@ -93,12 +93,26 @@ test('a shell as init that runs aios-init as its child: aios-init refuses, and t
   );
 });
 
-test('a service leaving a zombie nobody reaps fails "orphans reaped", and only it', async () => {
-  // The shell forks a short sleep, then becomes a long one that never waits for the child it
-  // inherited: the child's exit after the exec leaves a zombie only its parent could reap.
+test('a display device whose driver loads but does not bind it fails "GPU detected when present", and only it', async () => {
+  // amdgpu is what the policy loads for any AMD display; QEMU's ati-vga (a Rage 128) is not in its ID table.
   await checkVariant(
-    withServices(service('zombie-maker', 'sleep 0.3 & exec sleep 100000')),
-    failsOnly('orphans', /zombies left for more than 3 s: pid \d+ \(sleep\), child of pid \d+/),
+    { args: ['--qemu-arg=-device', '--qemu-arg=ati-vga'] },
+    failsOnly('gpu', /0x1002:0x5046 at \S+: amdgpu is loaded but did not bind it \(no amdgpu driver link\)/),
+  );
+});
+
+test('a PID 1 that stops reaping fails "orphans reaped", naming only its own zombie, not one a live parent holds', async () => {
+  // fixtures/stall-pid1.c stops PID 1 (ptrace) while the probe reads zombies, with an orphan that
+  // exited (PID 1's to reap) and a zombie of its own that it holds while alive (not PID 1's).
+  await checkVariant(
+    {
+      initJson: withServices({ name: 'stall', command: '/usr/libexec/aios/stall-pid1', restart: 'never', user: 'root' }),
+      files: { '/usr/libexec/aios/stall-pid1': { content: await staticFixture('stall-pid1'), mode: 0o755 } },
+    },
+    async (v) => {
+      await failsOnly('orphans', /^zombies of PID 1 left for more than 3 s: pid \d+ \(orphan\)$/)(v);
+      assert.match(v.serial, /stall-pid1: PID 1 stopped, an orphan and a held zombie made/);
+    },
   );
 });
 

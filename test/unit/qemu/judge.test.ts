@@ -57,14 +57,18 @@ test('each check fails on its own fixture: the probe or the image says so, whate
   assert.deepEqual((({ ok, detail }) => [ok, detail])(judgeProcSys(noShm)), [false, 'not mounted: /dev/shm (tmpfs)'], "aios-init's own mounts count too");
   assert.equal(verdict(outcome(probe((e) => (e.pid1 = { comm: 'sh', exe: '/bin/busybox' })))).pid1, false);
   assert.equal(verdict(outcome(probe((e) => (e.pid1 = { comm: 'aios-init', exe: '/opt/aios/aios-init' })))).pid1, true);
-  const z = (pid: number) => ({ pid, ppid: 300, comm: 'sleep' });
+  const z = (pid: number, ppid = 1) => ({ pid, ppid, comm: 'sleep' });
   assert.equal(verdict(outcome(probe((e) => (e.zombies = [[z(40), z(41)], [z(41)]])))).orphans, false);
   assert.equal(verdict(outcome(probe((e) => (e.zombies = [[z(40)], [z(42)]])))).orphans, true, 'a fresh zombie reaped in time is fine');
   // The third reading: a zombie reaped late (under load) passes, one still there fails.
   assert.equal(verdict(outcome(probe((e) => ((e.zombies = [[z(41)], [z(41)]]), (e.zombiesLater = []))))).orphans, true, 'reaped before the third look');
   const stuck = judge(outcome(probe((e) => ((e.zombies = [[z(41)], [z(41)]]), (e.zombiesLater = [z(41)]))))).find((c) => c.id === 'orphans')!;
   assert.equal(stuck.ok, false);
-  assert.match(stuck.detail, /zombies left for more than 3 s: pid 41 \(sleep\)/);
+  assert.match(stuck.detail, /zombies of PID 1 left for more than 3 s: pid 41 \(sleep\)/);
+  // A zombie whose parent lives is that parent's to reap: never PID 1's fault.
+  const held = judge(outcome(probe((e) => ((e.zombies = [[z(41, 300)], [z(41, 300)]]), (e.zombiesLater = [z(41, 300)]))))).find((c) => c.id === 'orphans')!;
+  assert.equal(held.ok, true, held.detail);
+  assert.match(held.detail, /1 zombie\(s\) of live parents, theirs to reap/);
   assert.equal(verdict(outcome(probe((e) => (e.modules = { snd: 'Live' })))).modules, false);
   assert.equal(verdict(outcome(probe((e) => (e.modules = { drm: 'Live' })))).modules, false, 'drm without a display device');
   assert.equal(verdict(outcome({ kernelBytes: 16_000_000 }))['kernel-size'], false);
@@ -78,7 +82,7 @@ test("aios-init's report does not count where the probe saw otherwise", () => {
   const v = verdict(
     outcome({
       report: liar,
-      ...probe((e) => ((e.pid1 = { comm: 'sh', exe: '/bin/busybox' }), (e.zombies = [[{ pid: 9, ppid: 8, comm: 'x' }], [{ pid: 9, ppid: 8, comm: 'x' }]]))),
+      ...probe((e) => ((e.pid1 = { comm: 'sh', exe: '/bin/busybox' }), (e.zombies = [[{ pid: 9, ppid: 1, comm: 'x' }], [{ pid: 9, ppid: 1, comm: 'x' }]]))),
     }),
   );
   assert.equal(v.pid1, false);
@@ -88,7 +92,7 @@ test("aios-init's report does not count where the probe saw otherwise", () => {
     assert.match(none.find((c) => c.id === id)!.detail, /no probe evidence: no probe output/, id);
 });
 
-test('an AMD GPU with its module loaded passes and is named; no GPU is "no display device"', () => {
+test('a display device counts only when the driver its module registers is bound; no GPU is "no display device"', () => {
   const amdMods = [
     'amdgpu',
     'amdxcp',
@@ -109,23 +113,44 @@ test('an AMD GPU with its module loaded passes and is named; no GPU is "no displ
     'video',
     'wmi',
   ];
-  const amd = judge(
-    outcome({
-      attached: [{ spec: 'ati-vga', vendor: '0x1002', device: '0x5046' }],
-      ...probe((e) => {
-        e.pci.push(AMD);
-        e.modules = Object.fromEntries(amdMods.map((m) => [m, 'Live']));
+  const amdWith = (driver: string | null) =>
+    judge(
+      outcome({
+        attached: [{ spec: 'ati-vga', vendor: '0x1002', device: '0x5046' }],
+        ...probe((e) => {
+          e.pci.push({ ...AMD, driver });
+          e.modules = Object.fromEntries(amdMods.map((m) => [m, 'Live']));
+        }),
       }),
-    }),
-  );
+    );
+  const amd = amdWith('amdgpu');
   assert.ok(
     amd.every((c) => c.ok),
     JSON.stringify(amd.filter((c) => !c.ok)),
   );
   assert.match(
     amd.find((c) => c.id === 'gpu')!.detail,
-    /host attached ati-vga \(0x1002:0x5046\); guest has 0x1002:0x5046 at 0000:00:03.0, driver none bound, module amdgpu loaded/,
+    /host attached ati-vga \(0x1002:0x5046\); guest has 0x1002:0x5046 at 0000:00:03.0, driver amdgpu, module amdgpu loaded/,
   );
+  // amdgpu loads for any AMD display but binds only the ones in its ID table (not QEMU's Rage 128).
+  const unbound = amdWith(null).find((c) => c.id === 'gpu')!;
+  assert.equal(unbound.ok, false);
+  assert.match(unbound.detail, /0x1002:0x5046 at 0000:00:03.0: amdgpu is loaded but did not bind it \(no amdgpu driver link\)/);
+  const other = amdWith('vfio-pci').find((c) => c.id === 'gpu')!;
+  assert.match(other.detail, /vfio-pci is bound instead of amdgpu/);
+  const vga = { slot: '0000:00:02.0', vendor: '0x1234', device: '0x1111', class: '0x030000', modalias: 'pci:v00001234d00001111' };
+  const bochs = (driver: string | null) =>
+    judge(
+      outcome({
+        attached: [{ spec: 'VGA', vendor: '0x1234', device: '0x1111' }],
+        ...probe((e) => {
+          e.pci.push({ ...vga, driver });
+          e.modules = { bochs: 'Live', drm: 'Live', drm_kms_helper: 'Live', drm_vram_helper: 'Live', drm_ttm_helper: 'Live', ttm: 'Live' };
+        }),
+      }),
+    ).find((c) => c.id === 'gpu')!;
+  assert.equal(bochs('bochs-drm').ok, true, bochs('bochs-drm').detail);
+  assert.equal(bochs(null).ok, false);
   assert.match(judge(outcome()).find((c) => c.id === 'gpu')!.detail, /host attached no display device; guest has no display device/);
 });
 
