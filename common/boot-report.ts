@@ -143,6 +143,26 @@ export function formatReportLine(r: BootReport): string {
 const REQUIRED: (keyof BootReport)[] = ['version', 'pid1', 'kernel', 'uptimeAtReady', 'mounts', 'interfaces', 'modules', 'moduleStrategy', 'gpus', 'services'];
 
 /** Parse one serial line; anything that is not a well-formed report says why. */
+const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** What the host reads of a report, by type: a report of another shape is refused with its fields named, never read. */
+const SHAPES: [string, (v: unknown) => boolean, string, boolean][] = [
+  ['pid1', isObject, 'an object', true],
+  ['kernel', isObject, 'an object', true],
+  ['uptimeAtReady', (v) => typeof v === 'number', 'a number', true],
+  ['mounts', Array.isArray, 'a list', true],
+  ['interfaces', Array.isArray, 'a list', true],
+  ['modules', Array.isArray, 'a list', true],
+  ['gpus', Array.isArray, 'a list', true],
+  ['services', Array.isArray, 'a list', true],
+  ['configErrors', (v) => Array.isArray(v) && v.every((e) => typeof e === 'string'), 'a list of strings', false],
+  ['startup', isObject, 'an object', false],
+  ['execToReadyMs', (v) => typeof v === 'number', 'a number', false],
+];
+
+function wrongShapes(r: Record<string, unknown>): string[] {
+  return SHAPES.filter(([k, ok, , required]) => (required || r[k] !== undefined) && !ok(r[k])).map(([k, , what]) => `${k} (not ${what})`);
+}
+
 export function parseReportLine(line: string): ParseResult | undefined {
   const at = line.indexOf(REPORT_MARKER);
   if (at < 0) return undefined;
@@ -157,6 +177,8 @@ export function parseReportLine(line: string): ParseResult | undefined {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return { ok: false, error: 'boot report is not a JSON object' };
   const missing = REQUIRED.filter((k) => !(k in (value as object)));
   if (missing.length) return { ok: false, error: `boot report lacks ${missing.join(', ')}` };
+  const wrong = wrongShapes(value as Record<string, unknown>);
+  if (wrong.length) return { ok: false, error: `boot report fields of the wrong type: ${wrong.join(', ')}` };
   const r = value as BootReport;
   if (r.version !== REPORT_VERSION) return { ok: false, error: `boot report version ${String(r.version)}, expected ${REPORT_VERSION}` };
   return { ok: true, report: r };

@@ -6,7 +6,8 @@ import { tempDir } from '../common/leftovers.ts';
 import { PROBE_FW_CFG, probeNonce } from '../common/probe.ts';
 import { bootsDisk, displayArgs, type Accel, type BootPath } from './cmdline.ts';
 import { readImageFacts, readIsoFacts, type ImageFacts } from './image-facts.ts';
-import { CHECK_PROMPT } from './inference.ts';
+import { checkPrompt, type InferenceProbe } from './inference.ts';
+import { referenceAnswer, servedFiles, type ImageSource } from './reference.ts';
 import { judge, panicHint } from './judge.ts';
 import { checkDiskName, removeKilledScratch, removeStaleCheckDisks } from './leftovers.ts';
 import type { PathResult } from './output.ts';
@@ -35,6 +36,14 @@ export interface CheckRequest {
   say?: (line: string) => void;
 }
 
+/** The image a path is judged from: the ISO's root for a path that boots it (or when there is no disk), else the disk's. */
+function imageSourceOf(out: string, path: BootPath): ImageSource {
+  const disk = join(out, 'rootfs.img');
+  const iso = join(out, 'aios.iso');
+  const fromIso = existsSync(iso) && (!bootsDisk(path) || !existsSync(disk));
+  return fromIso ? { kind: 'iso', file: iso } : { kind: 'disk', file: disk };
+}
+
 /**
  * The built image's own files, read on the host: the policy the checks judge against. A path that
  * boots the ISO reads the ISO's root, one that boots the disk the disk's; a build of one format
@@ -43,10 +52,8 @@ export interface CheckRequest {
 function imageFactsOf(out: string, release: string | undefined): (path: BootPath) => Promise<{ image?: ImageFacts; imageError?: string }> {
   const read = new Map<string, Promise<{ image?: ImageFacts; imageError?: string }>>();
   return (path) => {
-    const disk = join(out, 'rootfs.img');
-    const iso = join(out, 'aios.iso');
-    const fromIso = existsSync(iso) && (!bootsDisk(path) || !existsSync(disk));
-    const file = fromIso ? iso : disk;
+    const { kind, file } = imageSourceOf(out, path);
+    const fromIso = kind === 'iso';
     let facts = read.get(file);
     if (!facts) {
       facts = (async () => {
@@ -68,6 +75,9 @@ function imageFactsOf(out: string, release: string | undefined): (path: BootPath
  * Boot a build on each path asked for and judge it: the one boot harness that `aios check`, the
  * boot tests and the bench call (as u-root's vmtest is called), returning the verdicts.
  */
+/** Tokens asked of the guest and of the reference run. */
+const CHECK_MAX_TOKENS = 32;
+
 export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
   const { out, config, accel } = req;
   const say = req.say ?? (() => {});
@@ -88,6 +98,24 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
     : await imageStatus(out);
   const unreachable = statusUnreachable(guest);
   const results: PathResult[] = [];
+  // One prompt per check, made up now; the image's own server answers it on the host once per image.
+  const prompt = checkPrompt();
+  const references = new Map<string, Promise<InferenceProbe>>();
+  const referenceFor = (path: BootPath): Promise<InferenceProbe> => {
+    const source = imageSourceOf(out, path);
+    let ref = references.get(source.file);
+    if (!ref) {
+      ref = (async () => {
+        const { image, imageError } = await factsFor(path);
+        if (!image) return { error: imageError ?? 'the image could not be read' };
+        const files = servedFiles(imageInitConfig(image.initJson).config);
+        if ('error' in files) return files;
+        return referenceAnswer({ source, served: files, prompt, maxTokens: CHECK_MAX_TOKENS, readyTimeoutSec: 60 });
+      })();
+      references.set(source.file, ref);
+    }
+    return ref;
+  };
   const { path: scratch, release: releaseScratch } = await tempDir('check');
   try {
     for (const path of req.paths) {
@@ -102,10 +130,10 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
       const inference = served
         ? {
             hostPort: serverPort,
-            prompt: CHECK_PROMPT,
+            prompt,
             // The key the image's llama-server was given (the project's token, or runtime.apiKey).
             apiKey: imageCfg?.services.find((s) => s.name === imageCfg.inference.service)?.env.LLAMA_API_KEY ?? config.runtime.apiKey,
-            maxTokens: 32,
+            maxTokens: CHECK_MAX_TOKENS,
             readyTimeoutSec: config.check.inferenceReadySeconds,
           }
         : undefined;
@@ -122,6 +150,8 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
         o.disk = bootDisk;
         o.disposableDisk = true;
       }
+      // Beside the boot: the host's own run of the image's server is ready when the judge needs it.
+      const reference = served ? referenceFor(path) : undefined;
       const serialLog = join(logs, `serial-${path}.log`);
       say(`\n[${path}] booting (${accel.toUpperCase()}); serial log: ${serialLog}`);
       try {
@@ -146,6 +176,7 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
           kernelBudgetBytes: build.kernel?.sizeBudgetBytes ?? config.kernel.sizeBudgetMB * 1e6,
           budgets: { kvm: config.check.kvmBudgetSeconds, tcg: config.check.tcgBudgetSeconds },
           inferenceExpect: served && { expect: served.expect, model: served.model.name },
+          inferenceReference: await reference,
           statusUnreachable: unreachable,
         });
         results.push({

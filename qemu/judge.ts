@@ -1,4 +1,5 @@
 import type { InferenceProbe } from './inference.ts';
+import { compareTokens, LOGPROB_TOLERANCE } from './answer-compare.ts';
 import {
   judgeConfig,
   judgeFilesystems,
@@ -16,21 +17,33 @@ export type { BootObservation, BootOutcome, CheckResult } from './outcome.ts';
 import type { BootObservation, BootOutcome, CheckResult } from './outcome.ts';
 import { isSecureBootPath } from './cmdline.ts';
 
-/** Check 11, from what the host itself received, never from what aios-init reports. */
-export function judgeInference(want: { expect: string; model: string }, probe: InferenceProbe | undefined): CheckResult {
+/**
+ * Check 11, from what the host itself received, never from what aios-init reports: the guest's
+ * answer must be what the image's own model and server give the same prompt on the host
+ * (`reference`), token by token with the same probabilities, from the model the image serves.
+ */
+export function judgeInference(want: { expect: string; model: string }, probe: InferenceProbe | undefined, reference: InferenceProbe | undefined): CheckResult {
   const name = 'inference answers';
-  if (!probe) return { id: 'inference', name, ok: false, detail: 'no request was sent: the boot never reached its report' };
+  const fail = (detail: string): CheckResult => ({ id: 'inference', name, ok: false, detail });
+  if (!probe) return fail('no request was sent: the boot never reached its report');
   const init = probe.initView;
   const load = init?.loadMs != null ? `, model load ${init.loadMs} ms (aios-init)` : '';
-  if (probe.error || probe.answer === undefined)
-    return { id: 'inference', name, ok: false, detail: `${probe.error ?? 'no answer'}${init?.reason ? `; aios-init says: ${init.reason}` : ''}` };
-  const ok = want.expect ? probe.answer.includes(want.expect) : probe.answer.trim().length > 0;
+  if (probe.error || probe.answer === undefined) return fail(`${probe.error ?? 'no answer'}${init?.reason ? `; aios-init says: ${init.reason}` : ''}`);
+  const said = `${want.model} answered ${JSON.stringify(probe.answer)}`;
+  if (!probe.tokens) return fail(`${said}, with no token probabilities (n_probs): not what llama-server sends`);
+  if (!reference || reference.error || !reference.tokens)
+    return fail(`${said}; no reference answer from the image's own server on the host: ${reference?.error ?? 'not run'}`);
+  const differs = compareTokens(probe.tokens, reference.tokens);
+  if (differs) return fail(`${said}, not what the image's model gives on the host (${JSON.stringify(reference.answer)}): ${differs}`);
+  if (probe.model !== reference.model)
+    return fail(`${said}, but the guest's server says it serves ${JSON.stringify(probe.model)}, the image's ${JSON.stringify(reference.model)}`);
+  if (want.expect && !probe.answer.includes(want.expect)) return fail(`${said}, without the expected ${JSON.stringify(want.expect)}`);
   const figures = `server ready ${probe.readySec?.toFixed(1)} s after QEMU start${load}, first token ${probe.ttftMs?.toFixed(0) ?? '?'} ms, ${probe.tokensPerSecond?.toFixed(1) ?? '?'} tokens/s (${probe.predicted ?? '?'} tokens)`;
   return {
     id: 'inference',
     name,
-    ok,
-    detail: `${want.model} answered ${JSON.stringify(probe.answer)}${want.expect ? ` (expected ${JSON.stringify(want.expect)})` : ''}; ${figures}`,
+    ok: true,
+    detail: `${said}, as the image's model on the host does (${probe.tokens.length} tokens, probabilities within ${LOGPROB_TOLERANCE})${want.expect ? `, with the expected ${JSON.stringify(want.expect)}` : ''}; ${figures}`,
   };
 }
 
@@ -99,7 +112,7 @@ export function judge(o: BootOutcome): CheckResult[] {
     o.kernelBytes > 0 && o.kernelBytes <= o.kernelBudgetBytes,
     `bzImage ${(o.kernelBytes / 1e6).toFixed(2)} MB, budget ${(o.kernelBudgetBytes / 1e6).toFixed(0)} MB`,
   );
-  if (o.inferenceExpect) out.push(judgeInference(o.inferenceExpect, o.inference));
+  if (o.inferenceExpect) out.push(judgeInference(o.inferenceExpect, o.inference, o.inferenceReference));
   out.push(judgePowerOff(o));
   if (o.e2fsck) add('fsck', 'disk clean after shutdown (root unchanged, state clean)', o.e2fsck.ok, o.e2fsck.detail);
   return out;

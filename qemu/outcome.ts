@@ -52,4 +52,6 @@ export interface BootOutcome extends BootObservation {
   statusUnreachable?: string;
   /** The image serves a model: the answer must hold `expect` (any answer when empty). */
   inferenceExpect?: { expect: string; model: string };
+  /** The image's own server and model run on the host over the same prompt (qemu/reference.ts). */
+  inferenceReference?: InferenceProbe;
 }

@@ -116,6 +116,17 @@ test('a PID 1 that stops reaping fails "orphans reaped", naming only its own zom
   );
 });
 
+test('a canned responder in place of llama-server fails "inference answers", and only it', async () => {
+  // fixtures/canned-llama.c answers every request with the sentence the tiny model gives: the
+  // right text, no model behind it. The host's own run of the image's model knows what the
+  // prompt made up for this check gets.
+  const canned = await staticFixture('canned-llama');
+  await checkVariant(
+    { files: { '/usr/lib/llama/llama-server': { content: canned, mode: 0o755 } } },
+    failsOnly('inference', /answered "Hello from the aiOS appliance", with no token probabilities/),
+  );
+});
+
 test('a kernel over its size budget fails "kernel under its size budget", and only it', async () => {
   await checkVariant({ kernelBytes: 16_000_000 }, failsOnly('kernel-size', /bzImage 16\.00 MB, budget 15 MB/));
 });

@@ -33,3 +33,23 @@ test('malicious shapes: not an object, missing fields, wrong version', () => {
   }
   assert.equal(({} as { polluted?: number }).polluted, undefined);
 });
+
+test('a report whose fields have the wrong types is refused naming them, and the judge says so without crashing', async () => {
+  const { judge } = await import('../../../qemu/judge.ts');
+  const { outcome } = await import('./fixtures.ts');
+  for (const [field, value] of [
+    ['pid1', null],
+    ['services', 5],
+    ['configErrors', [1]],
+    ['configErrors', 'x'],
+    ['startup', 'fast'],
+    ['uptimeAtReady', '3'],
+    ['mounts', {}],
+  ] as const) {
+    const r = parseReportLine(formatReportLine({ ...goodReport(), [field]: value }));
+    assert.ok(r && !r.ok, `${field}: ${JSON.stringify(value)}`);
+    assert.match(!r.ok ? r.error : '', new RegExp(`boot report fields of the wrong type: ${field} \\(not `));
+    const checks = judge(outcome({ report: undefined, reportSec: undefined, reportError: !r.ok ? r.error : '' }));
+    assert.match(checks.find((c) => c.id === 'pid1')!.detail, /wrong type/);
+  }
+});

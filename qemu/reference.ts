@@ -1,0 +1,159 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir } from 'node:fs/promises';
+import { basename, dirname, join, posix } from 'node:path';
+import { killOnExit } from '../common/cleanup.ts';
+import { run } from '../common/exec.ts';
+import { tempDir } from '../common/leftovers.ts';
+import type { InitConfig } from '../common/init-spec.ts';
+import { askCompletion, waitForHealth, type InferenceProbe } from './inference.ts';
+import { partitionsOf } from './disk-check.ts';
+import { ISO_ROOT, PARTITION_OFFSET } from './image-facts.ts';
+
+/**
+ * Check 11's expected answer, derived on the host: the image's own llama-server and model, copied
+ * out of the image, asked the same prompt with the same greedy sampling. The guest's answer must
+ * be the same tokens with the same probabilities; a server that answers a fixed sentence cannot
+ * know the distribution the model gives a prompt made up at check time.
+ */
+
+/** The inference service's program and model in the image, from its init.json. */
+export interface ServedFiles {
+  server: string;
+  model: string;
+  args: string[];
+}
+
+export function servedFiles(config: InitConfig): ServedFiles | { error: string } {
+  if (!config.inference.service) return { error: "the image's init.json names no inference service" };
+  const svc = config.services.find((s) => s.name === config.inference.service);
+  if (!svc) return { error: `the image's init.json has no service "${config.inference.service}"` };
+  const i = svc.args.indexOf('--model');
+  const model = i >= 0 ? svc.args[i + 1] : undefined;
+  if (!model || !model.startsWith('/')) return { error: `the image's inference service has no absolute --model (${svc.command} ${svc.args.join(' ')})` };
+  if (!svc.command.startsWith('/')) return { error: `the image's inference service command ${svc.command} is not an absolute path` };
+  return { server: svc.command, model, args: svc.args };
+}
+
+/**
+ * The image's server arguments for a run on the host: its model copied out, a unix socket instead
+ * of an address and port (the run has no network), everything else as the image runs it.
+ */
+export function referenceArgs(args: readonly string[], model: string, socket: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--model' || a === '-m') (out.push(a, model), i++);
+    else if (a === '--host') (out.push(a, socket), i++);
+    else if (a === '--port') i++;
+    else out.push(a);
+  }
+  if (!out.includes('--host')) out.push('--host', socket);
+  return out;
+}
+
+/**
+ * The image's program is the image's, not ours: it runs with no network (a namespace of its own,
+ * reached through the socket) and, when aios runs as root, as nobody with no capabilities.
+ */
+export function sandboxed(argv: readonly string[], root: boolean): string[] {
+  return root
+    ? ['unshare', '--net', '--', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--', ...argv]
+    : ['unshare', '--map-root-user', '--net', '--', ...argv];
+}
+
+/** Where a file of the image lies: the root, or /var (the disk's state partition). */
+export interface ImageSource {
+  kind: 'disk' | 'iso';
+  file: string;
+}
+
+/** Copy the image's directory `dir` and file `file` into `dest` (same paths below it), without mounting anything. */
+export async function extractFromImage(src: ImageSource, paths: { dir: string; file: string }, dest: string): Promise<void> {
+  if (src.kind === 'iso') {
+    const root = join(dest, '..', 'root.squashfs');
+    await run('xorriso', ['-osirrox', 'on', '-indev', src.file, '-extract', ISO_ROOT, root]).then(failIf('xorriso'));
+    await run('unsquashfs', ['-q', '-n', '-f', '-d', dest, root, paths.dir.slice(1), paths.file.slice(1)]).then(failIf('unsquashfs'));
+    return;
+  }
+  const parts = await partitionsOf(src.file);
+  const onState = paths.file.startsWith('/var/') && parts.length >= 2;
+  await mkdir(join(dest, dirname(paths.dir)), { recursive: true });
+  await mkdir(join(dest, dirname(paths.file)), { recursive: true });
+  await debugfs(src.file, PARTITION_OFFSET, `rdump ${paths.dir} ${join(dest, dirname(paths.dir))}`);
+  const offset = onState ? parts[1]!.start : PARTITION_OFFSET;
+  const inFs = onState ? paths.file.slice('/var'.length) : paths.file;
+  await debugfs(src.file, offset, `dump ${inFs} ${join(dest, paths.file)}`);
+}
+
+const failIf =
+  (what: string) =>
+  (r: { exitCode: number; stderr: string }): void => {
+    if (r.exitCode !== 0) throw new Error(`${what}: ${r.stderr.trim().split('\n').slice(-2).join('; ')}`);
+  };
+
+async function debugfs(disk: string, offset: number, request: string): Promise<void> {
+  const r = await run('/sbin/debugfs', ['-R', request, `${disk}?offset=${offset}`]);
+  // debugfs exits 0 whatever happened to the request: its complaints are on stderr.
+  const complaint = r.stderr
+    .split('\n')
+    .filter((l) => l.trim() && !/^debugfs \d/.test(l))
+    .join('; ');
+  if (r.exitCode !== 0 || complaint) throw new Error(`debugfs -R "${request}" ${disk}: ${complaint || `exit ${r.exitCode}`}`);
+}
+
+export interface ReferenceRequest {
+  source: ImageSource;
+  served: ServedFiles;
+  prompt: string;
+  maxTokens: number;
+  readyTimeoutSec: number;
+}
+
+/** The reference answer, or why there is none; never throws, leaves no process or file behind. */
+export async function referenceAnswer(req: ReferenceRequest): Promise<InferenceProbe> {
+  const scratch = await tempDir('reference');
+  let child: ReturnType<typeof spawn> | undefined;
+  let log = '';
+  try {
+    const tree = join(scratch.path, 'tree');
+    const dir = posix.dirname(req.served.server);
+    await extractFromImage(req.source, { dir, file: req.served.model }, tree);
+    // nobody must read the copy (its owners and modes are the image's) and make its socket here.
+    await run('chmod', ['-R', 'a+rX', tree]).then(failIf('chmod'));
+    await chmod(scratch.path, 0o755);
+    const sockDir = join(scratch.path, 'sock');
+    await mkdir(sockDir, { mode: 0o777 });
+    await chmod(sockDir, 0o777);
+    const socket = join(sockDir, 'llama.sock');
+    const apiKey = randomBytes(16).toString('hex');
+    const argv = sandboxed([join(tree, req.served.server), ...referenceArgs(req.served.args, join(tree, req.served.model), socket)], process.getuid?.() === 0);
+    child = spawn(argv[0]!, argv.slice(1), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LLAMA_API_KEY: apiKey },
+      detached: true,
+    });
+    killOnExit(child, { group: true });
+    const keep = (d: Buffer) => (log = (log + d.toString()).slice(-4000));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    const exited = new Promise<string>((r) => child!.once('exit', (code, sig) => r(`exited (${sig ?? code}) before it answered`)));
+    const t = { socketPath: socket, prompt: req.prompt, apiKey, maxTokens: req.maxTokens, readyTimeoutSec: req.readyTimeoutSec };
+    const health = await Promise.race([waitForHealth(t, performance.now()), exited.then((why) => ({ error: why }))]);
+    const answer = await askCompletion(t, health);
+    if (answer.error)
+      return {
+        error: `${basename(req.served.server)} on the host ${answer.error}${log ? `; its log ends: ${log.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+      };
+    return answer;
+  } catch (err) {
+    return { error: (err as Error).message };
+  } finally {
+    if (child?.pid && child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((r) => child!.once('exit', r));
+      process.kill(-child.pid, 'SIGKILL');
+      await gone;
+    }
+    await scratch.release();
+  }
+}
