@@ -119,19 +119,21 @@ export function judge(o: BootOutcome): CheckResult[] {
 }
 
 /**
- * Power-off means power-off: QEMU ended by itself after system_powerdown, and the kernel said
- * "reboot: Power down" with no panic, restart or halt on the way (with -no-reboot and panic=-1,
- * a panic or a reboot would also end QEMU).
+ * Power-off means power-off: QEMU ended by itself after system_powerdown, and its SHUTDOWN event
+ * gives the reason guest-shutdown (a reboot or a panic, which -no-reboot also ends QEMU on, is
+ * guest-reset). The kernel's last words on the console explain a failure; they decide nothing,
+ * since a service can print them too.
  */
-export function judgePowerOff(o: Pick<BootObservation, 'cleanShutdown' | 'shutdownDetail' | 'powerOffLines'>): CheckResult {
+export function judgePowerOff(o: Pick<BootObservation, 'cleanShutdown' | 'shutdownDetail' | 'powerOffLines' | 'shutdownReason'>): CheckResult {
   const name = 'clean power-off';
   if (!o.cleanShutdown) return { id: 'shutdown', name, ok: false, detail: o.shutdownDetail };
   const lines = o.powerOffLines ?? [];
   const bad = lines.find((l) => /Kernel panic|reboot: Restarting system|reboot: System halted|Attempted to kill init/.test(l));
-  if (bad) return { id: 'shutdown', name, ok: false, detail: `${o.shutdownDetail}, but the kernel said: ${bad.trim()}` };
-  if (!lines.some((l) => /reboot: Power down/.test(l)))
-    return { id: 'shutdown', name, ok: false, detail: `${o.shutdownDetail}, but the serial log has no "reboot: Power down" after it` };
-  return { id: 'shutdown', name, ok: true, detail: `${o.shutdownDetail}; the kernel said "reboot: Power down"` };
+  const said = bad ? `; the kernel said: ${bad.trim()}` : lines.some((l) => /reboot: Power down/.test(l)) ? '; the kernel said "reboot: Power down"' : '';
+  if (o.shutdownReason === undefined) return { id: 'shutdown', name, ok: false, detail: `${o.shutdownDetail}, but QEMU sent no SHUTDOWN event${said}` };
+  if (o.shutdownReason !== 'guest-shutdown')
+    return { id: 'shutdown', name, ok: false, detail: `${o.shutdownDetail}, but QEMU's SHUTDOWN reason is "${o.shutdownReason}", not a power-off${said}` };
+  return { id: 'shutdown', name, ok: true, detail: `${o.shutdownDetail}; QEMU's SHUTDOWN reason: guest-shutdown${said}` };
 }
 
 /** Map a kernel panic on the serial log to the options that are likely missing. */

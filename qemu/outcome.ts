@@ -29,6 +29,8 @@ export interface BootObservation {
   shutdownDetail: string;
   /** Serial lines from system_powerdown to QEMU's exit: the kernel says how the machine ended. */
   powerOffLines?: string[];
+  /** The reason of QEMU's SHUTDOWN event after system_powerdown (guest-shutdown, guest-reset, ...). */
+  shutdownReason?: string;
   /** What the probe (busybox in the guest) printed, when aios check asked for it. */
   probe?: ProbeResult;
   /** The firmware's line saying it refused to start the boot loader (Secure Boot). */

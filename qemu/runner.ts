@@ -239,7 +239,11 @@ export async function bootHeadless(
       const powerdownAt = res.lines.length;
       const channelAt = channelLines.length;
       try {
-        await qmpCommand(qmpSocket, 'system_powerdown');
+        // QEMU's own word on how the machine ended (the SHUTDOWN event's reason), which nothing
+        // in the guest can print: guest-shutdown is a power-off, guest-reset a reboot or a panic.
+        await qmpCommand(qmpSocket, 'system_powerdown', 5000, (e) => {
+          if (e.event === 'SHUTDOWN' && typeof e.data?.reason === 'string') res.shutdownReason ??= e.data.reason;
+        });
       } catch (err) {
         res.shutdownDetail = (err as Error).message;
       }

@@ -136,7 +136,7 @@ test('a machine that reboots instead of powering off fails "clean power-off", an
   // state partition read-only first, so the disk stays clean and only the power-off is wrong.
   await checkVariant(
     { initJson: withServices(service('rebooter', 'mount -o remount,ro /var; trap "reboot -f" TERM; while :; do sleep 1; done')) },
-    failsOnly('shutdown', /but the kernel said: .*reboot: Restarting system/),
+    failsOnly('shutdown', /SHUTDOWN reason is "guest-reset", not a power-off; the kernel said: .*reboot: Restarting system/),
   );
 });
 

@@ -83,6 +83,7 @@ export function outcome(over: Partial<BootOutcome> = {}): BootOutcome {
     cleanShutdown: true,
     powerOffLines: ['aios-init: power button: poweroff', '[   12.3] reboot: Power down'],
     shutdownDetail: 'QEMU exited by itself',
+    shutdownReason: 'guest-shutdown',
     e2fsck: { ok: true, detail: 'clean' },
     kernelBytes: 3_300_000,
     kernelBudgetBytes: 15_000_000,

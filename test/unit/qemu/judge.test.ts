@@ -187,15 +187,22 @@ test('JUnit: one test case per check and path, failures carry the detail; the ta
   assert.match(table(res), /iso-bios +clean power-off +FAIL/);
 });
 
-test('clean power-off needs "reboot: Power down" from the kernel, not only an exit of QEMU', async () => {
+test("clean power-off is QEMU's SHUTDOWN reason guest-shutdown; the kernel's words explain, never decide", async () => {
   const { judgePowerOff } = await import('../../../qemu/judge.ts');
   const exited = { cleanShutdown: true, shutdownDetail: 'QEMU exited by itself 9.0 s after start, after system_powerdown' };
-  assert.equal(judgePowerOff({ ...exited, powerOffLines: ['reboot: Power down'] }).ok, true);
-  const panic = judgePowerOff({ ...exited, powerOffLines: ['Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b', 'reboot: Power down'] });
+  const off = judgePowerOff({ ...exited, shutdownReason: 'guest-shutdown', powerOffLines: ['reboot: Power down'] });
+  assert.equal(off.ok, true);
+  assert.match(off.detail, /QEMU's SHUTDOWN reason: guest-shutdown; the kernel said "reboot: Power down"/);
+  const panic = judgePowerOff({
+    ...exited,
+    shutdownReason: 'guest-reset',
+    powerOffLines: ['Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b', 'reboot: Power down'],
+  });
   assert.equal(panic.ok, false);
-  assert.match(panic.detail, /but the kernel said: Kernel panic - not syncing: Attempted to kill init/);
-  assert.match(judgePowerOff({ ...exited, powerOffLines: ['reboot: Restarting system'] }).detail, /Restarting system/);
-  assert.match(judgePowerOff({ ...exited, powerOffLines: ['aios-init: stop services'] }).detail, /no "reboot: Power down" after it/);
+  assert.match(panic.detail, /SHUTDOWN reason is "guest-reset", not a power-off; the kernel said: Kernel panic - not syncing: Attempted to kill init/);
+  // A service printing the kernel's words moves nothing: QEMU says it was a reset.
+  assert.equal(judgePowerOff({ ...exited, shutdownReason: 'guest-reset', powerOffLines: ['reboot: Power down'] }).ok, false);
+  assert.match(judgePowerOff({ ...exited, powerOffLines: ['reboot: Power down'] }).detail, /QEMU sent no SHUTDOWN event/);
   assert.equal(judgePowerOff({ cleanShutdown: false, shutdownDetail: 'QEMU still running 60 s after system_powerdown: killed' }).ok, false);
 });
 
