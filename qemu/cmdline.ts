@@ -1,6 +1,8 @@
 /** Pure builder of QEMU command lines for the boot paths, checked by unit tests. */
-export type BootPath = 'direct' | 'iso-bios' | 'iso-uefi' | 'iso-secureboot' | 'disk-secureboot';
-export const BOOT_PATHS: readonly BootPath[] = ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot', 'disk-secureboot'];
+export type BootPath = 'direct' | 'iso-bios' | 'iso-uefi' | 'iso-secureboot' | 'disk-secureboot' | 'net-bios';
+export const BOOT_PATHS: readonly BootPath[] = ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot', 'disk-secureboot', 'net-bios'];
+/** Paths that boot the ISO's root: from the ISO itself, or served from it over the network. */
+export const bootsIsoRoot = (p: BootPath): boolean => p.startsWith('iso-') || p === 'net-bios';
 
 /** The paths that boot the firmware with Secure Boot enforced (q35, SMM, Debian's snakeoil variables). */
 export const isSecureBootPath = (p: BootPath): boolean => p === 'iso-secureboot' || p === 'disk-secureboot';
@@ -9,6 +11,7 @@ export const bootsDisk = (p: BootPath): boolean => p === 'direct' || p === 'disk
 /** The build's files a path boots. */
 export function pathFiles(p: BootPath): string[] {
   if (p === 'direct') return ['vmlinuz', 'initramfs.img', 'rootfs.img'];
+  if (p === 'net-bios') return ['vmlinuz', 'initramfs.img', 'aios.iso'];
   return p === 'disk-secureboot' ? ['rootfs.img'] : ['aios.iso'];
 }
 export type Accel = 'kvm' | 'tcg';
@@ -63,6 +66,8 @@ export interface QemuOptions {
    * on the console can reach it.
    */
   checkChannel?: string;
+  /** net-bios: the iPXE script's URL, handed out by QEMU's DHCP as the boot file (`aios serve`'s boot.ipxe). */
+  netBootUrl?: string;
   /** QEMU's GDB stub on 127.0.0.1:port, the guest stopped before its first instruction. */
   gdbPort?: number;
   extra: readonly string[];
@@ -100,7 +105,14 @@ export function qemuArgs(o: QemuOptions): string[] {
   }
   const pairs = [...(o.hostPort ? [{ host: o.hostPort, guest: o.guestPort }] : []), ...(o.forwards ?? [])];
   const fwd = pairs.map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`).join('');
-  args.push('-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0');
+  // The network path: the NIC's iPXE ROM takes the boot file from QEMU's DHCP, an http:// URL.
+  let bootfile = '';
+  if (o.path === 'net-bios') {
+    if (!o.netBootUrl || !/^http:\/\/[\w.:\[\]/-]+$/.test(o.netBootUrl))
+      throw new Error(`the net-bios path needs an http:// boot file URL without commas, not ${o.netBootUrl}`);
+    bootfile = `,bootfile=${o.netBootUrl}`;
+  }
+  args.push('-netdev', `user,id=net0${fwd}${bootfile}`, '-device', 'virtio-net-pci,netdev=net0');
   switch (o.path) {
     case 'direct':
       args.push(
@@ -115,6 +127,10 @@ export function qemuArgs(o: QemuOptions): string[] {
       break;
     case 'iso-bios':
       args.push('-cdrom', o.iso, '-boot', 'd');
+      break;
+    case 'net-bios':
+      // No disk and no medium: SeaBIOS boots the network card.
+      args.push('-boot', 'n');
       break;
     case 'iso-uefi':
     case 'iso-secureboot':

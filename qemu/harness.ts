@@ -5,6 +5,8 @@ import { removeOnExit } from '../common/cleanup.ts';
 import { tempDir } from '../common/leftovers.ts';
 import { PROBE_FW_CFG, probeNonce } from '../common/probe.ts';
 import { bootsDisk, displayArgs, type Accel, type BootPath } from './cmdline.ts';
+import { NET_FILES, netCmdline } from '../common/netboot.ts';
+import { fetchLine, startNetServer, type NetServer } from './net-server.ts';
 import { readImageFacts, readIsoFacts, type ImageFacts } from './image-facts.ts';
 import { checkPrompt, type InferenceProbe } from './inference.ts';
 import { referenceAnswer, servedFiles, type ImageSource } from './reference.ts';
@@ -14,7 +16,7 @@ import type { PathResult } from './output.ts';
 import { attachedDisplays, imageInitConfig } from './policy.ts';
 import { bootHeadless, freePorts } from './runner.ts';
 import { checkBootedDisk } from './disk-check.ts';
-import { imageStatus, readBuildRecord, statusUnreachable, vmOptions, type VmConfig } from './vm-options.ts';
+import { imageStatus, netRootArgs, readBuildRecord, statusUnreachable, vmOptions, type VmConfig } from './vm-options.ts';
 
 /** What the check takes of aios.json: the VM, the budgets, the waits, the key llama-server wants. */
 export interface CheckConfig extends VmConfig {
@@ -33,6 +35,8 @@ export interface CheckRequest {
   /** More QEMU arguments (a display device, a second disk). */
   qemuArgs?: readonly string[];
   timeoutSec?: number;
+  /** net-bios: an `aios serve` already running, by the base URL the guest reaches it at; undefined: the check serves the build itself. */
+  netUrl?: string;
   say?: (line: string) => void;
 }
 
@@ -138,6 +142,22 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
           }
         : undefined;
       if (inference && served) o.forwards = [{ host: inference.hostPort, guest: served.port }];
+      // The network path: this check's own server hands the guest its iPXE script, kernel, initramfs and root.
+      let net: NetServer | undefined;
+      if (path === 'net-bios' && req.netUrl) o.netBootUrl = `${req.netUrl.replace(/\/$/, '')}/${NET_FILES.script}`;
+      else if (path === 'net-bios') {
+        const rootArgs = netRootArgs(build, out);
+        net = await startNetServer({
+          out,
+          bind: '127.0.0.1',
+          port: 0,
+          // QEMU's user network shows the host's loopback to the guest as 10.0.2.2.
+          publicUrl: (port) => `http://10.0.2.2:${port}`,
+          cmdline: (base) => netCmdline(base, rootArgs, config.boot.cmdline),
+          onFetch: (f) => say(`[${path}] served ${fetchLine(f)}`),
+        });
+        o.netBootUrl = `${net.base}/${NET_FILES.script}`;
+      }
       let bootDisk: string | undefined;
       let builtDisk = '';
       let releaseDisk = () => {};
@@ -214,6 +234,7 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
       } finally {
         if (bootDisk) await rm(bootDisk, { force: true });
         releaseDisk();
+        await net?.close();
       }
     }
   } finally {

@@ -13,6 +13,8 @@ export interface CheckArgs {
   timeout?: number;
   accel?: string;
   config?: string;
+  /** aios check, net-bios: boot from this `aios serve` (its base URL as the guest reaches it) instead of the check's own server. */
+  'net-url'?: string;
   /** aios run: a root shell on the console (kernel flag aios.shell=1). */
   shell?: boolean;
   /** aios run: QEMU's GDB stub on this port, the guest stopped at start. */
@@ -60,6 +62,13 @@ export async function vmOptions(args: CheckArgs, config: VmConfig, path: BootPat
     guestPort,
     extra: args['qemu-arg'] ?? [],
   };
+}
+
+/** The dm-verity arguments of a network boot: the ISO's root is what the server hands out. */
+export function netRootArgs(build: Partial<BuildJson>, out: string): string {
+  const iso = build.verity?.iso;
+  if (!iso) throw new Error(`${join(out, 'build.json')} records no verity data for the ISO's root: network boot serves that root; build with the iso format`);
+  return verityArgs(iso, build.verity!.onCorruption, false);
 }
 
 /**

@@ -10,6 +10,7 @@ import { runCommand } from './commands/run.ts';
 import { initCommand } from './commands/new-project.ts';
 import { cleanCommand } from './commands/clean.ts';
 import { keysCommand } from './commands/keys.ts';
+import { serveCommand } from './commands/serve.ts';
 import { hookSignals } from './lib/atomic.ts';
 import { PROJECT_ROOT } from './lib/tool-root.ts';
 
@@ -30,7 +31,7 @@ function vmOptions<T>(y: Argv<T>) {
     .option('out', { type: 'string', describe: 'output directory of `aios build` (default: out/ of the project)' })
     .option('path', {
       type: 'string',
-      describe: 'boot path: direct | iso-bios | iso-uefi | iso-secureboot | disk-secureboot (check also takes a comma list or all)',
+      describe: 'boot path: direct | iso-bios | iso-uefi | iso-secureboot | disk-secureboot | net-bios (check also takes a comma list or all)',
       default: 'direct',
     })
     .option('qemu-arg', { type: 'string', array: true, describe: 'extra QEMU argument, repeatable: --qemu-arg=-device --qemu-arg=ati-vga' })
@@ -85,7 +86,12 @@ async function main(argv: string[]): Promise<number> {
         vmOptions(y)
           .option('json', { type: 'string', describe: 'write the results as JSON to this file' })
           .option('junit', { type: 'string', describe: 'write JUnit XML (one test case per check and path) to this file' })
-          .option('timeout', { type: 'number', describe: 'seconds to wait for the boot report before killing QEMU (default 180)' }),
+          .option('timeout', { type: 'number', describe: 'seconds to wait for the boot report before killing QEMU (default 180)' })
+          .option('net-url', {
+            type: 'string',
+            describe:
+              'net-bios: boot from a running `aios serve` at this base URL as the guest reaches it (http://10.0.2.2:PORT for a server on this host); default: the check serves the build itself',
+          }),
       (a) => set(checkCommand(a)),
     )
     .command(
@@ -115,8 +121,19 @@ async function main(argv: string[]): Promise<number> {
           .option('name', { type: 'string', describe: 'common name in the certificates (default aiOS)' }),
       (a) => set(keysCommand({ dir: a.dir, name: a.name })),
     )
+    .command(
+      'serve',
+      "serve a build for network boot over HTTP (iPXE script, kernel, initramfs, the ISO's verified root) until Ctrl-C; prints every fetch",
+      (y) =>
+        projectOptions(y)
+          .option('out', { type: 'string', describe: 'output directory of `aios build` (default: out/ of the project)' })
+          .option('bind', { type: 'string', describe: 'address to listen on (default 127.0.0.1; 0.0.0.0 for a LAN)' })
+          .option('port', { type: 'number', describe: 'port (default 8090; 0: any free one)' })
+          .option('url', { type: 'string', describe: 'base URL machines reach this server at (default http://BIND:PORT)' }),
+      (a) => set(serveCommand(a)),
+    )
     .command('doctor', 'check the host tools the build needs and print the apt-get line for what is missing', {}, () => set(doctorCommand()))
-    .demandCommand(1, 'name a command: init, build, config, run, check, keys, clean or doctor')
+    .demandCommand(1, 'name a command: init, build, config, run, check, serve, keys, clean or doctor')
     .strict()
     .help()
     .version(aiosVersion())

@@ -1,11 +1,9 @@
 # dm-verity and the state partition for stage 1, POSIX sh, sourced by /init and by the unit tests.
 # VERITYSETUP (default veritysetup) can be pointed at a fake.
 
-# open_root DEV: print the device to mount as the root: DEV itself without aios.verity=, else the
-# verity device over DEV. On failure print why and return 1.
-open_root() {
-  data="$1"
-  [ -n "$verity" ] || { echo "$data"; return 0; }
+# parse_verity: aios.verity=ROOTHASH,HASHOFFSET,ACTION into hash, offset and action, each checked
+# before use; on failure print why and return 1.
+parse_verity() {
   hash="${verity%%,*}"
   rest="${verity#*,}"
   offset="${rest%%,*}"
@@ -22,11 +20,30 @@ open_root() {
     panic|restart) ;;
     *) echo "aios.verity=$verity: the action on corruption must be panic or restart"; return 1 ;;
   esac
+}
+
+# open_root DEV: print the device to mount as the root: DEV itself without aios.verity=, else the
+# verity device over DEV. On failure print why and return 1.
+open_root() {
+  data="$1"
+  [ -n "$verity" ] || { echo "$data"; return 0; }
+  parse_verity || return 1
   if ! out="$(${VERITYSETUP:-veritysetup} open "$data" aios-root "$data" "$hash" --hash-offset="$offset" "--$action-on-corruption" 2>&1)"; then
     echo "dm-verity refused the root filesystem on $data: ${out:-veritysetup failed} (is this the image the command line's root hash was made for?)"
     return 1
   fi
   echo "${MAPPER:-/dev/mapper}/aios-root"
+}
+
+# verify_root DEV: every data and hash block of DEV checked against the root hash now (veritysetup
+# verify), for a root that came from somewhere stage 1 cannot vouch for. On failure print why and
+# return 1.
+verify_root() {
+  parse_verity || return 1
+  if ! out="$(${VERITYSETUP:-veritysetup} verify "$1" "$1" "$hash" --hash-offset="$offset" 2>&1)"; then
+    echo "failed verification against the command line's root hash: ${out:-veritysetup verify failed}"
+    return 1
+  fi
 }
 
 # mount_state: /var from the state partition named by aios.state=, or, on a read-only root, a

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomically } from '../lib/atomic.ts';
 import { loadProject } from '../project/locate.ts';
 import { parsePaths } from '../../qemu/cmdline.ts';
+import { checkBaseUrl } from '../../common/netboot.ts';
 import { chooseAccel, type CheckArgs } from '../../qemu/vm-options.ts';
 import { checkBuild } from '../../qemu/harness.ts';
 import { junit, table } from '../../qemu/output.ts';
@@ -14,6 +15,12 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
   const { config } = await loadProject(args);
   const out = resolve(args.out ?? config.outDir);
   const paths = parsePaths(args.path ?? 'direct');
+  const netUrl = args['net-url'];
+  if (netUrl) {
+    const problem = checkBaseUrl(netUrl);
+    if (problem) throw new Error(`--net-url ${problem}`);
+    if (!paths.includes('net-bios')) throw new Error('--net-url is for the net-bios path: add --path net-bios');
+  }
   // Found before a boot of minutes, not after it.
   await prepareReportFiles({ '--json': args.json, '--junit': args.junit });
   const kernel = join(out, 'vmlinuz');
@@ -28,6 +35,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
     accelWhy: why,
     qemuArgs: args['qemu-arg'] ?? [],
     timeoutSec: args.timeout,
+    netUrl: args['net-url'],
     say: (l) => console.log(l),
   });
   console.log(`\n${table(results)}`);

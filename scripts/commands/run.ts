@@ -11,7 +11,9 @@ import { loadProject } from '../project/locate.ts';
 import { SHELL_FLAG } from '../../common/cmdline-flags.ts';
 import { existsSync } from 'node:fs';
 import { QEMU, freePorts, qemuSpawn } from '../../qemu/runner.ts';
-import { chooseAccel, imageStatus, readBuildRecord, statusUnreachable, vmOptions, type CheckArgs } from '../../qemu/vm-options.ts';
+import { chooseAccel, imageStatus, netRootArgs, readBuildRecord, statusUnreachable, vmOptions, type CheckArgs } from '../../qemu/vm-options.ts';
+import { fetchLine, startNetServer, type NetServer } from '../../qemu/net-server.ts';
+import { NET_FILES, netCmdline } from '../../common/netboot.ts';
 import { gdbKernelNote } from '../../qemu/gdb-note.ts';
 import { TOKENS_FILE } from '../project/tokens.ts';
 
@@ -29,7 +31,7 @@ export async function runCommand(args: CheckArgs): Promise<number> {
   const unreachable = statusUnreachable(await imageStatus(dirname(probe.kernel)));
   const o = { ...probe, accel, hostPort: unreachable ? 0 : hostPort, snapshot: true, gdbPort: args.gdb };
   if (args.shell) {
-    if (path === 'direct') o.cmdline = `${o.cmdline} ${SHELL_FLAG}=1`.trim();
+    if (path === 'direct' || path === 'net-bios') o.cmdline = `${o.cmdline} ${SHELL_FLAG}=1`.trim();
     else if (path === 'iso-bios')
       console.error(`--shell on ${path}: pick "aiOS with a console shell" in GRUB's menu (hold Esc as GRUB starts; the build needs boot.debugShell)`);
     else console.error(`--shell on ${path}: the signed UKI's command line cannot be changed (that is the point); use --path direct for a shell`);
@@ -41,10 +43,24 @@ export async function runCommand(args: CheckArgs): Promise<number> {
   await removeKilledScratch((m) => console.error(m));
   const scratch = await tempDir('run');
   const tmp = scratch.path;
+  let net: NetServer | undefined;
   try {
     let ovmfVars: string | undefined;
     const firmware = uefiFirmware(path);
     if (firmware) await copyFile(firmware.vars, (ovmfVars = join(tmp, 'OVMF_VARS.fd')));
+    if (path === 'net-bios') {
+      const rootArgs = netRootArgs(record, dirname(o.kernel));
+      // Served from here while QEMU runs; every fetch is printed above the console.
+      net = await startNetServer({
+        out: dirname(o.kernel),
+        bind: '127.0.0.1',
+        port: 0,
+        publicUrl: (port) => `http://10.0.2.2:${port}`,
+        cmdline: (base) => netCmdline(base, rootArgs, o.cmdline),
+        onFetch: (f) => console.error(`aios serve: ${fetchLine(f)}`),
+      });
+      o.netBootUrl = `${net.base}/${NET_FILES.script}`;
+    }
     const argv = qemuArgs({ ...o, ovmfVars, interactive: true });
     const tokens = existsSync(join(dir, TOKENS_FILE)) ? ` (Authorization: Bearer <its token in ${join(dir, TOKENS_FILE)}>)` : '';
     console.error(
@@ -74,6 +90,7 @@ export async function runCommand(args: CheckArgs): Promise<number> {
     killOnExit(child);
     return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
   } finally {
+    await net?.close();
     await scratch.release();
   }
 }

@@ -1,3 +1,4 @@
+import { IPXE_BINARIES } from '../../common/netboot.ts';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { run } from '../../common/exec.ts';
@@ -85,6 +86,14 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { name: 'qemu-system-x86_64', pkg: 'qemu-system-x86', probe: 'qemu-system-x86_64', why: 'aios run, aios check', bootOnly: true },
   { name: 'setpriv', pkg: 'util-linux', probe: 'setpriv', why: 'QEMU dies with aios, even a killed one (--pdeathsig)', bootOnly: true },
   { name: 'OVMF', pkg: 'ovmf', probe: '/usr/share/OVMF/OVMF_CODE_4M.fd', why: 'UEFI boot in aios check', bootOnly: true },
+  {
+    name: 'iPXE',
+    pkg: 'ipxe',
+    probe: IPXE_BINARIES.bios,
+    why: 'aios serve hands out iPXE to firmware that only speaks PXE/TFTP',
+    bootOnly: true,
+    optional: true,
+  },
   { name: 'OVMF Secure Boot', pkg: 'ovmf', probe: '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd', why: 'the Secure Boot path of aios check', bootOnly: true },
 ];
 

@@ -27,6 +27,10 @@ export const STAGE1_APPLETS = [
   'cp',
   'env',
   'readlink',
+  // The network root (root=http://...): DHCP, the fetch, the interface left as it was.
+  'ip',
+  'udhcpc',
+  'wget',
 ];
 
 /** Entries of the initramfs, from the busybox binary and the initramfs/ sources. */
@@ -45,7 +49,8 @@ export async function stage1Entries(busybox: Buffer, srcDir: string, tools: read
   ];
   for (const t of tools) entries.push({ path: t.path, type: 'file', mode: 0o755, data: await readFile(t.from) });
   for (const f of await readdir(join(srcDir, 'lib')))
-    entries.push({ path: `lib/aios/${f}`, type: 'file', mode: 0o644, data: await readFile(join(srcDir, 'lib', f)) });
+    // Sourced by /init, but a .script is run by a program (udhcpc's lease script).
+    entries.push({ path: `lib/aios/${f}`, type: 'file', mode: f.endsWith('.script') ? 0o755 : 0o644, data: await readFile(join(srcDir, 'lib', f)) });
   return entries;
 }
 

@@ -5,7 +5,7 @@ import { makeImageVariant, type ImageEdit } from '../../scripts/images/image-var
 import { loadProject } from '../../scripts/project/locate.ts';
 import { checkBuild } from '../../qemu/harness.ts';
 import { table } from '../../qemu/output.ts';
-import type { BootPath } from '../../qemu/cmdline.ts';
+import { bootsIsoRoot, type BootPath } from '../../qemu/cmdline.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const OUT = process.env.AIOS_TEST_OUT ?? join(ROOT, 'out');
@@ -87,7 +87,7 @@ export async function checkVariant(
 ): Promise<void> {
   const { readFile, rm } = await import('node:fs/promises');
   const v = typeof variant === 'function' ? { initJson: variant } : variant;
-  const dir = await makeVariant({ ...v, withIso: v.withIso || path.startsWith('iso-') });
+  const dir = await makeVariant({ ...v, withIso: v.withIso || bootsIsoRoot(path) });
   try {
     await prepare?.(dir);
     const { config } = await loadProject(v.project ? { project: dir } : {});

@@ -75,3 +75,22 @@ test("block_name: the kernel's name of the device a root is mounted from (a veri
   assert.equal(name('/dev/sda1'), 'sda1');
   assert.equal(name('/dev/loop0'), 'loop0');
 });
+
+test('verify_root checks every block against the root hash, and names the failure', async () => {
+  const dir = scratchDir('aios-verify-');
+  const fake = join(dir, 'veritysetup');
+  const run = async (rc: number) => {
+    await writeFile(fake, `#!/bin/sh\necho "$@" > ${dir}/calls\n[ ${rc} = 0 ] || echo "Verification failed at position 8192." >&2\nexit ${rc}\n`);
+    await chmod(fake, 0o755);
+    const r = spawnSync('sh', ['-c', `. ${lib}; verity="$1"; verify_root /dev/loop0`, 'sh', `${HASH},4096,panic`], {
+      env: { PATH: process.env.PATH, VERITYSETUP: fake },
+      encoding: 'utf8',
+    });
+    return { status: r.status, out: r.stdout.trim(), calls: (await readFile(join(dir, 'calls'), 'utf8')).trim() };
+  };
+  const ok = await run(0);
+  assert.deepEqual([ok.status, ok.calls], [0, `verify /dev/loop0 /dev/loop0 ${HASH} --hash-offset=4096`]);
+  const bad = await run(1);
+  assert.equal(bad.status, 1);
+  assert.equal(bad.out, "failed verification against the command line's root hash: Verification failed at position 8192.");
+});

@@ -108,7 +108,7 @@ test('the direct path passes the root arguments build.json gives (dm-verity, the
 });
 
 test('boot path names', () => {
-  assert.deepEqual(parsePaths('all'), ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot', 'disk-secureboot']);
+  assert.deepEqual(parsePaths('all'), ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot', 'disk-secureboot', 'net-bios']);
   assert.deepEqual(parsePaths('iso-uefi'), ['iso-uefi']);
   assert.throws(() => parsePaths('floppy'), /unknown boot path floppy/);
 });
@@ -135,4 +135,15 @@ test("aios check's channel is the second serial port, after the console's, writt
   assert.ok(a.includes('file,id=aioscheck,path=/tmp/q/channel.log'));
   assert.throws(() => qemuArgs({ ...base, checkChannel: '/tmp/a,b' }), /without commas/);
   assert.ok(!qemuArgs(base).includes('-chardev'));
+});
+
+test('net-bios: no disk, no medium, the network card first, and the iPXE script as the DHCP boot file', () => {
+  const a = qemuArgs({ ...base, path: 'net-bios', netBootUrl: 'http://10.0.2.2:41000/boot.ipxe' });
+  assert.equal(after(a, '-netdev'), 'user,id=net0,hostfwd=tcp:127.0.0.1:40000-:8080,bootfile=http://10.0.2.2:41000/boot.ipxe');
+  assert.equal(after(a, '-boot'), 'n');
+  assert.ok(!a.includes('-cdrom') && !a.includes('-drive') && !a.includes('-kernel'));
+  assert.deepEqual(pathFiles('net-bios'), ['vmlinuz', 'initramfs.img', 'aios.iso']);
+  assert.ok(parsePaths('all').includes('net-bios'));
+  assert.throws(() => qemuArgs({ ...base, path: 'net-bios' }), /needs an http:\/\/ boot file URL/);
+  assert.throws(() => qemuArgs({ ...base, path: 'net-bios', netBootUrl: 'http://h/x,tftp=/' }), /without commas/);
 });

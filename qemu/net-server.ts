@@ -1,0 +1,142 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename, join } from 'node:path';
+import { run } from '../common/exec.ts';
+import { tempDir } from '../common/leftovers.ts';
+import { IPXE_BINARIES, ipxeScript, NET_FILES } from '../common/netboot.ts';
+import { ISO_ROOT } from './image-facts.ts';
+
+/** One fetch as the server saw it: who, what, how it ended. */
+export interface Fetch {
+  client: string;
+  method: string;
+  path: string;
+  status: number;
+  bytes: number;
+}
+
+export interface NetServerOptions {
+  /** The build: vmlinuz, initramfs.img and aios.iso (whose root is served). */
+  out: string;
+  bind: string;
+  /** 0: any free port. */
+  port: number;
+  /** The base URL machines reach this server at (given the port it listens on); undefined: http://BIND:PORT. */
+  publicUrl?: string | ((port: number) => string);
+  /** The kernel command line of a network boot, from the base URL (common/netboot.ts netCmdline). */
+  cmdline: (base: string) => string;
+  onFetch?: (f: Fetch) => void;
+}
+
+export interface NetServer {
+  base: string;
+  port: number;
+  close: () => Promise<void>;
+}
+
+/** A fetch as `aios serve` prints it. */
+export function fetchLine(f: Fetch, at = new Date()): string {
+  return `${at.toISOString()} ${f.client} ${f.method} ${f.path} ${f.status} ${f.bytes} bytes`;
+}
+
+/** A single `bytes=A-B` range over a file of `size` bytes, or why it cannot be served; undefined: the whole file. */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    // A suffix: the last N bytes.
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) return 'unsatisfiable';
+  return { start, end };
+}
+
+/**
+ * Serve a build for network boot over HTTP: the iPXE script, the kernel and initramfs, the ISO's
+ * root (squashfs + its dm-verity tree, copied out of the ISO once), and Debian's iPXE binaries
+ * for a site's TFTP server to chain from. Only these names,
+ * GET and HEAD, single ranges; every fetch is reported with the client's address.
+ */
+export async function startNetServer(o: NetServerOptions): Promise<NetServer> {
+  const scratch = await tempDir('serve');
+  try {
+    const root = join(scratch.path, NET_FILES.root);
+    const r = await run('xorriso', ['-osirrox', 'on', '-indev', join(o.out, 'aios.iso'), '-extract', ISO_ROOT, root]);
+    if (r.exitCode !== 0) throw new Error(`cannot copy the root out of ${join(o.out, 'aios.iso')}: ${r.stderr.trim().split('\n').pop()}`);
+    const files: Record<string, string> = {
+      [`/${NET_FILES.kernel}`]: join(o.out, 'vmlinuz'),
+      [`/${NET_FILES.initrd}`]: join(o.out, 'initramfs.img'),
+      [`/${NET_FILES.root}`]: root,
+    };
+    for (const f of Object.values(files)) await stat(f).catch(() => Promise.reject(new Error(`${f} is missing: run \`aios build --out ${o.out}\` first`)));
+    // Debian's iPXE when it is installed (package ipxe): a network boot through QEMU's own needs none.
+    for (const f of Object.values(IPXE_BINARIES)) if (existsSync(f)) files[`/${basename(f)}`] = f;
+    let script = '';
+    const server = createServer((req, res) => void handle(req, res, files, () => script, o.onFetch));
+    server.keepAliveTimeout = 5000;
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port, o.bind, () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    const given = typeof o.publicUrl === 'function' ? o.publicUrl(port) : o.publicUrl;
+    const base = (given ?? `http://${o.bind.includes(':') ? `[${o.bind}]` : o.bind}:${port}`).replace(/\/$/, '');
+    script = ipxeScript(base, o.cmdline(base));
+    return {
+      base,
+      port,
+      close: async () => {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+        await scratch.release();
+      },
+    };
+  } catch (err) {
+    await scratch.release();
+    throw err;
+  }
+}
+
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  files: Record<string, string>,
+  script: () => string,
+  onFetch?: (f: Fetch) => void,
+): Promise<void> {
+  const client = req.socket.remoteAddress ?? '?';
+  const path = (req.url ?? '').split('?')[0]!;
+  let bytes = 0;
+  const done = (status: number) => onFetch?.({ client, method: req.method ?? '?', path, status, bytes });
+  res.on('close', () => done(res.statusCode));
+  if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+  if (path === `/${NET_FILES.script}`) {
+    const body = script();
+    bytes = req.method === 'HEAD' ? 0 : Buffer.byteLength(body);
+    return void res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) }).end(req.method === 'HEAD' ? undefined : body);
+  }
+  const file = Object.hasOwn(files, path) ? files[path] : undefined;
+  if (!file) return void res.writeHead(404).end();
+  const size = (await stat(file)).size;
+  const range = parseRange(req.headers.range, size);
+  if (range === 'unsatisfiable') return void res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
+  const { start, end } = range ?? { start: 0, end: size - 1 };
+  const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': end - start + 1, 'Accept-Ranges': 'bytes' };
+  res.writeHead(range ? 206 : 200, range ? { ...headers, 'Content-Range': `bytes ${start}-${end}/${size}` } : headers);
+  if (req.method === 'HEAD' || size === 0) return void res.end();
+  const stream = createReadStream(file, { start, end });
+  stream.on('data', (d) => (bytes += d.length));
+  stream.on('error', () => res.destroy());
+  stream.pipe(res);
+}

@@ -1,0 +1,48 @@
+import { resolve } from 'node:path';
+import { checkBaseUrl, netCmdline, NET_FILES } from '../../common/netboot.ts';
+import { fetchLine, startNetServer } from '../../qemu/net-server.ts';
+import { netRootArgs, readBuildRecord } from '../../qemu/vm-options.ts';
+import { loadProject } from '../project/locate.ts';
+import { requireTools } from './doctor.ts';
+
+export interface ServeArgs {
+  out?: string;
+  bind?: string;
+  port?: number;
+  url?: string;
+  config?: string;
+  project?: string;
+}
+
+/** `aios serve`: a build for network boot over HTTP until Ctrl-C. */
+export async function serveCommand(args: ServeArgs): Promise<number> {
+  await requireTools('boot');
+  const { config } = await loadProject(args);
+  const out = resolve(args.out ?? config.outDir);
+  if (args.url) {
+    const problem = checkBaseUrl(args.url);
+    if (problem) throw new Error(`--url ${problem}`);
+  }
+  const rootArgs = netRootArgs(await readBuildRecord(out), out);
+  const bind = args.bind ?? '127.0.0.1';
+  const server = await startNetServer({
+    out,
+    bind,
+    port: args.port ?? 8090,
+    publicUrl: args.url,
+    cmdline: (base) => netCmdline(base, rootArgs, config.boot.cmdline),
+    onFetch: (f) => console.log(fetchLine(f)),
+  });
+  console.error(`serving ${out} for network boot on ${bind}:${server.port}; machines fetch ${server.base}/${NET_FILES.script}`);
+  if (!['127.0.0.1', '::1', 'localhost'].includes(bind))
+    console.error(
+      `note: ${NET_FILES.root} holds the image's /etc/aios/init.json and with it the project's tokens: serve it only on a network your own machines reach`,
+    );
+  console.error(
+    `try it: qemu-system-x86_64 -m 1024 -nographic -boot n -netdev user,id=n0,bootfile=${server.base.replace(/\/\/(127\.0\.0\.1|localhost)/, '//10.0.2.2')}/${NET_FILES.script} -device virtio-net-pci,netdev=n0`,
+  );
+  console.error('Ctrl-C stops it');
+  // Until Ctrl-C or SIGTERM: aios's own signal handlers then remove the copied root and exit.
+  await new Promise<void>(() => {});
+  return 0;
+}
