@@ -12,14 +12,14 @@ export function makeArgs(o: MakeOptions, targets: readonly string[], extra: read
 }
 
 /** Fixed build identity so that the same inputs give the same bzImage. */
-export function kbuildEnv(ccacheDir?: string): Record<string, string> {
+export function kbuildEnv(ccache: Record<string, string> = {}): Record<string, string> {
   return {
     KBUILD_BUILD_TIMESTAMP: '1970-01-01 00:00:00 UTC',
     KBUILD_BUILD_USER: 'aios',
     KBUILD_BUILD_HOST: 'aios',
     KBUILD_BUILD_VERSION: '1',
     LC_ALL: 'C',
-    ...(ccacheDir ? { CCACHE_DIR: ccacheDir } : {}),
+    ...ccache,
   };
 }
 

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { run } from '../../common/exec.ts';
 import { sha256, sha256File } from '../lib/hash.ts';
 import { kbuildEnv, makeArgs, type MakeOptions } from './make.ts';
+import { ccacheEnv, shownRemote, type Ccache } from '../lib/ccache.ts';
 import type { KernelSource } from './source.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { KernelVariant } from './variants.ts';
@@ -14,7 +15,8 @@ export interface ObjDirBuild {
   configPath: string;
   configSha256: string;
   jobs: number;
-  ccache: boolean;
+  /** ccache's local and remote storage; undefined: no ccache. */
+  ccache?: Ccache;
   variants: readonly KernelVariant[];
   /** The module-signing key and certificate (one PEM): compiled in as the trusted key, used by modules_install to sign. */
   modulePem: string;
@@ -61,13 +63,15 @@ export async function makeKernel(b: ObjDirBuild): Promise<{ m: MakeOptions; env:
   const same = existsSync(dotConfig) && (await sha256File(dotConfig)) === b.configSha256;
   if (!same) await copyFile(b.configPath, dotConfig);
   await placeModuleKey(objDir, b.modulePem);
-  const m: MakeOptions = { srcDir: b.source.dir, objDir, jobs: b.jobs, ccache: b.ccache };
-  const env = kbuildEnv(b.ccache ? join(b.cacheDir, 'ccache') : undefined);
+  const m: MakeOptions = { srcDir: b.source.dir, objDir, jobs: b.jobs, ccache: b.ccache !== undefined };
+  const env = kbuildEnv(ccacheEnv(b.ccache));
   const logFile = join(b.cacheDir, 'logs', 'kernel-build.log');
   await mkdir(join(b.cacheDir, 'logs'), { recursive: true });
   await rm(logFile, { force: true });
   const targets = kernelTargets(b.variants);
-  b.log.info(`make -j${b.jobs} ${targets.join(' ')}${b.ccache ? ' (ccache)' : ''}; full log: ${logFile}`);
+  b.log.info(
+    `make -j${b.jobs} ${targets.join(' ')}${b.ccache ? ` (ccache${b.ccache.remote ? `, remote ${shownRemote(b.ccache.remote)}` : ''})` : ''}; full log: ${logFile}`,
+  );
   let n = 0;
   await run('make', makeArgs(m, targets), { env, logFile, onLine: (l) => ++n % 20 === 0 && b.log.info(`[${n}] ${l.trim()}`) });
   return { m, env, logFile };

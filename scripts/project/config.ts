@@ -28,10 +28,20 @@ function asInference<F extends StringField | NumberField>(field: F, doc: string,
   return { ...field, doc, ...(def !== undefined ? { default: def } : {}) };
 }
 
+/** ccache's remote storage URLs that aios hands on: redis and http, one word (ccache reads spaces as a list). */
+export const REMOTE_STORAGE = /^((redis|http):\/\/[^\s|]+)?$/;
+
 /** aios.json at the project root: every key optional, command-line flags win over it. */
 export const projectSpec = {
   outDir: str('Where `aios build` writes vmlinuz, initramfs.img, rootfs.img, aios.iso and build.json.', 'out'),
   cacheDir: str('Cache of downloads, unpacked sources, kernel objects and step outputs. Empty: `$AIOS_CACHE`, else `~/.cache/aios`.', ''),
+  cache: obj('Compile results shared between machines (ccache remote storage), for CI runners and a team.', {
+    remote: str(
+      "ccache's remote storage for the kernel, the NVIDIA modules and llama.cpp: `redis://HOST[:PORT]` or `http://HOST[:PORT]/PATH` (ccache's own URL forms). Empty: this machine's cache only. `$AIOS_CCACHE_REMOTE` wins over it (for CI). Never part of an input hash: a cache, not an input.",
+      '',
+      { pattern: REMOTE_STORAGE, patternHint: 'redis://HOST[:PORT] or http://HOST[:PORT]/PATH' },
+    ),
+  }),
   formats: strList('Images to write (registry of output formats; validated before any work).', ['iso', 'disk'], FORMAT_NAMES),
   kernel: obj('The kernel and where its source comes from.', {
     version: str('Kernel version to build from kernel.org.', '6.8.12', { pattern: /^\d+\.\d+(\.\d+)?$/, patternHint: 'a version like 6.8.12' }),

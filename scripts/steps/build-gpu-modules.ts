@@ -1,3 +1,4 @@
+import { ccacheEnv, ccacheOf } from '../lib/ccache.ts';
 import { mkdir, readFile, readdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,7 +55,7 @@ export async function buildGpuModules(ctx: BuildContext): Promise<void> {
         configPath: cfg.configPath,
         configSha256: cfg.configSha256,
         jobs,
-        ccache: useCcache,
+        ccache: useCcache ? ccacheOf(ctx.opts.cacheDir, ctx.opts.config.cache.remote) : undefined,
         variants: ctx.opts.kernelVariants,
         modulePem: await modulePem(need(ctx, 'keys')),
         log: ctx.log,
@@ -78,7 +79,7 @@ export async function buildGpuModules(ctx: BuildContext): Promise<void> {
         jobs,
         ccache: useCcache,
       };
-      const env = kbuildEnv(useCcache ? join(ctx.opts.cacheDir, 'ccache') : undefined);
+      const env = kbuildEnv(ccacheEnv(useCcache ? ccacheOf(ctx.opts.cacheDir, ctx.opts.config.cache.remote) : undefined));
       const logFile = join(ctx.opts.cacheDir, 'logs', 'gpu-modules-build.log');
       await mkdir(join(ctx.opts.cacheDir, 'logs'), { recursive: true });
       await writeFile(logFile, '');

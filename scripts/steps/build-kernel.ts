@@ -1,3 +1,4 @@
+import { ccacheOf } from '../lib/ccache.ts';
 import { cp, copyFile, readFile, rm, stat, mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -37,7 +38,7 @@ export async function buildKernel(ctx: BuildContext): Promise<void> {
       source: src,
       ...cfgOf(cfg),
       jobs,
-      ccache: useCcache,
+      ccache: useCcache ? ccacheOf(ctx.opts.cacheDir, ctx.opts.config.cache.remote) : undefined,
       variants,
       modulePem,
       log: ctx.log,

@@ -1,3 +1,4 @@
+import { ccacheEnv, ccacheOf } from '../lib/ccache.ts';
 import { chmod, copyFile, mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
@@ -114,7 +115,7 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
       ctx.log.warn(`${buildDir} was configured for other paths: starting it afresh (ccache keeps the compiles)`);
       await rm(buildDir, { recursive: true, force: true });
     }
-    const env = { CCACHE_DIR: join(ctx.opts.cacheDir, 'ccache'), LC_ALL: 'C' };
+    const env = { ...ccacheEnv(ccacheOf(ctx.opts.cacheDir, ctx.opts.config.cache.remote)), LC_ALL: 'C' };
     const logFile = join(ctx.opts.cacheDir, 'logs', 'runtime-build.log');
     await mkdir(join(ctx.opts.cacheDir, 'logs'), { recursive: true });
     // llama.cpp stamps "<commit>-dirty" into its libraries when `git diff-index` sees stat changes
