@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { REMOTE_STORAGE } from '../project/config.ts';
+
+/** ccache's remote storage URLs that aios hands on: redis and http, one word (ccache reads spaces as a list). */
+export const REMOTE_STORAGE = /^((redis|http):\/\/[^\s|]+)?$/;
 
 /** The ccache every compiling step uses: this machine's cache, and the shared one when there is one. */
 export interface Ccache {

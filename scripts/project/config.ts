@@ -1,3 +1,4 @@
+import { REMOTE_STORAGE } from '../lib/ccache.ts';
 import { readFile } from 'node:fs/promises';
 import {
   bool,
@@ -27,9 +28,6 @@ const SERVICE = initSpec.services.item;
 function asInference<F extends StringField | NumberField>(field: F, doc: string, def?: F['default']): F {
   return { ...field, doc, ...(def !== undefined ? { default: def } : {}) };
 }
-
-/** ccache's remote storage URLs that aios hands on: redis and http, one word (ccache reads spaces as a list). */
-export const REMOTE_STORAGE = /^((redis|http):\/\/[^\s|]+)?$/;
 
 /** aios.json at the project root: every key optional, command-line flags win over it. */
 export const projectSpec = {
