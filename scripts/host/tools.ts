@@ -1,5 +1,7 @@
 import { IPXE_BINARIES } from '../../common/netboot.ts';
 import { existsSync } from 'node:fs';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { writeFileAtomically } from '../lib/atomic.ts';
 import { dirname, join } from 'node:path';
 import { run } from '../../common/exec.ts';
 
@@ -142,14 +144,62 @@ export async function toolVersions(tools: readonly string[]): Promise<Record<str
   return Object.fromEntries(tools.map((t, i) => [t, v[i]]));
 }
 
+/**
+ * Versions already asked, on disk: a binary's path, size, mtime and inode say it is the same
+ * binary, so a no-op build spawns no compiler to learn what it learnt last time (a package
+ * upgrade replaces the file, and with it the key).
+ */
+let remembered: { file: string; entries: Record<string, string | null> } | undefined;
+
+/** Keep tool versions in `file` from now on (the build's cache: `aios build` calls this once). */
+export async function rememberToolVersions(file: string): Promise<void> {
+  const entries: unknown = await readFile(file, 'utf8').then(
+    (t) => JSON.parse(t) as unknown,
+    () => ({}),
+  );
+  // A file of another shape (an older aios, a hand edit) is started afresh, never trusted in part.
+  const ok =
+    typeof entries === 'object' && entries !== null && !Array.isArray(entries) && Object.values(entries).every((v) => v === null || typeof v === 'string');
+  remembered = { file, entries: ok ? (entries as Record<string, string | null>) : {} };
+}
+
+/** The binary `tool` names (a path, or found on PATH as exec would), as path, size, mtime and inode. */
+export async function binaryKey(tool: string, path = process.env.PATH ?? ''): Promise<string | undefined> {
+  const candidates = tool.includes('/')
+    ? [tool]
+    : path
+        .split(':')
+        .filter(Boolean)
+        .map((d) => join(d, tool));
+  for (const c of candidates) {
+    try {
+      const real = await realpath(c);
+      const st = await stat(real);
+      if (st.isFile()) return `${real}:${st.size}:${st.mtimeMs}:${st.ino}`;
+    } catch {
+      /* not in this directory */
+    }
+  }
+  return undefined;
+}
+
 /** First line of `tool --version`, or undefined when the tool is not there. */
 export function toolVersion(tool: string): Promise<string | undefined> {
   let p = versionCache.get(tool);
   if (!p) {
-    p = run(tool, [VERSION_FLAG[tool] ?? '--version']).then(
-      (r) => (r.stdout || r.stderr).split('\n')[0]?.trim(),
-      () => undefined,
-    );
+    p = (async () => {
+      const key = remembered && (await binaryKey(tool));
+      if (key && remembered && Object.hasOwn(remembered.entries, key)) return remembered.entries[key] ?? undefined;
+      const v = await run(tool, [VERSION_FLAG[tool] ?? '--version']).then(
+        (r) => (r.stdout || r.stderr).split('\n')[0]?.trim(),
+        () => undefined,
+      );
+      if (key && remembered) {
+        remembered.entries[key] = v ?? null;
+        await writeFileAtomically(remembered.file, `${JSON.stringify(remembered.entries, null, 1)}\n`).catch(() => {});
+      }
+      return v;
+    })();
     versionCache.set(tool, p);
   }
   return p;
