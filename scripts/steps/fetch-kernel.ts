@@ -13,6 +13,9 @@ function progressBar(received: number, total: number | undefined): string {
   return `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${mb(received)}/${mb(total)} MB`;
 }
 
+/** How long a fallback to Debian's kernel source stands before kernel.org is tried again. */
+export const FALLBACK_RETRY_HOURS = 6;
+
 /** Kernel source: the cache (verified again), then kernel.org, then Debian's package. */
 export async function fetchKernel(ctx: BuildContext): Promise<void> {
   const o = ctx.opts;
@@ -39,11 +42,17 @@ export async function fetchKernel(ctx: BuildContext): Promise<void> {
   // The resolution is cached; what it points to is hashed again before it is trusted.
   let dir = await resolve();
   let source = await read(dir);
-  // Resolved again on every build: a fallback, so that kernel.org is asked again (a failed lookup
-  // costs milliseconds, the Debian package stays cached by its sha256); and a tree the user edits
-  // in place, whose content fingerprint is what keys the steps after this one.
+  // Resolved again: a tree the user edits in place, on every build (its content fingerprint keys
+  // the steps after this one); a fallback once it is FALLBACK_RETRY_HOURS old, so that kernel.org
+  // is asked again, but a no-op build a minute later touches no network (the Debian package stays
+  // cached by its sha256).
   const tree = source.origin === 'path' && !source.tarball;
-  const retry = ctx.current?.cacheHit === true && (source.fellBack || tree);
+  const age = (Date.now() - (await stat(join(dir, 'source.json'))).mtimeMs) / 3.6e6;
+  const retry = ctx.current?.cacheHit === true && (tree || (source.fellBack === true && age >= FALLBACK_RETRY_HOURS));
+  if (ctx.current?.cacheHit && source.fellBack && !retry)
+    ctx.log.info(
+      `kernel.org is asked again ${(FALLBACK_RETRY_HOURS - age).toFixed(1)} h from now (the fallback is ${age.toFixed(1)} h old); \`aios clean --all\` asks at once`,
+    );
   if (retry || !(await verifyCached(source))) {
     if (!retry) ctx.log.warn(`the cached kernel source ${source.dir} no longer matches sha256 ${source.sha256}: fetching it again`);
     // Only what lives in the cache is thrown away, never a tree or tarball the user pointed at.

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fetchKernel } from '../../../scripts/steps/fetch-kernel.ts';
+import { FALLBACK_RETRY_HOURS, fetchKernel } from '../../../scripts/steps/fetch-kernel.ts';
 import { newContext } from '../../../scripts/pipeline/runner.ts';
 import type { BuildOptions } from '../../../scripts/pipeline/context.ts';
 import { scratchDir } from '../scratch.ts';
@@ -73,7 +73,9 @@ test('a fallback is not kept: the next build asks kernel.org again and builds wh
     // An earlier build fell back to another version (a local stand-in for Debian's package).
     const older = await tarball(work, 'fallback');
     const inputs = { spec: 'auto', version: '6.8.12', sha256: sha, mirror, debianPackage: 'linux-source-6.12', pins: KERNEL_ORG_SHA256 };
-    const stepDir = join(cacheDir, 'steps', 'fetch', hashValue(inputs).slice(0, 24));
+    // The key the fetch step computes (pipeline/cache.ts), so that the build finds this fallback.
+    const { resolveInputs } = await import('../../../scripts/pipeline/inputs.ts');
+    const stepDir = join(cacheDir, 'steps', 'fetch', hashValue(await resolveInputs({ version: 1, values: inputs })).slice(0, 24));
     await mkdir(stepDir, { recursive: true });
     const { resolveKernelSource } = await import('../../../scripts/kernel/source.ts');
     const fallback = await resolveKernelSource({ cacheDir, spec: older, version: '6.8.12', mirror, debianPackage: 'x', warn: () => {}, info: () => {} });
@@ -90,7 +92,20 @@ test('a fallback is not kept: the next build asks kernel.org again and builds wh
     ctx.current = { name: 'fetch', seconds: 0, cpuSeconds: 0, cacheHit: false };
     const warnings: string[] = [];
     ctx.log = { info: () => {}, warn: (m) => warnings.push(m) };
+    let asked = 0;
+    server.on('request', () => asked++);
+    // A fallback made a minute ago stands: a no-op build touches no network.
     await fetchKernel(ctx);
+    assert.equal(asked, 0, 'kernel.org not asked again within FALLBACK_RETRY_HOURS');
+    assert.notEqual(ctx.source!.origin, 'kernel.org');
+    // Once it is older than that, kernel.org is asked again, and answers.
+    const old = new Date(Date.now() - (FALLBACK_RETRY_HOURS + 1) * 3.6e6);
+    await utimes(join(stepDir, 'source.json'), old, old);
+    ctx.current = { name: 'fetch', seconds: 0, cpuSeconds: 0, cacheHit: false };
+    assert.match(warnings.join('\n'), /!!! Linux 6\.8\.12 was asked for/, 'the standing fallback is still said loudly');
+    warnings.length = 0;
+    await fetchKernel(ctx);
+    assert.ok(asked > 0);
     assert.equal(ctx.source!.origin, 'kernel.org');
     assert.equal(ctx.source!.version, '6.8.12');
     assert.equal(ctx.source!.fellBack, false);
