@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { execa, type Options } from 'execa';
 import { killOnExit } from './cleanup.ts';
 
@@ -54,8 +55,18 @@ export function tail(text: string, lines = 20): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
+/**
+ * `AIOS_TRACE=FILE`: every command aios runs and every URL it fetches, one line each, appended to
+ * FILE (as make V=1 shows its commands): what a build really did, for a person or a test.
+ */
+export function trace(what: string): void {
+  const file = process.env.AIOS_TRACE;
+  if (file) appendFileSync(file, `${new Date().toISOString()} ${what}\n`);
+}
+
 /** Every external command of aiOS goes through here, so every failure reads the same way. */
 export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  trace(`run ${quoteCommand(file, args)}`);
   const options: Options = {
     cwd: opts.cwd,
     env: opts.env,

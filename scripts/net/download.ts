@@ -1,3 +1,4 @@
+import { trace } from '../../common/exec.ts';
 import { createWriteStream } from 'node:fs';
 import { stat, rm, rename } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -30,6 +31,7 @@ export class ChecksumError extends Error {
  * request. The file only appears at `dest` once complete and verified.
  */
 export async function download(url: string, dest: string, opts: DownloadOptions = {}): Promise<{ sha256: string; resumedFrom: number }> {
+  trace(`fetch ${url}`);
   const part = `${dest}.part`;
   const have = await stat(part).then(
     (s) => s.size,

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { aios, makeVariant, OUT, qemuProcesses } from './helpers.ts';
+import { scratchDir } from '../unit/scratch.ts';
 import type { BootReport } from '../../common/boot-report.ts';
 
 test('aios build writes every output, and a second build redoes no step', async () => {
@@ -28,8 +29,17 @@ test('aios build writes every output, and a second build redoes no step', async 
   const built = JSON.parse(await readFile(join(OUT, 'build.json'), 'utf8')) as { kernel: { bzImageBytes: number; version: string } };
   assert.ok(built.kernel.bzImageBytes < 15e6, `bzImage ${built.kernel.bzImageBytes} bytes`);
   const t0 = performance.now();
-  const again = await aios(['build', '--out', OUT]);
+  const traceFile = join(scratchDir('aios-noop-'), 'trace');
+  const again = await aios(['build', '--out', OUT], undefined, { AIOS_TRACE: traceFile });
   assert.equal(again.code, 0, again.out);
+  // What the no-op did, from aios's own trace of every command and fetch: no compiler, no network.
+  const traced = (await readFile(traceFile, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  assert.deepEqual(
+    traced.filter((l) => / fetch /.test(l) || / run (\S*\/)?(gcc|g\+\+|cc|c\+\+|make|cmake|ninja|ccache|nvcc|apt-get)( |$)/.test(l)),
+    [],
+    traced.join('\n'),
+  );
+  console.log(`no-op rebuild ran ${traced.length} command(s): ${traced.map((l) => l.split(' ').slice(2, 3).join('')).join(', ')}`);
   const build = JSON.parse(await readFile(join(OUT, 'build.json'), 'utf8')) as { steps: { name: string; cacheHit: boolean }[]; kernel: { fellBack: boolean } };
   // Nothing runs again, a fallback from kernel.org included (it is asked again after some hours,
   // not on every build). The project and keys steps resolve the project's inputs and its key set

@@ -11,12 +11,12 @@ export const ROOT = join(import.meta.dirname, '..', '..');
 export const OUT = process.env.AIOS_TEST_OUT ?? join(ROOT, 'out');
 
 /** Run the aios CLI; resolves with its exit code and output (never rejects on a non-zero exit). */
-export function aios(args: string[], timeoutMs = 90 * 60_000): Promise<{ code: number; out: string }> {
+export function aios(args: string[], timeoutMs = 90 * 60_000, env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [join(ROOT, 'bin/aios.js'), ...args],
-      { maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs, env: { ...process.env, CI: '1' } },
+      { maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs, env: { ...process.env, CI: '1', ...env } },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
         resolve({ code, out: `${stdout}${stderr}` });

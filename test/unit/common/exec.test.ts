@@ -21,3 +21,19 @@ test('allowed exit codes are not failures; quoting is shell-safe', async () => {
   assert.equal((await run('sh', ['-c', 'exit 1'], { okCodes: [1] })).exitCode, 1);
   assert.equal(quoteCommand('make', ['CC=ccache gcc', "it's"]), `make 'CC=ccache gcc' 'it'\\''s'`);
 });
+
+test('AIOS_TRACE: every command run is appended to the file, quoted', async () => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const file = join(mkdtempSync(join(tmpdir(), 'aios-trace-')), 'trace');
+  const before = process.env.AIOS_TRACE;
+  process.env.AIOS_TRACE = file;
+  try {
+    await run('true', ['a b', 'c']);
+  } finally {
+    if (before === undefined) delete process.env.AIOS_TRACE;
+    else process.env.AIOS_TRACE = before;
+  }
+  assert.match(readFileSync(file, 'utf8'), /^\S+ run true 'a b' c\n$/);
+});
