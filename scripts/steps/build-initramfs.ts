@@ -7,7 +7,7 @@ import { writeCpio, type CpioEntry } from '../initramfs/cpio.ts';
 import { rootModuleFiles } from '../initramfs/root-modules.ts';
 import { STAGE1_TOOL_DIRS, stage1Tools, type Stage1File } from '../initramfs/stage1-tools.ts';
 
-const STEP_VERSION = 3;
+const STEP_VERSION = 4;
 
 /** Applets stage 1 uses; each is a link to busybox. */
 export const STAGE1_APPLETS = [
@@ -64,7 +64,8 @@ export async function buildInitramfs(ctx: BuildContext): Promise<void> {
     trees: { initramfs: src },
     // The host's veritysetup and its libraries are copied in: an update of one makes a new initramfs.
     files: Object.fromEntries(tools.map((t) => [t.path, t.from])),
-    values: { epoch: ctx.sourceDateEpoch, zlib: process.versions.zlib },
+    // The applet links are code, not files: a new one must make a new initramfs.
+    values: { epoch: ctx.sourceDateEpoch, zlib: process.versions.zlib, applets: STAGE1_APPLETS },
   };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     // Debian's busybox as unpacked by the rootfs step, never the tree's /bin/busybox: a project's
