@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { run } from '../../common/exec.ts';
-import { sha256File } from './hash.ts';
+import { sha256, sha256File } from './hash.ts';
+import { writeFileAtomically } from './atomic.ts';
 import type { AptRepo } from './apt.ts';
 
 export interface DebRef {
@@ -27,8 +28,41 @@ export function parseControl(text: string): Record<string, string> {
   return out;
 }
 
-async function showRecord(pkg: string, version: string | undefined, repo?: AptRepo): Promise<Record<string, string>> {
+/**
+ * The apt index as it stands: its list files by name, size and mtime. apt-get update rewrites
+ * them, so a record read under the same fingerprint is the record apt would give now.
+ */
+export async function aptIndexFingerprint(repo?: AptRepo): Promise<string> {
+  const lists = repo ? join(repo.dir, 'lists') : '/var/lib/apt/lists';
+  const names = (await readdir(lists).catch(() => [] as string[])).sort();
+  const parts = await Promise.all(
+    names.map(async (n) => {
+      const st = await stat(join(lists, n)).catch(() => undefined);
+      return st ? `${n}:${st.size}:${st.mtimeMs}` : n;
+    }),
+  );
+  return sha256(`${lists}\n${parts.join('\n')}`);
+}
+
+/**
+ * `apt-cache show`, remembered in `dir` (the cache of the package's .debs) under the index's
+ * fingerprint: a no-op build asks apt nothing (apt-cache takes more than a second here).
+ */
+async function showRecord(pkg: string, version: string | undefined, repo: AptRepo | undefined, dir: string): Promise<Record<string, string>> {
   const spec = version ? `${pkg}=${version}` : pkg;
+  const memo = join(dir, `.apt-show-${pkg.replace(/[^a-z0-9.+-]/g, '_')}.json`);
+  const key = `${spec} ${await aptIndexFingerprint(repo)}`;
+  const known = await readFile(memo, 'utf8').then(
+    (t) => JSON.parse(t) as { key?: string; record?: Record<string, string> },
+    () => ({}) as { key?: string; record?: Record<string, string> },
+  );
+  if (known.key === key && known.record?.Version && known.record.SHA256 && known.record.Architecture) return known.record;
+  const rec = await askApt(spec, pkg, version, repo);
+  await writeFileAtomically(memo, JSON.stringify({ key, record: rec })).catch(() => {});
+  return rec;
+}
+
+async function askApt(spec: string, pkg: string, version: string | undefined, repo?: AptRepo): Promise<Record<string, string>> {
   const where = repo ? `aiOS's private apt configuration (${repo.dir})` : "the host's apt index";
   const r = await run('apt-cache', [...(repo?.options ?? []), 'show', '--no-all-versions', spec], { okCodes: [100] });
   const rec = parseControl(r.stdout);
@@ -49,7 +83,7 @@ async function showRecord(pkg: string, version: string | undefined, repo?: AptRe
  */
 export async function fetchDeb(pkg: string, dir: string, info: (m: string) => void, opts: { repo?: AptRepo; version?: string } = {}): Promise<DebRef> {
   await mkdir(dir, { recursive: true });
-  const rec = await showRecord(pkg, opts.version, opts.repo);
+  const rec = await showRecord(pkg, opts.version, opts.repo, dir);
   const version = rec.Version!;
   const sha256 = rec.SHA256!;
   const deb = join(dir, `${pkg}_${version.replace(/:/g, '%3a')}_${rec.Architecture}.deb`);
