@@ -22,7 +22,13 @@ import { imageStatus, netRootArgs, readBuildRecord, statusUnreachable, vmOptions
 export interface CheckConfig extends VmConfig {
   kernel: { sizeBudgetMB: number };
   runtime: { apiKey: string };
-  check: VmConfig['check'] & { timeoutSeconds: number; inferenceReadySeconds: number; kvmBudgetSeconds: number; tcgBudgetSeconds: number };
+  check: VmConfig['check'] & {
+    timeoutSeconds: number;
+    inferenceReadySeconds: number;
+    kvmBudgetSeconds: number;
+    tcgBudgetSeconds: number;
+    networkBudgetSeconds: number;
+  };
 }
 
 /** One `aios check` of one build: which paths, how, and where progress lines go. */
@@ -194,7 +200,7 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
           attached: attachedDisplays([...displayArgs(path), ...o.extra]),
           kernelBytes: (await stat(kernel)).size,
           kernelBudgetBytes: build.kernel?.sizeBudgetBytes ?? config.kernel.sizeBudgetMB * 1e6,
-          budgets: { kvm: config.check.kvmBudgetSeconds, tcg: config.check.tcgBudgetSeconds },
+          budgets: { kvm: config.check.kvmBudgetSeconds, tcg: config.check.tcgBudgetSeconds, network: config.check.networkBudgetSeconds },
           inferenceExpect: served && { expect: served.expect, model: served.model.name },
           inferenceReference: await reference,
           statusUnreachable: unreachable,

@@ -44,7 +44,8 @@ export interface BootOutcome extends BootObservation {
   e2fsck?: { ok: boolean; detail: string };
   kernelBytes: number;
   kernelBudgetBytes: number;
-  budgets: { kvm: number; tcg: number };
+  /** Boot-report budgets; `network` is added on the network path (its root fetched and verified first). */
+  budgets: { kvm: number; tcg: number; network?: number };
   /** The image's own files (fstab, init.json, modules), read on the host. */
   image?: ImageFacts;
   imageError?: string;

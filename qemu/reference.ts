@@ -145,7 +145,8 @@ export async function referenceAnswer(req: ReferenceRequest): Promise<InferenceP
       return {
         error: `${basename(req.served.server)} on the host ${answer.error}${log ? `; its log ends: ${log.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
       };
-    return answer;
+    // llama-server names its model by the path it was given: the copy's path is the image's path below the copy.
+    return answer.model?.startsWith(tree) ? { ...answer, model: answer.model.slice(tree.length) } : answer;
   } catch (err) {
     return { error: (err as Error).message };
   } finally {

@@ -1,3 +1,4 @@
+import { toolVersion } from '../host/tools.ts';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { run } from '../../common/exec.ts';
@@ -37,8 +38,8 @@ export function checkNodeVersion(version: string, where: string): string {
 }
 
 async function versionOf(binary: string): Promise<string> {
-  const r = await run(binary, ['--version'], { env: { NODE_OPTIONS: undefined } });
-  return checkNodeVersion(r.stdout.trim(), binary);
+  // Asked once per binary (tool versions are remembered by path, size and mtime).
+  return checkNodeVersion((await toolVersion(binary)) ?? '', binary);
 }
 
 async function fromNpm(o: GuestNodeOptions): Promise<GuestNode> {

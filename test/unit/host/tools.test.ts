@@ -33,9 +33,10 @@ test('doctor names missing Node.js headers (found only after a 30-minute kernel 
   assert.match(report, /missing Node\.js headers \(node_api\.h\) \(the aios-init system-call addon.*\): Debian package libnode-dev/);
 });
 
-test('a build needs no QEMU, OVMF or setpriv; aios run and check do', () => {
+test('a build needs no QEMU, OVMF, iPXE or setpriv; aios run, check and serve do (iPXE only optionally)', () => {
   const boot = HOST_TOOLS.filter((t) => t.bootOnly)
     .map((t) => t.pkg)
     .sort();
-  assert.deepEqual([...new Set(boot)], ['ovmf', 'qemu-system-x86', 'util-linux']);
+  assert.deepEqual([...new Set(boot)], ['ipxe', 'ovmf', 'qemu-system-x86', 'util-linux']);
+  assert.equal(HOST_TOOLS.find((t) => t.pkg === 'ipxe')?.optional, true, "QEMU's own iPXE ROM boots the net-bios path");
 });
