@@ -116,15 +116,29 @@ export interface BootRun extends BootObservation {
 }
 
 async function httpStatus(port: number, token?: string): Promise<{ ok: boolean; detail: string; live?: BootReport }> {
-  try {
-    const res = await request(`http://127.0.0.1:${port}/status`, { headers: token ? { Authorization: `Bearer ${token}` } : {}, timeoutMs: 10_000 });
-    if (res.status !== 200) return { ok: false, detail: `HTTP ${res.status}` };
-    const body = JSON.parse(res.body) as BootReport;
-    return { ok: Boolean(body.pid1), detail: `HTTP ${res.status}`, live: body };
-  } catch (err) {
-    return { ok: false, detail: (err as Error).message };
+  // A refused or reset connection is the guest's listener not up yet on a loaded machine (QEMU's
+  // forward accepts on the host, then the guest answers its SYN with a reset): asked again for a
+  // few seconds. An HTTP answer, whatever it is, is final.
+  const deadline = performance.now() + STATUS_RETRY_MS;
+  for (;;) {
+    try {
+      const res = await request(`http://127.0.0.1:${port}/status`, { headers: token ? { Authorization: `Bearer ${token}` } : {}, timeoutMs: 10_000 });
+      if (res.status !== 200) return { ok: false, detail: `HTTP ${res.status}` };
+      const body = JSON.parse(res.body) as BootReport;
+      return { ok: Boolean(body?.pid1), detail: `HTTP ${res.status}`, live: body };
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if ((code === 'ECONNRESET' || code === 'ECONNREFUSED') && performance.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      return { ok: false, detail: (err as Error).message };
+    }
   }
 }
+
+/** How long a status endpoint that resets or refuses the connection is asked again. */
+const STATUS_RETRY_MS = 8000;
 
 /** The probe sleeps a second, reads, sleeps a second more and prints: this is plenty, even under TCG. */
 export const PROBE_WAIT_MS = 20_000;
