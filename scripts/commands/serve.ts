@@ -25,22 +25,29 @@ export async function serveCommand(args: ServeArgs): Promise<number> {
   }
   const rootArgs = netRootArgs(await readBuildRecord(out), out);
   const bind = args.bind ?? '127.0.0.1';
+  const loopback = ['127.0.0.1', '::1', 'localhost'].includes(bind);
+  // What the kernel and stage 1 fetch from must be an address the machines reach: on loopback
+  // only QEMU guests of this host's user network do, as 10.0.2.2; a wildcard bind says nothing.
+  if (!args.url && ['0.0.0.0', '::'].includes(bind))
+    throw new Error(`--bind ${bind} needs --url http://HOST:PORT: the address your machines reach this host at (it goes into boot.ipxe)`);
+  const publicUrl = args.url ?? (loopback ? (port: number) => `http://10.0.2.2:${port}` : undefined);
   const server = await startNetServer({
     out,
     bind,
     port: args.port ?? 8090,
-    publicUrl: args.url,
+    publicUrl,
     cmdline: (base) => netCmdline(base, rootArgs, config.boot.cmdline),
     onFetch: (f) => console.log(fetchLine(f)),
   });
   console.error(`serving ${out} for network boot on ${bind}:${server.port}; machines fetch ${server.base}/${NET_FILES.script}`);
-  if (!['127.0.0.1', '::1', 'localhost'].includes(bind))
+  if (!loopback)
     console.error(
       `note: ${NET_FILES.root} holds the image's /etc/aios/init.json and with it the project's tokens: serve it only on a network your own machines reach`,
     );
-  console.error(
-    `try it: qemu-system-x86_64 -m 1024 -nographic -boot n -netdev user,id=n0,bootfile=${server.base.replace(/\/\/(127\.0\.0\.1|localhost)/, '//10.0.2.2')}/${NET_FILES.script} -device virtio-net-pci,netdev=n0`,
-  );
+  if (loopback)
+    console.error(
+      `on loopback, QEMU guests of this host reach it: qemu-system-x86_64 -m 1024 -nographic -boot n -netdev user,id=n0,bootfile=${server.base}/${NET_FILES.script} -device virtio-net-pci,netdev=n0`,
+    );
   console.error('Ctrl-C stops it');
   // Until Ctrl-C or SIGTERM: aios's own signal handlers then remove the copied root and exit.
   await new Promise<void>(() => {});
