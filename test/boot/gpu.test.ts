@@ -78,9 +78,11 @@ test('loading nvidia.ko in QEMU (modprobe, its dependencies first) fails with "N
       assert.match(serial, /modprobe: can't load module nvidia \(extra\/nvidia\.ko\): No such device/, lines.join('\n'));
       assert.match(serial, /nvidia-load-exit=1/, lines.join('\n'));
       assert.doesNotMatch(serial, /Unknown symbol|Invalid module format|disagrees about version|Exec format error/, lines.join('\n'));
-      // modprobe left nvidia's own dependencies loaded: the checklist sees them, and nothing else fails.
+      // modprobe left nvidia's own dependencies loaded. Those the standard VGA's bochs also needs
+      // (drm, backlight, ...) are allowed; any other is the one failure, of the modules check.
       const failed = r.out.split('\n').filter((l) => /^direct\s.*\sFAIL\s/.test(l));
-      assert.equal(failed.length, 1, r.out);
+      assert.ok(failed.length <= 1, r.out);
+      if (failed.length === 0) return;
       assert.match(failed[0]!, /no unneeded modules loaded\s+FAIL\s+\d+ loaded .*not allowed: /);
       const notAllowed = /not allowed: (.*)$/.exec(failed[0]!)![1]!.split(', ');
       // nvidia itself too when the check reads /proc/modules while its init still runs (state
