@@ -28,6 +28,7 @@ export interface CheckConfig extends VmConfig {
     kvmBudgetSeconds: number;
     tcgBudgetSeconds: number;
     networkBudgetSeconds: number;
+    uefiBudgetSeconds: number;
   };
 }
 
@@ -176,8 +177,13 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
         o.disk = bootDisk;
         o.disposableDisk = true;
       }
-      // Beside the boot: the host's own run of the image's server is ready when the judge needs it.
-      const reference = served ? referenceFor(path) : undefined;
+      // Before the boot, not beside it: the host's own run of the image's server must not take the
+      // CPU from the guest whose boot time is judged. Once per image (the ISO paths share one).
+      const reference = served ? await referenceFor(path) : undefined;
+      if (reference)
+        say(
+          `[${path}] reference: ${reference.error ? `none (${reference.error})` : `the image's llama-server on the host answered ${reference.tokens?.length ?? 0} tokens`}`,
+        );
       const serialLog = join(logs, `serial-${path}.log`);
       say(`\n[${path}] booting (${accel.toUpperCase()}); serial log: ${serialLog}`);
       try {
@@ -200,9 +206,14 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
           attached: attachedDisplays([...displayArgs(path), ...o.extra]),
           kernelBytes: (await stat(kernel)).size,
           kernelBudgetBytes: build.kernel?.sizeBudgetBytes ?? config.kernel.sizeBudgetMB * 1e6,
-          budgets: { kvm: config.check.kvmBudgetSeconds, tcg: config.check.tcgBudgetSeconds, network: config.check.networkBudgetSeconds },
+          budgets: {
+            kvm: config.check.kvmBudgetSeconds,
+            tcg: config.check.tcgBudgetSeconds,
+            network: config.check.networkBudgetSeconds,
+            uefi: config.check.uefiBudgetSeconds,
+          },
           inferenceExpect: served && { expect: served.expect, model: served.model.name },
-          inferenceReference: await reference,
+          inferenceReference: reference,
           statusUnreachable: unreachable,
         });
         results.push({

@@ -15,7 +15,7 @@ import {
 
 export type { BootObservation, BootOutcome, CheckResult } from './outcome.ts';
 import type { BootObservation, BootOutcome, CheckResult } from './outcome.ts';
-import { isSecureBootPath } from './cmdline.ts';
+import { isSecureBootPath, uefiFirmware } from './cmdline.ts';
 
 /**
  * Check 11, from what the host itself received, never from what aios-init reports: the guest's
@@ -71,13 +71,15 @@ export function judge(o: BootOutcome): CheckResult[] {
 
   // The network path fetches its root and checks every block of it before the boot goes on.
   const network = o.path === 'net-bios' ? (o.budgets.network ?? 0) : 0;
-  const budget = (o.accel === 'kvm' ? o.budgets.kvm : o.budgets.tcg) + network;
+  // OVMF (behind emulated SMM on the Secure Boot paths) starts, then reads and checks the signed UKI.
+  const firmware = uefiFirmware(o.path) ? (o.budgets.uefi ?? 0) : 0;
+  const budget = (o.accel === 'kvm' ? o.budgets.kvm : o.budgets.tcg) + network + firmware;
   const t = (s?: number) => (s === undefined ? 'never' : `${s.toFixed(1)} s`);
   add(
     'boot-time',
     'boots fast',
     o.reportSec !== undefined && o.reportSec <= budget,
-    `first serial output ${t(o.firstOutputSec)}, boot report ${t(o.reportSec)}; budget ${budget} s (${o.accel.toUpperCase()} budget${network ? ` + ${network} s for the root over the network` : ''})`,
+    `first serial output ${t(o.firstOutputSec)}, boot report ${t(o.reportSec)}; budget ${budget} s (${o.accel.toUpperCase()} budget${network ? ` + ${network} s for the root over the network` : ''}${firmware ? ` + ${firmware} s for UEFI firmware` : ''})`,
   );
 
   const secure = isSecureBootPath(o.path);

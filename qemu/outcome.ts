@@ -44,8 +44,8 @@ export interface BootOutcome extends BootObservation {
   e2fsck?: { ok: boolean; detail: string };
   kernelBytes: number;
   kernelBudgetBytes: number;
-  /** Boot-report budgets; `network` is added on the network path (its root fetched and verified first). */
-  budgets: { kvm: number; tcg: number; network?: number };
+  /** Boot-report budgets; `network` is added on the network path (its root fetched and verified first), `uefi` on the UEFI paths. */
+  budgets: { kvm: number; tcg: number; network?: number; uefi?: number };
   /** The image's own files (fstab, init.json, modules), read on the host. */
   image?: ImageFacts;
   imageError?: string;

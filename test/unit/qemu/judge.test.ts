@@ -5,6 +5,7 @@ import { judgeFilesystems, judgeProcSys } from '../../../qemu/judge-guest.ts';
 import { junit, table } from '../../../qemu/output.ts';
 import type { ProbeEvidence } from '../../../common/probe.ts';
 import type { BootOutcome } from '../../../qemu/judge.ts';
+import type { BootPath } from '../../../qemu/cmdline.ts';
 import { goodImage, goodProbe, goodReport, outcome } from './fixtures.ts';
 
 const verdict = (o: ReturnType<typeof outcome>) => Object.fromEntries(judge(o).map((c) => [c.id, c.ok]));
@@ -301,4 +302,15 @@ test('verified boot is judged on the Secure Boot path only; a firmware refusal i
   const vb = refused.find((c) => c.id === 'verified-boot')!;
   assert.equal(vb.ok, false);
   assert.match(vb.detail, /the firmware refused to start the boot loader \(BdsDxe: failed to load .*Access Denied\)/);
+});
+
+test('the boot budget of a path: TCG, plus the network root on net-bios, plus UEFI firmware on the UEFI paths', () => {
+  const budgets = { kvm: 5, tcg: 30, network: 30, uefi: 15 };
+  const bootTime = (path: BootPath, reportSec: number) => judge(outcome({ path, reportSec, budgets })).find((c) => c.id === 'boot-time')!;
+  assert.equal(bootTime('direct', 31).ok, false);
+  assert.equal(bootTime('iso-secureboot', 31).ok, true);
+  assert.match(bootTime('iso-secureboot', 31).detail, /budget 45 s \(TCG budget \+ 15 s for UEFI firmware\)/);
+  assert.equal(bootTime('net-bios', 59).ok, true);
+  assert.equal(bootTime('net-bios', 61).ok, false);
+  assert.equal(bootTime('iso-bios', 31).ok, false);
 });
