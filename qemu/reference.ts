@@ -31,9 +31,20 @@ export function servedFiles(config: InitConfig): ServedFiles | { error: string }
   const i = svc.args.indexOf('--model');
   const model = i >= 0 ? svc.args[i + 1] : undefined;
   if (!model || !model.startsWith('/')) return { error: `the image's inference service has no absolute --model (${svc.command} ${svc.args.join(' ')})` };
-  if (!svc.command.startsWith('/')) return { error: `the image's inference service command ${svc.command} is not an absolute path` };
+  // Both become paths below the host's scratch copy and words of a debugfs request: a `..`, a
+  // space or a quote from the image's init.json must never reach either.
+  for (const [what, p] of [
+    ['command', svc.command],
+    ['--model', model],
+  ] as const)
+    if (!PLAIN_PATH.test(p) || p.split('/').some((c) => c === '..' || c === '.'))
+      return {
+        error: `the image's inference service ${what} ${JSON.stringify(p)} is not a plain absolute path (letters, digits, . _ + - and /, no . or .. parts)`,
+      };
   return { server: svc.command, model, args: svc.args };
 }
+
+const PLAIN_PATH = /^\/[A-Za-z0-9._+\/-]+$/;
 
 /**
  * The image's server arguments for a run on the host: its model copied out, a unix socket instead

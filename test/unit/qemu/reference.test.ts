@@ -21,6 +21,20 @@ test("the reference run takes the image's server and model from its init.json", 
     'init.json',
   ).config;
   assert.match((servedFiles(relative) as { error: string }).error, /no absolute --model/);
+  // The image is hostile: its paths become host paths below the scratch copy and debugfs words.
+  for (const [command, model] of [
+    ['/usr/lib/llama/llama-server', '/../../../root/.bashrc'],
+    ['/usr/lib/llama/llama-server', '/var/lib/aios/models/a b.gguf'],
+    ['/usr/lib/llama/llama-server', '/var/lib/aios/models/"x'],
+    ['/usr/lib/../../etc/llama-server', '/m.gguf'],
+    ['/usr/lib/llama/llama-server', '/var/./m.gguf'],
+  ]) {
+    const hostile = parseInitConfig(
+      JSON.stringify({ services: [{ name: 'inference', command, args: ['--model', model] }], inference: { service: 'inference' } }),
+      'init.json',
+    ).config;
+    assert.match((servedFiles(hostile) as { error?: string }).error ?? '', /is not a plain absolute path/, `${command} ${model}`);
+  }
 });
 
 test('the reference run: the copied model, a unix socket for the address, no port, the rest as the image has it', () => {
