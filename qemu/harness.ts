@@ -5,8 +5,8 @@ import { removeOnExit } from '../common/cleanup.ts';
 import { tempDir } from '../common/leftovers.ts';
 import { PROBE_FW_CFG, probeNonce } from '../common/probe.ts';
 import { bootsDisk, displayArgs, type Accel, type BootPath } from './cmdline.ts';
-import { NET_FILES, netCmdline } from '../common/netboot.ts';
-import { fetchLine, startNetServer, type NetServer } from './net-server.ts';
+import { NET_FILES } from '../common/netboot.ts';
+import { fetchLine, serveToGuests, type NetServer } from './net-server.ts';
 import { readImageFacts, readIsoFacts, type ImageFacts } from './image-facts.ts';
 import { checkPrompt, type InferenceProbe } from './inference.ts';
 import { referenceAnswer, servedFiles, type ImageSource } from './reference.ts';
@@ -153,17 +153,8 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
       let net: NetServer | undefined;
       if (path === 'net-bios' && req.netUrl) o.netBootUrl = `${req.netUrl.replace(/\/$/, '')}/${NET_FILES.script}`;
       else if (path === 'net-bios') {
-        const rootArgs = netRootArgs(build, out);
-        net = await startNetServer({
-          out,
-          bind: '127.0.0.1',
-          port: 0,
-          // QEMU's user network shows the host's loopback to the guest as 10.0.2.2.
-          publicUrl: (port) => `http://10.0.2.2:${port}`,
-          cmdline: (base) => netCmdline(base, rootArgs, config.boot.cmdline),
-          onFetch: (f) => say(`[${path}] served ${fetchLine(f)}`),
-        });
-        o.netBootUrl = `${net.base}/${NET_FILES.script}`;
+        net = await serveToGuests(out, netRootArgs(build, out), config.boot.cmdline, (f) => say(`[${path}] served ${fetchLine(f)}`));
+        o.netBootUrl = net.script;
       }
       let bootDisk: string | undefined;
       let builtDisk = '';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import { run } from '../common/exec.ts';
 import { tempDir } from '../common/leftovers.ts';
-import { IPXE_BINARIES, ipxeScript, NET_FILES } from '../common/netboot.ts';
+import { IPXE_BINARIES, ipxeScript, NET_FILES, netCmdline } from '../common/netboot.ts';
 import { ISO_ROOT } from './image-facts.ts';
 
 /** One fetch as the server saw it: who, what, how it ended. */
@@ -32,8 +32,18 @@ export interface NetServerOptions {
 
 export interface NetServer {
   base: string;
+  /** The iPXE script's URL: what a machine's DHCP hands it as the boot file. */
+  script: string;
   port: number;
   close: () => Promise<void>;
+}
+
+/** The host's loopback as QEMU's user network shows it to a guest. */
+export const guestUrl = (port: number) => `http://10.0.2.2:${port}`;
+
+/** A server of this build on loopback, for QEMU guests of this host (aios check's and aios run's net-bios path). */
+export function serveToGuests(out: string, rootArgs: string, cmdline: string, onFetch: (f: Fetch) => void): Promise<NetServer> {
+  return startNetServer({ out, bind: '127.0.0.1', port: 0, publicUrl: guestUrl, cmdline: (base) => netCmdline(base, rootArgs, cmdline), onFetch });
 }
 
 /** A fetch as `aios serve` prints it. */
@@ -95,6 +105,7 @@ export async function startNetServer(o: NetServerOptions): Promise<NetServer> {
     script = ipxeScript(base, o.cmdline(base));
     return {
       base,
+      script: `${base}/${NET_FILES.script}`,
       port,
       close: async () => {
         server.closeAllConnections();

@@ -12,8 +12,7 @@ import { SHELL_FLAG } from '../../common/cmdline-flags.ts';
 import { existsSync } from 'node:fs';
 import { QEMU, freePorts, qemuSpawn } from '../../qemu/runner.ts';
 import { chooseAccel, imageStatus, netRootArgs, readBuildRecord, statusUnreachable, vmOptions, type CheckArgs } from '../../qemu/vm-options.ts';
-import { fetchLine, startNetServer, type NetServer } from '../../qemu/net-server.ts';
-import { NET_FILES, netCmdline } from '../../common/netboot.ts';
+import { fetchLine, serveToGuests, type NetServer } from '../../qemu/net-server.ts';
 import { gdbKernelNote } from '../../qemu/gdb-note.ts';
 import { TOKENS_FILE } from '../project/tokens.ts';
 
@@ -49,17 +48,9 @@ export async function runCommand(args: CheckArgs): Promise<number> {
     const firmware = uefiFirmware(path);
     if (firmware) await copyFile(firmware.vars, (ovmfVars = join(tmp, 'OVMF_VARS.fd')));
     if (path === 'net-bios') {
-      const rootArgs = netRootArgs(record, dirname(o.kernel));
       // Served from here while QEMU runs; every fetch is printed above the console.
-      net = await startNetServer({
-        out: dirname(o.kernel),
-        bind: '127.0.0.1',
-        port: 0,
-        publicUrl: (port) => `http://10.0.2.2:${port}`,
-        cmdline: (base) => netCmdline(base, rootArgs, o.cmdline),
-        onFetch: (f) => console.error(`aios serve: ${fetchLine(f)}`),
-      });
-      o.netBootUrl = `${net.base}/${NET_FILES.script}`;
+      net = await serveToGuests(dirname(o.kernel), netRootArgs(record, dirname(o.kernel)), o.cmdline, (f) => console.error(`aios serve: ${fetchLine(f)}`));
+      o.netBootUrl = net.script;
     }
     const argv = qemuArgs({ ...o, ovmfVars, interactive: true });
     const tokens = existsSync(join(dir, TOKENS_FILE)) ? ` (Authorization: Bearer <its token in ${join(dir, TOKENS_FILE)}>)` : '';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { checkBaseUrl, netCmdline, NET_FILES } from '../../common/netboot.ts';
-import { fetchLine, startNetServer } from '../../qemu/net-server.ts';
+import { fetchLine, guestUrl, startNetServer } from '../../qemu/net-server.ts';
 import { netRootArgs, readBuildRecord } from '../../qemu/vm-options.ts';
 import { loadProject } from '../project/locate.ts';
 import { requireTools } from './doctor.ts';
@@ -30,7 +30,7 @@ export async function serveCommand(args: ServeArgs): Promise<number> {
   // only QEMU guests of this host's user network do, as 10.0.2.2; a wildcard bind says nothing.
   if (!args.url && ['0.0.0.0', '::'].includes(bind))
     throw new Error(`--bind ${bind} needs --url http://HOST:PORT: the address your machines reach this host at (it goes into boot.ipxe)`);
-  const publicUrl = args.url ?? (loopback ? (port: number) => `http://10.0.2.2:${port}` : undefined);
+  const publicUrl = args.url ?? (loopback ? guestUrl : undefined);
   const server = await startNetServer({
     out,
     bind,
@@ -39,14 +39,14 @@ export async function serveCommand(args: ServeArgs): Promise<number> {
     cmdline: (base) => netCmdline(base, rootArgs, config.boot.cmdline),
     onFetch: (f) => console.log(fetchLine(f)),
   });
-  console.error(`serving ${out} for network boot on ${bind}:${server.port}; machines fetch ${server.base}/${NET_FILES.script}`);
+  console.error(`serving ${out} for network boot on ${bind}:${server.port}; machines fetch ${server.script}`);
   if (!loopback)
     console.error(
       `note: ${NET_FILES.root} holds the image's /etc/aios/init.json and with it the project's tokens: serve it only on a network your own machines reach`,
     );
   if (loopback)
     console.error(
-      `on loopback, QEMU guests of this host reach it: qemu-system-x86_64 -m 1024 -nographic -boot n -netdev user,id=n0,bootfile=${server.base}/${NET_FILES.script} -device virtio-net-pci,netdev=n0`,
+      `on loopback, QEMU guests of this host reach it: qemu-system-x86_64 -m 1024 -nographic -boot n -netdev user,id=n0,bootfile=${server.script} -device virtio-net-pci,netdev=n0`,
     );
   console.error('Ctrl-C stops it');
   // Until Ctrl-C or SIGTERM: aios's own signal handlers then remove the copied root and exit.
