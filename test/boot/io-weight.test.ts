@@ -1,6 +1,7 @@
 // io.weight divides a busy disk only when iocost's model says the disk is busy. A second disk,
 // throttled by QEMU to 16 MiB/s of reads, is read by two services at once with O_DIRECT: one
-// weighed 800, one 100, and init.json's ioCost gives iocost that disk's real rate. While both read,
+// weighed 800, one 100, and init.json's ioCost gives iocost that disk's real rate, its rate pinned
+// there (qos min=max=100: unpinned, it rose above the model and a CI run read 87 against 39 MB). While both read,
 // the heavier must get several times the other's bytes (measured: about 8 to 1). With the kernel's
 // own model for the disk (174 MB/s for its class) the two got half each: see docs/aios-init.md, `ioWeight`.
 import { test } from 'node:test';
@@ -33,7 +34,7 @@ test("services' io.weight divides a disk that is busy by init.json's ioCost mode
       {
         initJson: (j) => ({
           ...j,
-          ioCost: [{ disk: 'sdb', model: `rbps=${RATE} rseqiops=4096 rrandiops=4096 wbps=${RATE} wseqiops=4096 wrandiops=4096` }],
+          ioCost: [{ disk: 'sdb', model: `rbps=${RATE} rseqiops=4096 rrandiops=4096 wbps=${RATE} wseqiops=4096 wrandiops=4096`, qos: 'min=100 max=100' }],
           services: [
             ...(j.services as unknown[]),
             { name: 'heavy', command: '/bin/sh', args: ['-c', reader(0, true)], ioWeight: 800, user: 'root' },
