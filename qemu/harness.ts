@@ -121,7 +121,7 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
         if (!image) return { error: imageError ?? 'the image could not be read' };
         const files = servedFiles(imageInitConfig(image.initJson).config);
         if ('error' in files) return files;
-        return referenceAnswer({ source, served: files, prompt, maxTokens: CHECK_MAX_TOKENS, readyTimeoutSec: 60 });
+        return referenceAnswer({ source, served: files, prompt, maxTokens: CHECK_MAX_TOKENS });
       })();
       references.set(source.file, ref);
     }

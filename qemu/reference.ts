@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
 import { killOnExit } from '../common/cleanup.ts';
 import { run } from '../common/exec.ts';
@@ -118,7 +118,16 @@ export interface ReferenceRequest {
   served: ServedFiles;
   prompt: string;
   maxTokens: number;
-  readyTimeoutSec: number;
+}
+
+/**
+ * How long the host's copy of the image's server may take to answer /health: a native load of its
+ * model (mapped, then a warm-up), so a few seconds plus a little per GiB. A fixed minute made every
+ * check of an image whose "llama-server" never opens the socket (a stand-in, a wrong build) wait
+ * the whole minute before its boot.
+ */
+export function referenceReadySeconds(modelBytes: number): number {
+  return Math.ceil(15 + 5 * (modelBytes / 2 ** 30));
 }
 
 /** The reference answer, or why there is none; never throws, leaves no process or file behind. */
@@ -149,7 +158,8 @@ export async function referenceAnswer(req: ReferenceRequest): Promise<InferenceP
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     const exited = new Promise<string>((r) => child!.once('exit', (code, sig) => r(`exited (${sig ?? code}) before it answered`)));
-    const t = { socketPath: socket, prompt: req.prompt, apiKey, maxTokens: req.maxTokens, readyTimeoutSec: req.readyTimeoutSec };
+    const readyTimeoutSec = referenceReadySeconds((await stat(join(tree, req.served.model))).size);
+    const t = { socketPath: socket, prompt: req.prompt, apiKey, maxTokens: req.maxTokens, readyTimeoutSec };
     const health = await Promise.race([waitForHealth(t, performance.now()), exited.then((why) => ({ error: why }))]);
     const answer = await askCompletion(t, health);
     if (answer.error)

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseInitConfig } from '../../../common/init-spec.ts';
-import { referenceArgs, sandboxed, servedFiles } from '../../../qemu/reference.ts';
+import { referenceArgs, referenceReadySeconds, sandboxed, servedFiles } from '../../../qemu/reference.ts';
 
 const args = ['--model', '/var/lib/aios/models/aios-tiny.gguf', '--host', '0.0.0.0', '--port', '8081', '--ctx-size', '256', '--fit', 'off'];
 
@@ -68,4 +68,10 @@ test("the image's program runs with no network, and as nobody with no capabiliti
     'm',
   ]);
   assert.deepEqual(sandboxed(['/x/s'], false), ['unshare', '--map-root-user', '--net', '--', '/x/s']);
+});
+
+test("the host's copy may take seconds plus a little per GiB of model to be ready, not a fixed minute", () => {
+  assert.equal(referenceReadySeconds(5_000_000), 16);
+  assert.equal(referenceReadySeconds(4 * 2 ** 30), 35);
+  assert.equal(referenceReadySeconds(40 * 2 ** 30), 215);
 });
