@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { aios, makeVariant, OUT, qemuProcesses } from './helpers.ts';
+import { aios, makeVariant, OUT, qemuProcesses, extended } from './helpers.ts';
 import { scratchDir } from '../unit/scratch.ts';
 import type { BootReport } from '../../common/boot-report.ts';
 
@@ -152,7 +152,7 @@ test('an image without aios-init fails check 6 with the serial log, quickly, lea
   }
 });
 
-test('two builds in two caches and two output directories give byte-identical images', async () => {
+test('two builds in two caches and two output directories give byte-identical images', extended, async () => {
   const { homedir } = await import('node:os');
   const { symlink, mkdir } = await import('node:fs/promises');
   const { createHash } = await import('node:crypto');

@@ -5,7 +5,7 @@
 // inference.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkVariant, failsOnly, staticFixture } from './helpers.ts';
+import { checkVariant, failsOnly, staticFixture, extended } from './helpers.ts';
 
 // Root: each breaks the machine in a way only root can (modules, mounts, loop devices, reboot).
 const service = (name: string, script: string) => ({ name, command: '/bin/sh', args: ['-c', script], restart: 'never', user: 'root' });
@@ -33,7 +33,7 @@ test('an fstab entry that cannot mount fails "filesystems mounted", and only it'
   await checkVariant({ files: { '/etc/fstab': { content: fstab } } }, failsOnly('filesystems', /\/data not mounted \(fstab: \/dev\/sdb1, ext4\)/));
 });
 
-test('a display device the host attached where the guest cannot see it fails "GPU detected when present", and only it', async () => {
+test('a display device the host attached where the guest cannot see it fails "GPU detected when present", and only it', extended, async () => {
   // Function 1 of a slot whose function 0 is empty: QEMU attaches it, Linux never scans it.
   await checkVariant(
     { args: ['--qemu-arg=-device', '--qemu-arg=ati-vga,addr=05.1'] },
@@ -55,11 +55,11 @@ test('a /sys directory hidden by a service fails "/proc and /sys populated", and
   await checkVariant(withServices(service('hider', 'mount -t tmpfs none /sys/class')), failsOnly('proc-sys', /^missing: \/sys\/class\/net$/));
 });
 
-test('a /dev/shm that a service unmounts fails "/proc and /sys populated" (aios-init\'s own mounts count), and only it', async () => {
+test('a /dev/shm that a service unmounts fails "/proc and /sys populated" (aios-init\'s own mounts count), and only it', extended, async () => {
   await checkVariant(withServices(service('unmounter', 'umount /dev/shm')), failsOnly('proc-sys', /^not mounted: \/dev\/shm \(tmpfs\)$/));
 });
 
-test('a read-only root under an fstab that says rw fails "filesystems mounted", and only it', async () => {
+test('a read-only root under an fstab that says rw fails "filesystems mounted", and only it', extended, async () => {
   const fstab = '/dev/root / auto rw 0 0\ntmpfs /var/tmp tmpfs mode=1777 0 0\n';
   await checkVariant({ files: { '/etc/fstab': { content: fstab } } }, failsOnly('filesystems', /^\/ is mounted ro, fstab says rw$/));
 });
@@ -76,7 +76,7 @@ test('an init that is another file (init= names a second link to the binary) fai
   );
 });
 
-test('a shell as init that runs aios-init as its child: aios-init refuses, and the check fails', async () => {
+test('a shell as init that runs aios-init as its child: aios-init refuses, and the check fails', extended, async () => {
   await checkVariant(
     {
       files: { '/usr/libexec/aios/not-aios-init': { content: '#!/bin/sh\n/usr/sbin/aios-init\n', mode: 0o755 } },

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { makeVariant, qemuProcesses } from './helpers.ts';
+import { makeVariant, qemuProcesses, extended } from './helpers.ts';
 import { qemuArgs } from '../../qemu/cmdline.ts';
 import { QEMU, freePort } from '../../qemu/runner.ts';
 import { checkBootedDisk } from '../../qemu/disk-check.ts';
@@ -82,76 +82,80 @@ async function status(port: number): Promise<{ zombies: number[] }> {
   throw new Error('the status endpoint never answered during the flood');
 }
 
-test(`${CLIENTS} clients flooding /status for ${FLOOD_SEC} s: supervision and reaping go on, and power-off completes within ${POWEROFF_LIMIT_SEC} s`, async () => {
-  // The image's own status token, read from its init.json as the variant is made.
-  const dir = await makeVariant({ initJson: (j) => ((token = String(j.statusToken ?? '')), { ...j, services: [...(j.services as unknown[]), churn] }) });
-  const hostPort = await freePort();
-  const o = { ...(await vmOptions({ out: dir }, defaults(projectSpec), 'direct', 'tcg')), hostPort, snapshot: false };
-  // The image as built, for the disk check after the boot (this boot writes the variant itself).
-  await copyFile(join(dir, 'rootfs.img'), join(dir, 'built.img'));
-  const argv = qemuArgs({ ...o, interactive: false, qmpSocket: join(dir, 'qmp.sock') });
-  const child = spawn(QEMU, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines: string[] = [];
-  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-  let reported: () => void = () => {};
-  const report = new Promise<void>((r) => (reported = r));
-  createInterface({ input: child.stdout }).on('line', (l) => {
-    lines.push(l);
-    if (l.includes('AIOS-BOOT-REPORT ')) reported();
-  });
-  const evidence = () => `QEMU: ${quoteCommand(QEMU, argv)}\n--- serial (last 60 lines) ---\n${lines.slice(-60).join('\n')}`;
-  const uptimes = () => lines.flatMap((l) => /^churn: churn-(\d+\.\d+)/.exec(l)?.[1] ?? []).map(Number);
-  try {
-    assert.equal(
-      await within(
-        report.then(() => true),
-        180_000,
-      ),
-      true,
-      `no boot report in 180 s\n${evidence()}`,
-    );
-    const before = uptimes().length;
-    const load = flood(hostPort, CLIENTS);
-    await new Promise((r) => setTimeout(r, (FLOOD_SEC / 2) * 1000));
-    const first = await status(hostPort);
-    await new Promise((r) => setTimeout(r, 1500));
-    const second = await status(hostPort);
-    await new Promise((r) => setTimeout(r, (FLOOD_SEC / 2) * 1000));
-    const during = uptimes().slice(before);
+test(
+  `${CLIENTS} clients flooding /status for ${FLOOD_SEC} s: supervision and reaping go on, and power-off completes within ${POWEROFF_LIMIT_SEC} s`,
+  extended,
+  async () => {
+    // The image's own status token, read from its init.json as the variant is made.
+    const dir = await makeVariant({ initJson: (j) => ((token = String(j.statusToken ?? '')), { ...j, services: [...(j.services as unknown[]), churn] }) });
+    const hostPort = await freePort();
+    const o = { ...(await vmOptions({ out: dir }, defaults(projectSpec), 'direct', 'tcg')), hostPort, snapshot: false };
+    // The image as built, for the disk check after the boot (this boot writes the variant itself).
+    await copyFile(join(dir, 'rootfs.img'), join(dir, 'built.img'));
+    const argv = qemuArgs({ ...o, interactive: false, qmpSocket: join(dir, 'qmp.sock') });
+    const child = spawn(QEMU, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    let reported: () => void = () => {};
+    const report = new Promise<void>((r) => (reported = r));
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      lines.push(l);
+      if (l.includes('AIOS-BOOT-REPORT ')) reported();
+    });
+    const evidence = () => `QEMU: ${quoteCommand(QEMU, argv)}\n--- serial (last 60 lines) ---\n${lines.slice(-60).join('\n')}`;
+    const uptimes = () => lines.flatMap((l) => /^churn: churn-(\d+\.\d+)/.exec(l)?.[1] ?? []).map(Number);
+    try {
+      assert.equal(
+        await within(
+          report.then(() => true),
+          180_000,
+        ),
+        true,
+        `no boot report in 180 s\n${evidence()}`,
+      );
+      const before = uptimes().length;
+      const load = flood(hostPort, CLIENTS);
+      await new Promise((r) => setTimeout(r, (FLOOD_SEC / 2) * 1000));
+      const first = await status(hostPort);
+      await new Promise((r) => setTimeout(r, 1500));
+      const second = await status(hostPort);
+      await new Promise((r) => setTimeout(r, (FLOOD_SEC / 2) * 1000));
+      const during = uptimes().slice(before);
 
-    // Power-off in the middle of the flood, which goes on until QEMU is gone.
-    const t0 = performance.now();
-    await qmpCommand(join(dir, 'qmp.sock'), 'system_powerdown');
-    const how =
-      (await within(
-        exited.then(() => 'exit'),
-        POWEROFF_LIMIT_SEC * 1000,
-      )) ?? 'timeout';
-    const offSec = (performance.now() - t0) / 1000;
-    await load.stop();
-    const { answered, refused } = load.tally;
-    console.log(
-      `flood: ${answered} answered, ${refused} dropped or refused; churn ran ${during.length} times in ${FLOOD_SEC} s; power-off took ${offSec.toFixed(1)} s`,
-    );
+      // Power-off in the middle of the flood, which goes on until QEMU is gone.
+      const t0 = performance.now();
+      await qmpCommand(join(dir, 'qmp.sock'), 'system_powerdown');
+      const how =
+        (await within(
+          exited.then(() => 'exit'),
+          POWEROFF_LIMIT_SEC * 1000,
+        )) ?? 'timeout';
+      const offSec = (performance.now() - t0) / 1000;
+      await load.stop();
+      const { answered, refused } = load.tally;
+      console.log(
+        `flood: ${answered} answered, ${refused} dropped or refused; churn ran ${during.length} times in ${FLOOD_SEC} s; power-off took ${offSec.toFixed(1)} s`,
+      );
 
-    assert.equal(how, 'exit', `QEMU still running ${POWEROFF_LIMIT_SEC} s after system_powerdown\n${evidence()}`);
-    assert.ok(
-      lines.some((l) => /reboot: Power down/.test(l)),
-      `the kernel powered off\n${evidence()}`,
-    );
-    assert.ok(answered >= FLOOD_SEC, `the endpoint kept answering (${answered} in ${FLOOD_SEC} s)\n${evidence()}`);
-    // Unloaded, churn runs once every 1.0-1.2 s: a starved supervisor shows as few runs and long gaps.
-    assert.ok(during.length >= FLOOD_SEC / 2, `churn restarted ${during.length} times in ${FLOOD_SEC} s\n${evidence()}`);
-    const gaps = during.slice(1).map((u, i) => u - during[i]!);
-    assert.ok(Math.max(...gaps) < 4, `longest gap between churn runs ${Math.max(...gaps).toFixed(2)} s\n${evidence()}`);
-    const stuck = first.zombies.filter((z) => second.zombies.includes(z));
-    assert.deepEqual(stuck, [], `zombies left unreaped for 1.5 s during the flood\n${evidence()}`);
-    const fsck = await checkBootedDisk(join(dir, 'rootfs.img'), join(dir, 'built.img'));
-    assert.ok(fsck.ok, `${fsck.detail}\n${evidence()}`);
-  } finally {
-    child.kill('SIGKILL');
-    await exited;
-    assert.deepEqual(await qemuProcesses(dir), []);
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+      assert.equal(how, 'exit', `QEMU still running ${POWEROFF_LIMIT_SEC} s after system_powerdown\n${evidence()}`);
+      assert.ok(
+        lines.some((l) => /reboot: Power down/.test(l)),
+        `the kernel powered off\n${evidence()}`,
+      );
+      assert.ok(answered >= FLOOD_SEC, `the endpoint kept answering (${answered} in ${FLOOD_SEC} s)\n${evidence()}`);
+      // Unloaded, churn runs once every 1.0-1.2 s: a starved supervisor shows as few runs and long gaps.
+      assert.ok(during.length >= FLOOD_SEC / 2, `churn restarted ${during.length} times in ${FLOOD_SEC} s\n${evidence()}`);
+      const gaps = during.slice(1).map((u, i) => u - during[i]!);
+      assert.ok(Math.max(...gaps) < 4, `longest gap between churn runs ${Math.max(...gaps).toFixed(2)} s\n${evidence()}`);
+      const stuck = first.zombies.filter((z) => second.zombies.includes(z));
+      assert.deepEqual(stuck, [], `zombies left unreaped for 1.5 s during the flood\n${evidence()}`);
+      const fsck = await checkBootedDisk(join(dir, 'rootfs.img'), join(dir, 'built.img'));
+      assert.ok(fsck.ok, `${fsck.detail}\n${evidence()}`);
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+      assert.deepEqual(await qemuProcesses(dir), []);
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -6,7 +6,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { aios, makeVariant, OUT, partitionOf, qemuProcesses } from './helpers.ts';
+import { aios, makeVariant, OUT, partitionOf, qemuProcesses, extended } from './helpers.ts';
 import { freePort } from '../../qemu/runner.ts';
 import { probeInference } from '../../qemu/inference.ts';
 import { TINY_MODEL_ANSWER } from '../../scripts/runtime/tiny-model.ts';
@@ -80,7 +80,7 @@ test("the image's own llama-server and tiny model answer the fixed sentence to m
   }
 });
 
-test('an image whose llama-server is missing fails check 11 with the serial log, leaving no QEMU behind', async () => {
+test('an image whose llama-server is missing fails check 11 with the serial log, leaving no QEMU behind', extended, async () => {
   // Removed as a build would leave it out: the variant gets a new hash tree and root hash.
   const dir = await makeVariant({ remove: ['/usr/lib/llama/llama-server'], project: { check: { inferenceReadySeconds: 20 } } });
   try {

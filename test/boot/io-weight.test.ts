@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkVariant } from './helpers.ts';
+import { checkVariant, extended } from './helpers.ts';
 
 const RATE = 16 << 20;
 const bytes = (who: string) => `$(grep ^8:16 /sys/fs/cgroup/aios/${who}/io.stat | tr " " "\\n" | grep ^rbytes= | cut -d= -f2)`;
@@ -25,7 +25,7 @@ const reader = (skipMiB: number, sample: boolean) =>
     'exec sleep 2147483647',
   ].join('\n');
 
-test("services' io.weight divides a disk that is busy by init.json's ioCost model: 800 against 100 reads several times the bytes", async () => {
+test("services' io.weight divides a disk that is busy by init.json's ioCost model: 800 against 100 reads several times the bytes", extended, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'aios-io-'));
   const disk = join(dir, 'second.img');
   execFileSync('truncate', ['-s', '256M', disk]);

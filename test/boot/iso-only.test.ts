@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { aios, qemuProcesses } from './helpers.ts';
+import { aios, qemuProcesses, extended } from './helpers.ts';
 
-test('an ISO-only build passes aios check --path iso-bios, every check judged from the ISO', async () => {
+test('an ISO-only build passes aios check --path iso-bios, every check judged from the ISO', extended, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'aios-isoonly-'));
   try {
     const b = await aios(['build', '--format', 'iso', '--out', dir]);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkVariant, OUT } from './helpers.ts';
+import { checkVariant, OUT, extended } from './helpers.ts';
 
 /** Each path: whether the service could append to it. */
 const tryWrite = (paths: string[]) => paths.map((p) => `if (echo x >> ${p}) 2>/dev/null; then echo "WROTE ${p}"; else echo "DENIED ${p}"; fi`).join('; ');
@@ -71,7 +71,7 @@ test('a root service printing a forged early boot report, probe lines and an end
   );
 });
 
-test('the production ISO beside a FAT disk whose aios-check.cfg asks for init=/bin/sh boots aiOS as built', async () => {
+test('the production ISO beside a FAT disk whose aios-check.cfg asks for init=/bin/sh boots aiOS as built', extended, async () => {
   const { execFileSync } = await import('node:child_process');
   const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');

@@ -6,7 +6,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { copyFile, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { aios, OUT, qemuProcesses } from './helpers.ts';
+import { aios, OUT, qemuProcesses, extended } from './helpers.ts';
 
 /** `aios serve --port 0` on 127.0.0.1: its port once it says so, its fetch lines, and a stop by its pid. */
 async function serve(out: string): Promise<{ port: number; log: () => string; stop: () => Promise<void> }> {
@@ -40,7 +40,7 @@ async function serve(out: string): Promise<{ port: number; log: () => string; st
   };
 }
 
-test('two guests boot at once from one `aios serve` over the network and pass the checklist; the server prints every fetch', async () => {
+test('two guests boot at once from one `aios serve` over the network and pass the checklist; the server prints every fetch', extended, async () => {
   const server = await serve(OUT);
   // Two emulated machines share this host's two cores: the boot budget doubles for them, and only it.
   const project = await mkdtemp(join(tmpdir(), 'aios-two-'));

@@ -3,7 +3,7 @@
 // host reaches the guest, through llama-server's port.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkVariant } from './helpers.ts';
+import { checkVariant, extended } from './helpers.ts';
 
 const cases = [
   { edit: { statusPort: 0 }, why: /the image has no status endpoint \(init\.json statusPort 0\)/ },
@@ -11,7 +11,7 @@ const cases = [
 ];
 
 for (const { edit, why } of cases)
-  test(`an image with ${JSON.stringify(edit)} passes every check, the host reaching the guest through llama-server`, async () => {
+  test(`an image with ${JSON.stringify(edit)} passes every check, the host reaching the guest through llama-server`, extended, async () => {
     await checkVariant(
       (j) => ({ ...j, ...edit }),
       ({ r, failed, serial }) => {
@@ -23,7 +23,7 @@ for (const { edit, why } of cases)
     );
   });
 
-test('with no status endpoint and llama-server inside the guest only, the host reaches nothing: check 3 fails, and 11 with it', async () => {
+test('with no status endpoint and llama-server inside the guest only, the host reaches nothing: check 3 fails, and 11 with it', extended, async () => {
   await checkVariant(
     {
       initJson: (j) => ({

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { checkVariant, makeVariant, qemuProcesses } from './helpers.ts';
+import { checkVariant, makeVariant, qemuProcesses, extended } from './helpers.ts';
 import { assertFrozenPid1Stopped, assertHaltedStaysOn } from './watchdog-helpers.ts';
 
 const BMC = ['-device', 'ipmi-bmc-sim,id=bmc0', '-device', 'isa-ipmi-kcs,bmc=bmc0'].map((a) => `--qemu-arg=${a}`);
@@ -22,7 +22,7 @@ const withBmcWatchdog = (j: Record<string, unknown>, services: Record<string, un
 
 const showParameters = ['p=/sys/module/ipmi_watchdog/parameters', 'for f in timeout action; do echo "$f=$(cat $p/$f)"; done', 'ls /dev/watchdog*'].join('; ');
 
-test("a BMC's watchdog, loaded from modules.extra, is armed after the modules step and kept alive through a check", async () => {
+test("a BMC's watchdog, loaded from modules.extra, is armed after the modules step and kept alive through a check", extended, async () => {
   await checkVariant(
     {
       initJson: (j) => withBmcWatchdog(j, [{ name: 'bmcwatch', command: '/bin/sh', args: ['-c', showParameters], restart: 'never', user: 'root' }]),
@@ -45,11 +45,11 @@ test("a BMC's watchdog, loaded from modules.extra, is armed after the modules st
   );
 });
 
-test('a PID 1 that stops turning its event loop is reset by the BMC', async () => {
+test('a PID 1 that stops turning its event loop is reset by the BMC', extended, async () => {
   await assertFrozenPid1Stopped(withBmcWatchdog, BMC, /watchdog: IPMI \(\/dev\/watchdog\) armed, 3 s/);
 });
 
-test("halted by busybox halt, the machine stays on: ipmi_watchdog stops the BMC's timer at reboot(2)", async () => {
+test("halted by busybox halt, the machine stays on: ipmi_watchdog stops the BMC's timer at reboot(2)", extended, async () => {
   const dir = await makeVariant({ initJson: (j) => withBmcWatchdog(j, []) });
   try {
     await assertHaltedStaysOn(dir, BMC, /watchdog: IPMI \(\/dev\/watchdog\) armed, 3 s/);

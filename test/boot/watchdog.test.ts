@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { checkVariant, makeVariant, qemuProcesses } from './helpers.ts';
+import { checkVariant, makeVariant, qemuProcesses, extended } from './helpers.ts';
 import { assertFrozenPid1Stopped, assertHaltedStaysOn } from './watchdog-helpers.ts';
 
 const WATCHDOG_DEVICE = ['--qemu-arg=-device', '--qemu-arg=i6300esb', '--qemu-arg=-action', '--qemu-arg=watchdog=poweroff'];
@@ -47,11 +47,11 @@ test("the watchdog is armed with init.json's timeout and kept alive through a wh
   );
 });
 
-test('a PID 1 that stops turning its event loop is turned off by the hardware', async () => {
+test('a PID 1 that stops turning its event loop is turned off by the hardware', extended, async () => {
   await assertFrozenPid1Stopped(withWatchdog, WATCHDOG_DEVICE);
 });
 
-test('halted by busybox halt, the machine stays on: the kernel stopped the watchdog at reboot(2)', async () => {
+test('halted by busybox halt, the machine stays on: the kernel stopped the watchdog at reboot(2)', extended, async () => {
   const dir = await makeVariant({ initJson: (j) => withWatchdog(j, []) });
   try {
     // Unstopped, the i6300esb fires after two stages of 3 s each, and QEMU powers the machine off.
