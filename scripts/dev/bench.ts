@@ -1,8 +1,12 @@
 // npm run bench [-- --cold] [-- --no-boot] [-- --boots=N]: build and boot figures, as a table and
 // as JSON. The direct path boots N more times (default 5): one boot's start-up varies by ±10 %;
 // then N times more with nothing to start (no DHCP, no services): Node's and aios-init's own floor.
-// Warm figures come from the cache in use; --cold builds once more into an empty cache with
-// ccache off (about an hour on 2 cores), so that the cold column is measured, not remembered.
+// Warm figures come from the cache in use; --cold builds once more into an empty cache, its ccache
+// empty too, as a new CI runner's (about 50 min on 2 cores), so that the cold column is measured,
+// not remembered; every compile ccache runs is timed (scripts/dev/compile-timer.sh) and the parts
+// of the build are printed: kernel families, ggml CPU variants, NVIDIA modules.
+// --compile-log=FILE prints those parts from a log the timer wrote elsewhere (a cold .ci/run with
+// CCACHE_PREFIX=scripts/dev/compile-timer.sh and AIOS_COMPILE_LOG=FILE) and exits.
 import { spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, stat, symlink, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +17,7 @@ import { defaults } from '../../common/schema.ts';
 import { projectSpec } from '../project/config.ts';
 import { checkBuild } from '../../qemu/harness.ts';
 import { chooseAccel } from '../../qemu/vm-options.ts';
+import { compileParts, partsTable } from './compile-parts.ts';
 import type { BootPath } from '../../qemu/cmdline.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -35,11 +40,24 @@ const size = async (f: string) => (await stat(f)).size;
 const out = join(ROOT, 'out');
 const figures: Record<string, unknown> = {};
 
+const compileLog = [...args].find((a) => a.startsWith('--compile-log='))?.slice('--compile-log='.length);
+if (compileLog) {
+  console.log(partsTable(compileParts(await readFile(compileLog, 'utf8'))));
+  process.exit(0);
+}
+
 if (args.has('--cold')) {
   const cache = await mkdtemp(join(tmpdir(), 'aios-cold-'));
   const coldOut = join(cache, 'out');
-  const r = cli(ROOT, ['build', '--out', coldOut, '--cache', cache], { CCACHE_DISABLE: '1' });
-  figures.cold = { totalSeconds: r.seconds, steps: await steps(coldOut) };
+  const log = join(cache, 'compiles.log');
+  await writeFile(log, '');
+  const r = cli(ROOT, ['build', '--out', coldOut, '--cache', cache], {
+    CCACHE_PREFIX: join(ROOT, 'scripts/dev/compile-timer.sh'),
+    AIOS_COMPILE_LOG: log,
+  });
+  const parts = compileParts(await readFile(log, 'utf8'));
+  figures.cold = { totalSeconds: r.seconds, steps: await steps(coldOut), parts };
+  console.log(partsTable(parts));
   await rm(cache, { recursive: true, force: true });
 }
 
