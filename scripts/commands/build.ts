@@ -1,4 +1,5 @@
 import { rememberToolVersions } from '../host/tools.ts';
+import { rememberDigests } from '../lib/digest-memo.ts';
 import { link, mkdir, readdir, rename, rm, writeFile, copyFile } from 'node:fs/promises';
 import type { BuildJson } from '../../common/build-json.ts';
 import { join } from 'node:path';
@@ -126,6 +127,7 @@ export async function buildCommand(args: CommonArgs): Promise<number> {
   await mkdir(opts.cacheDir, { recursive: true });
   const unlock = await lockCache(opts.cacheDir, (m) => console.error(m));
   await rememberToolVersions(join(opts.cacheDir, 'tool-versions.json'));
+  await rememberDigests(join(opts.cacheDir, 'digests.json'));
   const ctx = newContext(opts);
   const t0 = performance.now();
   await runSteps(ctx, BUILD_STEPS);

@@ -2,15 +2,18 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, lstat, readlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { memoDigest } from './digest-memo.ts';
 
 export function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
+export function sha256File(path: string): Promise<string> {
+  return memoDigest(path, 'sha256', async (p) => {
+    const h = createHash('sha256');
+    for await (const chunk of createReadStream(p)) h.update(chunk as Buffer);
+    return h.digest('hex');
+  });
 }
 
 /** Every regular file and symlink under root, sorted, as paths relative to root. */
@@ -72,10 +75,12 @@ export function stableJson(value: unknown): string {
 }
 
 /** A Subresource Integrity value (`sha512-<base64>`, as npm's registry gives) of a file. */
-export async function integrityOf(path: string, algo = 'sha512'): Promise<string> {
-  const h = createHash(algo);
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return `${algo}-${h.digest('base64')}`;
+export function integrityOf(path: string, algo = 'sha512'): Promise<string> {
+  return memoDigest(path, `integrity-${algo}`, async (p) => {
+    const h = createHash(algo);
+    for await (const chunk of createReadStream(p)) h.update(chunk as Buffer);
+    return `${algo}-${h.digest('base64')}`;
+  });
 }
 
 /**
