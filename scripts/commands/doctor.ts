@@ -1,11 +1,10 @@
-import Docker from 'dockerode';
 import { HOST_TOOLS, doctorReport, missingTools } from '../host/tools.ts';
-import { START_ENGINE_HINT, engineAddress } from '../project/docker-engine.ts';
+import { START_ENGINE_HINT, engineAddress, newDocker } from '../project/docker-engine.ts';
 
 /** The Docker engine is needed only for aios.json `images` given by ref: a line, never a failure. */
 async function engineReport(): Promise<string> {
   try {
-    const v = await new Docker().version();
+    const v = await (await newDocker()).version();
     return `Docker engine ${v.Version} at ${engineAddress()} (for \`images\` given by ref)`;
   } catch (err) {
     return `Docker engine: not reachable at ${engineAddress()} (${(err as Error).message}); needed only for \`images\` given by ref: ${START_ENGINE_HINT}`;

@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { withTempPath } from '../lib/atomic.ts';
 import { rename } from 'node:fs/promises';
 import { ImageError } from './container.ts';
@@ -12,8 +12,17 @@ export function engineAddress(env: NodeJS.ProcessEnv = process.env): string {
 
 export const START_ENGINE_HINT = 'start it with `dockerd > /var/log/dockerd.log 2>&1 &` (Debian package docker.io; `aios doctor` checks it)';
 
+/**
+ * dockerode, loaded only when an engine is asked for: loading it (and ssh2 under it) cost every
+ * aios command, a no-op build included, about 0.2-0.3 s.
+ */
+export async function newDocker(): Promise<Docker> {
+  const { default: D } = await import('dockerode');
+  return new D();
+}
+
 async function engine(where: string): Promise<Docker> {
-  const docker = new Docker();
+  const docker = await newDocker();
   try {
     await docker.ping();
   } catch (err) {
