@@ -89,6 +89,12 @@ export function sfdiskScript(o: { labelId: string; startSector: number; partitio
   return `label: gpt\nlabel-id: ${o.labelId}\nunit: sectors\nfirst-lba: ${o.startSector}\n\n${lines.join('\n')}\n`;
 }
 
+/**
+ * The ISO's root. gzip at level 1, on every core: measured on the default root (248 MB), 5.0 s
+ * and 124 MB against 33 s and 116 MB at mksquashfs's default level 9 on one core, the same
+ * decompression in the guest. squashfs-tools 4.5 writes the same bytes whatever the number of
+ * processors (compared on that root), so the image stays reproducible across machines.
+ */
 export function mksquashfsArgs(tree: string, out: string, epoch: number): string[] {
   return [
     tree,
@@ -99,12 +105,12 @@ export function mksquashfsArgs(tree: string, out: string, epoch: number): string
     '-no-xattrs',
     '-comp',
     'gzip',
+    '-Xcompression-level',
+    '1',
     '-mkfs-time',
     String(epoch),
     '-all-time',
     String(epoch),
-    '-processors',
-    '1',
   ];
 }
 
