@@ -34,5 +34,7 @@ export function ipxeScript(base: string, cmdline: string): string {
   const b = base.replace(/\/$/, '');
   // iPXE expands ${...} in its commands: a command line holding one would be rewritten.
   if (/[${}\n]/.test(cmdline)) throw new Error(`the network boot command line must not hold $, { } or a newline: ${cmdline}`);
-  return ['#!ipxe', 'dhcp', `kernel ${b}/${NET_FILES.kernel} ${cmdline}`, `initrd ${b}/${NET_FILES.initrd}`, 'boot', ''].join('\n');
+  // On UEFI, iPXE starts the kernel's EFI stub, which finds the initramfs only by the name given in
+  // initrd= (iPXE names the image after its URL's last part); on BIOS the kernel ignores the word.
+  return ['#!ipxe', 'dhcp', `kernel ${b}/${NET_FILES.kernel} initrd=${NET_FILES.initrd} ${cmdline}`, `initrd ${b}/${NET_FILES.initrd}`, 'boot', ''].join('\n');
 }

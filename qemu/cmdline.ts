@@ -1,8 +1,10 @@
 /** Pure builder of QEMU command lines for the boot paths, checked by unit tests. */
-export type BootPath = 'direct' | 'iso-bios' | 'iso-uefi' | 'iso-secureboot' | 'disk-secureboot' | 'net-bios';
-export const BOOT_PATHS: readonly BootPath[] = ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot', 'disk-secureboot', 'net-bios'];
+export type BootPath = 'direct' | 'iso-bios' | 'iso-uefi' | 'iso-secureboot' | 'disk-secureboot' | 'net-bios' | 'net-uefi';
+export const BOOT_PATHS: readonly BootPath[] = ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot', 'disk-secureboot', 'net-bios', 'net-uefi'];
+/** The network paths: no disk and no medium; the firmware's iPXE fetches `aios serve`'s script. */
+export const isNetPath = (p: BootPath): boolean => p === 'net-bios' || p === 'net-uefi';
 /** Paths that boot the ISO's root: from the ISO itself, or served from it over the network. */
-export const bootsIsoRoot = (p: BootPath): boolean => p.startsWith('iso-') || p === 'net-bios';
+export const bootsIsoRoot = (p: BootPath): boolean => p.startsWith('iso-') || isNetPath(p);
 
 /** The paths that boot the firmware with Secure Boot enforced (q35, SMM, Debian's snakeoil variables). */
 export const isSecureBootPath = (p: BootPath): boolean => p === 'iso-secureboot' || p === 'disk-secureboot';
@@ -11,7 +13,7 @@ export const bootsDisk = (p: BootPath): boolean => p === 'direct' || p === 'disk
 /** The build's files a path boots. */
 export function pathFiles(p: BootPath): string[] {
   if (p === 'direct') return ['vmlinuz', 'initramfs.img', 'rootfs.img'];
-  if (p === 'net-bios') return ['vmlinuz', 'initramfs.img', 'aios.iso'];
+  if (isNetPath(p)) return ['vmlinuz', 'initramfs.img', 'aios.iso'];
   return p === 'disk-secureboot' ? ['rootfs.img'] : ['aios.iso'];
 }
 export type Accel = 'kvm' | 'tcg';
@@ -24,7 +26,9 @@ export const OVMF_VARS_SNAKEOIL = '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd';
 
 /** The UEFI paths' firmware: its code, and the variables a boot starts from (copied: the firmware writes them). */
 export function uefiFirmware(path: BootPath): { code: string; vars: string } | undefined {
-  if (path === 'iso-uefi') return { code: OVMF_CODE, vars: OVMF_VARS };
+  // net-uefi: without Secure Boot, since the iPXE in QEMU's network ROM is not signed by a key the
+  // snakeoil variables trust; its kernel is still the build's, its root still verified by stage 1.
+  if (path === 'iso-uefi' || path === 'net-uefi') return { code: OVMF_CODE, vars: OVMF_VARS };
   if (isSecureBootPath(path)) return { code: OVMF_CODE_SECBOOT, vars: OVMF_VARS_SNAKEOIL };
   return undefined;
 }
@@ -66,7 +70,7 @@ export interface QemuOptions {
    * on the console can reach it.
    */
   checkChannel?: string;
-  /** net-bios: the iPXE script's URL, handed out by QEMU's DHCP as the boot file (`aios serve`'s boot.ipxe). */
+  /** The network paths: the iPXE script's URL, handed out by QEMU's DHCP as the boot file (`aios serve`'s boot.ipxe). */
   netBootUrl?: string;
   /** QEMU's GDB stub on 127.0.0.1:port, the guest stopped before its first instruction. */
   gdbPort?: number;
@@ -107,12 +111,13 @@ export function qemuArgs(o: QemuOptions): string[] {
   const fwd = pairs.map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`).join('');
   // The network path: the NIC's iPXE ROM takes the boot file from QEMU's DHCP, an http:// URL.
   let bootfile = '';
-  if (o.path === 'net-bios') {
+  if (isNetPath(o.path)) {
     if (!o.netBootUrl || !/^http:\/\/[\w.:\[\]/-]+$/.test(o.netBootUrl))
-      throw new Error(`the net-bios path needs an http:// boot file URL without commas, not ${o.netBootUrl}`);
+      throw new Error(`the ${o.path} path needs an http:// boot file URL without commas, not ${o.netBootUrl}`);
     bootfile = `,bootfile=${o.netBootUrl}`;
   }
-  args.push('-netdev', `user,id=net0${fwd}${bootfile}`, '-device', 'virtio-net-pci,netdev=net0');
+  // The network paths boot the card first: SeaBIOS by -boot n, OVMF by the boot order QEMU hands it.
+  args.push('-netdev', `user,id=net0${fwd}${bootfile}`, '-device', `virtio-net-pci,netdev=net0${isNetPath(o.path) ? ',bootindex=0' : ''}`);
   switch (o.path) {
     case 'direct':
       args.push(
@@ -131,6 +136,10 @@ export function qemuArgs(o: QemuOptions): string[] {
     case 'net-bios':
       // No disk and no medium: SeaBIOS boots the network card.
       args.push('-boot', 'n');
+      break;
+    case 'net-uefi':
+      // OVMF starts the iPXE of QEMU's network ROM, which runs the script the DHCP answer names.
+      args.push(...pflash(o));
       break;
     case 'iso-uefi':
     case 'iso-secureboot':

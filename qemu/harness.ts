@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { removeOnExit } from '../common/cleanup.ts';
 import { tempDir } from '../common/leftovers.ts';
 import { PROBE_FW_CFG, probeNonce } from '../common/probe.ts';
-import { bootsDisk, displayArgs, type Accel, type BootPath } from './cmdline.ts';
+import { bootsDisk, displayArgs, isNetPath, type Accel, type BootPath } from './cmdline.ts';
 import { NET_FILES } from '../common/netboot.ts';
 import { fetchLine, serveToGuests, type NetServer } from './net-server.ts';
 import { readImageFacts, readIsoFacts, type ImageFacts } from './image-facts.ts';
@@ -42,7 +42,7 @@ export interface CheckRequest {
   /** More QEMU arguments (a display device, a second disk). */
   qemuArgs?: readonly string[];
   timeoutSec?: number;
-  /** net-bios: an `aios serve` already running, by the base URL the guest reaches it at; undefined: the check serves the build itself. */
+  /** The network paths: an `aios serve` already running, by the base URL the guest reaches it at; undefined: the check serves the build itself. */
   netUrl?: string;
   say?: (line: string) => void;
 }
@@ -151,8 +151,8 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
       if (inference && served) o.forwards = [{ host: inference.hostPort, guest: served.port }];
       // The network path: this check's own server hands the guest its iPXE script, kernel, initramfs and root.
       let net: NetServer | undefined;
-      if (path === 'net-bios' && req.netUrl) o.netBootUrl = `${req.netUrl.replace(/\/$/, '')}/${NET_FILES.script}`;
-      else if (path === 'net-bios') {
+      if (isNetPath(path) && req.netUrl) o.netBootUrl = `${req.netUrl.replace(/\/$/, '')}/${NET_FILES.script}`;
+      else if (isNetPath(path)) {
         net = await serveToGuests(out, netRootArgs(build, out), config.boot.cmdline, (f) => say(`[${path}] served ${fetchLine(f)}`));
         o.netBootUrl = net.script;
       }

@@ -15,7 +15,7 @@ import {
 
 export type { BootObservation, BootOutcome, CheckResult } from './outcome.ts';
 import type { BootObservation, BootOutcome, CheckResult } from './outcome.ts';
-import { isSecureBootPath, uefiFirmware } from './cmdline.ts';
+import { isNetPath, isSecureBootPath, uefiFirmware } from './cmdline.ts';
 
 /**
  * Check 11, from what the host itself received, never from what aios-init reports: the guest's
@@ -70,7 +70,7 @@ export function judge(o: BootOutcome): CheckResult[] {
   const add = (id: string, name: string, ok: boolean, detail: string) => out.push({ id, name, ok, detail });
 
   // The network path fetches its root and checks every block of it before the boot goes on.
-  const network = o.path === 'net-bios' ? (o.budgets.network ?? 0) : 0;
+  const network = isNetPath(o.path) ? (o.budgets.network ?? 0) : 0;
   // OVMF (behind emulated SMM on the Secure Boot paths) starts, then reads and checks the signed UKI.
   const firmware = uefiFirmware(o.path) ? (o.budgets.uefi ?? 0) : 0;
   const budget = (o.accel === 'kvm' ? o.budgets.kvm : o.budgets.tcg) + network + firmware;

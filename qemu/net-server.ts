@@ -41,7 +41,7 @@ export interface NetServer {
 /** The host's loopback as QEMU's user network shows it to a guest. */
 export const guestUrl = (port: number) => `http://10.0.2.2:${port}`;
 
-/** A server of this build on loopback, for QEMU guests of this host (aios check's and aios run's net-bios path). */
+/** A server of this build on loopback, for QEMU guests of this host (aios check's and aios run's network paths). */
 export function serveToGuests(out: string, rootArgs: string, cmdline: string, onFetch: (f: Fetch) => void): Promise<NetServer> {
   return startNetServer({ out, bind: '127.0.0.1', port: 0, publicUrl: guestUrl, cmdline: (base) => netCmdline(base, rootArgs, cmdline), onFetch });
 }

@@ -13,7 +13,7 @@ export interface CheckArgs {
   timeout?: number;
   accel?: string;
   config?: string;
-  /** aios check, net-bios: boot from this `aios serve` (its base URL as the guest reaches it) instead of the check's own server. */
+  /** aios check, the network paths: boot from this `aios serve` (its base URL as the guest reaches it) instead of the check's own server. */
   'net-url'?: string;
   /** aios run: a root shell on the console (kernel flag aios.shell=1). */
   shell?: boolean;

@@ -31,7 +31,7 @@ function vmOptions<T>(y: Argv<T>) {
     .option('out', { type: 'string', describe: 'output directory of `aios build` (default: out/ of the project)' })
     .option('path', {
       type: 'string',
-      describe: 'boot path: direct | iso-bios | iso-uefi | iso-secureboot | disk-secureboot | net-bios (check also takes a comma list or all)',
+      describe: 'boot path: direct | iso-bios | iso-uefi | iso-secureboot | disk-secureboot | net-bios | net-uefi (check also takes a comma list or all)',
       default: 'direct',
     })
     .option('qemu-arg', { type: 'string', array: true, describe: 'extra QEMU argument, repeatable: --qemu-arg=-device --qemu-arg=ati-vga' })
@@ -90,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
           .option('net-url', {
             type: 'string',
             describe:
-              'net-bios: boot from a running `aios serve` at this base URL as the guest reaches it (http://10.0.2.2:PORT for a server on this host); default: the check serves the build itself',
+              'net-bios, net-uefi: boot from a running `aios serve` at this base URL as the guest reaches it (http://10.0.2.2:PORT for a server on this host); default: the check serves the build itself',
           }),
       (a) => set(checkCommand(a)),
     )

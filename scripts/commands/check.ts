@@ -3,7 +3,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomically } from '../lib/atomic.ts';
 import { loadProject } from '../project/locate.ts';
-import { parsePaths } from '../../qemu/cmdline.ts';
+import { isNetPath, parsePaths } from '../../qemu/cmdline.ts';
 import { checkBaseUrl } from '../../common/netboot.ts';
 import { chooseAccel, type CheckArgs } from '../../qemu/vm-options.ts';
 import { checkBuild } from '../../qemu/harness.ts';
@@ -19,7 +19,7 @@ export async function checkCommand(args: CheckArgs): Promise<number> {
   if (netUrl) {
     const problem = checkBaseUrl(netUrl);
     if (problem) throw new Error(`--net-url ${problem}`);
-    if (!paths.includes('net-bios')) throw new Error('--net-url is for the net-bios path: add --path net-bios');
+    if (!paths.some(isNetPath)) throw new Error('--net-url is for the network paths: add --path net-bios or net-uefi');
   }
   // Found before a boot of minutes, not after it.
   await prepareReportFiles({ '--json': args.json, '--junit': args.junit });

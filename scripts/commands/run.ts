@@ -6,7 +6,7 @@ import { killOnExit } from '../../common/cleanup.ts';
 import { tempDir } from '../../common/leftovers.ts';
 import { removeKilledScratch } from '../../qemu/leftovers.ts';
 import { requireTools } from './doctor.ts';
-import { gdbCommand, parsePaths, qemuArgs, uefiFirmware } from '../../qemu/cmdline.ts';
+import { gdbCommand, isNetPath, parsePaths, qemuArgs, uefiFirmware } from '../../qemu/cmdline.ts';
 import { loadProject } from '../project/locate.ts';
 import { SHELL_FLAG } from '../../common/cmdline-flags.ts';
 import { existsSync } from 'node:fs';
@@ -30,7 +30,7 @@ export async function runCommand(args: CheckArgs): Promise<number> {
   const unreachable = statusUnreachable(await imageStatus(dirname(probe.kernel)));
   const o = { ...probe, accel, hostPort: unreachable ? 0 : hostPort, snapshot: true, gdbPort: args.gdb };
   if (args.shell) {
-    if (path === 'direct' || path === 'net-bios') o.cmdline = `${o.cmdline} ${SHELL_FLAG}=1`.trim();
+    if (path === 'direct' || isNetPath(path)) o.cmdline = `${o.cmdline} ${SHELL_FLAG}=1`.trim();
     else if (path === 'iso-bios')
       console.error(`--shell on ${path}: pick "aiOS with a console shell" in GRUB's menu (hold Esc as GRUB starts; the build needs boot.debugShell)`);
     else console.error(`--shell on ${path}: the signed UKI's command line cannot be changed (that is the point); use --path direct for a shell`);
@@ -47,7 +47,7 @@ export async function runCommand(args: CheckArgs): Promise<number> {
     let ovmfVars: string | undefined;
     const firmware = uefiFirmware(path);
     if (firmware) await copyFile(firmware.vars, (ovmfVars = join(tmp, 'OVMF_VARS.fd')));
-    if (path === 'net-bios') {
+    if (isNetPath(path)) {
       // Served from here while QEMU runs; every fetch is printed above the console.
       net = await serveToGuests(dirname(o.kernel), netRootArgs(record, dirname(o.kernel)), o.cmdline, (f) => console.error(`aios serve: ${fetchLine(f)}`));
       o.netBootUrl = net.script;

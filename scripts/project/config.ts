@@ -192,7 +192,7 @@ export const projectSpec = {
       { min: 0 },
     ),
     networkBudgetSeconds: num(
-      'Added to the boot-report budget on the net-bios path, where the root (about 110 MB) is fetched over HTTP and every block of it checked before the boot goes on (measured under TCG here: 34 s in all against 16 s from the disk).',
+      'Added to the boot-report budget on the network paths (net-bios, net-uefi; the latter gets uefiBudgetSeconds too), where the root (about 110 MB) is fetched over HTTP and every block of it checked before the boot goes on (measured under TCG here: 34 s in all against 16 s from the disk).',
       30,
       { min: 0 },
     ),

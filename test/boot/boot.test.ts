@@ -77,21 +77,21 @@ test('a fragment with CONFIG_VETH=y but not CONFIG_NETDEVICES=y fails, naming NE
   }
 });
 
-test('aios check --path all passes every check on the six boot paths, Secure Boot enforced on the ISO and on the disk, and over the network', async () => {
+test('aios check --path all passes every check on the seven boot paths, Secure Boot enforced on the ISO and on the disk, and over the network on BIOS and UEFI', async () => {
   const junitFile = join(OUT, 'junit.xml');
   const r = await aios(['check', '--out', OUT, '--path', 'all', '--junit', junitFile, '--json', join(OUT, 'check.json')]);
   console.log(r.out);
   assert.equal(r.code, 0, r.out);
   const xml = await readFile(junitFile, 'utf8');
-  assert.equal((xml.match(/<testsuite /g) ?? []).length, 6);
+  assert.equal((xml.match(/<testsuite /g) ?? []).length, 7);
   assert.equal(
     (xml.match(/<testcase /g) ?? []).length,
-    14 + 13 + 13 + 14 + 15 + 13,
+    14 + 13 + 13 + 14 + 15 + 13 + 13,
     'one test case per check and path (fsck on the disk paths, verified boot on the Secure Boot ones)',
   );
   assert.equal((xml.match(/<failure /g) ?? []).length, 0);
   // The issue's own figures: eth0 by DHCP from QEMU's user network, PID 1 named aios-init.
-  const paths = ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot', 'disk-secureboot', 'net-bios'];
+  const paths = ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot', 'disk-secureboot', 'net-bios', 'net-uefi'];
   for (const path of paths) assert.match(r.out, new RegExp(`${path} +network up +PASS +eth0 10\\.0\\.2\\.15/24`));
   // The root through dm-verity on every path; on the Secure Boot path the firmware enforced it and the kernel is locked down.
   for (const path of paths) assert.match(r.out, new RegExp(`${path} +root verified \\(dm-verity, read-only\\) +PASS +/ from /dev/mapper/aios-root`));

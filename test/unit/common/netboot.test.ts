@@ -9,8 +9,11 @@ test("the network boot's command line: the root from the server, its verity argu
   );
 });
 
-test('the iPXE script: DHCP, then the kernel with its command line and the initramfs over HTTP', () => {
-  assert.equal(ipxeScript('http://h:1', 'root=x ro'), '#!ipxe\ndhcp\nkernel http://h:1/vmlinuz root=x ro\ninitrd http://h:1/initramfs.img\nboot\n');
+test('the iPXE script: DHCP, then the kernel with its command line and the initramfs over HTTP, named for the EFI stub', () => {
+  assert.equal(
+    ipxeScript('http://h:1', 'root=x ro'),
+    '#!ipxe\ndhcp\nkernel http://h:1/vmlinuz initrd=initramfs.img root=x ro\ninitrd http://h:1/initramfs.img\nboot\n',
+  );
   // iPXE would expand ${...}: a command line holding one is refused, not rewritten.
   assert.throws(() => ipxeScript('http://h', 'root=${net0/ip}'), /must not hold/);
 });

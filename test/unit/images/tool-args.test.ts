@@ -58,7 +58,15 @@ test('filesystem identities are derived from the inputs, never random', () => {
     '-O',
     '^has_journal',
   ]);
-  assert.deepEqual(mksquashfsArgs('/t', '/r.sqfs', 1700000000).slice(-7), ['gzip', '-Xcompression-level', '1', '-mkfs-time', '1700000000', '-all-time', '1700000000']);
+  assert.deepEqual(mksquashfsArgs('/t', '/r.sqfs', 1700000000).slice(-7), [
+    'gzip',
+    '-Xcompression-level',
+    '1',
+    '-mkfs-time',
+    '1700000000',
+    '-all-time',
+    '1700000000',
+  ]);
 });
 
 test('the single executable: blob with the addon as an asset, postject fuse, addon flags', () => {

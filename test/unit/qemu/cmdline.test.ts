@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bootsDisk, gdbCommand, isSecureBootPath, parsePaths, pathFiles, qemuArgs, uefiFirmware, OVMF_CODE, type QemuOptions } from '../../../qemu/cmdline.ts';
+import {
+  bootsDisk,
+  gdbCommand,
+  isSecureBootPath,
+  parsePaths,
+  pathFiles,
+  qemuArgs,
+  uefiFirmware,
+  OVMF_CODE,
+  OVMF_VARS,
+  type QemuOptions,
+} from '../../../qemu/cmdline.ts';
 
 const base: QemuOptions = {
   path: 'direct',
@@ -108,7 +119,7 @@ test('the direct path passes the root arguments build.json gives (dm-verity, the
 });
 
 test('boot path names', () => {
-  assert.deepEqual(parsePaths('all'), ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot', 'disk-secureboot', 'net-bios']);
+  assert.deepEqual(parsePaths('all'), ['direct', 'iso-bios', 'iso-uefi', 'iso-secureboot', 'disk-secureboot', 'net-bios', 'net-uefi']);
   assert.deepEqual(parsePaths('iso-uefi'), ['iso-uefi']);
   assert.throws(() => parsePaths('floppy'), /unknown boot path floppy/);
 });
@@ -146,4 +157,17 @@ test('net-bios: no disk, no medium, the network card first, and the iPXE script 
   assert.ok(parsePaths('all').includes('net-bios'));
   assert.throws(() => qemuArgs({ ...base, path: 'net-bios' }), /needs an http:\/\/ boot file URL/);
   assert.throws(() => qemuArgs({ ...base, path: 'net-bios', netBootUrl: 'http://h/x,tftp=/' }), /without commas/);
+  assert.ok(a.includes('virtio-net-pci,netdev=net0,bootindex=0'));
+});
+
+test('net-uefi: OVMF without Secure Boot, no disk and no medium, the network card first in its boot order', () => {
+  const a = qemuArgs({ ...base, path: 'net-uefi', netBootUrl: 'http://10.0.2.2:41000/boot.ipxe', ovmfVars: '/tmp/vars.fd' });
+  assert.equal(after(a, '-netdev'), 'user,id=net0,hostfwd=tcp:127.0.0.1:40000-:8080,bootfile=http://10.0.2.2:41000/boot.ipxe');
+  assert.ok(a.includes('virtio-net-pci,netdev=net0,bootindex=0'));
+  assert.ok(a.includes(`if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`), a.join(' '));
+  assert.equal(after(a, '-machine'), 'pc');
+  assert.ok(!a.includes('-cdrom') && !a.includes('-kernel') && !a.includes('-boot'));
+  assert.deepEqual(uefiFirmware('net-uefi'), { code: OVMF_CODE, vars: OVMF_VARS });
+  assert.deepEqual(pathFiles('net-uefi'), pathFiles('net-bios'));
+  assert.throws(() => qemuArgs({ ...base, path: 'net-uefi' }), /net-uefi path needs an http:\/\/ boot file URL/);
 });
