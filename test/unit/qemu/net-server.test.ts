@@ -42,7 +42,7 @@ test('aios serve answers only its own names, GET and HEAD, single ranges, and re
     const url = (p: string) => `http://127.0.0.1:${server.port}${p}`;
     assert.match(
       (await request(url('/boot.ipxe'), { timeoutMs: 5000 })).body,
-      /^#!ipxe\ndhcp\nkernel http:\/\/10\.0\.2\.2:\d+\/vmlinuz root=http:\/\/10\.0\.2\.2:\d+\/rootfs\.squashfs\n/,
+      /^#!ipxe\ndhcp\nkernel http:\/\/10\.0\.2\.2:\d+\/vmlinuz initrd=initramfs\.img root=http:\/\/10\.0\.2\.2:\d+\/rootfs\.squashfs\n/,
     );
     const part = await request(url('/rootfs.squashfs'), { timeoutMs: 5000, headers: { Range: 'bytes=0-3' } });
     assert.deepEqual([part.status, part.body], [206, 'hsqs']);
