@@ -84,6 +84,11 @@ export interface Step {
   title: string;
   /** Whether the step applies to this build (an image format not asked for does not). */
   when?: (ctx: BuildContext) => boolean;
+  /**
+   * Runs beside the neighbouring steps that say so too: none of them reads what another makes
+   * (the disk and the ISO both start from the root filesystem, the kernel and the initramfs).
+   */
+  concurrent?: true;
   run: (ctx: BuildContext) => Promise<void>;
 }
 

@@ -33,6 +33,7 @@ export const BUILD_STEPS: readonly Step[] = [
   { name: 'init', title: 'aios-init (esbuild + code cache + Node SEA + addon)', run: bundleInit },
   { name: 'rootfs', title: 'Root filesystem', run: stageRootfs },
   { name: 'initramfs', title: 'Initramfs (stage 1)', run: buildInitramfs },
-  { name: 'disk', title: 'rootfs.img', when: (ctx) => ctx.opts.formats.includes('disk'), run: writeDisk },
-  { name: 'iso', title: 'aios.iso', when: (ctx) => ctx.opts.formats.includes('iso'), run: writeIso },
+  // Side by side: mke2fs, debugfs and veritysetup on one core, mksquashfs on every one.
+  { name: 'disk', title: 'rootfs.img', when: (ctx) => ctx.opts.formats.includes('disk'), run: writeDisk, concurrent: true },
+  { name: 'iso', title: 'aios.iso', when: (ctx) => ctx.opts.formats.includes('iso'), run: writeIso, concurrent: true },
 ];
