@@ -54,23 +54,31 @@ export async function stage1Entries(busybox: Buffer, srcDir: string, tools: read
   return entries;
 }
 
+const busyboxOf = (ctx: BuildContext) => join(need(ctx, 'rootfs').dir, 'busybox-deb', 'bin', 'busybox');
+
+/** What stage 1 is made of: its sources, the kernel's modules, Debian's busybox and the host's stage-1 tools. */
+export function initramfsInputs(ctx: BuildContext, src: string, tools: readonly { path: string; from: string }[]) {
+  return {
+    version: STEP_VERSION,
+    // Of the root filesystem only Debian's busybox, by content: an overlay file or a service of the
+    // project changes the root, not stage 1, and a new initramfs cost every such rebuild 1.7 s.
+    after: { kernel: need(ctx, 'kernel').dir },
+    trees: { initramfs: src },
+    // The host's veritysetup and its libraries are copied in: an update of one makes a new initramfs.
+    files: { busybox: busyboxOf(ctx), ...Object.fromEntries(tools.map((t) => [t.path, t.from])) },
+    // The applet links are code, not files: a new one must make a new initramfs.
+    values: { epoch: ctx.sourceDateEpoch, zlib: process.versions.zlib, applets: STAGE1_APPLETS },
+  };
+}
+
 /** Our own stage 1 (initramfs/init + busybox), as a sorted, owner-0, fixed-mtime newc cpio, gzipped. */
 export async function buildInitramfs(ctx: BuildContext): Promise<void> {
   const src = join(ctx.opts.root, 'initramfs');
   const tools = await stage1Tools();
-  const inputs = {
-    version: STEP_VERSION,
-    after: { rootfs: need(ctx, 'rootfs').dir, kernel: need(ctx, 'kernel').dir },
-    trees: { initramfs: src },
-    // The host's veritysetup and its libraries are copied in: an update of one makes a new initramfs.
-    files: Object.fromEntries(tools.map((t) => [t.path, t.from])),
-    // The applet links are code, not files: a new one must make a new initramfs.
-    values: { epoch: ctx.sourceDateEpoch, zlib: process.versions.zlib, applets: STAGE1_APPLETS },
-  };
-  const dir = await cachedStep(ctx, inputs, async (out) => {
+  const dir = await cachedStep(ctx, initramfsInputs(ctx, src, tools), async (out) => {
     // Debian's busybox as unpacked by the rootfs step, never the tree's /bin/busybox: a project's
     // layer or overlay may have replaced that one (with a link to a host file, even).
-    const bb = await readFile(join(need(ctx, 'rootfs').dir, 'busybox-deb', 'bin', 'busybox'));
+    const bb = await readFile(busyboxOf(ctx));
     const entries = await stage1Entries(bb, src, tools);
     const modDir = need(ctx, 'kernel').modulesDir;
     const files = rootModuleFiles(await readFile(join(modDir, 'modules.dep'), 'utf8'));

@@ -91,3 +91,23 @@ test("key: aios.json's allow list is part of the root filesystem's key", async (
   assert.equal(await ran({ version: 1, values: projectKey(p) }), false);
   assert.equal(await ran({ version: 1, values: projectKey({ ...p, allow: { setuid: ['/usr/bin/ping'], devices: [] } }) }), true);
 });
+
+test("key: stage 1 takes of the root filesystem only Debian's busybox: a new root with the same busybox keeps it", async () => {
+  const { initramfsInputs } = await import('../../../scripts/steps/build-initramfs.ts');
+  const ran = stepRunner();
+  const base = scratchDir('aios-stage1-');
+  const rootfs = async (name: string, busybox: string) => {
+    const dir = join(base, name);
+    await mkdir(join(dir, 'busybox-deb/bin'), { recursive: true });
+    await writeFile(join(dir, 'busybox-deb/bin/busybox'), busybox);
+    await writeFile(join(dir, 'manifest.json'), name);
+    return dir;
+  };
+  const src = join(base, 'initramfs');
+  await mkdir(src, { recursive: true });
+  await writeFile(join(src, 'init'), '#!/bin/sh\n');
+  const ctxOf = (dir: string) => ({ rootfs: { dir }, kernel: { dir: join(base, 'kernel') } }) as never;
+  assert.equal(await ran(initramfsInputs(ctxOf(await rootfs('one', 'bb 1.35')), src, [])), true);
+  assert.equal(await ran(initramfsInputs(ctxOf(await rootfs('two', 'bb 1.35')), src, [])), false, 'another root, the same busybox: reused');
+  assert.equal(await ran(initramfsInputs(ctxOf(await rootfs('three', 'bb 1.36')), src, [])), true, 'another busybox');
+});
