@@ -1,6 +1,4 @@
-import { join } from 'node:path';
 import { run } from '../common/exec.ts';
-import { tempDir } from '../common/leftovers.ts';
 import { modName } from '../common/module-names.ts';
 import { unescapeOctal } from '../common/probe.ts';
 
@@ -89,21 +87,40 @@ export const readImageFacts = (disk: string, release: string): Promise<ImageFact
 /** Where the ISO keeps its root (squashfs, its dm-verity tree after it). */
 export const ISO_ROOT = '/aios/rootfs.squashfs';
 
+/** Where the ISO's root lies inside the ISO file: an ISO 9660 file is one run of 2 KiB blocks. */
+export interface IsoExtent {
+  offset: number;
+  size: number;
+}
+
 /**
- * The same facts from aios.iso's own root (an ISO-only build, and the ISO paths): the squashfs
- * copied out with xorriso, its files read with `unsquashfs -cat` (no mount, no root).
+ * The extent in `xorriso -find PATH -exec report_lba`'s answer ("File data lba: xt , Startlba ,
+ * Blocks , Filesize , path"). A file of several extents (over 4 GiB) is refused, not half read.
+ */
+export function parseReportLba(text: string, path: string): IsoExtent {
+  const lines = [...text.matchAll(/^File data lba:\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*'(.*)'\s*$/gm)].filter((m) => m[5] === path);
+  if (lines.length === 0) throw new Error(`the ISO has no ${path}`);
+  if (lines.length > 1) throw new Error(`${path} lies in ${lines.length} extents of the ISO; aios reads it only as one`);
+  const m = lines[0]!;
+  return { offset: Number(m[2]) * 2048, size: Number(m[4]) };
+}
+
+/** Where aios.iso keeps its root (the squashfs and its dm-verity tree), read without copying it out. */
+export async function isoRootExtent(iso: string): Promise<IsoExtent> {
+  const r = await run('xorriso', ['-indev', iso, '-find', ISO_ROOT, '-exec', 'report_lba']);
+  if (r.exitCode !== 0) throw new Error(`xorriso cannot read ${iso}: ${r.stderr.trim().split('\n').pop()}`);
+  return parseReportLba(r.stdout, ISO_ROOT);
+}
+
+/**
+ * The same facts from aios.iso's own root (an ISO-only build, and the ISO paths): its files read
+ * with `unsquashfs -o` where the squashfs lies in the ISO (no copy, no mount, no root).
  */
 export async function readIsoFacts(iso: string, release: string): Promise<ImageFacts> {
-  const scratch = await tempDir('facts');
-  try {
-    const root = join(scratch.path, 'root.squashfs');
-    await run('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', ISO_ROOT, root]);
-    const cat = async (p: string) => {
-      const r = await run('unsquashfs', ['-cat', root, p], { okCodes: [2] });
-      return r.exitCode === 0 ? r.stdout : null;
-    };
-    return await factsFrom(cat, release, `${iso} (${ISO_ROOT})`);
-  } finally {
-    await scratch.release();
-  }
+  const { offset } = await isoRootExtent(iso);
+  const cat = async (p: string) => {
+    const r = await run('unsquashfs', ['-o', String(offset), '-cat', iso, p], { okCodes: [2] });
+    return r.exitCode === 0 ? r.stdout : null;
+  };
+  return factsFrom(cat, release, `${iso} (${ISO_ROOT})`);
 }

@@ -1,12 +1,10 @@
 import { createReadStream, existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
-import { run } from '../common/exec.ts';
-import { tempDir } from '../common/leftovers.ts';
 import { IPXE_BINARIES, ipxeScript, NET_FILES, netCmdline } from '../common/netboot.ts';
-import { ISO_ROOT } from './image-facts.ts';
+import { isoRootExtent } from './image-facts.ts';
 
 /** One fetch as the server saw it: who, what, how it ended. */
 export interface Fetch {
@@ -70,24 +68,31 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
+/** What a name serves: a whole file, or a window of one held open (the root inside the ISO). */
+type Served = string | { fd: number; offset: number; size: number };
+
 /**
  * Serve a build for network boot over HTTP: the iPXE script, the kernel and initramfs, the ISO's
- * root (squashfs + its dm-verity tree, copied out of the ISO once), and Debian's iPXE binaries
- * for a site's TFTP server to chain from. Only these names,
- * GET and HEAD, single ranges; every fetch is reported with the client's address.
+ * root (squashfs + its dm-verity tree, read where it lies in the ISO, from a descriptor opened at
+ * the start: a rebuild that replaces aios.iso does not change what this server hands out), and
+ * Debian's iPXE binaries for a site's TFTP server to chain from. Only these names, GET and HEAD,
+ * single ranges; every fetch is reported with the client's address.
  */
 export async function startNetServer(o: NetServerOptions): Promise<NetServer> {
-  const scratch = await tempDir('serve');
+  const iso = join(o.out, 'aios.iso');
+  const files: Record<string, Served> = {
+    [`/${NET_FILES.kernel}`]: join(o.out, 'vmlinuz'),
+    [`/${NET_FILES.initrd}`]: join(o.out, 'initramfs.img'),
+  };
+  for (const f of [...Object.values(files), iso] as string[])
+    await stat(f).catch(() => Promise.reject(new Error(`${f} is missing: run \`aios build --out ${o.out}\` first`)));
+  const isoFile = await open(iso, 'r');
   try {
-    const root = join(scratch.path, NET_FILES.root);
-    const r = await run('xorriso', ['-osirrox', 'on', '-indev', join(o.out, 'aios.iso'), '-extract', ISO_ROOT, root]);
-    if (r.exitCode !== 0) throw new Error(`cannot copy the root out of ${join(o.out, 'aios.iso')}: ${r.stderr.trim().split('\n').pop()}`);
-    const files: Record<string, string> = {
-      [`/${NET_FILES.kernel}`]: join(o.out, 'vmlinuz'),
-      [`/${NET_FILES.initrd}`]: join(o.out, 'initramfs.img'),
-      [`/${NET_FILES.root}`]: root,
-    };
-    for (const f of Object.values(files)) await stat(f).catch(() => Promise.reject(new Error(`${f} is missing: run \`aios build --out ${o.out}\` first`)));
+    const extent = await isoRootExtent(iso);
+    // The extent was read from the path; the descriptor must be the same file.
+    const [byPath, byFd] = await Promise.all([stat(iso), isoFile.stat()]);
+    if (byPath.ino !== byFd.ino || byPath.dev !== byFd.dev) throw new Error(`${iso} was replaced while aios serve opened it: start it again`);
+    files[`/${NET_FILES.root}`] = { fd: isoFile.fd, ...extent };
     // Debian's iPXE when it is installed (package ipxe): a network boot through QEMU's own needs none.
     for (const f of Object.values(IPXE_BINARIES)) if (existsSync(f)) files[`/${basename(f)}`] = f;
     let script = '';
@@ -110,11 +115,11 @@ export async function startNetServer(o: NetServerOptions): Promise<NetServer> {
       close: async () => {
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));
-        await scratch.release();
+        await isoFile.close();
       },
     };
   } catch (err) {
-    await scratch.release();
+    await isoFile.close();
     throw err;
   }
 }
@@ -122,7 +127,7 @@ export async function startNetServer(o: NetServerOptions): Promise<NetServer> {
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
-  files: Record<string, string>,
+  files: Record<string, Served>,
   script: () => string,
   onFetch?: (f: Fetch) => void,
 ): Promise<void> {
@@ -139,14 +144,17 @@ async function handle(
   }
   const file = Object.hasOwn(files, path) ? files[path] : undefined;
   if (!file) return void res.writeHead(404).end();
-  const size = (await stat(file)).size;
+  const size = typeof file === 'string' ? (await stat(file)).size : file.size;
   const range = parseRange(req.headers.range, size);
   if (range === 'unsatisfiable') return void res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
   const { start, end } = range ?? { start: 0, end: size - 1 };
   const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': end - start + 1, 'Accept-Ranges': 'bytes' };
   res.writeHead(range ? 206 : 200, range ? { ...headers, 'Content-Range': `bytes ${start}-${end}/${size}` } : headers);
   if (req.method === 'HEAD' || size === 0) return void res.end();
-  const stream = createReadStream(file, { start, end });
+  const stream =
+    typeof file === 'string'
+      ? createReadStream(file, { start, end })
+      : createReadStream('', { fd: file.fd, autoClose: false, start: file.offset + start, end: file.offset + end });
   stream.on('data', (d) => (bytes += d.length));
   stream.on('error', () => res.destroy());
   stream.pipe(res);

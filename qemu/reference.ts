@@ -8,7 +8,7 @@ import { tempDir } from '../common/leftovers.ts';
 import type { InitConfig } from '../common/init-spec.ts';
 import { askCompletion, waitForHealth, type InferenceProbe } from './inference.ts';
 import { partitionsOf } from './disk-check.ts';
-import { ISO_ROOT, PARTITION_OFFSET } from './image-facts.ts';
+import { isoRootExtent, PARTITION_OFFSET } from './image-facts.ts';
 
 /**
  * Check 11's expected answer, derived on the host: the image's own llama-server and model, copied
@@ -82,9 +82,8 @@ export interface ImageSource {
 /** Copy the image's directory `dir` and file `file` into `dest` (same paths below it), without mounting anything. */
 export async function extractFromImage(src: ImageSource, paths: { dir: string; file: string }, dest: string): Promise<void> {
   if (src.kind === 'iso') {
-    const root = join(dest, '..', 'root.squashfs');
-    await run('xorriso', ['-osirrox', 'on', '-indev', src.file, '-extract', ISO_ROOT, root]).then(failIf('xorriso'));
-    await run('unsquashfs', ['-q', '-n', '-f', '-d', dest, root, paths.dir.slice(1), paths.file.slice(1)]).then(failIf('unsquashfs'));
+    const { offset } = await isoRootExtent(src.file);
+    await run('unsquashfs', ['-o', String(offset), '-q', '-n', '-f', '-d', dest, src.file, paths.dir.slice(1), paths.file.slice(1)]).then(failIf('unsquashfs'));
     return;
   }
   const parts = await partitionsOf(src.file);

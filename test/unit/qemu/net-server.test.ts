@@ -46,6 +46,13 @@ test('aios serve answers only its own names, GET and HEAD, single ranges, and re
     );
     const part = await request(url('/rootfs.squashfs'), { timeoutMs: 5000, headers: { Range: 'bytes=0-3' } });
     assert.deepEqual([part.status, part.body], [206, 'hsqs']);
+    // The root comes from where it lies in the ISO opened at the start: a rebuild that puts a new
+    // aios.iso in place changes nothing this server hands out.
+    await writeFile(join(tree, 'aios', 'rootfs.squashfs'), 'hsqsREPLACED!!');
+    execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-o', join(out, 'new.iso'), tree], { stdio: 'ignore' });
+    execFileSync('mv', [join(out, 'new.iso'), join(out, 'aios.iso')]);
+    const whole = await request(url('/rootfs.squashfs'), { timeoutMs: 5000 });
+    assert.deepEqual([whole.status, whole.body], [200, 'hsqs0123456789']);
     assert.equal((await request(url('/rootfs.squashfs'), { timeoutMs: 5000, headers: { Range: 'bytes=99-' } })).status, 416);
     for (const bad of ['/../aios.iso', '/aios.iso', '/tree/aios/rootfs.squashfs', '/vmlinuz/', '/VMLINUZ'])
       assert.equal((await request(url(bad), { timeoutMs: 5000 })).status, 404, bad);
