@@ -24,6 +24,8 @@ export function parseCompileLine(line: string): Compile | undefined {
 
 // The kernel's large families, by the object's path in its tree; the first that matches names it.
 const KERNEL_FAMILIES: [RegExp, string][] = [
+  // Kconfig's and kbuild's cc-option tests: a compile into .tmp_NNNN/ or to no file at all.
+  [/^(\.tmp_\d+\/|$)/, "kernel: compiler probes (Kconfig's cc-option)"],
   [/^drivers\/gpu\/drm\/amd\//, 'kernel: amdgpu'],
   [/^drivers\/gpu\/drm\/nouveau\//, 'kernel: nouveau'],
   [/^drivers\/gpu\//, 'kernel: DRM core and small display drivers'],

@@ -15,6 +15,8 @@ test('each compile goes to its part: kernel families by path, ggml variants by n
   assert.equal(partOf({ dir: K, output: 'fs/ext4/inode.o' }), 'kernel: other file systems');
   assert.match(partOf({ dir: K, output: 'mm/slub.o' }), /^kernel: core/);
   assert.equal(partOf({ dir: K, output: 'sound/core/sound.o' }), 'kernel: other');
+  assert.equal(partOf({ dir: K, output: '.tmp_5659/tmp' }), "kernel: compiler probes (Kconfig's cc-option)");
+  assert.equal(partOf({ dir: K, output: '' }), "kernel: compiler probes (Kconfig's cc-option)");
   assert.equal(partOf({ dir: L, output: 'ggml/src/CMakeFiles/ggml-cpu-sapphirerapids.dir/ggml-cpu/ops.cpp.o' }), 'llama.cpp: ggml CPU variant sapphirerapids');
   assert.equal(partOf({ dir: L, output: 'tools/server/CMakeFiles/server-context.dir/server-context.cpp.o' }), 'llama.cpp: server, llama, common, ggml base');
   // NVIDIA's kbuild runs in the kernel's tree (make -C) with absolute outputs; its conftest in its own.
