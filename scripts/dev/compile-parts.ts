@@ -43,8 +43,8 @@ export function partOf(c: Pick<Compile, 'dir' | 'output'>): string {
   if (variant) return `llama.cpp: ggml CPU variant ${variant[1]}`;
   if (/\/CMakeFiles\//.test(path)) return 'llama.cpp: server, llama, common, ggml base';
   if (/\/build\/nvidia-[^/]+\//.test(path)) return 'NVIDIA open modules (and their conftest)';
-  const kernel = /\/build\/linux-[^/]+\/(.*)$/.exec(path);
-  if (kernel) return KERNEL_FAMILIES.find(([re]) => re.test(kernel[1]!))?.[1] ?? 'kernel: other';
+  const kernel = /\/build\/linux-[^/]+(?:\/(.*))?$/.exec(path);
+  if (kernel) return KERNEL_FAMILIES.find(([re]) => re.test(kernel[1] ?? ''))?.[1] ?? 'kernel: other';
   return 'other';
 }
 
