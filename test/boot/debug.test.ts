@@ -14,63 +14,59 @@ for (const [command, kernelSays, exits] of [
   ['reboot', /reboot: Restarting system/, true],
   ['halt', /reboot: System halted/, false],
 ] as const) {
-  test(
-    `aios run --shell: a root shell with job control on the console; busybox ${command} does what it says`,
-    command === 'poweroff' ? {} : extended,
-    async () => {
-      const vm = aiosRun(['--shell']);
-      try {
-        await vm.waitFor(/AIOS-BOOT-REPORT /);
-        await vm.waitFor(/aios# /);
-        // llama-server writes to the console while it loads: type once it is quiet.
-        await vm.waitFor(/inference: ready/);
-        vm.type('echo BEGIN-$((1+1)); cat /proc/1/comm; echo END-$((6*7)); set -o | grep -c monitor.*on\n');
-        await vm.waitFor(/BEGIN-2\r?\naios-init\r?\nEND-42\r?\n1\r?\n/, 60_000);
-        // DHCP by a udhcpc that stays up to renew, and resolv.conf from the lease's DNS server.
-        vm.type('echo DNS-$(grep -c "^nameserver 10.0.2.3$" /etc/resolv.conf)-UDHCPC-$(pidof udhcpc | wc -w)\n');
-        await vm.waitFor(/DNS-1-UDHCPC-1\r?\n/, 30_000);
-        if (command === 'reboot') {
-          // A renewal (udhcpc's SIGUSR1) is applied by aios-init from the script's report line: the
-          // route and resolv.conf taken away here come back.
-          vm.type('route del default; rm /run/aios/resolv.conf; echo RENEW-$((2*3)); kill -USR1 $(pidof udhcpc)\n');
-          await vm.waitFor(/RENEW-6\r?\n[\s\S]*AIOS_DHCP (renew|bound) eth0 /, 60_000);
-          vm.type('echo ROUTE-$(grep -c "^eth0.00000000.0202000A" /proc/net/route)-DNS-$(grep -c "^nameserver 10.0.2.3$" /etc/resolv.conf)\n');
-          await vm.waitFor(/ROUTE-1-DNS-1\r?\n/, 30_000);
-        }
-        if (command === 'poweroff') {
-          // aios-init started from the shell refuses to be a second init: no second udhcpc.
-          vm.type('/usr/sbin/aios-init; echo RC-$?-UDHCPC-$(pidof udhcpc | wc -w)\n');
-          await vm.waitFor(/it is process \d+, so it did nothing\.[\s\S]*RC-2-UDHCPC-1\r?\n/, 60_000);
-        }
-        if (command === 'halt') {
-          // busybox halt is SIGUSR1, on which Node opens its inspector unless PID 1 handles it. A
-          // watcher that outlives the shell's SIGTERM looks for port 9229 (0x2405) until the halt.
-          // It leaves the shell's cgroup, so that only the last kill(-1) of the shutdown ends it, and
-          // writes to /dev/console: the shell's terminal is hung up when the shell ends.
-          vm.type(
-            `sh -c 'echo $$ > /sys/fs/cgroup/cgroup.procs; trap "" TERM HUP; while :; do echo "INSPECTOR-$(grep -c ":2405 " /proc/net/tcp)" > /dev/console; sleep 0.3; done' &\n`,
-          );
-          await vm.waitFor(/INSPECTOR-0\r?\n/, 30_000);
-        }
-        vm.type(`${command}\n`);
-        await vm.waitFor(kernelSays, 90_000);
-        // The shell ignores SIGTERM as every interactive shell does; it is hung up instead.
-        assert.doesNotMatch(vm.text(), /service shell ignored SIGTERM/);
-        if (command === 'halt') {
-          const after = vm.text().slice(vm.text().indexOf('SIGUSR1 (busybox halt)'));
-          assert.ok(after.length < vm.text().length, 'aios-init took SIGUSR1 as halt');
-          assert.ok((after.match(/INSPECTOR-0\r?\n/g) ?? []).length >= 2, `the watcher looked after SIGUSR1:\n${after.slice(0, 3000)}`);
-          assert.doesNotMatch(after, /INSPECTOR-[1-9]/, 'nothing listens on 9229 after SIGUSR1');
-        }
-        if (!exits) vm.type('\x01x'); // halted: the machine stays on until QEMU is told to quit
-        assert.equal(await vm.exited, 0, vm.text().slice(-3000));
-        assert.match(vm.text(), /console shell: on \/dev\/ttyS0 \(kernel command line aios\.shell\)/);
-      } finally {
-        await stop(vm);
+  test(`aios run --shell: a root shell with job control on the console; busybox ${command} does what it says`, extended, async () => {
+    const vm = aiosRun(['--shell']);
+    try {
+      await vm.waitFor(/AIOS-BOOT-REPORT /);
+      await vm.waitFor(/aios# /);
+      // llama-server writes to the console while it loads: type once it is quiet.
+      await vm.waitFor(/inference: ready/);
+      vm.type('echo BEGIN-$((1+1)); cat /proc/1/comm; echo END-$((6*7)); set -o | grep -c monitor.*on\n');
+      await vm.waitFor(/BEGIN-2\r?\naios-init\r?\nEND-42\r?\n1\r?\n/, 60_000);
+      // DHCP by a udhcpc that stays up to renew, and resolv.conf from the lease's DNS server.
+      vm.type('echo DNS-$(grep -c "^nameserver 10.0.2.3$" /etc/resolv.conf)-UDHCPC-$(pidof udhcpc | wc -w)\n');
+      await vm.waitFor(/DNS-1-UDHCPC-1\r?\n/, 30_000);
+      if (command === 'reboot') {
+        // A renewal (udhcpc's SIGUSR1) is applied by aios-init from the script's report line: the
+        // route and resolv.conf taken away here come back.
+        vm.type('route del default; rm /run/aios/resolv.conf; echo RENEW-$((2*3)); kill -USR1 $(pidof udhcpc)\n');
+        await vm.waitFor(/RENEW-6\r?\n[\s\S]*AIOS_DHCP (renew|bound) eth0 /, 60_000);
+        vm.type('echo ROUTE-$(grep -c "^eth0.00000000.0202000A" /proc/net/route)-DNS-$(grep -c "^nameserver 10.0.2.3$" /etc/resolv.conf)\n');
+        await vm.waitFor(/ROUTE-1-DNS-1\r?\n/, 30_000);
       }
-      assert.deepEqual(await qemuProcesses(OUT), []);
-    },
-  );
+      if (command === 'poweroff') {
+        // aios-init started from the shell refuses to be a second init: no second udhcpc.
+        vm.type('/usr/sbin/aios-init; echo RC-$?-UDHCPC-$(pidof udhcpc | wc -w)\n');
+        await vm.waitFor(/it is process \d+, so it did nothing\.[\s\S]*RC-2-UDHCPC-1\r?\n/, 60_000);
+      }
+      if (command === 'halt') {
+        // busybox halt is SIGUSR1, on which Node opens its inspector unless PID 1 handles it. A
+        // watcher that outlives the shell's SIGTERM looks for port 9229 (0x2405) until the halt.
+        // It leaves the shell's cgroup, so that only the last kill(-1) of the shutdown ends it, and
+        // writes to /dev/console: the shell's terminal is hung up when the shell ends.
+        vm.type(
+          `sh -c 'echo $$ > /sys/fs/cgroup/cgroup.procs; trap "" TERM HUP; while :; do echo "INSPECTOR-$(grep -c ":2405 " /proc/net/tcp)" > /dev/console; sleep 0.3; done' &\n`,
+        );
+        await vm.waitFor(/INSPECTOR-0\r?\n/, 30_000);
+      }
+      vm.type(`${command}\n`);
+      await vm.waitFor(kernelSays, 90_000);
+      // The shell ignores SIGTERM as every interactive shell does; it is hung up instead.
+      assert.doesNotMatch(vm.text(), /service shell ignored SIGTERM/);
+      if (command === 'halt') {
+        const after = vm.text().slice(vm.text().indexOf('SIGUSR1 (busybox halt)'));
+        assert.ok(after.length < vm.text().length, 'aios-init took SIGUSR1 as halt');
+        assert.ok((after.match(/INSPECTOR-0\r?\n/g) ?? []).length >= 2, `the watcher looked after SIGUSR1:\n${after.slice(0, 3000)}`);
+        assert.doesNotMatch(after, /INSPECTOR-[1-9]/, 'nothing listens on 9229 after SIGUSR1');
+      }
+      if (!exits) vm.type('\x01x'); // halted: the machine stays on until QEMU is told to quit
+      assert.equal(await vm.exited, 0, vm.text().slice(-3000));
+      assert.match(vm.text(), /console shell: on \/dev\/ttyS0 \(kernel command line aios\.shell\)/);
+    } finally {
+      await stop(vm);
+    }
+    assert.deepEqual(await qemuProcesses(OUT), []);
+  });
 }
 
 test('NODE_OPTIONS and AIOS_ADDON on the kernel command line never reach PID 1: no inspector, no other addon, every check passes', async () => {

@@ -15,7 +15,7 @@ export const OUT = process.env.AIOS_TEST_OUT ?? join(ROOT, 'out');
  * boot path, one broken image per check, each security boundary, the project and its
  * reproducibility. A cold CI on two cores (about 50 min of kernel and llama.cpp build) has no room
  * for more, so the variations (a second broken image of a check already covered, the watchdog's
- * resets and halts, a flood, the debug tools, the build twice over) run with
+ * resets and halts, a flood, the debug tools and the console shell, the builds twice over) run with
  * `npm run test:boot:all` (AIOS_BOOT_TIER=all); CI lists them as skipped.
  */
 export const extended = process.env.AIOS_BOOT_TIER === 'all' ? {} : { skip: 'extended tier: npm run test:boot:all' };

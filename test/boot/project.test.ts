@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { aios, qemuProcesses, ROOT } from './helpers.ts';
+import { aios, extended, qemuProcesses, ROOT } from './helpers.ts';
 import { aptOptions } from '../../scripts/lib/apt.ts';
 
 const EXAMPLE = join(ROOT, 'examples', 'inference-project');
@@ -85,7 +85,7 @@ test('the example project builds, boots, passes aios check, and its package, ove
   assert.deepEqual(await qemuProcesses(out), []);
 });
 
-test('a second build of the project in a second cache writes the same bytes', async () => {
+test('a second build of the project in a second cache writes the same bytes', extended, async () => {
   // The kernel, llama-server and aios-init are shared (a cold kernel costs half an hour here; their
   // own keys pin them); every step the project feeds (rootfs, initramfs, images) runs again from nothing.
   const cache2 = join(scratch, 'cache2');
