@@ -188,7 +188,10 @@ export function toolVersion(tool: string): Promise<string | undefined> {
   let p = versionCache.get(tool);
   if (!p) {
     p = (async () => {
-      const key = remembered && (await binaryKey(tool));
+      // By name and binary: a multi-call binary says the name it was run as (mformat and mcopy are
+      // both mtools, and each build keyed the images on whichever was asked first before).
+      const binary = remembered && (await binaryKey(tool));
+      const key = binary && `${tool} ${binary}`;
       if (key && remembered && Object.hasOwn(remembered.entries, key)) return remembered.entries[key] ?? undefined;
       const v = await run(tool, [VERSION_FLAG[tool] ?? '--version']).then(
         (r) => (r.stdout || r.stderr).split('\n')[0]?.trim(),

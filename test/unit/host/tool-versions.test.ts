@@ -37,3 +37,27 @@ test('a tool version is asked once: later builds take it from the cache while th
   build();
   assert.equal(await spawned(), 3, 'a cache file of another shape is not trusted');
 });
+
+test('two names of one multi-call binary keep their own versions (mformat and mcopy are both mtools)', async () => {
+  const dir = scratchDir('aios-toolver-');
+  const multi = join(dir, 'mtools');
+  await writeFile(multi, '#!/bin/sh\necho "$(basename "$0") (GNU mtools) 4.0.32"\n');
+  await chmod(multi, 0o755);
+  execFileSync('ln', ['-s', 'mtools', join(dir, 'mformat')]);
+  execFileSync('ln', ['-s', 'mtools', join(dir, 'mcopy')]);
+  const file = join(dir, 'tool-versions.json');
+  const versions = () =>
+    execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `const t = await import(${JSON.stringify(TOOLS)}); await t.rememberToolVersions(${JSON.stringify(file)}); console.log(await t.toolVersion(${JSON.stringify(join(dir, 'mformat'))})); console.log(await t.toolVersion(${JSON.stringify(join(dir, 'mcopy'))}));`,
+      ],
+      { encoding: 'utf8' },
+    ).trim();
+  const want = 'mformat (GNU mtools) 4.0.32\nmcopy (GNU mtools) 4.0.32';
+  assert.equal(versions(), want, 'asked');
+  assert.equal(versions(), want, 'remembered');
+});
