@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ccacheEnv, ccacheOf, remoteStorage, shownRemote } from '../../../scripts/lib/ccache.ts';
@@ -18,6 +18,8 @@ test('the remote storage: $AIOS_CCACHE_REMOTE wins over aios.json, both checked;
   assert.throws(() => remoteStorage('', { AIOS_CCACHE_REMOTE: 'redis://a redis://b' }), /AIOS_CCACHE_REMOTE: .*expected redis:\/\/HOST/);
   assert.throws(() => remoteStorage('', { AIOS_CCACHE_REMOTE: 'file:///tmp/x' }), /expected/);
   assert.deepEqual(ccacheEnv(ccacheOf('/c', 'redis://r:1', {})), { CCACHE_DIR: '/c/ccache', CCACHE_REMOTE_STORAGE: 'redis://r:1' });
+  // This machine's cache alone: the depend mode, which spares each miss a preprocessor run.
+  assert.deepEqual(ccacheEnv(ccacheOf('/c', '', {})), { CCACHE_DIR: '/c/ccache', CCACHE_DEPEND: '1' });
   assert.deepEqual(ccacheEnv(undefined), {});
   assert.equal(shownRemote('redis://:s3cret@cache:6379'), 'redis://***@cache:6379');
 });
@@ -47,7 +49,9 @@ test("two empty local caches share compiles through Redis: the kernel step's cca
     const remote = `redis://127.0.0.1:${port}`;
     const build = async (cache: string) => {
       const env = { ...process.env, ...kbuildEnv(ccacheEnv(ccacheOf(cache, remote, {}))) };
-      for (const f of sources) await exec(cc[0]!, [...cc.slice(1), '-O2', '-c', f, '-o', `${f}.${cache.slice(-1)}.o`], { env, cwd: dir });
+      // Two runners of one tree: the same paths, the dependency file as kbuild asks for it
+      // (-Wp,-MMD), which is what ccache's depend mode reads; only the local cache differs.
+      for (const f of sources) await exec(cc[0]!, [...cc.slice(1), `-Wp,-MMD,${f}.d`, '-O2', '-c', f, '-o', `${f}.o`], { env, cwd: dir });
       const stats = (await exec('ccache', ['--print-stats'], { env })).stdout;
       return Object.fromEntries(
         stats
@@ -66,4 +70,36 @@ test("two empty local caches share compiles through Redis: the kernel step's cca
     redis.kill('SIGTERM');
     await gone;
   }
+});
+
+test("this machine's cache alone: kbuild's compile line in depend mode, the second build all direct hits and no preprocessor run", async () => {
+  const dir = scratchDir('aios-ccache-depend-');
+  const sources = [1, 2].map((i) => join(dir, `g${i}.c`));
+  for (const [i, f] of sources.entries()) await writeFile(f, `int g${i}(int x) { return x + ${i}; }\n`);
+  // ccache trusts no direct-mode result for a source written in the second it compiles.
+  await new Promise((r) => setTimeout(r, 1100));
+  const cc = makeArgs({ srcDir: 's', objDir: 'o', jobs: 1, ccache: true }, [])
+    .find((a) => a.startsWith('CC='))!
+    .slice(3)
+    .split(' ');
+  const log = join(dir, 'ccache.log');
+  // ccache's own log says how it found each result key: from the dependency file, or by preprocessing.
+  const env = { ...process.env, ...kbuildEnv(ccacheEnv(ccacheOf(dir, '', {}))), CCACHE_LOGFILE: log };
+  const build = async () => {
+    for (const f of sources) await exec(cc[0]!, [...cc.slice(1), `-Wp,-MMD,${f}.d`, '-O2', '-c', f, '-o', `${f}.o`], { env, cwd: dir });
+  };
+  await build();
+  const first = await readFile(log, 'utf8');
+  assert.equal((first.match(/Got result key from dependency file/g) ?? []).length, 2, first);
+  assert.doesNotMatch(first, /Running preprocessor/);
+  await build();
+  const stats = Object.fromEntries(
+    (await exec('ccache', ['--print-stats'], { env })).stdout
+      .split('\n')
+      .map((l) => l.split('\t'))
+      .map(([k, v]) => [k, Number(v)]),
+  );
+  assert.equal(stats.cache_miss, 2, JSON.stringify(stats));
+  assert.equal(stats.direct_cache_hit, 2, JSON.stringify(stats));
+  assert.equal(stats.preprocessed_cache_hit, 0, 'no preprocessor mode');
 });
