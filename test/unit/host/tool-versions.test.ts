@@ -7,6 +7,19 @@ import { scratchDir } from '../scratch.ts';
 
 const TOOLS = join(import.meta.dirname, '../../../scripts/host/tools.ts');
 
+/** One build's worth of tool lookups, in a process of its own (as each `aios build` is): the versions, a line each. */
+const versionsInBuild = (memo: string, tools: string[]) =>
+  execFileSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      `const t = await import(${JSON.stringify(TOOLS)}); await t.rememberToolVersions(${JSON.stringify(memo)}); for (const x of ${JSON.stringify(tools)}) console.log(await t.toolVersion(x));`,
+    ],
+    { encoding: 'utf8' },
+  ).trim();
+
 test('a tool version is asked once: later builds take it from the cache while the binary is the same file, and ask again when it changes', async () => {
   const dir = scratchDir('aios-toolver-');
   const tool = join(dir, 'fakecc');
@@ -14,18 +27,7 @@ test('a tool version is asked once: later builds take it from the cache while th
   await writeFile(tool, `#!/bin/sh\necho x >> ${calls}\necho "fakecc (Debian 12.2.0-14) 12.2.0"\n`);
   await chmod(tool, 0o755);
   const file = join(dir, 'tool-versions.json');
-  // Each run is a process of its own, as each `aios build` is.
-  const build = () =>
-    execFileSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '-e',
-        `const t = await import(${JSON.stringify(TOOLS)}); await t.rememberToolVersions(${JSON.stringify(file)}); console.log(await t.toolVersion(${JSON.stringify(tool)}));`,
-      ],
-      { encoding: 'utf8' },
-    ).trim();
+  const build = () => versionsInBuild(file, [tool]);
   const spawned = async () => (await readFile(calls, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
   assert.equal(build(), 'fakecc (Debian 12.2.0-14) 12.2.0');
   assert.equal(build(), 'fakecc (Debian 12.2.0-14) 12.2.0');
@@ -46,17 +48,7 @@ test('two names of one multi-call binary keep their own versions (mformat and mc
   execFileSync('ln', ['-s', 'mtools', join(dir, 'mformat')]);
   execFileSync('ln', ['-s', 'mtools', join(dir, 'mcopy')]);
   const file = join(dir, 'tool-versions.json');
-  const versions = () =>
-    execFileSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '-e',
-        `const t = await import(${JSON.stringify(TOOLS)}); await t.rememberToolVersions(${JSON.stringify(file)}); console.log(await t.toolVersion(${JSON.stringify(join(dir, 'mformat'))})); console.log(await t.toolVersion(${JSON.stringify(join(dir, 'mcopy'))}));`,
-      ],
-      { encoding: 'utf8' },
-    ).trim();
+  const versions = () => versionsInBuild(file, [join(dir, 'mformat'), join(dir, 'mcopy')]);
   const want = 'mformat (GNU mtools) 4.0.32\nmcopy (GNU mtools) 4.0.32';
   assert.equal(versions(), want, 'asked');
   assert.equal(versions(), want, 'remembered');
