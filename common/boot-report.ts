@@ -90,6 +90,23 @@ export interface ModuleStrategy {
   planned: string[];
 }
 
+/** The A/B slots as aios-init found them (common/slots.ts): this boot's, the other, and the updates. */
+export interface SlotReport {
+  slot: 'a' | 'b';
+  /** The build on this slot, as its boot entry names it; null when no entry names it. */
+  build: string | null;
+  /** Its generation: the newest sorts first in systemd-boot. */
+  version: number | null;
+  /** Whether this boot is a try of a slot not yet marked good, and its counter. */
+  trial: boolean;
+  tries?: { left: number; done: number };
+  markedGood: boolean;
+  other: { slot: 'a' | 'b'; state: 'empty' | 'good' | 'trial' | 'abandoned'; build: string | null; version: number | null; why?: string };
+  update: { url: string; state: 'off' | 'waiting' | 'current' | 'writing' | 'written' | 'refused' | 'failed'; detail?: string; build?: string };
+  /** Why the slots could not be read (the EFI partition missing, mtools failing). */
+  error?: string;
+}
+
 export interface BootReport {
   version: number;
   pid1: { pid: number; comm: string; exe: string; rssKB: number };
@@ -130,6 +147,8 @@ export interface BootReport {
   shell?: { on: boolean; tty: string | null; why: string };
   /** /etc/aios/init.json errors (file: key: message); defaults were used for those keys. */
   configErrors?: string[];
+  /** The A/B slots, on a boot from the disk's slots (root=PARTLABEL=aios-root-a or -b). */
+  slots?: SlotReport;
   /** DHCP leases as udhcpc's script applied them (server, lease time): where the addresses came from. */
   dhcp?: { interface: string; ip: string; routers: string[]; dns: string[]; server: string | null; leaseSeconds: number | null; uptime: number | null }[];
 }

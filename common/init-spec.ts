@@ -209,6 +209,17 @@ export const initSpec = {
     stallUs: num('Stall time (µs) within the window that raises an event; 0 turns the triggers off.', 100_000, { min: 0, integer: true }),
     windowUs: num('Window (µs, 500000 to 10000000).', 1_000_000, { min: 500_000, max: 10_000_000, integer: true }),
   }),
+  update: obj("A/B updates (written by `aios build` from aios.json's `update`): where they come from and how a slot on trial is judged.", {
+    url: str('Base URL of the `aios serve` that hands out updates; empty: none is looked for.', ''),
+    reboot: oneOf(
+      'Reboot into a written update `now`, on SIGHUP (`signal`), or only at the next reboot (`never`).',
+      ['now', 'signal', 'never'] as const,
+      'now',
+    ),
+    intervalSeconds: num('Seconds between two looks for an update.', 300, { min: 1, integer: true }),
+    tries: num('Boots a new slot gets (the counter in its entry name).', 3, { min: 1, max: 9, integer: true }),
+    trialSeconds: num('Seconds a slot on trial has to be marked good before aios-init reboots to count a failed try.', 600, { min: 10, integer: true }),
+  }),
   shutdownTimeoutSeconds: num('Time services get between SIGTERM and SIGKILL at shutdown.', 5, { min: 0 }),
   watchdog: obj(
     "A hardware watchdog (Intel's or AMD's TCO timer, QEMU's i6300esb, a BMC's through ipmi_watchdog): armed as soon as init.json is read, or after the modules step when its driver is a module, and kept alive by PID 1's event loop, so that a hung aios-init resets the machine. A machine without the device has none. At power-off and halt the kernel stops it; at restart it stops the chipset's, and gives a BMC's 120 s instead.",

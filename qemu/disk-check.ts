@@ -47,13 +47,13 @@ export async function checkBootedDisk(booted: string, built: string): Promise<{ 
   const parts = await partitionsOf(booted).catch((err: Error) => err);
   if (parts instanceof Error) return { ok: false, detail: `cannot read the partition table: ${parts.message}` };
   if (parts.length < 2) return fsckAt(booted, parts[0]?.start ?? 1 << 20);
-  const [root, state, esp] = parts as [Partition, Partition, Partition | undefined];
-  const unchanged = await sameRange(booted, built, root);
+  const [root, state, esp, slotB] = parts as [Partition, Partition, Partition | undefined, Partition | undefined];
+  const unchanged = (await sameRange(booted, built, root)) && (!slotB || (await sameRange(booted, built, slotB)));
   const espUnchanged = esp ? await sameRange(booted, built, esp) : true;
   const fsck = await fsckAt(booted, state.start);
   const espDetail = esp ? `; EFI partition ${espUnchanged ? 'unchanged' : 'CHANGED by the boot (nothing may write the signed UKI)'}` : '';
   return {
     ok: unchanged && espUnchanged && fsck.ok,
-    detail: `root partition ${unchanged ? 'unchanged' : 'CHANGED by the boot (it must be read-only)'}${espDetail}; state partition: ${fsck.detail}`,
+    detail: `root partition${slotB ? 's (slots A and B)' : ''} ${unchanged ? 'unchanged' : 'CHANGED by the boot (it must be read-only)'}${espDetail}; state partition: ${fsck.detail}`,
   };
 }

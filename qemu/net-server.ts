@@ -1,10 +1,12 @@
 import { createReadStream, existsSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import { IPXE_BINARIES, ipxeScript, NET_FILES, netCmdline } from '../common/netboot.ts';
 import { isoRootExtent } from './image-facts.ts';
+import { partitionsOf } from './disk-check.ts';
+import { UPDATE_PATHS, type UpdateManifest } from '../common/slots.ts';
 
 /** One fetch as the server saw it: who, what, how it ended. */
 export interface Fetch {
@@ -33,6 +35,8 @@ export interface NetServer {
   /** The iPXE script's URL: what a machine's DHCP hands it as the boot file. */
   script: string;
   port: number;
+  /** Whether it hands out an update (the build made a disk). */
+  update: boolean;
   close: () => Promise<void>;
 }
 
@@ -68,15 +72,17 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
-/** What a name serves: a whole file, or a window of one held open (the root inside the ISO). */
-type Served = string | { fd: number; offset: number; size: number };
+/** What a name serves: a file, bytes read at the start, or a window of a file held open (the root inside the ISO or the disk). */
+type Served = string | Buffer | { fd: number; offset: number; size: number };
 
 /**
- * Serve a build for network boot over HTTP: the iPXE script, the kernel and initramfs, the ISO's
- * root (squashfs + its dm-verity tree, read where it lies in the ISO, from a descriptor opened at
- * the start: a rebuild that replaces aios.iso does not change what this server hands out), and
- * Debian's iPXE binaries for a site's TFTP server to chain from. Only these names, GET and HEAD,
- * single ranges; every fetch is reported with the client's address.
+ * Serve a build for network boot and for updates over HTTP: the iPXE script, the kernel and
+ * initramfs, the ISO's root (squashfs + its dm-verity tree, read where it lies in the ISO), and,
+ * from a disk build, update.json with its signature, the slots' UKIs and slot A's content (read
+ * where it lies in rootfs.img). Everything is opened or read at the start: a rebuild that replaces
+ * the files does not change what this server hands out, nor mix two builds. Debian's iPXE binaries
+ * too, for a site's TFTP server to chain from. Only these names, GET and HEAD, single ranges;
+ * every fetch is reported with the client's address.
  */
 export async function startNetServer(o: NetServerOptions): Promise<NetServer> {
   const iso = join(o.out, 'aios.iso');
@@ -86,13 +92,15 @@ export async function startNetServer(o: NetServerOptions): Promise<NetServer> {
   };
   for (const f of [...Object.values(files), iso] as string[])
     await stat(f).catch(() => Promise.reject(new Error(`${f} is missing: run \`aios build --out ${o.out}\` first`)));
-  const isoFile = await open(iso, 'r');
+  const held: FileHandle[] = [];
   try {
+    const isoFile = await open(iso, 'r');
+    held.push(isoFile);
     const extent = await isoRootExtent(iso);
     // The extent was read from the path; the descriptor must be the same file.
-    const [byPath, byFd] = await Promise.all([stat(iso), isoFile.stat()]);
-    if (byPath.ino !== byFd.ino || byPath.dev !== byFd.dev) throw new Error(`${iso} was replaced while aios serve opened it: start it again`);
+    await sameFile(iso, isoFile);
     files[`/${NET_FILES.root}`] = { fd: isoFile.fd, ...extent };
+    Object.assign(files, await updateFiles(o.out, held));
     // Debian's iPXE when it is installed (package ipxe): a network boot through QEMU's own needs none.
     for (const f of Object.values(IPXE_BINARIES)) if (existsSync(f)) files[`/${basename(f)}`] = f;
     let script = '';
@@ -112,16 +120,47 @@ export async function startNetServer(o: NetServerOptions): Promise<NetServer> {
       base,
       script: `${base}/${NET_FILES.script}`,
       port,
+      update: UPDATE_PATHS.manifest in files,
       close: async () => {
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));
-        await isoFile.close();
+        for (const h of held) await h.close();
       },
     };
   } catch (err) {
-    await isoFile.close();
+    for (const h of held) await h.close();
     throw err;
   }
+}
+
+async function sameFile(path: string, fh: FileHandle): Promise<void> {
+  const [byPath, byFd] = await Promise.all([stat(path), fh.stat()]);
+  if (byPath.ino !== byFd.ino || byPath.dev !== byFd.dev) throw new Error(`${path} was replaced while aios serve opened it: start it again`);
+}
+
+/**
+ * A disk build's update: update.json and its signature and both UKIs read now, and slot A's
+ * content (root + hash tree, update.json's byte count) as a window of rootfs.img. None when the
+ * build made no disk.
+ */
+async function updateFiles(out: string, held: FileHandle[]): Promise<Record<string, Served>> {
+  const disk = join(out, 'rootfs.img');
+  if (!existsSync(join(out, 'update.json')) || !existsSync(disk)) return {};
+  const read = (f: string) => readFile(join(out, f));
+  const manifest = await read('update.json');
+  const m = JSON.parse(manifest.toString('utf8')) as UpdateManifest;
+  const diskFile = await open(disk, 'r');
+  held.push(diskFile);
+  const [slotA] = await partitionsOf(disk);
+  await sameFile(disk, diskFile);
+  if (!slotA || slotA.size < m.root.bytes) throw new Error(`${disk} has no slot A of ${m.root.bytes} bytes as update.json says: build again`);
+  return {
+    [UPDATE_PATHS.manifest]: manifest,
+    [UPDATE_PATHS.signature]: await read('update.json.sig'),
+    [UPDATE_PATHS.uki('a')]: await read('aios-a.efi'),
+    [UPDATE_PATHS.uki('b')]: await read('aios-b.efi'),
+    [UPDATE_PATHS.root]: { fd: diskFile.fd, offset: slotA.start, size: m.root.bytes },
+  };
 }
 
 async function handle(
@@ -144,13 +183,17 @@ async function handle(
   }
   const file = Object.hasOwn(files, path) ? files[path] : undefined;
   if (!file) return void res.writeHead(404).end();
-  const size = typeof file === 'string' ? (await stat(file)).size : file.size;
+  const size = typeof file === 'string' ? (await stat(file)).size : Buffer.isBuffer(file) ? file.length : file.size;
   const range = parseRange(req.headers.range, size);
   if (range === 'unsatisfiable') return void res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
   const { start, end } = range ?? { start: 0, end: size - 1 };
   const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': end - start + 1, 'Accept-Ranges': 'bytes' };
   res.writeHead(range ? 206 : 200, range ? { ...headers, 'Content-Range': `bytes ${start}-${end}/${size}` } : headers);
   if (req.method === 'HEAD' || size === 0) return void res.end();
+  if (Buffer.isBuffer(file)) {
+    bytes = end - start + 1;
+    return void res.end(file.subarray(start, end + 1));
+  }
   const stream =
     typeof file === 'string'
       ? createReadStream(file, { start, end })

@@ -7,7 +7,8 @@ import { createInterface } from 'node:readline';
 import { FATAL_LINE, parseReportLine, type BootReport } from '../common/boot-report.ts';
 
 /** OVMF's word that Secure Boot refused an image (a bad or missing signature), on the serial console. */
-export const FIRMWARE_REFUSED = /BdsDxe: failed to load .*(Access Denied|Security Violation)/;
+/** The firmware refusing the boot loader, or systemd-boot's LoadImage refusing a slot's UKI (Secure Boot). */
+export const FIRMWARE_REFUSED = /(BdsDxe: failed to load|Error loading \\EFI\\).*(Access Denied|Security Violation)/i;
 import { parseProbe, PROBE_MARK } from '../common/probe.ts';
 import { quoteCommand, run } from '../common/exec.ts';
 import { diesWithAios, killOnExit } from '../common/cleanup.ts';

@@ -123,7 +123,7 @@ async function main(argv: string[]): Promise<number> {
     )
     .command(
       'serve',
-      "serve a build for network boot over HTTP (iPXE script, kernel, initramfs, the ISO's verified root) until Ctrl-C; prints every fetch",
+      "serve a build for network boot (iPXE script, kernel, initramfs, the ISO's verified root) and, from a disk build, as the update machines pull (update.json, signed; the slots' UKIs; the root) over HTTP until Ctrl-C; prints every fetch",
       (y) =>
         projectOptions(y)
           .option('out', { type: 'string', describe: 'output directory of `aios build` (default: out/ of the project)' })

@@ -21,6 +21,7 @@ import { CHECK_CHANNEL, probeNonce, probeService } from './probe.ts';
 import { PROBE_FW_CFG } from '../../common/probe.ts';
 import { Watchdog } from './watchdog.ts';
 import { now } from './clock.ts';
+import { readSlots, type AbState } from './fleet.ts';
 
 const CONFIG_PATH = '/etc/aios/init.json';
 
@@ -48,6 +49,9 @@ export interface Booted {
   pressure: PressureWatch;
   /** aios check's channel (ttyS1), open for the boot report: only in a boot the check started. */
   checkChannel?: number;
+  children: Children;
+  /** The A/B slots, read beside the boot (undefined when this boot is not from a slot). */
+  slots: Promise<AbState | undefined>;
 }
 
 /** aios-init's boot, up to the moment the machine is ready. */
@@ -123,6 +127,9 @@ export async function boot(): Promise<Booted> {
   record('read init.json', configAt, !errors.length, errors.length ? `${errors.length} key(s) rejected; defaults used` : undefined);
   if (errors.length) log.warn(`${CONFIG_PATH}: defaults used for:\n${formatErrors(errors)}`);
   await step('hostname', () => sys.sethostname(config.hostname));
+  const cmdline = readFileSync(fs.p('/proc/cmdline'), 'utf8');
+  // mtools on the EFI partition while the boot goes on: the report waits for it only at the end.
+  const slots = readSlots(fs, children, cmdline, config.update.url);
   // Armed before the slow steps when a built-in driver made the device (iTCO, SP5100 TCO,
   // i6300esb), so that a hang in them is reset too; one whose driver is a module (a BMC's, from
   // modules.extra) is armed after the modules step.
@@ -142,7 +149,6 @@ export async function boot(): Promise<Booted> {
     (line) => log.raw(line),
     config.ioCost,
   );
-  const cmdline = readFileSync(fs.p('/proc/cmdline'), 'utf8');
   const shell = consoleShell(fs, config, cmdline);
   if (shell.tty && config.services.some((s) => s.name === 'shell'))
     log.warn('console shell: init.json already has a service named "shell"; that one runs instead');
@@ -212,6 +218,8 @@ export async function boot(): Promise<Booted> {
     inference,
     pressure,
     checkChannel,
+    children,
+    slots,
   };
 }
 

@@ -7,6 +7,7 @@ import { Shutdown } from './shutdown.ts';
 import { readyMoment } from './status.ts';
 import { notPid1 } from './pid1.ts';
 import { now, onTimeOrigin, startupFigures } from './clock.ts';
+import { runSlots } from './fleet.ts';
 
 // Read once every module of the bundle has been evaluated: what Node and loading our own code cost.
 const loadedAt = now();
@@ -19,7 +20,8 @@ export async function run(): Promise<void> {
   const ready = readyMoment(b.fs);
   b.supervisor.ready();
   const startup = startupFigures(loadedAt);
-  const current = reportNow(b, ready, startup);
+  const slots = await b.slots;
+  const current = reportNow(b, ready, startup, slots?.report);
   let status: Server | undefined;
   const shutdown = new Shutdown(b, () => {
     status?.close();
@@ -37,6 +39,7 @@ export async function run(): Promise<void> {
   // The first health request loads Node's HTTP client (some 90 ms under TCG); llama-server needs
   // seconds to load its model, so the watch starts once the machine is ready.
   if (!shutdown.started) inference?.start();
+  if (slots && !shutdown.started) runSlots(b, slots);
   if (config.statusPort && !shutdown.started) {
     const { serveStatus } = await import('./status-server.ts');
     status = serveStatus({ port: config.statusPort, bind: config.statusBind, token: config.statusToken }, current, (m) => log.warn(m));

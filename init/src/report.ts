@@ -1,6 +1,6 @@
 // The boot report as it stands now: what the first report line says at ready, and what the
 // status endpoint serves on each request afterwards.
-import type { BootReport } from '../../common/boot-report.ts';
+import type { BootReport, SlotReport } from '../../common/boot-report.ts';
 import { formatErrors } from '../../common/schema.ts';
 import type { Booted } from './boot.ts';
 import { declaredMounts } from './mounts.ts';
@@ -10,7 +10,7 @@ import { readLeases } from './dhcp.ts';
 import { buildReport, type ReadyMoment } from './status.ts';
 import type { startupFigures } from './clock.ts';
 
-export function reportNow(b: Booted, ready: ReadyMoment, startup: ReturnType<typeof startupFigures>): () => BootReport {
+export function reportNow(b: Booted, ready: ReadyMoment, startup: ReturnType<typeof startupFigures>, slots?: SlotReport): () => BootReport {
   return () =>
     buildReport(b.fs, {
       ready,
@@ -32,5 +32,7 @@ export function reportNow(b: Booted, ready: ReadyMoment, startup: ReturnType<typ
       shell: b.shell,
       dhcp: readLeases(b.fs),
       configErrors: b.configErrors.map((e) => formatErrors([e])),
+      // A copy: the report of the moment, not one that changes after it is made.
+      slots: slots && structuredClone(slots),
     });
 }

@@ -49,6 +49,7 @@ export interface ReportInputs {
   shell?: BootReport['shell'];
   dhcp?: BootReport['dhcp'];
   configErrors?: BootReport['configErrors'];
+  slots?: BootReport['slots'];
 }
 
 export function buildReport(fs: FsRoot, inp: ReportInputs): BootReport {
@@ -85,6 +86,7 @@ export function buildReport(fs: FsRoot, inp: ReportInputs): BootReport {
     shell: inp.shell,
     dhcp: inp.dhcp,
     configErrors: inp.configErrors,
+    ...(inp.slots ? { slots: inp.slots } : {}),
     zombies: zombieChildren(fs, 1),
   };
 }

@@ -1,6 +1,7 @@
 # Root device lookup for stage 1, POSIX sh, sourced by /init and by the unit tests.
-# find_root SPEC prints the device node for SPEC (/dev/..., LABEL=..., UUID=...) or nothing.
-# DEV (default /dev) and FINDFS (default busybox findfs) can be pointed at fixtures.
+# find_root SPEC prints the device node for SPEC (/dev/..., LABEL=..., UUID=..., PARTLABEL=...)
+# or nothing. DEV (default /dev), SYS (default /sys) and FINDFS (default busybox findfs) can be
+# pointed at fixtures.
 
 find_root() {
   spec="$1"
@@ -10,6 +11,18 @@ find_root() {
       # Debian's busybox-static has findfs (it scans /dev for filesystem labels) but no blkid.
       ${FINDFS:-findfs} "$spec" 2>/dev/null
       return 0
+      ;;
+    PARTLABEL=*)
+      # A GPT partition by its name (the disk's slots: both roots carry the same filesystem label),
+      # as the kernel gives it in the partition's uevent; busybox findfs knows no PARTLABEL=.
+      for u in "${SYS:-/sys}"/class/block/*/uevent; do
+        [ -f "$u" ] || continue
+        if grep -qxF "PARTNAME=${spec#PARTLABEL=}" "$u"; then
+          pname="$(sed -n 's/^DEVNAME=//p' "$u")"
+          [ -n "$pname" ] && echo "$dev/$pname"
+          return 0
+        fi
+      done
       ;;
     /dev/*)
       node="$dev/${spec#/dev/}"

@@ -14,6 +14,7 @@ import { lockCache } from '../pipeline/lock.ts';
 import type { BuildContext } from '../pipeline/context.ts';
 import { HOST_TOOLS, toolVersion } from '../host/tools.ts';
 import { FORMATS } from '../images/formats.ts';
+import { UPDATE_FILES } from '../steps/write-disk.ts';
 
 /**
  * Write the outputs into a staging directory beside out/ (hard links to the cache, or copies when
@@ -33,6 +34,7 @@ export async function writeOutputs(ctx: BuildContext): Promise<void> {
     for (const f of await readdir(out)) await rename(join(out, f), join(final, f));
     // An image not asked for this time must not linger from an earlier build.
     for (const [fmt, f] of Object.entries(FORMATS)) if (!(fmt in ctx.images)) await rm(join(final, f.file), { force: true });
+    if (!ctx.update) for (const f of UPDATE_FILES) await rm(join(final, f), { force: true });
   });
 }
 
@@ -43,6 +45,7 @@ async function stageOutputs(ctx: BuildContext, out: string, place: (src: string,
   if (ctx.initramfs) await place(ctx.initramfs.file, join(out, 'initramfs.img'));
   if (ctx.rootfs) await place(ctx.rootfs.manifest, join(out, 'manifest.json'));
   for (const [fmt, file] of Object.entries(ctx.images)) await place(file, join(out, FORMATS[fmt as keyof typeof FORMATS].file));
+  if (ctx.update) for (const f of UPDATE_FILES) await place(join(ctx.update.dir, f), join(out, f));
 }
 
 async function writeBuildRecord(ctx: BuildContext, out: string): Promise<void> {

@@ -4,6 +4,11 @@ import { fetchLine, guestUrl, startNetServer } from '../../qemu/net-server.ts';
 import { netRootArgs, readBuildRecord } from '../../qemu/vm-options.ts';
 import { loadProject } from '../project/locate.ts';
 import { requireTools } from './doctor.ts';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UPDATE_PATHS } from '../../common/slots.ts';
+
+const buildOf = async (out: string) => (JSON.parse(await readFile(join(out, 'update.json'), 'utf8')) as { build: string }).build;
 
 export interface ServeArgs {
   out?: string;
@@ -40,6 +45,10 @@ export async function serveCommand(args: ServeArgs): Promise<number> {
     onFetch: (f) => console.log(fetchLine(f)),
   });
   console.error(`serving ${out} for network boot on ${bind}:${server.port}; machines fetch ${server.script}`);
+  if (server.update)
+    console.error(
+      `and as an update: machines whose update.url is ${server.base} fetch ${server.base}${UPDATE_PATHS.manifest} (build ${await buildOf(out)}), signed with the build's db key`,
+    );
   if (!loopback)
     console.error(
       `note: ${NET_FILES.root} holds the image's /etc/aios/init.json and with it the project's tokens: serve it only on a network your own machines reach`,

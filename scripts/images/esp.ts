@@ -1,5 +1,5 @@
 import { copyFile, mkdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { run } from '../../common/exec.ts';
 import { efiImageArgs } from './tool-args.ts';
 import { EFI_STUB, peLayout, pinPeTimestamp, sbsignArgs, sbsignEnv, ukiObjcopyArgs, type UkiSection } from './uki.ts';
@@ -43,22 +43,32 @@ export async function makeSignedUki(u: UkiInputs, work: string, signed: string):
 }
 
 /**
- * A FAT file system whose only file is EFI/BOOT/BOOTX64.EFI (the signed UKI), at the epoch's
- * times: the ISO's El Torito image, and the disk's EFI system partition. `mib` is its size, or
- * the UKI's and a few MiB for FAT's tables when not given.
+ * A FAT file system holding `files` (its path -> a host file) at the epoch's times: the ISO's El
+ * Torito image (the signed UKI as EFI/BOOT/BOOTX64.EFI), and the disk's EFI system partition
+ * (systemd-boot, the slots' UKIs, its entries). `mib` is its size, or the files' and a few MiB for
+ * FAT's tables when not given.
  */
-export async function makeEfiImage(img: string, uki: string, work: string, epoch: number, mib?: number): Promise<void> {
+export async function makeEfiImage(img: string, files: Record<string, string>, work: string, epoch: number, mib?: number): Promise<void> {
   const tree = join(work, 'esp');
-  await mkdir(join(tree, 'EFI/BOOT'), { recursive: true });
-  await copyFile(uki, join(tree, 'EFI/BOOT/BOOTX64.EFI'));
+  let size = 0;
+  for (const [at, from] of Object.entries(files)) {
+    const dest = join(tree, at);
+    await mkdir(dirname(dest), { recursive: true });
+    await copyFile(from, dest);
+    size += (await stat(from)).size;
+  }
   await pinTimes(tree, epoch);
-  const size = (await stat(uki)).size;
   const bytes = (mib ?? Math.ceil(size / MiB) + 4) * MiB;
-  if (size + 4 * MiB > bytes) throw new Error(`the signed UKI (${(size / MiB).toFixed(1)} MiB) does not fit an EFI partition of ${mib} MiB`);
+  if (size + 4 * MiB > bytes) throw new Error(`the EFI partition's files (${(size / MiB).toFixed(1)} MiB) do not fit an EFI partition of ${mib} MiB`);
   await writeFile(img, '');
   await truncate(img, bytes);
-  const a = efiImageArgs(img, tree, epoch);
+  const a = efiImageArgs(img, tree, epoch, [...new Set(Object.keys(files).map((f) => f.split('/').filter(Boolean)[0]!))].sort());
   await run('mformat', a.mformat);
   await run('mcopy', a.mcopy, { env: { SOURCE_DATE_EPOCH: String(epoch) } });
   await rm(tree, { recursive: true });
+}
+
+/** A host file signed with the db key (systemd-boot for the disk's ESP), its signature's time pinned to the epoch. */
+export async function signEfiBinary(input: string, output: string, keys: UkiInputs['keys'], epoch: number): Promise<void> {
+  await run('sbsign', sbsignArgs({ key: keys.dbKey, cert: keys.dbCert, input, output }), { env: sbsignEnv(epoch) });
 }

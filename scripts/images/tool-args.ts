@@ -1,4 +1,5 @@
 /** Pure builders of the image tools' command lines, so that tests can check them. */
+import { slotPartName, type Slot } from '../../common/slots.ts';
 
 /** A UUID-shaped value derived from a hash, so that the same inputs give the same filesystem. */
 export function uuidFrom(hex: string): string {
@@ -62,7 +63,7 @@ export function debugfsQuote(p: string): string {
   return `"${p.replace(/"/g, '""')}"`;
 }
 
-/** The root partition's ext4 label, which the disk's UKI names it by. */
+/** The root filesystem's ext4 label (the same in both slots: the UKI names its slot's partition by its GPT name). */
 export const ROOT_LABEL = 'aios-root';
 
 /** GPT partition types: Linux data (the root with its hash tree, the state), and the EFI system partition. */
@@ -121,10 +122,10 @@ export const EFI_BOOT_IMAGE = 'boot/efi.img';
 /** GRUB for BIOS only: UEFI starts the signed UKI directly. */
 export const GRUB_BIOS_DIR = '/usr/lib/grub/i386-pc';
 
-/** The FAT image's command lines: its serial from the epoch, the tree copied with its (pinned) times, as mkfs and mcopy do nothing else. */
-export function efiImageArgs(img: string, tree: string, epoch: number): { mformat: string[]; mcopy: string[] } {
+/** The FAT image's command lines: its serial from the epoch, the tree's top directories copied with their (pinned) times, as mkfs and mcopy do nothing else. */
+export function efiImageArgs(img: string, tree: string, epoch: number, tops: readonly string[] = ['EFI']): { mformat: string[]; mcopy: string[] } {
   const serial = (epoch >>> 0).toString(16).padStart(8, '0');
-  return { mformat: ['-i', img, '-N', serial, '::'], mcopy: ['-s', '-m', '-i', img, `${tree}/EFI`, '::/'] };
+  return { mformat: ['-i', img, '-N', serial, '::'], mcopy: ['-s', '-m', '-i', img, ...tops.map((t) => `${tree}/${t}`), '::/'] };
 }
 
 /** xorriso's volume dates as it wants them: YYYYMMDDhhmmsscc, in UTC. */
@@ -177,10 +178,20 @@ export function grubMkrescueArgs(isoDir: string, out: string, epoch: number): st
   ];
 }
 
-/** The disk's kernel command line (its signed UKI's): the root partition by its label, with its verity and state arguments. */
-export function diskCmdline(cmdline: string, rootArgs: string): string {
-  return `root=LABEL=${ROOT_LABEL} ro ${rootArgs} ${cmdline} console=ttyS0,115200 init=/usr/sbin/aios-init`.replace(/\s+/g, ' ').trim();
+/**
+ * A disk slot's kernel command line (its signed UKI's): the slot's root partition by its GPT name,
+ * with its verity and state arguments. It starts with panic=10: a kernel panic (aios-init gone, a
+ * corrupt block) reboots the machine, so that a slot on trial is counted and given up; a panic= of
+ * the project's, which comes later, wins.
+ */
+export function diskCmdline(cmdline: string, rootArgs: string, slot: Slot = 'a'): string {
+  return `root=PARTLABEL=${slotPartName(slot)} ro ${rootArgs} ${DISK_PANIC} ${cmdline} console=ttyS0,115200 init=/usr/sbin/aios-init`
+    .replace(/\s+/g, ' ')
+    .trim();
 }
+
+/** How the disk's kernel answers a panic: a reboot after 10 s (the time to read the console). */
+export const DISK_PANIC = 'panic=10';
 
 /** The ISO's kernel command line: the live medium's root (with its verity arguments), the project's words, the console. */
 export function isoCmdline(cmdline: string, rootArgs: string): string {

@@ -72,6 +72,8 @@ export interface BuildContext {
   verity?: Partial<Record<'disk' | 'iso', VerityRecord>>;
   /** The signed unified kernel images: the disk's EFI partition's and the ISO's UEFI one. */
   uki?: Partial<Record<'disk' | 'iso', string>>;
+  /** The disk step's directory, which holds what `aios serve` hands out as an update (write-disk.ts UPDATE_FILES). */
+  update?: { dir: string };
   images: Partial<Record<FormatName, string>>;
   sourceDateEpoch: number;
   /** The record of the step that is running; cachedStep marks it as a hit or a miss. */

@@ -23,6 +23,8 @@ import { list } from '../../common/schema.ts';
 
 /** init.json's service fields (common/init-spec.ts): the inference service's limits take their kind and bounds. */
 const SERVICE = initSpec.services.item;
+/** init.json's update fields: aios.json's `update` takes their kinds and bounds. */
+const UPDATE = initSpec.update.fields;
 
 /** A service field of init.json as a `runtime` key: the same validation, its own wording and default. */
 function asInference<F extends StringField | NumberField>(field: F, doc: string, def?: F['default']): F {
@@ -175,6 +177,27 @@ export const projectSpec = {
       "A key set made by `aios keys DIR` (PK, KEK, db and the kernel module key). Empty: Debian's OVMF test key (snakeoil), which QEMU's Secure Boot firmware trusts and no real machine should; the build says so.",
       '',
     ),
+  }),
+  update: obj('A/B updates of the disk (docs/fleet.md): two root slots, boot counting by systemd-boot, updates pulled from `aios serve`.', {
+    url: str(
+      'Where the machine fetches its updates: the base URL of an `aios serve` (http://HOST[:PORT]). Each update.json there is checked against the Secure Boot db certificate the image carries. Empty: the machine never looks for one.',
+      '',
+      { pattern: /^$|^http:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(:\d{1,5})?\/?$/, patternHint: 'http://HOST[:PORT], or empty' },
+    ),
+    reboot: {
+      ...UPDATE.reboot,
+      doc: 'When a machine that has written an update into its other slot reboots into it: `now`; `signal`, when PID 1 gets SIGHUP (`kill -HUP 1`); `never`, at the next reboot for any other reason.',
+    },
+    intervalSeconds: { ...UPDATE.intervalSeconds, doc: 'How often the machine asks for an update (first once it is ready).' },
+    tries: { ...UPDATE.tries, doc: 'Boots a new slot gets to be marked good before systemd-boot gives it up for the last good one.' },
+    trialSeconds: {
+      ...UPDATE.trialSeconds,
+      doc: 'How long a slot on trial may take to be marked good (the boot report made, and the model server ready when there is one) before aios-init reboots to count a failed try.',
+    },
+    slotMiB: num("Size of each root slot (MiB). 0: half again this build's root and its hash tree. Every later update must fit it.", 0, {
+      min: 0,
+      integer: true,
+    }),
   }),
   verity: obj('The dm-verity root filesystem.', {
     onCorruption: oneOf(

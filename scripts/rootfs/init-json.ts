@@ -102,12 +102,16 @@ export function assembleInitJson(o: {
   runtime: ProjectConfig['runtime'];
   model: ModelFacts;
   serverOptions: ReadonlySet<string>;
+  /** aios.json's update settings (all but slotMiB, which is the build's). */
+  update: Omit<ProjectConfig['update'], 'slotMiB'>;
   /** aios.json, for errors of its services and ioCost. */
   configFile: string;
   /** The base's file, for errors of its own services. */
   baseFile: string;
 }): { text: string; config: InitConfig } {
-  const withProject = withIoCost(withServices(o.base, o.services, o.configFile), o.ioCost, o.configFile);
+  const { url, reboot, intervalSeconds, tries, trialSeconds } = o.update;
+  const update = { url: url.replace(/\/$/, ''), reboot, intervalSeconds, tries, trialSeconds };
+  const withProject = { ...withIoCost(withServices(o.base, o.services, o.configFile), o.ioCost, o.configFile), update };
   const text = JSON.stringify(withServiceUsers(withInference(withProject, o.runtime, o.model, o.baseFile, o.serverOptions), o.configFile), null, 2) + '\n';
   return { text, config: assertInitJsonAccepted(text, '/etc/aios/init.json') };
 }

@@ -17,8 +17,10 @@ import { projectTokens } from '../project/tokens.ts';
 import { sha256 } from '../lib/hash.ts';
 import { addSystemUsers, type PasswdEntry } from '../../common/service-user.ts';
 import type { ProjectRecord } from '../pipeline/context.ts';
+import { UPDATE_CERT } from '../../common/slots.ts';
+import { MTOOLS } from '../../common/esp-tools.ts';
 
-const STEP_VERSION = 5;
+const STEP_VERSION = 6;
 export const ROOT_DIRS = [
   'bin',
   'sbin',
@@ -99,6 +101,8 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
   const gpu = ctx.gpuModules;
   const info = (m: string) => ctx.log.info(m);
   const busybox = await fetchDeb('busybox-static', join(ctx.opts.cacheDir, 'downloads'), info);
+  const mtools = await fetchDeb('mtools', join(ctx.opts.cacheDir, 'downloads'), info);
+  const keys = need(ctx, 'keys');
   const cfg = ctx.opts.config;
   const project = need(ctx, 'projectInputs');
   // The host libraries copied in are inputs too: a glibc update must make a new image.
@@ -113,6 +117,8 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     tools: ['depmod', 'dpkg-deb'],
     files: {
       busybox: busybox.deb,
+      mtools: mtools.deb,
+      updateCert: keys.dbCert,
       ...Object.fromEntries(hostLibs.map((l) => [l, l])),
       ...(cfg.hooks.postinst ? { postinst: cfg.hooks.postinst } : {}),
       ...hook.files,
@@ -124,6 +130,7 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
       tokens: tokens && sha256(JSON.stringify(tokens.tokens)),
       services: cfg.services,
       ioCost: cfg.ioCost,
+      update: cfg.update,
       ...projectKey(project),
       epoch: ctx.sourceDateEpoch,
       ...hook.values,
@@ -138,6 +145,15 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     ctx.log.info('busybox-static');
     await run('dpkg-deb', ['-x', busybox.deb, join(out, 'busybox-deb')]);
     await installBusybox(join(out, 'busybox-deb', 'bin', 'busybox'), tree);
+    // mtools: aios-init reads and renames systemd-boot's entries on the EFI partition without mounting it.
+    await run('dpkg-deb', ['-x', mtools.deb, join(out, 'mtools-deb')]);
+    await copyFile(join(out, 'mtools-deb', MTOOLS.slice(1)), join(tree, MTOOLS.slice(1)));
+    await chmod(join(tree, MTOOLS.slice(1)), 0o755);
+    await rm(join(out, 'mtools-deb'), { recursive: true });
+    // The certificate update manifests must be signed by: the db certificate the UKIs are signed with.
+    await mkdir(join(tree, dirname(UPDATE_CERT.slice(1))), { recursive: true });
+    await copyFile(keys.dbCert, join(tree, UPDATE_CERT.slice(1)));
+    await chmod(join(tree, UPDATE_CERT.slice(1)), 0o644);
     ctx.log.info('aios-init, and the host libraries it and llama-server need');
     await copyFile(init.binary, join(tree, 'usr/sbin/aios-init'));
     await chmod(join(tree, 'usr/sbin/aios-init'), 0o755);
@@ -176,6 +192,7 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
       runtime: rt,
       model,
       serverOptions: new Set(runtime.options),
+      update: cfg.update,
       configFile: ctx.opts.configFile,
       baseFile: join(overlay, 'etc/aios/init.json'),
     });

@@ -9,6 +9,7 @@ import { EFI_BOOT_IMAGE, efiImageArgs, grubConfig, grubMkrescueArgs, isoCmdline,
 import { appendVerity, VERITY_BLOCK, veritysetupFormatArgs, VERITYSETUP } from '../images/verity.ts';
 import { EFI_STUB, LIBFAKETIME, ukiCmdline } from '../images/uki.ts';
 import { makeEfiImage, makeSignedUki } from '../images/esp.ts';
+import { BOOTLOADER_ON_ESP } from '../../common/slots.ts';
 import { ukiInputs } from './uki-inputs.ts';
 import { pinTimes } from '../rootfs/times.ts';
 
@@ -63,7 +64,7 @@ export async function writeIso(ctx: BuildContext): Promise<void> {
     await writeFile(join(iso, 'boot/grub/grub.cfg'), grubConfig(cmdline, verityArgs(verity, onCorruption, false), debugShell));
     const uki = join(out, 'aios.efi');
     await makeSignedUki(ukiInputs(ctx, ukiCmdline(line)), out, uki);
-    await makeEfiImage(join(iso, EFI_BOOT_IMAGE), uki, out, ctx.sourceDateEpoch);
+    await makeEfiImage(join(iso, EFI_BOOT_IMAGE), { [BOOTLOADER_ON_ESP]: uki }, out, ctx.sourceDateEpoch);
     await pinTimes(iso, ctx.sourceDateEpoch);
     ctx.log.info('grub-mkrescue (BIOS) + the UEFI boot image');
     await run('grub-mkrescue', grubMkrescueArgs(iso, join(out, 'aios.iso'), ctx.sourceDateEpoch), {

@@ -103,7 +103,7 @@ test('aios check --path all passes every check on the seven boot paths, Secure B
   // The disk's EFI partition and root came back from the boot as built, its state partition clean.
   assert.match(
     r.out,
-    /disk-secureboot +disk clean after shutdown .* +PASS +root partition unchanged; EFI partition unchanged; state partition: e2fsck -fn exit 0/,
+    /disk-secureboot +disk clean after shutdown .* +PASS +root partitions \(slots A and B\) unchanged; EFI partition unchanged; state partition: e2fsck -fn exit 0/,
   );
   // PID 1 as the probe (busybox) read it, on every path.
   for (const path of paths) assert.match(r.out, new RegExp(`${path} +PID 1 is aios-init +PASS +/proc/1/comm "aios-init", /proc/1/exe /usr/sbin/aios-init`));

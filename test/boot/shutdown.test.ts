@@ -44,7 +44,7 @@ test('a service that ignores SIGTERM and holds /var open still leaves the disk c
     assert.equal(r.code, 0, r.out);
     assert.match(
       r.out,
-      /disk clean after shutdown \(root unchanged, state clean\) +PASS +root partition unchanged; EFI partition unchanged; state partition: e2fsck -fn exit 0/,
+      /disk clean after shutdown \(root unchanged, state clean\) +PASS +root partitions \(slots A and B\) unchanged; EFI partition unchanged; state partition: e2fsck -fn exit 0/,
     );
     assert.match(r.out, /clean power-off +PASS/);
     const serial = await readFile(join(dir, 'logs', 'serial-direct.log'), 'utf8');

@@ -15,6 +15,7 @@ import { checkVariant, failsOnly, makeVariant, OUT, qemuProcesses } from './help
 import { loadProject } from '../../scripts/project/locate.ts';
 import { parsePartitions } from '../../common/partitions.ts';
 import { EFI_BOOT_IMAGE } from '../../scripts/images/tool-args.ts';
+import { ukiOnEsp } from '../../common/slots.ts';
 import { vmOptions } from '../../qemu/vm-options.ts';
 import { bootHeadless } from '../../qemu/runner.ts';
 import { checkBootedDisk } from '../../qemu/disk-check.ts';
@@ -35,16 +36,16 @@ function efiImageOffset(iso: string): { offset: number; bytes: number } {
   return { offset: Number(m[1]) * 2048, bytes: Number(m[2]) };
 }
 
-/** Replace the UKI on the disk's EFI partition (the third) with `edit` of it, in place (mtools reads at an offset). */
+/** Replace slot A's UKI on the disk's EFI partition (the third) with `edit` of it, in place (mtools reads at an offset): systemd-boot, signed, asks the firmware to start it. */
 async function editDiskUki(dir: string, edit: (uki: string) => void): Promise<void> {
   const disk = join(dir, 'rootfs.img');
   const esp = parsePartitions(execFileSync('/sbin/sfdisk', ['--json', disk], { encoding: 'utf8' }))[2];
   assert.ok(esp, 'the disk has an EFI partition');
   const fat = `${disk}@@${esp.start}`;
-  const uki = join(dir, 'BOOTX64.EFI');
-  execFileSync('mcopy', ['-n', '-i', fat, '::/EFI/BOOT/BOOTX64.EFI', uki]);
+  const uki = join(dir, 'a.efi');
+  execFileSync('mcopy', ['-n', '-i', fat, `::${ukiOnEsp('a')}`, uki]);
   edit(uki);
-  execFileSync('mcopy', ['-o', '-i', fat, uki, '::/EFI/BOOT/BOOTX64.EFI']);
+  execFileSync('mcopy', ['-o', '-i', fat, uki, `::${ukiOnEsp('a')}`]);
   await rm(uki);
 }
 
@@ -91,8 +92,13 @@ test('a UKI with one byte changed (its signed command line) is refused by the fi
   await checkVariant({}, refused, 'iso-secureboot', (dir) => editUki(dir, changeCmdline));
 });
 
-test("the disk's UKI (its EFI partition's) with one byte changed is refused by the firmware, and the check names it", async () => {
-  await checkVariant({}, refused, 'disk-secureboot', (dir) => editDiskUki(dir, changeCmdline));
+test("slot A's UKI on the disk's EFI partition with one byte changed is refused when systemd-boot asks the firmware to start it, and the check names it", async () => {
+  await checkVariant(
+    {},
+    failsBoot(/the firmware refused to start the boot loader \(Error loading \\EFI\\aios\\a\.efi: Access Denied/i),
+    'disk-secureboot',
+    (dir) => editDiskUki(dir, changeCmdline),
+  );
 });
 
 test('an unsigned UKI is refused by the firmware, and the check names it', async () => {
@@ -211,7 +217,7 @@ test('an unsigned module is refused by insmod ("Key was rejected by service") an
     assert.deepEqual(seen, ['1', '2']);
     const disk = await checkBootedDisk(join(dir, 'rootfs.img'), built);
     assert.ok(disk.ok, disk.detail);
-    assert.match(disk.detail, /root partition unchanged; EFI partition unchanged; state partition: e2fsck -fn exit 0/);
+    assert.match(disk.detail, /root partitions \(slots A and B\) unchanged; EFI partition unchanged; state partition: e2fsck -fn exit 0/);
   } finally {
     assert.deepEqual(await qemuProcesses(dir), []);
     await rm(dir, { recursive: true, force: true });

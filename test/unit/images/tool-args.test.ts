@@ -52,7 +52,12 @@ test('filesystem identities are derived from the inputs, never random', () => {
   assert.throws(() => sfdiskScript({ labelId: 'L', startSector: 2048, partitions: [p(1, GPT_ESP, 'a", type=83')] }), /letters, digits/);
   assert.equal(
     diskCmdline('quiet', 'aios.verity=h,1,panic aios.state=LABEL=aios-state'),
-    'root=LABEL=aios-root ro aios.verity=h,1,panic aios.state=LABEL=aios-state quiet console=ttyS0,115200 init=/usr/sbin/aios-init',
+    'root=PARTLABEL=aios-root-a ro aios.verity=h,1,panic aios.state=LABEL=aios-state panic=10 quiet console=ttyS0,115200 init=/usr/sbin/aios-init',
+  );
+  assert.match(
+    diskCmdline('panic=0', '', 'b'),
+    /^root=PARTLABEL=aios-root-b ro panic=10 panic=0 /,
+    "slot B's partition; the project's panic= comes later, so it wins",
   );
   assert.deepEqual(mke2fsArgs({ tree: '/t', image: '/p.img', sizeMiB: 1, label: 'r', uuid: 'U', hashSeed: 'H', journal: false }).slice(4, 6), [
     '-O',
@@ -100,6 +105,11 @@ test("the UEFI boot image's FAT serial comes from the epoch, and mcopy keeps the
   const a = efiImageArgs('/o/efi.img', '/o/esp', 0x6af85a61);
   assert.deepEqual(a.mformat, ['-i', '/o/efi.img', '-N', '6af85a61', '::']);
   assert.deepEqual(a.mcopy, ['-s', '-m', '-i', '/o/efi.img', '/o/esp/EFI', '::/']);
+  assert.deepEqual(
+    efiImageArgs('/o/esp.img', '/o/esp', 1, ['EFI', 'loader']).mcopy.slice(4),
+    ['/o/esp/EFI', '/o/esp/loader', '::/'],
+    "the disk's ESP: systemd-boot's entries too",
+  );
 });
 
 test("aios-init is one bundled file; neither the SEA's code cache (different each build) nor a start-up snapshot (tied to one CPU)", async () => {
@@ -132,11 +142,14 @@ test('the ISO and disk steps key on their command lines: a changed mksquashfs, G
   assert.ok(iso.uki.includes('quiet') && iso.uki.includes('lockdown=integrity') && iso.verity.includes('format'));
   assert.notEqual(hashValue(isoKeyValues('quiet', 1700000000, 'restart')), hashValue(iso), 'the action on a corrupt block counts');
   assert.notEqual(hashValue({ ...iso, mksquashfs: [...iso.mksquashfs, '-noD'] }), hashValue(iso));
-  const disk = diskKeyValues('quiet', 1700000000, 'panic');
+  const disk = diskKeyValues('quiet', 1700000000, 'panic', 0);
   assert.ok(disk.mke2fs.includes('-d') && disk.pin.length > 0 && disk.sfdisk.includes(GPT_ESP) && disk.efi.mformat.length > 0);
-  assert.ok(disk.uki.includes('root=LABEL=aios-root') && disk.uki.includes('aios.state=LABEL=aios-state') && disk.uki.includes('lockdown=integrity'));
-  assert.notEqual(hashValue(diskKeyValues('quiet', 1700000000, 'restart')), hashValue(disk), "the disk UKI's action on a corrupt block counts");
-  assert.notEqual(hashValue(diskKeyValues('loglevel=3', 1700000000, 'panic')), hashValue(disk), "the disk UKI's command line counts");
+  const [a, b] = disk.uki;
+  assert.ok(a!.includes('root=PARTLABEL=aios-root-a') && b!.includes('root=PARTLABEL=aios-root-b'), 'one UKI per slot');
+  assert.ok(a!.includes('aios.state=LABEL=aios-state') && a!.includes('lockdown=integrity') && disk.loader.includes('timeout 0'));
+  assert.notEqual(hashValue(diskKeyValues('quiet', 1700000000, 'restart', 0)), hashValue(disk), "the disk UKI's action on a corrupt block counts");
+  assert.notEqual(hashValue(diskKeyValues('loglevel=3', 1700000000, 'panic', 0)), hashValue(disk), "the disk UKI's command line counts");
+  assert.notEqual(hashValue(diskKeyValues('quiet', 1700000000, 'panic', 2048)), hashValue(disk), 'the slot size counts');
   assert.notEqual(hashValue(isoKeyValues('quiet', 1, 'panic')), hashValue(iso), 'the epoch counts');
 });
 

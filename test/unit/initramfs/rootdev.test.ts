@@ -41,3 +41,22 @@ test('LABEL= and UUID= are looked up with findfs, exact match only; no match is 
 test('the stage-1 script is valid POSIX sh', () => {
   execFileSync('sh', ['-n', join(import.meta.dirname, '../../../initramfs/init')]);
 });
+
+test("PARTLABEL= is the GPT partition of that name, from the kernel's uevent (exact, not a prefix); none is no device", async () => {
+  const dir = scratchDir('aios-sys-');
+  const parts: Record<string, string> = { vda1: 'aios-root-a', vda2: 'aios-state', vda4: 'aios-root-b', sda1: 'aios-root-bb' };
+  for (const [dev, name] of Object.entries(parts)) {
+    await mkdir(join(dir, 'class/block', dev), { recursive: true });
+    await writeFile(join(dir, 'class/block', dev, 'uevent'), `MAJOR=254\nMINOR=1\nDEVNAME=${dev}\nDEVTYPE=partition\nPARTN=1\nPARTNAME=${name}\n`);
+  }
+  await mkdir(join(dir, 'class/block/vda'), { recursive: true });
+  await writeFile(join(dir, 'class/block/vda/uevent'), 'MAJOR=254\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\n');
+  const find = (spec: string) =>
+    execFileSync('sh', ['-c', `. ${lib}; find_root "$1"`, 'sh', spec], { env: { PATH: process.env.PATH, DEV: '/dev', SYS: dir } })
+      .toString()
+      .trim();
+  assert.equal(find('PARTLABEL=aios-root-b'), '/dev/vda4');
+  assert.equal(find('PARTLABEL=aios-root-a'), '/dev/vda1');
+  assert.equal(find('PARTLABEL=aios-root'), '');
+  assert.equal(find('PARTLABEL=aios-root-.'), '', 'a name, not a pattern');
+});

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRange } from '../../../qemu/net-server.ts';
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { scratchDir } from '../scratch.ts';
+import { request } from '../../../qemu/http.ts';
+import { parseRange, startNetServer } from '../../../qemu/net-server.ts';
+import { sfdiskScript, GPT_LINUX_DATA } from '../../../scripts/images/tool-args.ts';
 
 test('range requests: one range, a suffix, an open end; past the end is unsatisfiable; anything else is the whole file', () => {
   assert.deepEqual(parseRange('bytes=0-99', 1000), { start: 0, end: 99 });
@@ -15,20 +21,7 @@ test('range requests: one range, a suffix, an open end; past the end is unsatisf
 });
 
 test('aios serve answers only its own names, GET and HEAD, single ranges, and reports each fetch with the client', async () => {
-  const { execFileSync } = await import('node:child_process');
-  const { mkdir, writeFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const { scratchDir } = await import('../scratch.ts');
-  const { request } = await import('../../../qemu/http.ts');
-  const { startNetServer } = await import('../../../qemu/net-server.ts');
-  const out = scratchDir('aios-serve-');
-  await writeFile(join(out, 'vmlinuz'), 'kernel');
-  await writeFile(join(out, 'initramfs.img'), 'initrd');
-  // A tiny ISO with the one file the server copies out of it.
-  const tree = join(out, 'tree');
-  await mkdir(join(tree, 'aios'), { recursive: true });
-  await writeFile(join(tree, 'aios', 'rootfs.squashfs'), 'hsqs0123456789');
-  execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-o', join(out, 'aios.iso'), tree], { stdio: 'ignore' });
+  const { out, tree } = await buildOut('aios-serve-', 'hsqs0123456789');
   const fetches: string[] = [];
   const server = await startNetServer({
     out,
@@ -64,3 +57,44 @@ test('aios serve answers only its own names, GET and HEAD, single ranges, and re
     await server.close();
   }
 });
+
+test("a disk build is served as an update too: update.json and its signature, the slots' UKIs, and slot A's content read from where it lies in rootfs.img", async () => {
+  const { out } = await buildOut('aios-serve-update-', 'hsqs');
+  // A GPT whose first partition (slot A, at 1 MiB) begins with the root's bytes.
+  const disk = join(out, 'rootfs.img');
+  execFileSync('truncate', ['-s', '4M', disk]);
+  const part = { sectors: 2048, type: GPT_LINUX_DATA, uuid: '01234567-89AB-4DEF-8123-456789ABCDEF', name: 'aios-root-a' };
+  execFileSync('/sbin/sfdisk', ['-q', disk], {
+    input: sfdiskScript({ labelId: 'ABCDEF01-2345-4789-8ABC-DEF012345678', startSector: 2048, partitions: [part] }),
+  });
+  execFileSync('dd', [`of=${disk}`, 'bs=1M', 'seek=1', 'conv=notrunc', 'status=none'], { input: 'ROOT+HASHTREE' });
+  await writeFile(join(out, 'update.json'), JSON.stringify({ format: 1, build: 'b', root: { bytes: 13 } }));
+  await writeFile(join(out, 'update.json.sig'), 'sig');
+  await writeFile(join(out, 'aios-a.efi'), 'uki-a');
+  await writeFile(join(out, 'aios-b.efi'), 'uki-b');
+  const server = await startNetServer({ out, bind: '127.0.0.1', port: 0, cmdline: () => '' });
+  try {
+    const get = async (p: string) => (await request(`http://127.0.0.1:${server.port}${p}`, { timeoutMs: 5000 })).body;
+    assert.equal(server.update, true);
+    assert.equal(await get('/update/root.img'), 'ROOT+HASHTREE', "the root's bytes, as many as update.json says");
+    assert.equal(await get('/update/aios-b.efi'), 'uki-b');
+    assert.equal(await get('/update/update.json.sig'), 'sig');
+    // Read at the start: a new build written into out/ meanwhile does not mix with this one.
+    await writeFile(join(out, 'update.json'), '{}');
+    assert.match(await get('/update/update.json'), /"build":"b"/);
+  } finally {
+    await server.close();
+  }
+});
+
+/** A build's network-boot files: a kernel, an initramfs, and a tiny ISO with the one file the server reads out of it. */
+async function buildOut(prefix: string, root: string): Promise<{ out: string; tree: string }> {
+  const out = scratchDir(prefix);
+  await writeFile(join(out, 'vmlinuz'), 'kernel');
+  await writeFile(join(out, 'initramfs.img'), 'initrd');
+  const tree = join(out, 'tree');
+  await mkdir(join(tree, 'aios'), { recursive: true });
+  await writeFile(join(tree, 'aios', 'rootfs.squashfs'), root);
+  execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-o', join(out, 'aios.iso'), tree], { stdio: 'ignore' });
+  return { out, tree };
+}

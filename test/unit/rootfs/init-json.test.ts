@@ -62,9 +62,11 @@ test("the image's init.json is assembled in one place: base, the project's servi
     runtime: project.runtime,
     model: { file: 'm.gguf', name: 'm', sha256: 'ab'.repeat(32) },
     serverOptions: new Set(['--model']),
+    update: { ...project.update, url: 'http://10.0.2.2:8090' },
     configFile: 'aios.json',
     baseFile: 'rootfs/etc/aios/init.json',
   });
+  assert.equal(config.update.url, 'http://10.0.2.2:8090', "aios.json's update settings reach init.json");
   assert.deepEqual(
     JSON.parse(text)
       .services.map((s: { name: string }) => s.name)
