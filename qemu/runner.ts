@@ -8,7 +8,7 @@ import { FATAL_LINE, parseReportLine, type BootReport } from '../common/boot-rep
 
 /** OVMF's word that Secure Boot refused an image (a bad or missing signature), on the serial console. */
 /** The firmware refusing the boot loader, or systemd-boot's LoadImage refusing a slot's UKI (Secure Boot). */
-export const FIRMWARE_REFUSED = /(BdsDxe: failed to load|Error loading \\EFI\\).*(Access Denied|Security Violation)/i;
+export const FIRMWARE_REFUSED = /(BdsDxe: failed to load|Error loading \\EFI\\|Failed to execute ).*(Access Denied|Security Violation)/i;
 import { parseProbe, PROBE_MARK } from '../common/probe.ts';
 import { quoteCommand, run } from '../common/exec.ts';
 import { diesWithAios, killOnExit } from '../common/cleanup.ts';

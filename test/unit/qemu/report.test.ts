@@ -53,3 +53,11 @@ test('a report whose fields have the wrong types is refused naming them, and the
     assert.match(checks.find((c) => c.id === 'pid1')!.detail, /wrong type/);
   }
 });
+
+test("a Secure Boot refusal is seen from the firmware's boot manager and from systemd-boot starting a slot's UKI, not from other failures", async () => {
+  const { FIRMWARE_REFUSED } = await import('../../../qemu/runner.ts');
+  assert.match('BdsDxe: failed to load Boot0001 "UEFI QEMU DVD-ROM" from PciRoot(0x0): Access Denied', FIRMWARE_REFUSED);
+  assert.match('Error loading \\EFI\\aios\\a.efi: Access Denied', FIRMWARE_REFUSED);
+  assert.match('Failed to execute aiOS 0123456789abcdef (slot a) (\\EFI\\aios\\a.efi): Security Violation', FIRMWARE_REFUSED);
+  assert.doesNotMatch('Failed to execute aiOS 0123456789abcdef (slot b) (\\EFI\\aios\\b.efi): Not Found', FIRMWARE_REFUSED);
+});
