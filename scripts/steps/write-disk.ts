@@ -1,4 +1,4 @@
-import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
 import { need, type BuildContext } from '../pipeline/context.ts';
@@ -117,11 +117,15 @@ export async function writeDisk(ctx: BuildContext): Promise<void> {
     await run('/sbin/e2fsck', ['-fn', state]);
 
     // One signed UKI per slot: the same kernel, initramfs and root hash, each naming its own partition.
-    const ukis = {} as Record<Slot, string>;
-    for (const slot of SLOTS) {
-      ukis[slot] = join(out, `aios-${slot}.efi`);
-      await makeSignedUki(ukiInputs(ctx, ukiCmdline(diskCmdline(cmdline, verityArgs(verity, onCorruption, true), slot))), out, ukis[slot]);
-    }
+    const ukis = { a: join(out, 'aios-a.efi'), b: join(out, 'aios-b.efi') };
+    await Promise.all(
+      SLOTS.map(async (slot) => {
+        const work = join(out, `uki-${slot}`);
+        await mkdir(work);
+        await makeSignedUki(ukiInputs(ctx, ukiCmdline(diskCmdline(cmdline, verityArgs(verity, onCorruption, true), slot))), work, ukis[slot]);
+        await rm(work, { recursive: true });
+      }),
+    );
     const manifest = await updateManifest(root, verity, ukis);
     await writeFile(join(out, 'update.json'), JSON.stringify(manifest, null, 1) + '\n');
     // The manifest is what a machine checks, against the db certificate its root carries.

@@ -122,6 +122,18 @@ test('aios check --path all passes every check on the seven boot paths, Secure B
   assert.deepEqual(report.shell, { on: false, tty: null, why: 'not asked for' });
   assert.equal(report.startup?.codeCache, 'used', 'V8 took the code cache made at build time');
   assert.ok(!report.services.some((s) => s.name === 'shell'));
+  // The disk booted slot A through systemd-boot, its entry naming this build, good, slot B empty.
+  const diskLog = await readFile(join(OUT, 'logs', 'serial-disk-secureboot.log'), 'utf8');
+  const diskLine = diskLog.split('\n').find((l) => l.includes('AIOS-BOOT-REPORT '));
+  assert.ok(diskLine, 'a boot report in the disk path serial log');
+  const slots = (JSON.parse(diskLine.slice(diskLine.indexOf('AIOS-BOOT-REPORT ') + 17)) as BootReport).slots;
+  const { build } = JSON.parse(await readFile(join(OUT, 'update.json'), 'utf8')) as { build: string };
+  assert.deepEqual(
+    slots && [slots.slot, slots.build, slots.trial, slots.markedGood, slots.other.state, slots.update.state],
+    ['a', build, false, true, 'empty', 'off'],
+    JSON.stringify(slots),
+  );
+  assert.equal(report.slots, undefined, 'the direct path (root=/dev/sda1) is no slot boot');
   // The start-up figures `npm run bench` reads, in the order they happen after aios-init's exec.
   const json = JSON.parse(await readFile(join(OUT, 'check.json'), 'utf8')) as { results: { path: string; figures: Record<string, number> }[] };
   for (const { path, figures: f } of json.results) {

@@ -166,3 +166,12 @@ test('GRUB gets the words of boot.cmdline exactly: metacharacters single-quoted,
   assert.match(grubCmdlineProblem('a="b c"') ?? '', /"\\""/);
   assert.throws(() => grubConfig("x='y'"), /boot\.cmdline: holds/);
 });
+
+test("a slot holds half again the first build's root, or update.slotMiB; one smaller than the root is refused", async () => {
+  const { slotSize } = await import('../../../scripts/steps/write-disk.ts');
+  const MiB = 1024 * 1024;
+  assert.equal(slotSize(400 * MiB, 0), 600 * MiB);
+  assert.equal(slotSize(400 * MiB + 1, 0) % MiB, 0, 'whole MiB');
+  assert.equal(slotSize(400 * MiB, 2048), 2048 * MiB);
+  assert.throws(() => slotSize(400 * MiB, 100), /update\.slotMiB: 100 MiB is smaller than this build's root/);
+});
