@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { copySparse } from '../common/copy-sparse.ts';
 import { join } from 'node:path';
 import { removeOnExit } from '../common/cleanup.ts';
 import { tempDir } from '../common/leftovers.ts';
@@ -164,7 +165,7 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
         builtDisk = o.disk;
         bootDisk = join(out, checkDiskName(process.pid));
         releaseDisk = removeOnExit(bootDisk);
-        await copyFile(o.disk, bootDisk);
+        await copySparse(o.disk, bootDisk);
         o.disk = bootDisk;
         o.disposableDisk = true;
       }

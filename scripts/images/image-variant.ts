@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { BuildJson } from '../../common/build-json.ts';
+import { copySparse } from '../../common/copy-sparse.ts';
 import { parseRootHash, veritysetupFormatArgs, VERITYSETUP } from './verity.ts';
 import { parsePartitions } from '../../common/partitions.ts';
 import { tmpdir } from 'node:os';
@@ -44,7 +45,8 @@ export async function makeImageVariant(out: string, v: ImageEdit): Promise<strin
 }
 
 async function edit(out: string, dir: string, v: ImageEdit): Promise<void> {
-  for (const f of ['vmlinuz', 'initramfs.img', 'build.json', 'rootfs.img', ...(v.withIso ? ['aios.iso'] : [])]) await copyFile(join(out, f), join(dir, f));
+  for (const f of ['vmlinuz', 'initramfs.img', 'build.json', ...(v.withIso ? ['aios.iso'] : [])]) await copyFile(join(out, f), join(dir, f));
+  await copySparse(join(out, 'rootfs.img'), join(dir, 'rootfs.img'));
   if (v.kernelBytes) await truncate(join(dir, 'vmlinuz'), v.kernelBytes);
   if (v.project) await writeFile(join(dir, 'aios.json'), JSON.stringify(v.project));
   const files = { ...v.files };

@@ -18,9 +18,9 @@ import { sha256 } from '../lib/hash.ts';
 import { addSystemUsers, type PasswdEntry } from '../../common/service-user.ts';
 import type { ProjectRecord } from '../pipeline/context.ts';
 import { UPDATE_CERT } from '../../common/slots.ts';
-import { MTOOLS } from '../../common/esp-tools.ts';
+import { GCONV_DIR, GCONV_MODULES, HOST_IBM850, MTOOLS } from '../../common/esp-tools.ts';
 
-const STEP_VERSION = 6;
+const STEP_VERSION = 7;
 export const ROOT_DIRS = [
   'bin',
   'sbin',
@@ -118,6 +118,7 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     files: {
       busybox: busybox.deb,
       mtools: mtools.deb,
+      ibm850: HOST_IBM850,
       updateCert: keys.dbCert,
       ...Object.fromEntries(hostLibs.map((l) => [l, l])),
       ...(cfg.hooks.postinst ? { postinst: cfg.hooks.postinst } : {}),
@@ -150,6 +151,9 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
     await copyFile(join(out, 'mtools-deb', MTOOLS.slice(1)), join(tree, MTOOLS.slice(1)));
     await chmod(join(tree, MTOOLS.slice(1)), 0o755);
     await rm(join(out, 'mtools-deb'), { recursive: true });
+    await mkdir(join(tree, GCONV_DIR.slice(1)), { recursive: true });
+    await copyFile(HOST_IBM850, join(tree, GCONV_DIR.slice(1), 'IBM850.so'));
+    await writeFile(join(tree, GCONV_DIR.slice(1), 'gconv-modules'), GCONV_MODULES);
     // The certificate update manifests must be signed by: the db certificate the UKIs are signed with.
     await mkdir(join(tree, dirname(UPDATE_CERT.slice(1))), { recursive: true });
     await copyFile(keys.dbCert, join(tree, UPDATE_CERT.slice(1)));

@@ -3,13 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { makeVariant, qemuProcesses, extended } from './helpers.ts';
 import { qemuArgs } from '../../qemu/cmdline.ts';
 import { QEMU, freePort } from '../../qemu/runner.ts';
 import { checkBootedDisk } from '../../qemu/disk-check.ts';
+import { copySparse } from '../../common/copy-sparse.ts';
 import { qmpCommand } from '../../qemu/qmp.ts';
 import { request } from '../../qemu/http.ts';
 import { quoteCommand } from '../../common/exec.ts';
@@ -91,7 +92,7 @@ test(
     const hostPort = await freePort();
     const o = { ...(await vmOptions({ out: dir }, defaults(projectSpec), 'direct', 'tcg')), hostPort, snapshot: false };
     // The image as built, for the disk check after the boot (this boot writes the variant itself).
-    await copyFile(join(dir, 'rootfs.img'), join(dir, 'built.img'));
+    await copySparse(join(dir, 'rootfs.img'), join(dir, 'built.img'));
     const argv = qemuArgs({ ...o, interactive: false, qmpSocket: join(dir, 'qmp.sock') });
     const child = spawn(QEMU, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     const lines: string[] = [];

@@ -11,23 +11,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { aios, extended, qemuProcesses } from './helpers.ts';
 import { qemuArgs, OVMF_VARS_SNAKEOIL } from '../../qemu/cmdline.ts';
+import { freePort, qemuSpawn } from '../../qemu/runner.ts';
 import { startNetServer, type NetServer } from '../../qemu/net-server.ts';
 import { parseReportLine, type BootReport } from '../../common/boot-report.ts';
+import { copySparse } from '../../common/copy-sparse.ts';
 
 const TRIES = 2;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** A project whose builds differ by /etc/fleet-tag; v3's aios-init is a script that exits. */
 async function buildVersion(dir: string, tag: string, port: number): Promise<string> {
@@ -81,7 +74,7 @@ function powerOn(disk: string, vars: string, log: string, n: number): Boot {
     interactive: false,
     extra: [],
   });
-  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(...qemuSpawn(args), { stdio: ['ignore', 'pipe', 'pipe'] });
   const b: Boot = {
     lines: [],
     exit: new Promise((r) => child.once('exit', (code) => r(code))),
@@ -137,7 +130,7 @@ test(
       const build = async (out: string) => (JSON.parse(await readFile(join(out, 'update.json'), 'utf8')) as { build: string }).build;
       const [b1, b2, b3] = [await build(v1), await build(v2), await build(v3)];
       const disk = join(dir, 'disk.img');
-      await copyFile(join(v1, 'rootfs.img'), disk);
+      await copySparse(join(v1, 'rootfs.img'), disk);
       const vars = join(dir, 'vars.fd');
       await copyFile(OVMF_VARS_SNAKEOIL, vars);
       let n = 0;

@@ -19,6 +19,7 @@ import { ukiOnEsp } from '../../common/slots.ts';
 import { vmOptions } from '../../qemu/vm-options.ts';
 import { bootHeadless } from '../../qemu/runner.ts';
 import { checkBootedDisk } from '../../qemu/disk-check.ts';
+import { copySparse } from '../../common/copy-sparse.ts';
 
 const service = (name: string, script: string, user = '') => ({ name, command: '/bin/sh', args: ['-c', script], restart: 'never', user });
 const withServices =
@@ -197,7 +198,7 @@ test('an unsigned module is refused by insmod ("Key was rejected by service") an
   try {
     const { config } = await loadProject({});
     const built = join(dir, 'built.img');
-    await copyFile(join(dir, 'rootfs.img'), built);
+    await copySparse(join(dir, 'rootfs.img'), built);
     const seen: string[] = [];
     for (const n of [1, 2]) {
       // The same disk both times (aios check would boot a fresh copy of the image).
