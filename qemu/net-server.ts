@@ -35,8 +35,9 @@ export interface NetServer {
   /** The iPXE script's URL: what a machine's DHCP hands it as the boot file. */
   script: string;
   port: number;
-  /** Whether it hands out an update (the build made a disk). */
+  /** Whether it hands out an update (the build made a disk), and the network boot's root (the build made the ISO). */
   update: boolean;
+  netboot: boolean;
   close: () => Promise<void>;
 }
 
@@ -90,17 +91,22 @@ export async function startNetServer(o: NetServerOptions): Promise<NetServer> {
     [`/${NET_FILES.kernel}`]: join(o.out, 'vmlinuz'),
     [`/${NET_FILES.initrd}`]: join(o.out, 'initramfs.img'),
   };
-  for (const f of [...Object.values(files), iso] as string[])
+  for (const f of Object.values(files) as string[])
     await stat(f).catch(() => Promise.reject(new Error(`${f} is missing: run \`aios build --out ${o.out}\` first`)));
   const held: FileHandle[] = [];
   try {
-    const isoFile = await open(iso, 'r');
-    held.push(isoFile);
-    const extent = await isoRootExtent(iso);
-    // The extent was read from the path; the descriptor must be the same file.
-    await sameFile(iso, isoFile);
-    files[`/${NET_FILES.root}`] = { fd: isoFile.fd, ...extent };
+    // A build without the ISO (formats: ["disk"]) is served as an update only.
+    if (existsSync(iso)) {
+      const isoFile = await open(iso, 'r');
+      held.push(isoFile);
+      const extent = await isoRootExtent(iso);
+      // The extent was read from the path; the descriptor must be the same file.
+      await sameFile(iso, isoFile);
+      files[`/${NET_FILES.root}`] = { fd: isoFile.fd, ...extent };
+    }
     Object.assign(files, await updateFiles(o.out, held));
+    if (!files[`/${NET_FILES.root}`] && !files[UPDATE_PATHS.manifest])
+      throw new Error(`${o.out} has neither aios.iso (network boot) nor rootfs.img with update.json (updates): run \`aios build --out ${o.out}\` first`);
     // Debian's iPXE when it is installed (package ipxe): a network boot through QEMU's own needs none.
     for (const f of Object.values(IPXE_BINARIES)) if (existsSync(f)) files[`/${basename(f)}`] = f;
     let script = '';
@@ -115,12 +121,13 @@ export async function startNetServer(o: NetServerOptions): Promise<NetServer> {
     const port = (server.address() as AddressInfo).port;
     const given = typeof o.publicUrl === 'function' ? o.publicUrl(port) : o.publicUrl;
     const base = (given ?? `http://${o.bind.includes(':') ? `[${o.bind}]` : o.bind}:${port}`).replace(/\/$/, '');
-    script = ipxeScript(base, o.cmdline(base));
+    if (files[`/${NET_FILES.root}`]) script = ipxeScript(base, o.cmdline(base));
     return {
       base,
       script: `${base}/${NET_FILES.script}`,
       port,
       update: UPDATE_PATHS.manifest in files,
+      netboot: `/${NET_FILES.root}` in files,
       close: async () => {
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));
@@ -176,7 +183,7 @@ async function handle(
   const done = (status: number) => onFetch?.({ client, method: req.method ?? '?', path, status, bytes });
   res.on('close', () => done(res.statusCode));
   if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { Allow: 'GET, HEAD' }).end();
-  if (path === `/${NET_FILES.script}`) {
+  if (path === `/${NET_FILES.script}` && script()) {
     const body = script();
     bytes = req.method === 'HEAD' ? 0 : Buffer.byteLength(body);
     return void res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) }).end(req.method === 'HEAD' ? undefined : body);

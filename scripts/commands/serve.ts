@@ -28,7 +28,9 @@ export async function serveCommand(args: ServeArgs): Promise<number> {
     const problem = checkBaseUrl(args.url);
     if (problem) throw new Error(`--url ${problem}`);
   }
-  const rootArgs = netRootArgs(await readBuildRecord(out), out);
+  const build = await readBuildRecord(out);
+  // A disk-only build has no network boot, only updates: the server says so when it starts.
+  const rootArgs = build.verity?.iso ? netRootArgs(build, out) : '';
   const bind = args.bind ?? '127.0.0.1';
   const loopback = ['127.0.0.1', '::1', 'localhost'].includes(bind);
   // What the kernel and stage 1 fetch from must be an address the machines reach: on loopback
@@ -44,7 +46,8 @@ export async function serveCommand(args: ServeArgs): Promise<number> {
     cmdline: (base) => netCmdline(base, rootArgs, config.boot.cmdline),
     onFetch: (f) => console.log(fetchLine(f)),
   });
-  console.error(`serving ${out} for network boot on ${bind}:${server.port}; machines fetch ${server.script}`);
+  if (server.netboot) console.error(`serving ${out} for network boot on ${bind}:${server.port}; machines fetch ${server.script}`);
+  else console.error(`serving ${out} on ${bind}:${server.port}; no aios.iso, so no network boot (build with the iso format for it)`);
   if (server.update)
     console.error(
       `and as an update: machines whose update.url is ${server.base} fetch ${server.base}${UPDATE_PATHS.manifest} (build ${await buildOf(out)}), signed with the build's db key`,

@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { aios, extended, qemuProcesses } from './helpers.ts';
+import { aios, qemuProcesses } from './helpers.ts';
 import { qemuArgs, OVMF_VARS_SNAKEOIL } from '../../qemu/cmdline.ts';
 import { freePort, qemuSpawn } from '../../qemu/runner.ts';
 import { startNetServer, type NetServer } from '../../qemu/net-server.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scratchDir } from '../scratch.ts';
 import { request } from '../../../qemu/http.ts';
@@ -85,6 +85,22 @@ test("a disk build is served as an update too: update.json and its signature, th
   } finally {
     await server.close();
   }
+  // A disk-only build: updates, and no network boot.
+  await rm(join(out, 'aios.iso'));
+  await writeFile(join(out, 'update.json'), JSON.stringify({ format: 1, build: 'b', root: { bytes: 13 } }));
+  const diskOnly = await startNetServer({ out, bind: '127.0.0.1', port: 0, cmdline: () => '' });
+  try {
+    assert.deepEqual([diskOnly.update, diskOnly.netboot], [true, false]);
+    assert.equal((await request(`http://127.0.0.1:${diskOnly.port}/boot.ipxe`, { timeoutMs: 5000 })).status, 404);
+    assert.equal((await request(`http://127.0.0.1:${diskOnly.port}/update/aios-a.efi`, { timeoutMs: 5000 })).body, 'uki-a');
+  } finally {
+    await diskOnly.close();
+  }
+  await rm(join(out, 'update.json'));
+  await assert.rejects(
+    startNetServer({ out, bind: '127.0.0.1', port: 0, cmdline: () => '' }),
+    /has neither aios\.iso \(network boot\) nor rootfs\.img with update\.json/,
+  );
 });
 
 /** A build's network-boot files: a kernel, an initramfs, and a tiny ISO with the one file the server reads out of it. */
