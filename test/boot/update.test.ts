@@ -110,90 +110,86 @@ function powerOn(disk: string, vars: string, log: string, n: number): Boot {
 
 const tail = (b: Boot) => b.lines.slice(-60).join('\n');
 
-test(
-  `an update and its rollback: v1 pulls v2, v2 is marked good, a broken v3 is tried ${TRIES} times and given up for v2; the state survives; a power cut while writing boots the old slot`,
-  extended,
-  async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'aios-update-'));
-    const port = await freePort();
-    let server: NetServer | undefined;
-    const serve = async (out: string) => {
-      await server?.close();
-      server = await startNetServer({ out, bind: '127.0.0.1', port, cmdline: () => '' });
-      assert.ok(server.update, `${out} is served as an update`);
-    };
-    const log = join(dir, 'serial.log');
-    try {
-      const v1 = await buildVersion(dir, 'v1', port);
-      const v2 = await buildVersion(dir, 'v2', port);
-      const v3 = await buildVersion(dir, 'v3', port);
-      const build = async (out: string) => (JSON.parse(await readFile(join(out, 'update.json'), 'utf8')) as { build: string }).build;
-      const [b1, b2, b3] = [await build(v1), await build(v2), await build(v3)];
-      const disk = join(dir, 'disk.img');
-      await copySparse(join(v1, 'rootfs.img'), disk);
-      const vars = join(dir, 'vars.fd');
-      await copyFile(OVMF_VARS_SNAKEOIL, vars);
-      let n = 0;
-      const next = () => powerOn(disk, vars, log, ++n);
+test(`an update and its rollback: v1 pulls v2, v2 is marked good, a broken v3 is tried ${TRIES} times and given up for v2; the state survives; a power cut while writing boots the old slot`, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'aios-update-'));
+  const port = await freePort();
+  let server: NetServer | undefined;
+  const serve = async (out: string) => {
+    await server?.close();
+    server = await startNetServer({ out, bind: '127.0.0.1', port, cmdline: () => '' });
+    assert.ok(server.update, `${out} is served as an update`);
+  };
+  const log = join(dir, 'serial.log');
+  try {
+    const v1 = await buildVersion(dir, 'v1', port);
+    const v2 = await buildVersion(dir, 'v2', port);
+    const v3 = await buildVersion(dir, 'v3', port);
+    const build = async (out: string) => (JSON.parse(await readFile(join(out, 'update.json'), 'utf8')) as { build: string }).build;
+    const [b1, b2, b3] = [await build(v1), await build(v2), await build(v3)];
+    const disk = join(dir, 'disk.img');
+    await copySparse(join(v1, 'rootfs.img'), disk);
+    const vars = join(dir, 'vars.fd');
+    await copyFile(OVMF_VARS_SNAKEOIL, vars);
+    let n = 0;
+    const next = () => powerOn(disk, vars, log, ++n);
 
-      // v1 from slot A; the server hands out v2, which v1 writes into slot B and reboots into.
-      await serve(v2);
-      let boot = next();
-      await boot.wait(/AIOS-BOOT-REPORT /);
-      assert.deepEqual([boot.report?.slots?.slot, boot.report?.slots?.build, boot.report?.slots?.trial], ['a', b1, false], tail(boot));
-      await boot.wait(/MARKER first=v1 now=v1/);
-      await boot.wait(new RegExp(`update: build ${b2} written into slot b`), 600);
-      await boot.exit;
+    // v1 from slot A; the server hands out v2, which v1 writes into slot B and reboots into.
+    await serve(v2);
+    let boot = next();
+    await boot.wait(/AIOS-BOOT-REPORT /);
+    assert.deepEqual([boot.report?.slots?.slot, boot.report?.slots?.build, boot.report?.slots?.trial], ['a', b1, false], tail(boot));
+    await boot.wait(/MARKER first=v1 now=v1/);
+    await boot.wait(new RegExp(`update: build ${b2} written into slot b`), 600);
+    await boot.exit;
 
-      // v2 from slot B, on trial, then marked good; the server now hands out v3.
+    // v2 from slot B, on trial, then marked good; the server now hands out v3.
+    boot = next();
+    await boot.wait(/AIOS-BOOT-REPORT /);
+    const r2 = boot.report?.slots;
+    assert.deepEqual([r2?.slot, r2?.build, r2?.trial, r2?.tries], ['b', b2, true, { left: TRIES - 1, done: 1 }], tail(boot));
+    await boot.wait(/MARKER first=v1 now=v2/);
+    await boot.wait(new RegExp(`slot b: build ${b2} marked good`));
+    await serve(v3);
+    await boot.wait(new RegExp(`update: build ${b3} written into slot a`), 600);
+    await boot.exit;
+
+    // v3 from slot A: its aios-init exits, the kernel panics and reboots, TRIES times.
+    for (let i = 0; i < TRIES; i++) {
       boot = next();
-      await boot.wait(/AIOS-BOOT-REPORT /);
-      const r2 = boot.report?.slots;
-      assert.deepEqual([r2?.slot, r2?.build, r2?.trial, r2?.tries], ['b', b2, true, { left: TRIES - 1, done: 1 }], tail(boot));
-      await boot.wait(/MARKER first=v1 now=v2/);
-      await boot.wait(new RegExp(`slot b: build ${b2} marked good`));
-      await serve(v3);
-      await boot.wait(new RegExp(`update: build ${b3} written into slot a`), 600);
+      await boot.wait(/FLEET-TEST: this aios-init exits/);
+      await boot.wait(/Kernel panic - not syncing/);
       await boot.exit;
-
-      // v3 from slot A: its aios-init exits, the kernel panics and reboots, TRIES times.
-      for (let i = 0; i < TRIES; i++) {
-        boot = next();
-        await boot.wait(/FLEET-TEST: this aios-init exits/);
-        await boot.wait(/Kernel panic - not syncing/);
-        await boot.exit;
-        assert.equal(boot.report, undefined, 'v3 never reports');
-      }
-
-      // systemd-boot gave v3 up: v2 again, good, and its report says why slot A was abandoned.
-      boot = next();
-      await boot.wait(/AIOS-BOOT-REPORT /);
-      const back = boot.report?.slots;
-      assert.deepEqual([back?.slot, back?.build, back?.trial, back?.other.state, back?.other.build], ['b', b2, false, 'abandoned', b3], tail(boot));
-      assert.match(back!.other.why!, new RegExp(`slot a \\(build ${b3}\\) was tried ${TRIES} times and never marked good`));
-      await boot.wait(/MARKER first=v1 now=v2/);
-      await boot.wait(new RegExp(`build ${b3} was given up on this machine`));
-
-      // A power cut while slot A is written (v1 offered again): the next boot is slot B's v2.
-      await serve(v1);
-      await boot.wait(new RegExp(`update: writing build ${b1} into slot a`));
-      await new Promise((r) => setTimeout(r, 3000));
-      boot.kill();
-      await boot.exit;
-      boot = next();
-      await boot.wait(/AIOS-BOOT-REPORT /);
-      const cut = boot.report?.slots;
-      assert.deepEqual([cut?.slot, cut?.build, cut?.trial, cut?.other.state], ['b', b2, false, 'empty'], tail(boot));
-      await boot.wait(/MARKER first=v1 now=v2/);
-      boot.kill();
-      await boot.exit;
-    } catch (err) {
-      const serial = await readFile(log, 'utf8').catch(() => '');
-      throw new Error(`${(err as Error).message}\n--- serial log (last 80 lines) ---\n${serial.split('\n').slice(-80).join('\n')}`);
-    } finally {
-      await server?.close();
-      assert.deepEqual(await qemuProcesses(dir), []);
-      await rm(dir, { recursive: true, force: true });
+      assert.equal(boot.report, undefined, 'v3 never reports');
     }
-  },
-);
+
+    // systemd-boot gave v3 up: v2 again, good, and its report says why slot A was abandoned.
+    boot = next();
+    await boot.wait(/AIOS-BOOT-REPORT /);
+    const back = boot.report?.slots;
+    assert.deepEqual([back?.slot, back?.build, back?.trial, back?.other.state, back?.other.build], ['b', b2, false, 'abandoned', b3], tail(boot));
+    assert.match(back!.other.why!, new RegExp(`slot a \\(build ${b3}\\) was tried ${TRIES} times and never marked good`));
+    await boot.wait(/MARKER first=v1 now=v2/);
+    await boot.wait(new RegExp(`build ${b3} was given up on this machine`));
+
+    // A power cut while slot A is written (v1 offered again): the next boot is slot B's v2.
+    await serve(v1);
+    await boot.wait(new RegExp(`update: writing build ${b1} into slot a`));
+    await new Promise((r) => setTimeout(r, 3000));
+    boot.kill();
+    await boot.exit;
+    boot = next();
+    await boot.wait(/AIOS-BOOT-REPORT /);
+    const cut = boot.report?.slots;
+    assert.deepEqual([cut?.slot, cut?.build, cut?.trial, cut?.other.state], ['b', b2, false, 'empty'], tail(boot));
+    await boot.wait(/MARKER first=v1 now=v2/);
+    boot.kill();
+    await boot.exit;
+  } catch (err) {
+    const serial = await readFile(log, 'utf8').catch(() => '');
+    throw new Error(`${(err as Error).message}\n--- serial log (last 80 lines) ---\n${serial.split('\n').slice(-80).join('\n')}`);
+  } finally {
+    await server?.close();
+    assert.deepEqual(await qemuProcesses(dir), []);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
