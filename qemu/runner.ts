@@ -7,6 +7,9 @@ import { createInterface } from 'node:readline';
 import { FATAL_LINE, parseReportLine, type BootReport } from '../common/boot-report.ts';
 
 /** OVMF's word that Secure Boot refused an image (a bad or missing signature), on the serial console. */
+/** A console line without its terminal escapes (systemd-boot colours its errors): a check's detail is plain text. */
+export const plainText = (line: string): string => line.replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, '').trim();
+
 /** The firmware refusing the boot loader, or systemd-boot's LoadImage refusing a slot's UKI (Secure Boot). */
 export const FIRMWARE_REFUSED = /(BdsDxe: failed to load|Error loading \\EFI\\|Failed to execute ).*(Access Denied|Security Violation)/i;
 import { parseProbe, PROBE_MARK } from '../common/probe.ts';
@@ -210,7 +213,7 @@ export async function bootHeadless(
     onLine?.(line);
     if (FATAL_LINE.test(line)) gotFatal();
     if (FIRMWARE_REFUSED.test(line)) {
-      res.firmwareRefusal ??= line.trim();
+      res.firmwareRefusal ??= plainText(line);
       gotFatal();
     }
     // With a check channel, what the console says (services' lines among it) is for people only.

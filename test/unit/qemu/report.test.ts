@@ -60,4 +60,6 @@ test("a Secure Boot refusal is seen from the firmware's boot manager and from sy
   assert.match('Error loading \\EFI\\aios\\a.efi: Access Denied', FIRMWARE_REFUSED);
   assert.match('Failed to execute aiOS 0123456789abcdef (slot a) (\\EFI\\aios\\a.efi): Security Violation', FIRMWARE_REFUSED);
   assert.doesNotMatch('Failed to execute aiOS 0123456789abcdef (slot b) (\\EFI\\aios\\b.efi): Not Found', FIRMWARE_REFUSED);
+  const { plainText } = await import('../../../qemu/runner.ts');
+  assert.equal(plainText('\x1b[1m\x1b[31m\x1b[40mError loading \\EFI\\aios\\a.efi: Access Denied\x1b[0m '), 'Error loading \\EFI\\aios\\a.efi: Access Denied');
 });
