@@ -181,7 +181,7 @@ test('two builds in two caches and two output directories give byte-identical im
       createHash('sha256')
         .update(await readFile(f))
         .digest('hex');
-    for (const f of ['initramfs.img', 'rootfs.img', 'aios.iso'])
+    for (const f of ['initramfs.img', 'rootfs.img', 'aios.iso', 'update.json', 'update.json.sig', 'aios-a.efi', 'aios-b.efi'])
       assert.equal(await sha(join(out2, f)), await sha(join(OUT, f)), `${f} differs between the two builds`);
   } finally {
     await rm(cache, { recursive: true, force: true });
