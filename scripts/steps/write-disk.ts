@@ -1,5 +1,5 @@
 import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
 import { need, type BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
@@ -99,9 +99,21 @@ export async function writeDisk(ctx: BuildContext): Promise<void> {
     const sizeMiB = Math.ceil((bytes * 1.25) / MiB) + 64;
     const env = { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch), E2FSPROGS_FAKE_TIME: String(ctx.sourceDateEpoch) };
 
+    const ids = (s: string) => ({ uuid: uuidFrom(s.slice(0, 32)), hashSeed: uuidFrom(s.slice(32, 64)) });
+    // The state partition beside the root: it needs nothing of it.
+    const state = join(out, 'state.img');
+    const stateMade = (async () => {
+      ctx.log.info(`mke2fs -d: ${STATE_MIB} MiB ext4 state partition (${STATE_LABEL}) from the staged /var`);
+      await run('/sbin/mke2fs', mke2fsArgs({ tree: join(tree, 'var'), image: state, sizeMiB: STATE_MIB, label: STATE_LABEL, ...ids(stateSeed) }), { env });
+      const inVar = paths.filter((p) => p.startsWith('/var/')).map((p) => p.slice('/var'.length));
+      await pin(state, ['/lost+found', ...inVar], out, ctx.sourceDateEpoch, env);
+      await run('/sbin/e2fsck', ['-fn', state]);
+    })();
+    // Awaited below; marked handled now, in case the root fails first.
+    stateMade.catch(() => undefined);
+
     const root = join(out, 'root.img');
     ctx.log.info(`mke2fs -d: ${sizeMiB} MiB ext4 root, no journal (read-only)`);
-    const ids = (s: string) => ({ uuid: uuidFrom(s.slice(0, 32)), hashSeed: uuidFrom(s.slice(32, 64)) });
     await run('/sbin/mke2fs', mke2fsArgs({ tree, image: root, sizeMiB, label: ROOT_LABEL, ...ids(seed), journal: false }), { env });
     await pin(root, ['/lost+found', ...paths], out, ctx.sourceDateEpoch, env);
     await run('/sbin/e2fsck', ['-fn', root]);
@@ -109,16 +121,11 @@ export async function writeDisk(ctx: BuildContext): Promise<void> {
     const rootBytes = (await stat(root)).size;
     const slotBytes = slotSize(rootBytes, slotMiB);
 
-    const state = join(out, 'state.img');
-    ctx.log.info(`mke2fs -d: ${STATE_MIB} MiB ext4 state partition (${STATE_LABEL}) from the staged /var`);
-    await run('/sbin/mke2fs', mke2fsArgs({ tree: join(tree, 'var'), image: state, sizeMiB: STATE_MIB, label: STATE_LABEL, ...ids(stateSeed) }), { env });
-    const inVar = paths.filter((p) => p.startsWith('/var/')).map((p) => p.slice('/var'.length));
-    await pin(state, ['/lost+found', ...inVar], out, ctx.sourceDateEpoch, env);
-    await run('/sbin/e2fsck', ['-fn', state]);
-
-    // One signed UKI per slot: the same kernel, initramfs and root hash, each naming its own partition.
+    // Side by side, each on what the root's verity made: the slots' UKIs, systemd-boot signed, and
+    // the root's sha256 for the update manifest. One signed UKI per slot: the same kernel,
+    // initramfs and root hash, each naming its own partition.
     const ukis = { a: join(out, 'aios-a.efi'), b: join(out, 'aios-b.efi') };
-    await Promise.all(
+    const ukisMade = Promise.all(
       SLOTS.map(async (slot) => {
         const work = join(out, `uki-${slot}`);
         await mkdir(work);
@@ -126,14 +133,16 @@ export async function writeDisk(ctx: BuildContext): Promise<void> {
         await rm(work, { recursive: true });
       }),
     );
-    const manifest = await updateManifest(root, verity, ukis);
+    const loader = join(out, 'systemd-boot.efi');
+    const loaderSigned = signEfiBinary(SYSTEMD_BOOT, loader, keys, ctx.sourceDateEpoch);
+    const rootFacts = fileFacts(root);
+    await Promise.all([stateMade, ukisMade, loaderSigned, rootFacts]);
+    const manifest = await updateManifest(await rootFacts, verity, ukis);
     await writeFile(join(out, 'update.json'), JSON.stringify(manifest, null, 1) + '\n');
     // The manifest is what a machine checks, against the db certificate its root carries.
     await writeFile(join(out, 'update.json.sig'), sign('sha256', await readFile(join(out, 'update.json')), await readFile(keys.dbKey)));
 
     ctx.log.info(`EFI partition: systemd-boot (signed with ${keys.name}), slot A's UKI and its entry (build ${manifest.build})`);
-    const loader = join(out, 'systemd-boot.efi');
-    await signEfiBinary(SYSTEMD_BOOT, loader, keys, ctx.sourceDateEpoch);
     const conf = join(out, 'loader.conf');
     await writeFile(conf, LOADER_CONF);
     const entry = join(out, 'entry.conf');
@@ -201,19 +210,20 @@ export function slotSize(rootBytes: number, slotMiB: number): number {
   return bytes;
 }
 
+const fileFacts = async (f: string) => ({ bytes: (await stat(f)).size, sha256: await sha256File(f) });
+
 /** update.json of a slot's content and its UKIs (sha256 of each, and the build identity they make). */
-async function updateManifest(root: string, verity: VerityRecord, ukis: Record<Slot, string>): Promise<UpdateManifest> {
-  const file = async (f: string) => ({ bytes: (await stat(f)).size, sha256: await sha256File(f) });
+async function updateManifest(root: { bytes: number; sha256: string }, verity: VerityRecord, ukis: Record<Slot, string>): Promise<UpdateManifest> {
   const body = {
-    root: { ...(await file(root)), rootHash: verity.rootHash, hashOffset: verity.hashOffset },
-    uki: { a: await file(ukis.a), b: await file(ukis.b) },
+    root: { ...root, rootHash: verity.rootHash, hashOffset: verity.hashOffset },
+    uki: { a: await fileFacts(ukis.a), b: await fileFacts(ukis.b) },
   };
   return { format: 1, build: buildIdOf(sha256, body), ...body };
 }
 
 /** Give every inode root as owner and the epoch as its times (debugfs fails silently: its stderr says). */
 async function pin(image: string, paths: readonly string[], out: string, epoch: number, env: Record<string, string>): Promise<void> {
-  const script = join(out, 'pin.debugfs');
+  const script = join(out, `${basename(image)}.debugfs`);
   await writeFile(script, debugfsPinScript(paths, epoch));
   const pinned = await run('/sbin/debugfs', ['-w', '-f', script, image], { env });
   const failed = debugfsErrors(pinned.stderr);
