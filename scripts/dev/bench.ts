@@ -5,11 +5,13 @@
 // empty too, as a new CI runner's (about 50 min on 2 cores), so that the cold column is measured,
 // not remembered; every compile ccache runs is timed (scripts/dev/compile-timer.sh) and the parts
 // of the build are printed: kernel families, ggml CPU variants, NVIDIA modules.
+// --remote builds the kernel and the NVIDIA modules twice, as two CI runners sharing a Redis
+// compile cache (bench-remote.ts), and exits.
 // --compile-log=FILE prints those parts from a log the timer wrote elsewhere (a cold .ci/run with
 // CCACHE_PREFIX=scripts/dev/compile-timer.sh and AIOS_COMPILE_LOG=FILE) and exits.
 import { spawnSync } from 'node:child_process';
 import { appendFile, cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { makeImageVariant } from '../images/image-variant.ts';
 import { readBuildJson, type StepRecord as Step } from '../../common/build-json.ts';
@@ -18,6 +20,7 @@ import { projectSpec } from '../project/config.ts';
 import { checkBuild } from '../../qemu/harness.ts';
 import { chooseAccel } from '../../qemu/vm-options.ts';
 import { compileParts, partsTable } from './compile-parts.ts';
+import { remoteCacheFigures, remoteTable } from './bench-remote.ts';
 import type { BootPath } from '../../qemu/cmdline.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -39,6 +42,13 @@ const size = async (f: string) => (await stat(f)).size;
 
 const out = join(ROOT, 'out');
 const figures: Record<string, unknown> = {};
+
+if (args.has('--remote')) {
+  const remote = await remoteCacheFigures(ROOT, process.env.AIOS_CACHE ?? join(homedir(), '.cache', 'aios'), cli);
+  console.log(remoteTable(remote));
+  console.log(JSON.stringify(remote, null, 2));
+  process.exit(0);
+}
 
 const compileLog = [...args].find((a) => a.startsWith('--compile-log='))?.slice('--compile-log='.length);
 if (compileLog) {
