@@ -174,7 +174,7 @@ test(`an update and its rollback: v1 pulls v2, v2 is marked good, a broken v3 is
     // A power cut while slot A is written (v1 offered again): the next boot is slot B's v2.
     await serve(v1);
     await boot.wait(new RegExp(`update: writing build ${b1} into slot a`));
-    await new Promise((r) => setTimeout(r, 3000));
+    await new Promise((r) => setTimeout(r, 1000));
     boot.kill();
     await boot.exit;
     boot = next();
