@@ -62,7 +62,6 @@ export async function remoteCacheFigures(root: string, primary: string, cli: Cli
         nvidiaSeconds: step('gpu-modules'),
         compiled: stats.cache_miss ?? null,
         remoteHits: stats.remote_storage_hit ?? null,
-        localHits: (stats.direct_cache_hit ?? 0) + (stats.preprocessed_cache_hit ?? 0) - (stats.remote_storage_hit ?? 0),
         image: await sha(join(out, 'rootfs.img')),
       });
       // Runner B starts as a new machine would: its own empty cache at the same path.
