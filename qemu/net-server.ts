@@ -6,7 +6,8 @@ import { basename, join } from 'node:path';
 import { IPXE_BINARIES, ipxeScript, NET_FILES, netCmdline } from '../common/netboot.ts';
 import { isoRootExtent } from './image-facts.ts';
 import { partitionsOf } from './disk-check.ts';
-import { UPDATE_PATHS, type UpdateManifest } from '../common/slots.ts';
+import { createHash } from 'node:crypto';
+import { parseManifest, UPDATE_PATHS } from '../common/slots.ts';
 
 /** One fetch as the server saw it: who, what, how it ended. */
 export interface Fetch {
@@ -155,7 +156,8 @@ async function updateFiles(out: string, held: FileHandle[]): Promise<Record<stri
   if (!existsSync(join(out, 'update.json')) || !existsSync(disk)) return {};
   const read = (f: string) => readFile(join(out, f));
   const manifest = await read('update.json');
-  const m = JSON.parse(manifest.toString('utf8')) as UpdateManifest;
+  const m = parseManifest(manifest.toString('utf8'), (t) => createHash('sha256').update(t).digest('hex'));
+  if (typeof m === 'string') throw new Error(`${join(out, 'update.json')}: ${m}: build again`);
   const diskFile = await open(disk, 'r');
   held.push(diskFile);
   const [slotA] = await partitionsOf(disk);

@@ -2,17 +2,7 @@
 // root=PARTLABEL=), what systemd-boot's entries say of both, marking a trial good, and the
 // deadline after which a trial that never got there reboots to be counted.
 import type { SlotReport } from '../../common/boot-report.ts';
-import {
-  ENTRIES_DIR,
-  ESP_PART_NAME,
-  entryFileName,
-  otherSlot,
-  parseEntryName,
-  parseEntryText,
-  slotPartName,
-  type EntryName,
-  type Slot,
-} from '../../common/slots.ts';
+import { ENTRIES_DIR, entryFileName, otherSlot, parseEntryName, parseEntryText, type EntryName, type Slot } from '../../common/slots.ts';
 import type { Esp } from './esp.ts';
 
 /** The slot whose root this boot's command line names, or undefined (the ISO, the network, a plain root=). */
@@ -76,6 +66,3 @@ export async function markGood(esp: Pick<Esp, 'rename'>, slot: Slot, entries: re
   sync();
   return `${mine.file} -> ${good}`;
 }
-
-/** What a slot's partition and the ESP are called on this machine. */
-export const SLOT_PARTS = { root: slotPartName, esp: ESP_PART_NAME } as const;

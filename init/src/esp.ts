@@ -1,8 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { MTOOLS, MTOOLS_ENV, mtoolsArgs, parseBareList } from '../../common/esp-tools.ts';
-import type { Children } from './children.ts';
 import type { FsRoot } from './fsroot.ts';
-import { runToolOk } from './run-tool.ts';
+import { runToolOk, type ToolChildren } from './run-tool.ts';
 
 /** The device node of the partition whose GPT name is `name` (the kernel's PARTNAME in its uevent), or undefined. */
 export function partitionNode(fs: FsRoot, name: string): string | undefined {
@@ -32,7 +31,7 @@ export function partitionBytes(fs: FsRoot, node: string): number {
 /** The EFI system partition through mtools: what aios-init reads and changes of systemd-boot's files. */
 export class Esp {
   constructor(
-    private readonly children: Pick<Children, 'spawn' | 'pipe'>,
+    private readonly children: ToolChildren,
     readonly dev: string,
   ) {}
 

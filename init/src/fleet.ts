@@ -1,14 +1,14 @@
 // The slots' part of the boot: read before the report (which says them), then, once the machine
 // is ready, the trial marked good or given its deadline, and the update loop started.
 import type { SlotReport } from '../../common/boot-report.ts';
-import { UPDATE_CERT, type Slot } from '../../common/slots.ts';
-import { bootedSlot, markGood, readEntries, slotReport, SLOT_PARTS, type Entry } from './ab.ts';
+import { ESP_PART_NAME, UPDATE_CERT, type Slot } from '../../common/slots.ts';
+import { bootedSlot, markGood, readEntries, slotReport, type Entry } from './ab.ts';
 import type { InitConfig } from './config.ts';
 import type { InferenceWatch } from './inference.ts';
 import type { Log } from './log.ts';
 import type { PowerRequests } from './signals.ts';
 import type { Sys } from './sys.ts';
-import type { Children } from './children.ts';
+import type { ToolChildren } from './run-tool.ts';
 import { Esp, partitionNode } from './esp.ts';
 import type { FsRoot } from './fsroot.ts';
 import { Updater, updateCert } from './update.ts';
@@ -21,12 +21,12 @@ export interface AbState {
 }
 
 /** The slots of a boot from one (undefined for any other boot), read from the ESP; a failure is in the report, never thrown. */
-export async function readSlots(fs: FsRoot, children: Pick<Children, 'spawn' | 'pipe'>, cmdline: string, url: string): Promise<AbState | undefined> {
+export async function readSlots(fs: FsRoot, children: ToolChildren, cmdline: string, url: string): Promise<AbState | undefined> {
   const slot = bootedSlot(cmdline);
   if (!slot) return undefined;
   const empty = slotReport(slot, [], url);
-  const dev = partitionNode(fs, SLOT_PARTS.esp);
-  if (!dev) return { slot, entries: [], report: { ...empty, error: `no partition named ${SLOT_PARTS.esp}: the slots' entries cannot be read` } };
+  const dev = partitionNode(fs, ESP_PART_NAME);
+  if (!dev) return { slot, entries: [], report: { ...empty, error: `no partition named ${ESP_PART_NAME}: the slots' entries cannot be read` } };
   const esp = new Esp(children, dev);
   try {
     const entries = await readEntries(esp);
@@ -49,8 +49,8 @@ export function runSlots(
   const r = ab.report;
   const reboot = (why: string) => b.power.request('restart', why);
   const startUpdates = () => {
-    const cert = updateCert(b.fs, UPDATE_CERT);
     if (!config.update.url) return;
+    const cert = updateCert(b.fs, UPDATE_CERT);
     if (!ab.esp || !cert) {
       r.update = {
         url: config.update.url,

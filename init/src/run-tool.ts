@@ -34,23 +34,30 @@ function drain(fd: number): Promise<string> {
   });
 }
 
+/** How long a tool may run before it is killed: the boot report waits for the slots' reads. */
+const TOOL_TIMEOUT_MS = 15_000;
+
+/** What runTool needs of the reaper. */
+export type ToolChildren = Pick<Children, 'spawn' | 'pipe' | 'running'>;
+
 /**
  * Run a short-lived program as root and collect its output: through the reaper's own spawn (PID 1
- * must not use child_process, whose exit status the reaper would take).
+ * must not use child_process, whose exit status the reaper would take). One that hangs (a disk
+ * that stops answering) is killed after TOOL_TIMEOUT_MS.
  */
-export function runTool(
-  children: Pick<Children, 'spawn' | 'pipe'>,
-  command: string,
-  args: readonly string[],
-  env: Record<string, string> = {},
-): Promise<ToolResult> {
+export function runTool(children: ToolChildren, command: string, args: readonly string[], env: Record<string, string> = {}): Promise<ToolResult> {
   const [outR, outW] = children.pipe();
   const [errR, errW] = children.pipe();
   let exited: Promise<{ code: number | null; signal: string | null }>;
   try {
-    exited = new Promise((resolve) =>
-      children.spawn({ command, args, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env }, stdio: [-1, outW, errW] }, resolve),
-    );
+    exited = new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const pid = children.spawn({ command, args, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env }, stdio: [-1, outW, errW] }, (e) => {
+        clearTimeout(timer);
+        resolve(e);
+      });
+      timer = setTimeout(() => children.running(pid) && process.kill(pid, 'SIGKILL'), TOOL_TIMEOUT_MS);
+    });
   } catch (err) {
     for (const fd of [outR, errR]) closeSync(fd);
     throw err;
@@ -63,12 +70,7 @@ export function runTool(
 }
 
 /** The result, or an error that quotes the command, its exit and the tail of its stderr. */
-export async function runToolOk(
-  children: Pick<Children, 'spawn' | 'pipe'>,
-  command: string,
-  args: readonly string[],
-  env?: Record<string, string>,
-): Promise<string> {
+export async function runToolOk(children: ToolChildren, command: string, args: readonly string[], env?: Record<string, string>): Promise<string> {
   const r = await runTool(children, command, args, env);
   if (r.code === 0) return r.stdout;
   const how = r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;

@@ -7,9 +7,20 @@ import { readFileSync } from 'node:fs';
 import { open, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { SlotReport } from '../../common/boot-report.ts';
-import { ENTRIES_DIR, entryFileName, entryText, otherSlot, parseManifest, ukiOnEsp, UPDATE_PATHS, type Slot, type UpdateManifest } from '../../common/slots.ts';
+import {
+  ENTRIES_DIR,
+  entryFileName,
+  entryText,
+  otherSlot,
+  parseManifest,
+  slotPartName,
+  ukiOnEsp,
+  UPDATE_PATHS,
+  type Slot,
+  type UpdateManifest,
+} from '../../common/slots.ts';
 import type { InitConfig } from './config.ts';
-import { readEntries, SLOT_PARTS, type Entry } from './ab.ts';
+import { readEntries } from './ab.ts';
 import { partitionBytes, partitionNode, type Esp } from './esp.ts';
 import type { FsRoot } from './fsroot.ts';
 
@@ -71,7 +82,7 @@ export function decide(
 export interface UpdaterDeps {
   config: InitConfig['update'];
   fs: FsRoot;
-  esp: Esp;
+  esp: Pick<Esp, 'list' | 'read' | 'remove' | 'put'>;
   report: SlotReport;
   cert: string;
   log: (m: string) => void;
@@ -124,8 +135,8 @@ export class Updater {
   }
 
   private async install(base: string, m: UpdateManifest, slot: Slot, version: number): Promise<void> {
-    const part = partitionNode(this.d.fs, SLOT_PARTS.root(slot));
-    if (!part) return this.set('failed', `no partition named ${SLOT_PARTS.root(slot)} on this machine`);
+    const part = partitionNode(this.d.fs, slotPartName(slot));
+    if (!part) return this.set('failed', `no partition named ${slotPartName(slot)} on this machine`);
     const room = partitionBytes(this.d.fs, part);
     if (m.root.bytes > room)
       return this.set(
@@ -138,14 +149,14 @@ export class Updater {
     this.d.sync();
     this.d.report.other = { slot, state: 'empty', build: null, version: null };
     this.set('writing', `writing build ${m.build} into slot ${slot} (${part}, ${m.root.bytes} bytes)`, m.build);
-    await writeSlot(base + UPDATE_PATHS.root, part, m.root);
+    await writeSlot(base + UPDATE_PATHS.root, this.d.fs.p(part), m.root);
     const uki = await getSmall(base + UPDATE_PATHS.uki(slot), 256 << 20);
     if (uki.length !== m.uki[slot].bytes || sha256(uki) !== m.uki[slot].sha256)
       return this.set(
         'refused',
         `${base}${UPDATE_PATHS.uki(slot)} is not the UKI update.json names (sha256 ${sha256(uki)}): slot ${slot} left without an entry`,
       );
-    const tmp = '/run/aios/update';
+    const tmp = this.d.fs.p('/run/aios/update');
     await writeFile(`${tmp}.efi`, uki);
     await this.d.esp.put(`${tmp}.efi`, ukiOnEsp(slot));
     await rm(`${tmp}.efi`);
@@ -200,5 +211,3 @@ export function updateCert(fs: FsRoot, path: string): string | undefined {
     return undefined;
   }
 }
-
-export type { Entry };

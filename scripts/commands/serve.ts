@@ -54,7 +54,7 @@ export async function serveCommand(args: ServeArgs): Promise<number> {
     );
   if (!loopback)
     console.error(
-      `note: ${NET_FILES.root} holds the image's /etc/aios/init.json and with it the project's tokens: serve it only on a network your own machines reach`,
+      `note: ${NET_FILES.root} and ${UPDATE_PATHS.root} hold the image's /etc/aios/init.json and with it the project's tokens: serve them only on a network your own machines reach`,
     );
   if (loopback)
     console.error(

@@ -71,3 +71,28 @@ test('the Secure Boot path refuses a build signed with keys the snakeoil variabl
   );
   assert.match(secureBootProblem('iso-secureboot', {})!, /records no signing keys/);
 });
+
+test('on the A/B layout a boot that writes slot B fails the check too: no update ran, so neither slot may change', async () => {
+  const dir = scratchDir('aios-disk-ab-');
+  const f = join(dir, 'rootfs.img');
+  await writeFile(f, Buffer.alloc(19 * MiB));
+  execFileSync('/sbin/sfdisk', ['-q', f], {
+    input: sfdiskScript({
+      labelId: 'ABCDEF01-2345-4789-8ABC-DEF012345678',
+      startSector: 2048,
+      partitions: [part(8192), part(16384), part(2048, GPT_ESP), part(8192)],
+    }),
+  });
+  const state = join(dir, 'state.img');
+  execFileSync('/sbin/mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'aios-state', state, '8M'], { stdio: 'ignore' });
+  execFileSync('dd', [`if=${state}`, `of=${f}`, 'bs=1M', 'seek=5', 'conv=notrunc', 'status=none']);
+  const booted = join(dir, 'booted.img');
+  await copyFile(f, booted);
+  assert.match((await checkBootedDisk(booted, f)).detail, /^root partitions \(slots A and B\) unchanged/);
+  const fh = await open(booted, 'r+');
+  await fh.write(Buffer.from('x'), 0, 1, 14 * MiB + 7);
+  await fh.close();
+  const bad = await checkBootedDisk(booted, f);
+  assert.equal(bad.ok, false);
+  assert.match(bad.detail, /root partitions \(slots A and B\) CHANGED by the boot/);
+});

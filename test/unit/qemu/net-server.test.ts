@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { buildIdOf } from '../../../common/slots.ts';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scratchDir } from '../scratch.ts';
@@ -68,7 +70,7 @@ test("a disk build is served as an update too: update.json and its signature, th
     input: sfdiskScript({ labelId: 'ABCDEF01-2345-4789-8ABC-DEF012345678', startSector: 2048, partitions: [part] }),
   });
   execFileSync('dd', [`of=${disk}`, 'bs=1M', 'seek=1', 'conv=notrunc', 'status=none'], { input: 'ROOT+HASHTREE' });
-  await writeFile(join(out, 'update.json'), JSON.stringify({ format: 1, build: 'b', root: { bytes: 13 } }));
+  await writeFile(join(out, 'update.json'), manifest());
   await writeFile(join(out, 'update.json.sig'), 'sig');
   await writeFile(join(out, 'aios-a.efi'), 'uki-a');
   await writeFile(join(out, 'aios-b.efi'), 'uki-b');
@@ -81,13 +83,13 @@ test("a disk build is served as an update too: update.json and its signature, th
     assert.equal(await get('/update/update.json.sig'), 'sig');
     // Read at the start: a new build written into out/ meanwhile does not mix with this one.
     await writeFile(join(out, 'update.json'), '{}');
-    assert.match(await get('/update/update.json'), /"build":"b"/);
+    assert.equal(await get('/update/update.json'), manifest());
   } finally {
     await server.close();
   }
   // A disk-only build: updates, and no network boot.
   await rm(join(out, 'aios.iso'));
-  await writeFile(join(out, 'update.json'), JSON.stringify({ format: 1, build: 'b', root: { bytes: 13 } }));
+  await writeFile(join(out, 'update.json'), manifest());
   const diskOnly = await startNetServer({ out, bind: '127.0.0.1', port: 0, cmdline: () => '' });
   try {
     assert.deepEqual([diskOnly.update, diskOnly.netboot], [true, false]);
@@ -113,4 +115,14 @@ async function buildOut(prefix: string, root: string): Promise<{ out: string; tr
   await writeFile(join(tree, 'aios', 'rootfs.squashfs'), root);
   execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-o', join(out, 'aios.iso'), tree], { stdio: 'ignore' });
   return { out, tree };
+}
+
+/** A well-formed update.json for a root of 13 bytes: the server checks what it hands out. */
+function manifest(): string {
+  const sha = (t: string) => createHash('sha256').update(t).digest('hex');
+  const body = {
+    root: { bytes: 13, sha256: sha('root'), rootHash: sha('hash'), hashOffset: 8 },
+    uki: { a: { bytes: 5, sha256: sha('a') }, b: { bytes: 5, sha256: sha('b') } },
+  };
+  return JSON.stringify({ format: 1, build: buildIdOf(sha, body), ...body });
 }
