@@ -3,10 +3,11 @@ import type { FormatName } from '../images/formats.ts';
 import type { KernelSource } from '../kernel/source.ts';
 import type { KernelVariant } from '../kernel/variants.ts';
 import type { Problem } from '../kernel/report.ts';
-import type { GpuModulesRecord, StepRecord } from '../../common/build-json.ts';
+import type { GpuModulesRecord, GpuUserspaceRecord, StepRecord } from '../../common/build-json.ts';
 import type { InitConfig } from '../../common/init-spec.ts';
 import type { ProjectInputs } from '../project/inputs.ts';
 import type { KeySet } from '../keys/key-set.ts';
+import type { RuntimeFiles } from '../runtime/record.ts';
 
 export interface BuildOptions {
   root: string; // the project checkout: kernel-config/, init/, initramfs/, rootfs/
@@ -60,9 +61,10 @@ export interface BuildContext {
     bytes: number;
     node: { origin: string; from: string; version: string; supportEnds: string | null };
   };
-  runtime?: { dir: string; stage: string; srcDir: string; files: string[]; systemLibs: string[]; commit?: string; from: string; options: string[] };
+  runtime?: RuntimeFiles & { dir: string; stage: string; srcDir: string };
   model?: { path: string; file: string; name: string; sha256: string; bytes: number; architecture: string; expect: string; from: string };
   gpuModules?: { dir: string; modulesTree: string; firmwareTree: string; record: GpuModulesRecord };
+  gpuUserspace?: { dir: string; tree: string; record: GpuUserspaceRecord };
   rootfs?: { dir: string; tree: string; manifest: string };
   /** The image's /etc/aios/init.json as the rootfs step wrote it, parsed: what build.json and the checks read. */
   initConfig?: InitConfig;
@@ -103,6 +105,7 @@ const MADE_BY = {
   runtime: 'runtime',
   model: 'model',
   kernel: 'kernel',
+  gpuModules: 'gpu-modules',
   init: 'init',
   rootfs: 'rootfs',
   initConfig: 'rootfs',

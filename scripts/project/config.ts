@@ -17,7 +17,7 @@ import {
 } from '../../common/schema.ts';
 import { FORMAT_NAMES } from '../images/formats.ts';
 import { grubCmdlineProblem } from '../images/tool-args.ts';
-import { BACKENDS } from '../runtime/cmake.ts';
+import { BACKENDS, DEFAULT_CUDA_ARCHITECTURES } from '../runtime/cmake.ts';
 import { checkIoCost, checkServices, initSpec, serviceNameProblem } from '../../common/init-spec.ts';
 import { list } from '../../common/schema.ts';
 
@@ -80,7 +80,15 @@ export const projectSpec = {
     ),
     sha256: str('sha256 of a llama.cpp tarball given by path or URL.', '', { pattern: /^([0-9a-f]{64})?$/, patternHint: '64 hex digits' }),
     registry: str('npm registry the pinned package is downloaded from.', 'https://registry.npmjs.org'),
-    backends: strList('ggml backends: `cpu` (every x86-64 variant, picked at run time) and optionally `vulkan`.', ['cpu'], BACKENDS),
+    backends: strList(
+      "ggml backends: `cpu` (every x86-64 variant, picked at run time) and optionally `vulkan` or `cuda` (built with Debian's nvcc 11.8 and g++-11, `npm run setup -- --cuda`; it needs the NVIDIA driver's user space, gpu.nvidiaUserspace). Each GPU backend is a module that llama-server loads beside the CPU variants, and leaves unused on a machine without the GPU.",
+      ['cpu'],
+      BACKENDS,
+    ),
+    cudaArchitectures: strList(
+      'GPU architectures the CUDA backend has code for (CMAKE_CUDA_ARCHITECTURES: `90`, `90-real`, `80-virtual`); each one is a whole compile of the backend, about half an hour on two cores.',
+      [...DEFAULT_CUDA_ARCHITECTURES],
+    ),
     port: num('TCP port llama-server listens on in the guest.', 8081, { min: 1, max: 65535, integer: true }),
     bind: str('Address llama-server binds to in the guest.', '0.0.0.0'),
     apiKey: str(
@@ -122,6 +130,10 @@ export const projectSpec = {
       'debian',
     ),
     nvidiaSha256: str('sha256 of a tarball given in `gpu.nvidiaSource`.', '', { pattern: /^([0-9a-f]{64})?$/, patternHint: '64 hex digits' }),
+    nvidiaUserspace: bool(
+      "The driver's user space of exactly the modules' version (Debian's libcuda1, libnvidia-ml1, libnvidia-ptxjitcompiler1, nvidia-smi; non-free): what CUDA programs and `nvidia-smi` need. Only with gpu.nvidia `open`.",
+      true,
+    ),
   }),
   overlay: strList("Directories copied over the root filesystem, in order, after aiOS's own rootfs/ (owners root, times SOURCE_DATE_EPOCH).", []),
   packages: strList(
@@ -276,6 +288,12 @@ function crossChecks(c: ProjectConfig, file: string): ConfigError[] {
     });
   const cmd = grubCmdlineProblem(c.boot.cmdline);
   if (cmd) errors.push({ file, key: 'boot.cmdline', message: cmd });
+  if (c.runtime.backends.includes('cuda') && (c.gpu.nvidia !== 'open' || !c.gpu.nvidiaUserspace))
+    errors.push({
+      file,
+      key: 'runtime.backends',
+      message: `cuda needs the NVIDIA driver's user space (libcuda) in the image: gpu.nvidia "open" and gpu.nvidiaUserspace true (they are ${JSON.stringify(c.gpu.nvidia)} and ${c.gpu.nvidiaUserspace})`,
+    });
   return errors;
 }
 

@@ -8,6 +8,7 @@ import { download, type DownloadOptions } from '../net/download.ts';
 import { NODE_LLAMA_CPP, type NpmLlamaPin } from './pins.ts';
 import { fetchNpmTarball } from '../net/npm-tarball.ts';
 import { cutTreeVariants, VARIANT_CUT_ID } from './cpu-variants.ts';
+import { applyCudaCompat, CUDA_COMPAT_ID } from './cuda-compat.ts';
 
 export type LlamaOrigin = 'npm' | 'path' | 'url';
 
@@ -35,7 +36,8 @@ export interface LlamaSourceOptions {
 
 /**
  * Unpack once (lib/unpack-once.ts), refusing a tree that is not llama.cpp's, and cut the CPU
- * variants no server needs (runtime/cpu-variants.ts) from the copy aiOS owns; `id` names the cut.
+ * variants no server needs (runtime/cpu-variants.ts) from the copy aiOS owns, make its CUDA
+ * backend build with CUDA 11.8 (runtime/cuda-compat.ts); `id` names the edits.
  */
 function unpackLlama(cacheDir: string, id: string, info: (m: string) => void, fill: (tmp: string) => Promise<string>): Promise<string> {
   return unpackOnce({ cacheDir, name: 'llama.cpp', id, stamp: '.aios-llama-source.json' }, async (tmp) => {
@@ -44,12 +46,13 @@ function unpackLlama(cacheDir: string, id: string, info: (m: string) => void, fi
       throw new Error(`${tree} is not a llama.cpp tree: it lacks CMakeLists.txt or tools/server`);
     const removed = await cutTreeVariants(tree);
     if (removed.length) info(`ggml CPU variants not built: ${removed.join(', ')}`);
+    if (await applyCudaCompat(tree)) info('ggml CUDA: programmatic dependent launch left to CUDA 12 (runtime/cuda-compat.ts)');
     return tree;
   });
 }
 
-/** A tree aiOS unpacked: the variant cut made to it and the content's id (whose end names directories). */
-const cutId = (contentId: string): string => `${VARIANT_CUT_ID}+${contentId}`;
+/** A tree aiOS unpacked: the edits made to it and the content's id (whose end names directories). */
+const cutId = (contentId: string): string => `${VARIANT_CUT_ID}+${CUDA_COMPAT_ID}+${contentId}`;
 
 async function gitHead(dir: string): Promise<string | undefined> {
   return run('git', ['-C', dir, 'rev-parse', 'HEAD']).then(

@@ -12,20 +12,12 @@ import { neededLibs } from '../lib/elf.ts';
 import { toolVersion } from '../host/tools.ts';
 import { resolveLlamaSource } from '../runtime/source.ts';
 import { helpOptions, unknownOptions } from '../runtime/server-options.ts';
-import { cmakeConfigureArgs, isRuntimeFile, ninjaArgs, RUNTIME_DIR, type Backend } from '../runtime/cmake.ts';
+import { cmakeConfigureArgs, isBackendModule, isRuntimeFile, ninjaArgs, RUNTIME_DIR, DRIVER_SONAMES, type Backend } from '../runtime/cmake.ts';
+import { cudaBuildEnv, requireCudaTools, type CudaToolchain } from '../runtime/cuda-tools.ts';
+import type { RuntimeFiles } from '../runtime/record.ts';
 
 const STEP_VERSION = 2;
 
-export interface RuntimeFiles {
-  /** Files for RUNTIME_DIR (llama-server, its libraries and backend modules), by name. */
-  files: string[];
-  /** Host libraries they need, by absolute path, copied to the same path in the image. */
-  systemLibs: string[];
-  commit?: string;
-  from: string;
-  /** The options llama-server's --help lists. */
-  options: string[];
-}
 
 /** The Vulkan backend compiles its shaders with glslc and needs the Vulkan and SPIR-V headers. */
 export const VULKAN_BUILD_FILES: readonly { path: string; pkg: string }[] = [
@@ -74,14 +66,24 @@ async function staleCmakeCache(buildDir: string, srcDir: string): Promise<boolea
  * runs them (paths left as placeholders: the key names content, not the cache's place), the
  * strip it makes, and the tools' versions.
  */
-export function runtimeInputs(sourceId: string, backends: readonly Backend[], ccache: boolean) {
+export function runtimeInputs(sourceId: string, backends: readonly Backend[], ccache: boolean, cuda?: CudaToolchain) {
   return {
     version: STEP_VERSION,
-    tools: ['gcc', 'g++', 'cmake', 'ninja', 'strip', ...(ccache ? ['ccache'] : []), ...(backends.includes('vulkan') ? ['glslc'] : [])],
+    tools: [
+      'gcc',
+      'g++',
+      'cmake',
+      'ninja',
+      'strip',
+      ...(ccache ? ['ccache'] : []),
+      ...(backends.includes('vulkan') ? ['glslc'] : []),
+      ...(cuda ? [cuda.hostCompiler] : []),
+    ],
     values: {
       source: sourceId,
       backends,
-      cmake: cmakeConfigureArgs({ srcDir: 'SRC', buildDir: 'BUILD', backends, ccache }),
+      ...(cuda ? { nvcc: cuda.version, cudaArchitectures: cuda.architectures } : {}),
+      cmake: cmakeConfigureArgs({ srcDir: 'SRC', buildDir: 'BUILD', backends, ccache, cudaArchitectures: cuda?.architectures }),
       ninja: ninjaArgs('BUILD', 1).filter((a) => !a.startsWith('-j')),
       strip: STRIP_ARGS,
     },
@@ -100,7 +102,8 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
   const jobs = ctx.opts.jobs || cpus().length;
   const backends = [...rt.backends].sort();
   if (backends.includes('vulkan')) await requireVulkanTools();
-  const inputs = runtimeInputs(src.id, backends as Backend[], useCcache);
+  const cuda = backends.includes('cuda') ? await requireCudaTools(rt.cudaArchitectures, `${ctx.opts.configFile}: runtime.backends`) : undefined;
+  const inputs = runtimeInputs(src.id, backends as Backend[], useCcache, cuda);
   const dir = await cachedStep(ctx, inputs, async (out) => {
     // One build tree per source, kept: ninja's own dependency tracking makes a rebuild cheap.
     // Real paths: CMake records them, so a cache reached through a symlink (a second cache that
@@ -115,7 +118,7 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
       ctx.log.warn(`${buildDir} was configured for other paths: starting it afresh (ccache keeps the compiles)`);
       await rm(buildDir, { recursive: true, force: true });
     }
-    const env = { ...ccacheEnv(ccacheOf(ctx.opts.cacheDir, ctx.opts.config.cache.remote)), LC_ALL: 'C' };
+    const env = { ...ccacheEnv(ccacheOf(ctx.opts.cacheDir, ctx.opts.config.cache.remote)), LC_ALL: 'C', ...(cuda ? cudaBuildEnv() : {}) };
     const logFile = join(ctx.opts.cacheDir, 'logs', 'runtime-build.log');
     await mkdir(join(ctx.opts.cacheDir, 'logs'), { recursive: true });
     // llama.cpp stamps "<commit>-dirty" into its libraries when `git diff-index` sees stat changes
@@ -123,7 +126,14 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
     // the stamp says what the content says and two builds of the same tree are the same bytes.
     if (existsSync(join(srcDir, '.git'))) await run('git', ['-C', srcDir, 'update-index', '-q', '--refresh'], { okCodes: [1] });
     ctx.log.info(`cmake (${backends.join(', ')}); full log: ${logFile}`);
-    await run('cmake', cmakeConfigureArgs({ srcDir, buildDir, backends: rt.backends as Backend[], ccache: useCcache }), { env, logFile });
+    await run(
+      'cmake',
+      cmakeConfigureArgs({ srcDir, buildDir, backends: rt.backends as Backend[], ccache: useCcache, cudaArchitectures: cuda?.architectures }),
+      {
+        env,
+        logFile,
+      },
+    );
     // A CPU variant linked by an earlier configuration of this tree (before a cut) must not reach
     // the image: the modules are found by name at run time. Ninja relinks the ones still wanted.
     for (const f of await readdir(join(buildDir, 'bin')).catch(() => [] as string[]))
@@ -133,14 +143,19 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
     const bin = join(buildDir, 'bin');
     const stage = join(out, 'llama');
     await mkdir(stage);
-    // The server, each backend module (CPU variants, Vulkan) and whatever they need.
-    const roots = (await readdir(bin)).filter((f) => f === 'llama-server' || /^libggml-(cpu|vulkan)[\w-]*\.so$/.test(f));
+    // The server, each backend module (CPU variants, Vulkan, CUDA) and whatever they need.
+    const roots = (await readdir(bin)).filter((f) => f === 'llama-server' || isBackendModule(f));
     const files = new Set<string>();
     const systemLibs = new Set<string>();
+    const driverLibs = new Set<string>();
     for (const f of roots) {
       await copyFile(join(bin, f), join(stage, f));
       files.add(f);
       for (const lib of await neededLibs(join(bin, f), bin)) {
+        if ((DRIVER_SONAMES as readonly string[]).includes(lib.name)) {
+          driverLibs.add(lib.name);
+          continue;
+        }
         const real = await realpath(lib.path);
         if (real.startsWith(`${buildDir}/`)) {
           if (!isRuntimeFile(lib.name)) throw new Error(`llama-server needs ${lib.name} from the build tree, which aiOS does not expect`);
@@ -154,7 +169,17 @@ export async function buildRuntime(ctx: BuildContext): Promise<void> {
     const help = await run(join(stage, 'llama-server'), ['--help']);
     const options = helpOptions(`${help.stdout}\n${help.stderr}`);
     if (!options.includes('--model')) throw new Error(`${join(stage, 'llama-server')} --help lists no --model option: not a llama-server this build can drive`);
-    const record: RuntimeFiles = { files: [...files].sort(), systemLibs: [...systemLibs].sort(), commit: src.commit, from: src.from, options };
+    if (cuda && !files.has('libggml-cuda.so'))
+      throw new Error(`runtime.backends asks for cuda, but ${bin} holds no libggml-cuda.so after the build; see ${logFile}`);
+    const record: RuntimeFiles = {
+      files: [...files].sort(),
+      systemLibs: [...systemLibs].sort(),
+      commit: src.commit,
+      from: src.from,
+      options,
+      ...(driverLibs.size ? { driverLibs: [...driverLibs].sort() } : {}),
+      ...(cuda ? { cuda: { release: cuda.release, architectures: [...cuda.architectures] } } : {}),
+    };
     await writeFile(join(out, 'runtime.json'), JSON.stringify(record, null, 2));
   });
   const record = JSON.parse(await readFile(join(dir, 'runtime.json'), 'utf8')) as RuntimeFiles;

@@ -148,3 +148,19 @@ test('aios.json: an image path or an allowed path that is not plain and absolute
   );
   assert.match(err.message, /"\/\.\.\/\.\.\/x" must be a normalized path/);
 });
+
+test('aios.json: the CUDA backend without the driver user space is refused before any work, naming both keys', async () => {
+  for (const gpu of [{ nvidiaUserspace: false }, { nvidia: 'none' }]) {
+    const { file, loaded } = await load({ runtime: { backends: ['cpu', 'cuda'] }, gpu });
+    const err = await loaded.then(
+      () => assert.fail('accepted'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ConfigFileError);
+    assert.match(err.message, new RegExp(`${file}: runtime\\.backends: cuda needs the NVIDIA driver's user space .*gpu\\.nvidiaUserspace`));
+  }
+  const { loaded } = await load({ runtime: { backends: ['cpu', 'cuda'], cudaArchitectures: ['90'] } });
+  const c = await loaded;
+  assert.deepEqual(c.runtime.cudaArchitectures, ['90']);
+  assert.equal(c.gpu.nvidiaUserspace, true);
+});
