@@ -20,6 +20,24 @@ export interface GpuModulesRecord {
   firmware: { path: string; bytes: number }[];
 }
 
+/** The NVIDIA driver's user space in the image (scripts/steps/install-gpu-userspace.ts). */
+export interface GpuUserspaceRecord {
+  driver: string;
+  debianVersion: string;
+  packages: { name: string; version: string; sha256: string }[];
+  /** Image paths of its files and of the links made for them. */
+  files: string[];
+  links: { path: string; target: string }[];
+  /** The libraries it gives the loader's search path (libcuda.so.1, ...). */
+  sonames: string[];
+  /** Host libraries its files need (glibc's, libcrypto), copied to the same paths. */
+  systemLibs: string[];
+  /** What stands in for the kernel module in the private dpkg status the closure is resolved with. */
+  providedBy: string;
+  /** Packages of the closure not unpacked: maintainer-script plumbing and libraries the image takes from the host. */
+  leftOut: { name: string; version: string }[];
+}
+
 /** A root filesystem's dm-verity data: the hash tree follows the filesystem in the same partition or file. */
 export interface VerityRecord {
   rootHash: string;
@@ -63,7 +81,16 @@ export interface BuildJson {
     port: number;
     model: { name: string; file: string; sha256: string; bytes: number; architecture: string; from: string };
     expect: string;
-    runtime?: { commit?: string; from: string; files: string[]; hostLibraries: string[]; backends: string[] };
+    runtime?: {
+      commit?: string;
+      from: string;
+      files: string[];
+      hostLibraries: string[];
+      backends: string[];
+      /** What its GPU backend needs from the NVIDIA driver's user space. */
+      driverLibraries?: string[];
+      cuda?: { release: string; architectures: string[] };
+    };
   };
   project: {
     dir: string;
@@ -74,7 +101,7 @@ export interface BuildJson {
     hooks: { postinst: string; postinstInputs: string[]; finalize: string };
     maintainerScriptsRun: false;
   };
-  gpu: { nvidia: string; modules?: GpuModulesRecord };
+  gpu: { nvidia: string; modules?: GpuModulesRecord; userspace?: GpuUserspaceRecord };
   /** The roots' verity data per image, and what a corrupt block does. */
   verity?: { disk?: VerityRecord; iso?: VerityRecord; onCorruption: 'panic' | 'restart' };
   /** What signed the UKI and the modules: the key set's directory (or snakeoil) and its certificates' sha256. */

@@ -91,6 +91,8 @@ async function writeBuildRecord(ctx: BuildContext, out: string): Promise<void> {
         files: ctx.runtime.files,
         hostLibraries: ctx.runtime.systemLibs,
         backends: ctx.opts.config.runtime.backends,
+        driverLibraries: ctx.runtime.driverLibs,
+        cuda: ctx.runtime.cuda,
       },
     },
     project: {
@@ -106,6 +108,7 @@ async function writeBuildRecord(ctx: BuildContext, out: string): Promise<void> {
     gpu: {
       nvidia: ctx.opts.config.gpu.nvidia,
       modules: ctx.gpuModules?.record,
+      userspace: ctx.gpuUserspace?.record,
     },
     verity: ctx.verity && { ...ctx.verity, onCorruption: ctx.opts.config.verity.onCorruption },
     secureBoot: ctx.keys && {

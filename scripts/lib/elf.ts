@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import { run } from '../../common/exec.ts';
 
 export interface NeededLib {
@@ -26,4 +27,18 @@ export const LOADER = '/lib64/ld-linux-x86-64.so.2';
 export async function neededLibs(file: string, libraryPath?: string): Promise<NeededLib[]> {
   const { stdout } = await run(LOADER, [...(libraryPath ? ['--library-path', libraryPath] : []), '--list', file]);
   return parseLddMap(stdout);
+}
+
+/** Whether a file (not a link) starts with the ELF magic. */
+export async function isElf(file: string): Promise<boolean> {
+  const fh = await open(file, 'r').catch(() => undefined);
+  if (!fh) return false;
+  try {
+    if (!(await fh.stat()).isFile()) return false;
+    const b = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(b, 0, 4, 0);
+    return bytesRead === 4 && b.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+  } finally {
+    await fh.close();
+  }
 }

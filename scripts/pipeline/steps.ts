@@ -5,6 +5,7 @@ import { buildKernel } from '../steps/build-kernel.ts';
 import { buildRuntime } from '../steps/build-runtime.ts';
 import { makeModel } from '../steps/make-model.ts';
 import { buildGpuModules } from '../steps/build-gpu-modules.ts';
+import { installGpuUserspace } from '../steps/install-gpu-userspace.ts';
 import { resolveProject } from '../steps/resolve-project.ts';
 import { resolveKeys } from '../steps/resolve-keys.ts';
 import { bundleInit } from '../steps/make-aios-init.ts';
@@ -26,10 +27,16 @@ export const BUILD_STEPS: readonly Step[] = [
   { name: 'project', title: 'Project inputs (overlays, Debian packages, container images, hooks)', run: resolveProject },
   { name: 'keys', title: 'Signing keys (secureBoot.keys)', run: resolveKeys },
   ...CONFIG_STEPS,
-  { name: 'runtime', title: 'llama-server (CMake + Ninja, CPU variants)', run: buildRuntime },
+  { name: 'runtime', title: 'llama-server (CMake + Ninja: CPU variants, GPU backends asked for)', run: buildRuntime },
   { name: 'model', title: 'Model (GGUF, checked)', run: makeModel },
   { name: 'kernel', title: 'Kernel build', run: buildKernel },
   { name: 'gpu-modules', title: 'NVIDIA open GPU kernel modules', when: (ctx) => ctx.opts.config.gpu.nvidia === 'open', run: buildGpuModules },
+  {
+    name: 'gpu-userspace',
+    title: "NVIDIA driver's user space (libcuda, NVML, nvidia-smi)",
+    when: (ctx) => ctx.opts.config.gpu.nvidia === 'open' && ctx.opts.config.gpu.nvidiaUserspace,
+    run: installGpuUserspace,
+  },
   { name: 'init', title: 'aios-init (esbuild + code cache + Node SEA + addon)', run: bundleInit },
   { name: 'rootfs', title: 'Root filesystem', run: stageRootfs },
   { name: 'initramfs', title: 'Initramfs (stage 1)', run: buildInitramfs },

@@ -99,6 +99,7 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
   const runtime = need(ctx, 'runtime');
   const model = need(ctx, 'model');
   const gpu = ctx.gpuModules;
+  const gpuUser = ctx.gpuUserspace;
   const info = (m: string) => ctx.log.info(m);
   const busybox = await fetchDeb('busybox-static', join(ctx.opts.cacheDir, 'downloads'), info);
   const mtools = await fetchDeb('mtools', join(ctx.opts.cacheDir, 'downloads'), info);
@@ -106,13 +107,24 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
   const cfg = ctx.opts.config;
   const project = need(ctx, 'projectInputs');
   // The host libraries copied in are inputs too: a glibc update must make a new image.
-  const hostLibs = [...new Set([...init.libs, ...runtime.systemLibs])].sort();
+  const hostLibs = [...new Set([...init.libs, ...runtime.systemLibs, ...(gpuUser?.record.systemLibs ?? [])])].sort();
+  const lacking = (runtime.driverLibs ?? []).filter((l) => !gpuUser?.record.sonames.includes(l));
+  if (lacking.length)
+    throw new Error(
+      `llama-server's GPU backend needs ${lacking.join(', ')} from the NVIDIA driver's user space, which this image does not have: set gpu.nvidia "open" and gpu.nvidiaUserspace true, or leave cuda out of runtime.backends`,
+    );
   const hook = await hookInputs(cfg.hooks, ctx.opts.configFile, (m) => ctx.log.warn(m));
   const tokens = cfg.auth.status === 'token' || cfg.auth.inference === 'token' ? await projectTokens(ctx.opts.projectDir) : undefined;
   if (tokens) ctx.log.info(`access tokens: ${tokens.file}${tokens.made ? ' (made now)' : ''}; aios run and aios check read them from the image`);
   const inputs = {
     version: STEP_VERSION,
-    after: { init: init.dir, kernel: kernel.dir, runtime: runtime.dir, ...(gpu ? { gpuModules: gpu.dir } : {}) },
+    after: {
+      init: init.dir,
+      kernel: kernel.dir,
+      runtime: runtime.dir,
+      ...(gpu ? { gpuModules: gpu.dir } : {}),
+      ...(gpuUser ? { gpuUserspace: gpuUser.dir } : {}),
+    },
     trees: { overlay, ...Object.fromEntries(project.overlays.map((o, i) => [`overlay[${i}]`, o])), ...hook.trees },
     tools: ['depmod', 'dpkg-deb'],
     files: {
@@ -175,6 +187,10 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
       // The kernel's modules.dep does not know extra/: depmod again over the whole tree, as the image will see it.
       await run('depmod', ['-b', tree, '-F', join(kernel.dir, 'System.map'), kernel.release]);
     }
+    if (gpuUser) {
+      ctx.log.info(`NVIDIA user space ${gpuUser.record.debianVersion}: ${gpuUser.record.packages.map((p) => p.name).join(', ')}`);
+      await cp(gpuUser.tree, tree, { recursive: true, verbatimSymlinks: true });
+    }
     // Links stay as written (etc/resolv.conf -> ../run/aios/resolv.conf): cp would make them absolute host paths.
     await cp(overlay, tree, { recursive: true, verbatimSymlinks: true });
     const fromProject = await applyProjectInputs(project, tree, join(out, 'scratch'), ctx.opts.cacheDir, ctx.opts.configFile, info);
@@ -233,6 +249,18 @@ export async function stageRootfs(ctx: BuildContext): Promise<void> {
       firmwarePackage: gpu.record.firmwarePackage,
       modules: gpu.record.modules,
       firmware: gpu.record.firmware,
+      ...(gpuUser
+        ? {
+            userspace: {
+              debianVersion: gpuUser.record.debianVersion,
+              packages: gpuUser.record.packages,
+              files: gpuUser.record.files,
+              links: gpuUser.record.links,
+              providedBy: gpuUser.record.providedBy,
+              leftOut: gpuUser.record.leftOut,
+            },
+          }
+        : {}),
     };
     const packages = project.packages.map((d) => ({ name: d.package, version: d.version, sha256: d.sha256 }));
     const privileged = privilegedEntries(manifest);
