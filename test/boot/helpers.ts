@@ -172,3 +172,22 @@ export async function stop(vm: ReturnType<typeof aiosRun>): Promise<void> {
   vm.child.kill('SIGTERM');
   await vm.exited;
 }
+
+/**
+ * `aios run --shell` for `session`, which types into the guest's shell; then poweroff, which must
+ * end aios run with 0. A failure carries the console's tail; QEMU never outlives the test.
+ */
+export async function withShell(args: string[], out: string, session: (vm: ReturnType<typeof aiosRun>) => Promise<void>): Promise<void> {
+  const vm = aiosRun([...args, '--shell'], out);
+  try {
+    await vm.waitFor(/aios# /);
+    await session(vm);
+    vm.type('poweroff\n');
+    await vm.waitFor(/reboot: Power down/, 90_000);
+    assert.equal(await vm.exited, 0, vm.text().slice(-3000));
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- console (last 4000 characters) ---\n${vm.text().slice(-4000)}`);
+  } finally {
+    await stop(vm);
+  }
+}

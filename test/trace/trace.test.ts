@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OUT, ROOT, aios, aiosRun, partitionOf, qemuProcesses, stop } from '../boot/helpers.ts';
+import { OUT, ROOT, aios, partitionOf, qemuProcesses, withShell } from '../boot/helpers.ts';
 
 const EXAMPLE = join(ROOT, 'examples', 'trace-project');
 const TRACE_OUT = process.env.AIOS_TRACE_OUT ?? join(EXAMPLE, 'out');
@@ -56,9 +56,7 @@ test('the trace image passes aios check', async () => {
 });
 
 test('bpftrace in the guest times llama_decode through uprobes while llama-server answers a completion', async () => {
-  const vm = aiosRun(['--project', EXAMPLE, '--shell'], TRACE_OUT);
-  try {
-    await vm.waitFor(/aios# /);
+  await withShell(['--project', EXAMPLE], TRACE_OUT, async (vm) => {
     await vm.waitFor(/inference: ready/);
     vm.type('echo TRACEFS-$(grep -c " /sys/kernel/tracing tracefs " /proc/mounts)-BTF-$(test -s /sys/kernel/btf/vmlinux && echo 1)\n');
     await vm.waitFor(/TRACEFS-1-BTF-1\r?\n/, 30_000);
@@ -76,13 +74,6 @@ test('bpftrace in the guest times llama_decode through uprobes while llama-serve
     // One call for the prompt's batch, then one per generated token.
     const calls = vm.text().match(/llama_decode \d+ us/g) ?? [];
     assert.ok(calls.length >= 2, `llama_decode calls seen: ${calls.length}\n${vm.text().slice(-3000)}`);
-    vm.type('poweroff\n');
-    await vm.waitFor(/reboot: Power down/, 90_000);
-    assert.equal(await vm.exited, 0, vm.text().slice(-3000));
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n--- console (last 4000 characters) ---\n${vm.text().slice(-4000)}`);
-  } finally {
-    await stop(vm);
-  }
+  });
   assert.deepEqual(await qemuProcesses(TRACE_OUT), []);
 });
