@@ -47,7 +47,23 @@ interface Served {
 
 /** llama-server in the chroot until it answers one completion; stopped by its pid. */
 async function serve(root: string, model: string, extra: string[], env: Record<string, string>): Promise<Served> {
-  const args = [root, '/usr/lib/llama/llama-server', '--model', model, '--host', '127.0.0.1', '--port', String(PORT), '--ctx-size', '2048', ...extra];
+  // -lv 4: the library's own lines too (the layers offloaded); /proc is mounted: the loader reads
+  // /proc/self/exe to resolve llama-server's RUNPATH ($ORIGIN).
+  const args = [
+    root,
+    '/usr/lib/llama/llama-server',
+    '--model',
+    model,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(PORT),
+    '--ctx-size',
+    '2048',
+    '-lv',
+    '4',
+    ...extra,
+  ];
   const child = spawn('chroot', args, { env: { PATH: '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
