@@ -7,6 +7,8 @@
 // of the build are printed: kernel families, ggml CPU variants, NVIDIA modules.
 // --remote builds the kernel and the NVIDIA modules twice, as two CI runners sharing a Redis
 // compile cache (bench-remote.ts), and exits.
+// --cuda times the CUDA backend of examples/gpu-project cold, from ccache and cached, sizes what it
+// adds, boots it and the default image for the time to a ready server (bench-cuda.ts), and exits.
 // --compile-log=FILE prints those parts from a log the timer wrote elsewhere (a cold .ci/run with
 // CCACHE_PREFIX=scripts/dev/compile-timer.sh and AIOS_COMPILE_LOG=FILE) and exits.
 import { spawnSync } from 'node:child_process';
@@ -21,6 +23,7 @@ import { checkBuild } from '../../qemu/harness.ts';
 import { chooseAccel } from '../../qemu/vm-options.ts';
 import { compileParts, partsTable } from './compile-parts.ts';
 import { remoteCacheFigures, remoteTable } from './bench-remote.ts';
+import { cudaFigures, cudaTable } from './bench-cuda.ts';
 import type { BootPath } from '../../qemu/cmdline.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -47,6 +50,14 @@ if (args.has('--remote')) {
   const remote = await remoteCacheFigures(ROOT, process.env.AIOS_CACHE ?? join(homedir(), '.cache', 'aios'), cli);
   console.log(remoteTable(remote));
   console.log(JSON.stringify(remote, null, 2));
+  process.exit(0);
+}
+
+if (args.has('--cuda')) {
+  const direct = async (dir: string) => (await check(dir, ['direct']))[0]?.figures;
+  const cuda = await cudaFigures(ROOT, process.env.AIOS_CACHE ?? join(homedir(), '.cache', 'aios'), out, cli, direct);
+  console.log(cudaTable(cuda));
+  console.log(JSON.stringify(cuda, null, 2));
   process.exit(0);
 }
 

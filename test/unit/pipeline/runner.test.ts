@@ -72,3 +72,14 @@ test("a step's view keeps its own log and record: it cannot replace them for the
   view.sourceDateEpoch = 7;
   assert.equal(ctx.sourceDateEpoch, 7);
 });
+
+test("the driver's user space is built with the open modules unless gpu.nvidiaUserspace is false, never without them", () => {
+  const step = BUILD_STEPS.find((s) => s.name === 'gpu-userspace')!;
+  const modules = BUILD_STEPS.findIndex((s) => s.name === 'gpu-modules');
+  assert.ok(BUILD_STEPS.indexOf(step) > modules, 'after the modules, whose driver version it matches');
+  assert.ok(BUILD_STEPS.indexOf(step) < BUILD_STEPS.findIndex((s) => s.name === 'rootfs'));
+  const ctxOf = (gpu: { nvidia: string; nvidiaUserspace: boolean }) => ({ opts: { config: { gpu } } }) as unknown as BuildContext;
+  assert.equal(step.when!(ctxOf({ nvidia: 'open', nvidiaUserspace: true })), true);
+  assert.equal(step.when!(ctxOf({ nvidia: 'open', nvidiaUserspace: false })), false);
+  assert.equal(step.when!(ctxOf({ nvidia: 'none', nvidiaUserspace: true })), false);
+});
