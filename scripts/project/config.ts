@@ -260,6 +260,9 @@ export function imagePathProblem(p: string): string | undefined {
   return undefined;
 }
 
+/** An entry of CMAKE_CUDA_ARCHITECTURES; which ones nvcc knows is asked of nvcc at build time. */
+const CUDA_ARCHITECTURE = /^\d{2,3}(-real|-virtual)?$/;
+
 /** What the schema cannot say by itself; reported with the schema's errors. */
 function crossChecks(c: ProjectConfig, file: string): ConfigError[] {
   const errors: ConfigError[] = [];
@@ -288,6 +291,14 @@ function crossChecks(c: ProjectConfig, file: string): ConfigError[] {
     });
   const cmd = grubCmdlineProblem(c.boot.cmdline);
   if (cmd) errors.push({ file, key: 'boot.cmdline', message: cmd });
+  c.runtime.cudaArchitectures.forEach((a, i) => {
+    if (!CUDA_ARCHITECTURE.test(a))
+      errors.push({
+        file,
+        key: `runtime.cudaArchitectures[${i}]`,
+        message: `${JSON.stringify(a)} is not a CUDA architecture as CMake takes it (\`90\`, \`90-real\`, \`80-virtual\`)`,
+      });
+  });
   if (c.runtime.backends.includes('cuda') && (c.gpu.nvidia !== 'open' || !c.gpu.nvidiaUserspace))
     errors.push({
       file,

@@ -159,6 +159,16 @@ test('aios.json: the CUDA backend without the driver user space is refused befor
     assert.ok(err instanceof ConfigFileError);
     assert.match(err.message, new RegExp(`${file}: runtime\\.backends: cuda needs the NVIDIA driver's user space .*gpu\\.nvidiaUserspace`));
   }
+  const bad = await load({ runtime: { cudaArchitectures: ['90', 'sm_90', '80;86'] } });
+  const e = await bad.loaded.then(
+    () => assert.fail('accepted'),
+    (x: unknown) => x,
+  );
+  assert.ok(e instanceof ConfigFileError);
+  assert.deepEqual(
+    e.errors.map((x) => x.key),
+    ['runtime.cudaArchitectures[1]', 'runtime.cudaArchitectures[2]'],
+  );
   const { loaded } = await load({ runtime: { backends: ['cpu', 'cuda'], cudaArchitectures: ['90'] } });
   const c = await loaded;
   assert.deepEqual(c.runtime.cudaArchitectures, ['90']);
