@@ -69,6 +69,8 @@ export interface ProbeEvidence {
   lockdown?: string;
   /** Device-mapper devices: dm-N -> name and uuid. */
   dm: Record<string, { name: string; uuid: string }>;
+  /** ggml's backend modules in the guest's /usr/lib/llama -> the libraries its loader did not find for each. */
+  backends: Record<string, string[]>;
 }
 
 export type ProbeResult = { ok: true; evidence: ProbeEvidence } | { ok: false; error: string };
@@ -101,7 +103,18 @@ export function parseProbe(lines: readonly string[], nonce: string): ProbeResult
   for (let n = 1; n < total; n++) if (!byNumber.has(n)) lost.push(n);
   if (lost.length) return { ok: false, error: `probe line(s) ${lost.join(', ')} of ${total} lost or garbled on the serial console` };
 
-  const e: ProbeEvidence = { pid1: { comm: '', exe: '' }, mounts: [], interfaces: {}, modules: {}, pci: [], leases: {}, files: {}, zombies: [[], []], dm: {} };
+  const e: ProbeEvidence = {
+    pid1: { comm: '', exe: '' },
+    mounts: [],
+    interfaces: {},
+    modules: {},
+    pci: [],
+    leases: {},
+    files: {},
+    zombies: [[], []],
+    dm: {},
+    backends: {},
+  };
   const iface = (name: string) => (e.interfaces[name] ??= { up: false, addresses: [] });
   for (const n of [...byNumber.keys()].sort((a, b) => a - b)) {
     const body = byNumber.get(n)!;
@@ -151,6 +164,12 @@ export function parseProbe(lines: readonly string[], nonce: string): ProbeResult
         break;
       case 'dm':
         if (f.length >= 2) e.dm[f[0]!] = { name: f[1]!, uuid: f[2] ?? '' };
+        break;
+      case 'backend':
+        if (f[0]) e.backends[f[0]] ??= [];
+        break;
+      case 'backend-missing':
+        if (f[0] && f[1]) (e.backends[f[0]] ??= []).push(f[1]);
         break;
       case 'zombie-1':
       case 'zombie-2':

@@ -9,6 +9,7 @@ import { bootsDisk, displayArgs, isNetPath, type Accel, type BootPath } from './
 import { NET_FILES } from '../common/netboot.ts';
 import { fetchLine, serveToGuests, type NetServer } from './net-server.ts';
 import { readImageFacts, readIsoFacts, type ImageFacts } from './image-facts.ts';
+import { isBackendModule } from '../common/ggml-backends.ts';
 import { checkPrompt, type InferenceProbe } from './inference.ts';
 import { referenceAnswer, servedFiles, type ImageSource } from './reference.ts';
 import { judge, panicHint } from './judge.ts';
@@ -205,6 +206,7 @@ export async function checkBuild(req: CheckRequest): Promise<PathResult[]> {
             uefi: config.check.uefiBudgetSeconds,
           },
           inferenceExpect: served && { expect: served.expect, model: served.model.name },
+          inferenceBackends: served?.runtime?.files.filter(isBackendModule),
           inferenceReference: reference,
           statusUnreachable: unreachable,
         });

@@ -250,3 +250,31 @@ export function judgeVerifiedBoot(p: ProbeEvidence): CheckResult {
     problems.length ? problems.join('; ') : `SecureBoot=1 (firmware), lockdown ${mode}, ${root.detail}`,
   );
 }
+
+/**
+ * Every ggml backend module the build put beside llama-server (build.json's runtime files) is in
+ * the running image and its loader finds every library it needs (the probe's `ld.so --list`). A
+ * module that cannot load is skipped by llama-server without a word a client sees: the CPU
+ * variants cover for each other and the server answers on the CPU with a GPU backend gone, so
+ * the inference check alone passes such an image.
+ */
+export function judgeBackends(expected: readonly string[], p: ProbeEvidence): CheckResult {
+  const name = 'inference backends load';
+  const problems = [
+    ...expected.filter((m) => !(m in p.backends)).map((m) => `${m} is not in the image`),
+    ...Object.entries(p.backends)
+      .filter(([, missing]) => missing.length)
+      .map(([m, missing]) => `${m} needs ${missing.join(', ')}: not found`),
+  ];
+  const gpu = expected.filter((m) => !m.startsWith('libggml-cpu'));
+  return result(
+    'backends',
+    name,
+    expected.length > 0 && problems.length === 0,
+    expected.length === 0
+      ? 'build.json lists no backend module'
+      : problems.length
+        ? problems.join('; ')
+        : `${expected.length} modules (${expected.length - gpu.length} CPU variants${gpu.length ? `, ${gpu.join(', ')}` : ''}): every library each needs found by the guest's loader (ld.so --list)`,
+  );
+}

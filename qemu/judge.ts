@@ -1,6 +1,7 @@
 import type { InferenceProbe } from './inference.ts';
 import { compareTokens, LOGPROB_TOLERANCE } from './answer-compare.ts';
 import {
+  judgeBackends,
   judgeConfig,
   judgeFilesystems,
   judgeGpu,
@@ -83,7 +84,12 @@ export function judge(o: BootOutcome): CheckResult[] {
   );
 
   const secure = isSecureBootPath(o.path);
-  const needed = [...CHECKS_NEEDING_THE_BOOT, ...(secure ? ([['verified-boot', 'verified boot (Secure Boot, lockdown, dm-verity root)']] as const) : [])];
+  const backends = o.inferenceBackends;
+  const needed = [
+    ...CHECKS_NEEDING_THE_BOOT,
+    ...(secure ? ([['verified-boot', 'verified boot (Secure Boot, lockdown, dm-verity root)']] as const) : []),
+    ...(backends ? ([['backends', 'inference backends load']] as const) : []),
+  ];
   if (!r) {
     for (const [id, name] of needed) add(id, name, false, NO_REPORT(o));
   } else {
@@ -105,6 +111,7 @@ export function judge(o: BootOutcome): CheckResult[] {
         judgeModules(image, p),
         judgeVerifiedRoot(p),
         ...(secure ? [judgeVerifiedBoot(p)] : []),
+        ...(backends ? [judgeBackends(backends, p)] : []),
       );
     }
     out.push(judgeConfig(o));

@@ -53,6 +53,8 @@ export interface BootOutcome extends BootObservation {
   attached?: AttachedDisplay[];
   /** Why the host cannot reach the image's status endpoint (none, or bound to loopback): it reaches the guest through llama-server's port only. */
   statusUnreachable?: string;
+  /** ggml's backend modules the build put beside llama-server: each must load in the guest. */
+  inferenceBackends?: string[];
   /** The image serves a model: the answer must hold `expect` (any answer when empty). */
   inferenceExpect?: { expect: string; model: string };
   /** The image's own server and model run on the host over the same prompt (qemu/reference.ts). */

@@ -1,3 +1,4 @@
+import { BACKEND_DIR } from '../../common/ggml-backends.ts';
 /** Pure builders of llama.cpp's CMake and Ninja command lines, so that tests can check them. */
 export type Backend = 'cpu' | 'vulkan' | 'cuda';
 export const BACKENDS: readonly Backend[] = ['cpu', 'vulkan', 'cuda'];
@@ -19,7 +20,7 @@ export const DEBIAN_CUDA = {
 export const DEFAULT_CUDA_ARCHITECTURES = ['80', '86', '89', '90'] as const;
 
 /** Where the runtime lives in the image; llama-server finds its libraries and CPU variants beside itself. */
-export const RUNTIME_DIR = '/usr/lib/llama';
+export const RUNTIME_DIR = BACKEND_DIR;
 
 export interface LlamaCmakeOptions {
   srcDir: string;
@@ -121,10 +122,7 @@ export function isRuntimeFile(name: string): boolean {
   return name === 'llama-server' || /^lib(llama|ggml|mtmd)[\w-]*\.so(\.\d+)*$/.test(name);
 }
 
-/** The backend modules ggml loads at run time (GGML_BACKEND_DL), found by name in the build's bin/. */
-export function isBackendModule(name: string): boolean {
-  return /^libggml-(cpu|vulkan|cuda)[\w-]*\.so$/.test(name);
-}
+export { isBackendModule } from '../../common/ggml-backends.ts';
 
 /**
  * Sonames that the NVIDIA driver's user space gives the image (scripts/gpu/userspace.ts), of

@@ -17,6 +17,10 @@ test('a misspelt key in init.json fails "image configuration accepted", and only
   await checkVariant((j) => ({ ...j, hostnme: 'typo' }), failsOnly('config', /hostnme: unknown key \(did you mean "hostname"\?\)/));
 });
 
+test('an image without its baseline CPU variant fails "inference backends load", and only it: the server answers on the others', async () => {
+  await checkVariant({ remove: ['/usr/lib/llama/libggml-cpu-x64.so'] }, failsOnly('backends', /^libggml-cpu-x64\.so is not in the image$/));
+});
+
 test('DHCP off with a static address that QEMU would also have given: "network up" fails, and only it', async () => {
   await checkVariant(
     (j) => ({ ...j, network: { dhcp: false, address: '10.0.2.15', netmask: '255.255.255.0', gateway: '10.0.2.2' } }),

@@ -85,8 +85,8 @@ export interface CheckedVariant {
 }
 
 /**
- * The check of the direct path on a variant image, through the boot harness that `aios check`
- * calls (qemu/harness.ts); `judge` gets the outcome. Afterwards no QEMU of it may be left, and
+ * The check of the direct path on a variant image (of OUT's build, or `from`'s), through the boot
+ * harness that `aios check` calls (qemu/harness.ts); `judge` gets the outcome. Afterwards no QEMU of it may be left, and
  * the variant is removed.
  */
 export async function checkVariant(
@@ -94,10 +94,11 @@ export async function checkVariant(
   judge: (v: CheckedVariant) => Promise<void> | void,
   path: BootPath = 'direct',
   prepare?: (dir: string) => Promise<void>,
+  from: string = OUT,
 ): Promise<void> {
   const { readFile, rm } = await import('node:fs/promises');
   const v = typeof variant === 'function' ? { initJson: variant } : variant;
-  const dir = await makeVariant({ ...v, withIso: v.withIso || bootsIsoRoot(path) });
+  const dir = await makeImageVariant(from, { ...v, withIso: v.withIso || bootsIsoRoot(path) });
   try {
     await prepare?.(dir);
     const { config } = await loadProject(v.project ? { project: dir } : {});

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OUT, ROOT, aios, qemuProcesses, withShell } from '../boot/helpers.ts';
+import { OUT, ROOT, aios, checkVariant, failsOnly, qemuProcesses, withShell } from '../boot/helpers.ts';
 import type { BuildJson } from '../../common/build-json.ts';
 
 const EXAMPLE = join(ROOT, 'examples', 'gpu-project');

@@ -60,3 +60,23 @@ test('the probe script checks exactly the files the judge requires', () => {
   const listed = /^files="([^"]*)"/m.exec(script)![1]!.split(' ');
   assert.deepEqual(listed, [...PROBE_FILES]);
 });
+
+test("the backend lines: each module the guest's /usr/lib/llama holds, with what its loader did not find", () => {
+  const n = PROBE_LOG.length;
+  const body = PROBE_LOG.slice(0, -1);
+  const extra = [
+    'backend libggml-cpu-x64.so',
+    'backend libggml-cuda.so',
+    'backend-missing libggml-cuda.so libcublasLt.so.11',
+    'backend-missing libggml-cuda.so libcuda.so.1',
+  ];
+  const lines = [
+    ...body,
+    ...extra.map((x, i) => `AIOS-PROBE ${PROBE_NONCE} ${n + i} ${x}`),
+    `AIOS-PROBE ${PROBE_NONCE} ${n + extra.length} end ${n + extra.length}`,
+  ];
+  const r = parseProbe(lines, PROBE_NONCE);
+  assert.ok(r.ok, !r.ok ? r.error : '');
+  assert.deepEqual(r.evidence.backends['libggml-cpu-x64.so'], []);
+  assert.deepEqual(r.evidence.backends['libggml-cuda.so'], ['libcublasLt.so.11', 'libcuda.so.1']);
+});

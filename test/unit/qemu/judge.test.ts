@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { judge, panicHint } from '../../../qemu/judge.ts';
-import { judgeFilesystems, judgeProcSys } from '../../../qemu/judge-guest.ts';
+import { judgeBackends, judgeFilesystems, judgeProcSys } from '../../../qemu/judge-guest.ts';
 import { junit, table } from '../../../qemu/output.ts';
 import type { ProbeEvidence } from '../../../common/probe.ts';
 import type { BootOutcome } from '../../../qemu/judge.ts';
@@ -313,4 +313,30 @@ test('the boot budget of a path: TCG, plus the network root on net-bios, plus UE
   assert.equal(bootTime('net-bios', 59).ok, true);
   assert.equal(bootTime('net-bios', 61).ok, false);
   assert.equal(bootTime('iso-bios', 31).ok, false);
+});
+
+test('inference backends: every module build.json lists is in the guest and its loader finds what each needs; a GPU backend that cannot load fails, though the server answers on the CPU', () => {
+  const modules = ['libggml-cpu-x64.so', 'libggml-cpu-haswell.so', 'libggml-cuda.so'];
+  const seen = (backends: Record<string, string[]>) => {
+    const e = goodProbe();
+    e.backends = backends;
+    return e;
+  };
+  const good = judgeBackends(modules, seen({ 'libggml-cpu-x64.so': [], 'libggml-cpu-haswell.so': [], 'libggml-cuda.so': [] }));
+  assert.deepEqual([good.id, good.ok], ['backends', true]);
+  assert.match(good.detail, /^3 modules \(2 CPU variants, libggml-cuda\.so\): every library each needs found by the guest's loader/);
+  const noCublas = judgeBackends(modules, seen({ 'libggml-cpu-x64.so': [], 'libggml-cpu-haswell.so': [], 'libggml-cuda.so': ['libcublasLt.so.11'] }));
+  assert.deepEqual([noCublas.ok, noCublas.detail], [false, 'libggml-cuda.so needs libcublasLt.so.11: not found']);
+  const gone = judgeBackends(modules, seen({ 'libggml-cpu-haswell.so': [], 'libggml-cuda.so': [] }));
+  assert.deepEqual([gone.ok, gone.detail], [false, 'libggml-cpu-x64.so is not in the image']);
+  assert.equal(judgeBackends([], seen({})).ok, false, 'a build that lists no module proves nothing');
+  // Judged only for an image that serves (build.json's runtime files), and never without the probe.
+  const served = outcome({
+    inferenceBackends: modules,
+    ...probe((e) => (e.backends = { 'libggml-cpu-x64.so': [], 'libggml-cpu-haswell.so': [], 'libggml-cuda.so': [] })),
+  });
+  assert.equal(judge(served).length, 14);
+  assert.equal(verdict(served).backends, true);
+  assert.equal(verdict(outcome({ inferenceBackends: modules, probe: { ok: false, error: 'no probe output' } })).backends, false);
+  assert.equal(verdict(outcome({ inferenceBackends: modules, report: undefined })).backends, false);
 });
