@@ -78,6 +78,16 @@ test('the CUDA image passes aios check with no GPU: llama-server loads the CUDA 
   assert.deepEqual(await qemuProcesses(CUDA_OUT), []);
 });
 
+test('the CUDA image without libcublasLt.so.11 fails "inference backends load", and only it: it still answers, on the CPU', async () => {
+  await checkVariant(
+    { remove: ['/lib/x86_64-linux-gnu/libcublasLt.so.11'] },
+    failsOnly('backends', /^libggml-cuda\.so needs libcublasLt\.so\.11: not found$/),
+    'direct',
+    undefined,
+    CUDA_OUT,
+  );
+});
+
 test('nvidia-smi in the guest runs and says it cannot talk to a driver (no GPU), not that a library is missing', async () => {
   await withShell(['--project', EXAMPLE], CUDA_OUT, async (vm) => {
     vm.type('nvidia-smi; echo NVSMI-RC-$?\n');
