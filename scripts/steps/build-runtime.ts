@@ -18,7 +18,6 @@ import type { RuntimeFiles } from '../runtime/record.ts';
 
 const STEP_VERSION = 2;
 
-
 /** The Vulkan backend compiles its shaders with glslc and needs the Vulkan and SPIR-V headers. */
 export const VULKAN_BUILD_FILES: readonly { path: string; pkg: string }[] = [
   { path: '/usr/bin/glslc', pkg: 'glslc' },
