@@ -86,8 +86,8 @@ test('aios check --path all passes every check on the seven boot paths, Secure B
   assert.equal((xml.match(/<testsuite /g) ?? []).length, 7);
   assert.equal(
     (xml.match(/<testcase /g) ?? []).length,
-    14 + 13 + 13 + 14 + 15 + 13 + 13,
-    'one test case per check and path (fsck on the disk paths, verified boot on the Secure Boot ones)',
+    15 + 14 + 14 + 15 + 16 + 14 + 14,
+    'one test case per check and path (fsck on the disk paths, verified boot on the Secure Boot ones, the backends on all: the image serves)',
   );
   assert.equal((xml.match(/<failure /g) ?? []).length, 0);
   // The issue's own figures: eth0 by DHCP from QEMU's user network, PID 1 named aios-init.
