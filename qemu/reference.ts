@@ -73,6 +73,15 @@ export function sandboxed(argv: readonly string[], root: boolean): string[] {
     : ['unshare', '--map-root-user', '--net', '--', ...argv];
 }
 
+/**
+ * The reference server's environment. GPUs hidden from it: the guest it is compared with has none
+ * (QEMU), and a CUDA image's server on a host with a GPU would offload there and answer with other
+ * probabilities than the guest's CPU gives.
+ */
+export function referenceEnv(apiKey: string): Record<string, string> {
+  return { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LLAMA_API_KEY: apiKey, CUDA_VISIBLE_DEVICES: '', GGML_VK_VISIBLE_DEVICES: '' };
+}
+
 /** Where a file of the image lies: the root, or /var (the disk's state partition). */
 export interface ImageSource {
   kind: 'disk' | 'iso';
@@ -149,7 +158,7 @@ export async function referenceAnswer(req: ReferenceRequest): Promise<InferenceP
     const argv = sandboxed([join(tree, req.served.server), ...referenceArgs(req.served.args, join(tree, req.served.model), socket)], process.getuid?.() === 0);
     child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LLAMA_API_KEY: apiKey },
+      env: referenceEnv(apiKey),
       detached: true,
     });
     killOnExit(child, { group: true });

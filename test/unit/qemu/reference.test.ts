@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseInitConfig } from '../../../common/init-spec.ts';
-import { referenceArgs, referenceReadySeconds, sandboxed, servedFiles } from '../../../qemu/reference.ts';
+import { referenceArgs, referenceEnv, referenceReadySeconds, sandboxed, servedFiles } from '../../../qemu/reference.ts';
 
 const args = ['--model', '/var/lib/aios/models/aios-tiny.gguf', '--host', '0.0.0.0', '--port', '8081', '--ctx-size', '256', '--fit', 'off'];
 
@@ -74,4 +74,12 @@ test("the host's copy may take seconds plus a little per GiB of model to be read
   assert.equal(referenceReadySeconds(5_000_000), 16);
   assert.equal(referenceReadySeconds(4 * 2 ** 30), 35);
   assert.equal(referenceReadySeconds(40 * 2 ** 30), 215);
+});
+
+test("the reference server sees no GPU, as the guest in QEMU has none: the CUDA image's would offload on a GPU host and answer with other probabilities", () => {
+  const env = referenceEnv('k');
+  assert.equal(env.CUDA_VISIBLE_DEVICES, '');
+  assert.equal(env.GGML_VK_VISIBLE_DEVICES, '');
+  assert.equal(env.LLAMA_API_KEY, 'k');
+  assert.deepEqual(Object.keys(env).sort(), ['CUDA_VISIBLE_DEVICES', 'GGML_VK_VISIBLE_DEVICES', 'LLAMA_API_KEY', 'PATH'], 'nothing of the host environment');
 });
