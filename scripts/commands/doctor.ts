@@ -1,5 +1,6 @@
 import { HOST_TOOLS, doctorReport, missingTools } from '../host/tools.ts';
 import { START_ENGINE_HINT, engineAddress, newDocker } from '../project/docker-engine.ts';
+import { cudaToolsReport } from '../runtime/cuda-tools.ts';
 
 /** The Docker engine is needed only for aios.json `images` given by ref: a line, never a failure. */
 async function engineReport(): Promise<string> {
@@ -23,5 +24,6 @@ export async function doctorCommand(): Promise<number> {
   const missing = await missingTools();
   console.log(doctorReport(missing));
   console.log(await engineReport());
+  console.log(await cudaToolsReport());
   return missing.some((t) => !t.optional) ? 1 : 0;
 }

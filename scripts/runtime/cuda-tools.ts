@@ -56,3 +56,15 @@ export async function requireCudaTools(architectures: readonly string[], where: 
   if (bad.length) throw new Error(`${where}: runtime.cudaArchitectures ${bad.join(', ')}: nvcc ${release} makes code for ${sm.join(' ')} only`);
   return { version: text.split('\n').find((l) => l.includes('release')) ?? release, release, hostCompiler: DEBIAN_CUDA.hostCompiler, architectures: archs };
 }
+
+/** A line for `aios doctor`: Debian's CUDA toolkit is needed only for runtime.backends "cuda", never a failure. */
+export async function cudaToolsReport(): Promise<string> {
+  const missing = CUDA_BUILD_FILES.filter((f) => !existsSync(f.path));
+  if (missing.length)
+    return `CUDA toolkit: not installed (${missing.map((m) => m.path).join(', ')}); needed only for runtime.backends "cuda": npm run setup -- --cuda`;
+  const text = await run(DEBIAN_CUDA.nvcc, ['--version'], { env: cudaBuildEnv() }).then(
+    (r) => r.stdout,
+    () => '',
+  );
+  return `CUDA toolkit: nvcc ${nvccRelease(text) ?? '(version unreadable)'} at ${DEBIAN_CUDA.nvcc}, host compiler ${DEBIAN_CUDA.hostCompiler} (for runtime.backends "cuda")`;
+}

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cmakeConfigureArgs, cudaPath, isBackendModule, nvccMismatch, nvccRelease } from '../../../scripts/runtime/cmake.ts';
-import { badArchitectures } from '../../../scripts/runtime/cuda-tools.ts';
+import { badArchitectures, CUDA_BUILD_FILES, cudaToolsReport } from '../../../scripts/runtime/cuda-tools.ts';
+import { existsSync } from 'node:fs';
 import { gatePdlOnCuda12, PDL_GATE } from '../../../scripts/runtime/cuda-compat.ts';
 
 test("CUDA backend: Debian's nvcc and g++-11 by path, the architectures asked for, ccache; nothing of it without cuda", () => {
@@ -56,4 +57,11 @@ test('CUDA 11.8: programmatic dependent launch is gated on CUDA 12.0, where its 
   assert.match(text, /CUDART_VERSION >= 12000\)\)\n# {4}define GGML_CUDA_USE_PDL/);
   assert.doesNotMatch(text, /11080/);
   assert.deepEqual(gatePdlOnCuda12('#define X 1\n'), { text: '#define X 1\n', changed: false });
+});
+
+test("aios doctor's CUDA line: the toolkit's release where it is installed, else how to install it; never a failure", async () => {
+  const line = await cudaToolsReport();
+  const installed = CUDA_BUILD_FILES.every((f) => existsSync(f.path));
+  if (installed) assert.match(line, /^CUDA toolkit: nvcc \d+\.\d+ at \/usr\/bin\/nvcc, host compiler \/usr\/bin\/g\+\+-11/);
+  else assert.match(line, /^CUDA toolkit: not installed \(.+\); needed only for runtime\.backends "cuda": npm run setup -- --cuda$/);
 });
