@@ -33,10 +33,17 @@ export function explainAptFailure(output: string, requested: readonly string[], 
   return `${where}: apt-get could not resolve ${requested.join(', ')}:\n  ${lines.filter((l) => l.startsWith('E:')).join('\n  ') || output.trim()}`;
 }
 
-/** The packages asked for and every package they depend on, as Debian resolves them today. */
-export async function resolvePackages(repo: AptRepo, requested: readonly string[], where: string): Promise<Resolved[]> {
+/**
+ * The packages asked for and every package they depend on, as Debian resolves them today;
+ * `status`: a dpkg status of its own to resolve against (what counts as installed).
+ */
+export async function resolvePackages(repo: AptRepo, requested: readonly string[], where: string, status?: string): Promise<Resolved[]> {
   if (!requested.length) return [];
-  const r = await run('apt-get', [...repo.options, '-s', '-q', '--no-install-recommends', 'install', ...requested], { okCodes: [100], env: { LC_ALL: 'C' } });
+  const own = status ? ['-o', `Dir::State::status=${status}`] : [];
+  const r = await run('apt-get', [...repo.options, ...own, '-s', '-q', '--no-install-recommends', 'install', ...requested], {
+    okCodes: [100],
+    env: { LC_ALL: 'C' },
+  });
   if (r.exitCode !== 0) throw new PackageError(explainAptFailure(`${r.stdout}\n${r.stderr}`, requested, where));
   return parseSimulation(r.stdout);
 }

@@ -16,7 +16,8 @@ import { modulePem } from '../keys/key-set.ts';
 import { apiFailures, describeFailures } from '../gpu/build-failure.ts';
 import { nvidiaInstallArgs, nvidiaModulesArgs, type NvidiaMake } from '../gpu/make.ts';
 import { parseModinfo, vermagicMatches } from '../gpu/modinfo.ts';
-import { NVIDIA_MODULES, NVIDIA_OPEN, pickUpstream } from '../gpu/pins.ts';
+import { NVIDIA_MODULES, NVIDIA_OPEN } from '../gpu/pins.ts';
+import { driverVersionOf } from '../gpu/debian-versions.ts';
 import { resolveNvidiaSource, unpackNvidiaSource } from '../gpu/source.ts';
 import type { GpuModulesRecord } from '../../common/build-json.ts';
 
@@ -162,12 +163,10 @@ async function installFirmware(
 
 /** The Debian version of `pkg` whose upstream version is `upstream` (GSP firmware must match the driver exactly). */
 async function matchingVersion(aptOptions: string[], pkg: string, upstream: string): Promise<string> {
-  const { stdout } = await run('apt-cache', [...aptOptions, 'madison', pkg]);
-  const versions = stdout.split('\n').map((l) => l.split('|')[1]?.trim() ?? '');
-  const v = pickUpstream(versions, upstream);
-  if (!v)
+  const { version, versions } = await driverVersionOf(aptOptions, pkg, upstream);
+  if (!version)
     throw new ModuleBuildError(
-      `Debian has no ${pkg} for driver ${upstream} (it has ${versions.filter(Boolean).join(', ') || 'none'}): the GSP firmware must be of the driver's own version`,
+      `Debian has no ${pkg} for driver ${upstream} (it has ${versions.join(', ') || 'none'}): the GSP firmware must be of the driver's own version`,
     );
-  return v;
+  return version;
 }

@@ -1,12 +1,13 @@
-import { lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { cachedStep } from '../pipeline/cache.ts';
 import { need, type BuildContext } from '../pipeline/context.ts';
 import { run } from '../../common/exec.ts';
+import { listTree } from '../lib/hash.ts';
 import { openApt } from '../lib/apt.ts';
 import { isElf, neededLibs } from '../lib/elf.ts';
-import { downloadPackages, parseSimulation, PackageError, explainAptFailure } from '../project/packages.ts';
-import { pickUpstream } from '../gpu/pins.ts';
+import { downloadPackages, resolvePackages } from '../project/packages.ts';
+import { driverVersionOf } from '../gpu/debian-versions.ts';
 import { alternativeLinks, modulesStatus, MODULES_STANDIN, NVIDIA_LIB_DIR, pinnedRequest, USERSPACE_PACKAGES, userspaceMismatch } from '../gpu/userspace.ts';
 import type { GpuUserspaceRecord } from '../../common/build-json.ts';
 
@@ -26,23 +27,15 @@ export async function installGpuUserspace(ctx: BuildContext): Promise<void> {
   const inputs = { version: STEP_VERSION, values: { driver, packages: USERSPACE_PACKAGES } };
   const dir = await cachedStep(ctx, inputs, async (out) => {
     const repo = await openApt(ctx.opts.cacheDir, info);
-    const { stdout } = await run('apt-cache', [...repo.options, 'madison', USERSPACE_PACKAGES[0]]);
-    const versions = stdout.split('\n').map((l) => l.split('|')[1]?.trim() ?? '');
-    const debianVersion = pickUpstream(versions, driver);
+    const { version: debianVersion, versions } = await driverVersionOf(repo.options, USERSPACE_PACKAGES[0], driver);
     if (!debianVersion)
       throw new Error(
-        `Debian has no ${USERSPACE_PACKAGES[0]} for driver ${driver} (it has ${versions.filter(Boolean).join(', ') || 'none'}): the user space must be of the modules' version; set gpu.nvidiaUserspace false to build without it`,
+        `Debian has no ${USERSPACE_PACKAGES[0]} for driver ${driver} (it has ${versions.join(', ') || 'none'}): the user space must be of the modules' version; set gpu.nvidiaUserspace false to build without it`,
       );
     // The private status in which the modules are installed (never the host's, never the shared one).
     const status = join(out, 'dpkg-status');
     await writeFile(status, modulesStatus(driver));
-    const request = pinnedRequest(debianVersion);
-    const sim = await run('apt-get', [...repo.options, '-o', `Dir::State::status=${status}`, '-s', '-q', '--no-install-recommends', 'install', ...request], {
-      okCodes: [100],
-      env: { LC_ALL: 'C' },
-    });
-    if (sim.exitCode !== 0) throw new PackageError(explainAptFailure(`${sim.stdout}\n${sim.stderr}`, request, `the NVIDIA user space for driver ${driver}`));
-    const closure = parseSimulation(sim.stdout);
+    const closure = await resolvePackages(repo, pinnedRequest(debianVersion), `the NVIDIA user space for driver ${driver}`, status);
     const mismatch = userspaceMismatch(closure, driver);
     if (mismatch) throw new Error(mismatch);
     const wanted = new Set<string>(USERSPACE_PACKAGES);
@@ -58,7 +51,7 @@ export async function installGpuUserspace(ctx: BuildContext): Promise<void> {
     for (const d of debs) await run('dpkg-deb', ['-x', d.deb, tree]);
     // reportbug's hooks and lintian's overrides serve Debian's tooling, not a running machine.
     for (const d of ['usr/share/bug', 'usr/share/lintian']) await rm(join(tree, d), { recursive: true, force: true });
-    const files = await listFiles(tree);
+    const files = await listTree(tree);
     const links = alternativeLinks(files);
     for (const l of links) {
       await mkdir(join(tree, dirname(l.path)), { recursive: true });
@@ -91,14 +84,4 @@ export async function installGpuUserspace(ctx: BuildContext): Promise<void> {
     `NVIDIA user space ${record.debianVersion}: ${record.sonames.join(', ')}, nvidia-smi; ${record.leftOut.length} packages of its closure left out (maintainer-script plumbing, host libraries)`,
   );
   ctx.gpuUserspace = { dir, tree: join(dir, 'tree'), record };
-}
-
-async function listFiles(root: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(join(root, rel), { withFileTypes: true })) {
-    const p = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await listFiles(root, p)));
-    else if (e.isFile() || (await lstat(join(root, p))).isSymbolicLink()) out.push(p);
-  }
-  return out.sort();
 }

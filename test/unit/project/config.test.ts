@@ -5,6 +5,16 @@ import { join } from 'node:path';
 import { ConfigFileError, loadProjectConfig } from '../../../scripts/project/config.ts';
 import { scratchDir } from '../scratch.ts';
 
+/** The error a configuration that must not load is refused with. */
+const refused = async (loaded: Promise<unknown>): Promise<ConfigFileError> => {
+  const err = await loaded.then(
+    () => assert.fail('the configuration was accepted'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ConfigFileError);
+  return err;
+};
+
 const load = async (json: unknown) => {
   const file = join(scratchDir('aios-project-'), 'aios.json');
   await writeFile(file, JSON.stringify(json));
@@ -22,11 +32,7 @@ test('aios.json: every service name aios-init would refuse is an error of the fi
     ],
     images: [{ tarball: 'app.tar', service: '../escape' }],
   });
-  const err = await loaded.then(
-    () => assert.fail('the configuration was accepted'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof ConfigFileError);
+  const err = await refused(loaded);
   const got = err.errors.map((e) => `${e.file}: ${e.key}: ${e.message}`);
   assert.deepEqual(got, [
     `${file}: services[0].name: "a b" may hold only letters, digits, - and _`,
@@ -42,11 +48,7 @@ test("aios.json: ioCost takes init.json's keys; a bad model, a refused or repeat
   const { file, loaded } = await load({
     ioCost: [{ disk: 'sda', model: 'rbps=16M' }, { disk: 'sda/../x' }, { disk: 'nvme0n1', qos: 'rpct=95 rlat=5000' }, { disk: 'nvme0n1' }],
   });
-  const err = await loaded.then(
-    () => assert.fail('the configuration was accepted'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof ConfigFileError);
+  const err = await refused(loaded);
   assert.deepEqual(
     err.errors.map((e) => `${e.key}: ${e.message.slice(0, 40)}`),
     [
@@ -80,11 +82,7 @@ test('aios.json: cgroup limits the kernel would refuse are errors, those it take
     runtime: { memoryMax: '1.5G', cpuset: '0..3' },
     services: [{ name: 'web', command: '/bin/sh', memoryMax: '16MB', cpuset: '0-3;5' }],
   });
-  const err = await bad.loaded.then(
-    () => assert.fail('the configuration was accepted'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof ConfigFileError);
+  const err = await refused(bad.loaded);
   assert.deepEqual(
     err.errors.map((e) => e.key),
     ['runtime.memoryMax', 'runtime.cpuset', 'services[0].memoryMax', 'services[0].cpuset'],
@@ -152,19 +150,11 @@ test('aios.json: an image path or an allowed path that is not plain and absolute
 test('aios.json: the CUDA backend without the driver user space is refused before any work, naming both keys', async () => {
   for (const gpu of [{ nvidiaUserspace: false }, { nvidia: 'none' }]) {
     const { file, loaded } = await load({ runtime: { backends: ['cpu', 'cuda'] }, gpu });
-    const err = await loaded.then(
-      () => assert.fail('accepted'),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof ConfigFileError);
+    const err = await refused(loaded);
     assert.match(err.message, new RegExp(`${file}: runtime\\.backends: cuda needs the NVIDIA driver's user space .*gpu\\.nvidiaUserspace`));
   }
   const bad = await load({ runtime: { cudaArchitectures: ['90', 'sm_90', '80;86'] } });
-  const e = await bad.loaded.then(
-    () => assert.fail('accepted'),
-    (x: unknown) => x,
-  );
-  assert.ok(e instanceof ConfigFileError);
+  const e = await refused(bad.loaded);
   assert.deepEqual(
     e.errors.map((x) => x.key),
     ['runtime.cudaArchitectures[1]', 'runtime.cudaArchitectures[2]'],
